@@ -1,0 +1,71 @@
+"""SOAP 1.1 / 1.2 envelope structure (SOAP 1.1 section 4; SOAP 1.2 part 1 section 5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from lxml import etree
+
+from wssc import namespaces as ns
+from wssc.errors import InvalidSecurity
+from wssc.primitives.xml import Element
+
+
+@dataclass(frozen=True)
+class SOAPVersion:
+    name: str
+    namespace: str
+    content_type: str
+    must_understand_true: str
+    sender_code: str
+    receiver_code: str
+
+    def qname(self, local: str) -> str:
+        return ns.qn(self.namespace, local)
+
+
+SOAP11: Final = SOAPVersion("1.1", ns.SOAP11, "text/xml; charset=utf-8", "1", "Client", "Server")
+SOAP12: Final = SOAPVersion("1.2", ns.SOAP12, "application/soap+xml; charset=utf-8", "true", "Sender", "Receiver")
+_BY_NS: Final = {SOAP11.namespace: SOAP11, SOAP12.namespace: SOAP12}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The three structural parts of an envelope, located once and strictly."""
+
+    root: Element
+    soap: SOAPVersion
+    header: Element | None
+    body: Element
+
+
+def soap_version_of(root: Element) -> SOAPVersion:
+    if not isinstance(root.tag, str):
+        raise InvalidSecurity("not a SOAP envelope")
+    qname = etree.QName(root)
+    version = _BY_NS.get(qname.namespace or "")
+    if version is None or qname.localname != "Envelope":
+        raise InvalidSecurity(f"not a SOAP envelope: {root.tag}")
+    return version
+
+
+def split(root: Element, create_header: bool = False) -> Envelope:
+    """Locate Header and Body: an optional Header first, then exactly one Body (SOAP 1.2 part 1 section 5)."""
+    version = soap_version_of(root)
+    header = body = None
+    elements = [c for c in root if isinstance(c.tag, str)]
+    position = 0
+    if elements and elements[0].tag == version.qname("Header"):
+        header = elements[0]
+        position = 1
+    if len(elements) <= position or elements[position].tag != version.qname("Body"):
+        raise InvalidSecurity("SOAP envelope without a Body in its place")
+    body = elements[position]
+    for extra in elements[position + 1 :]:
+        if version is SOAP12 or extra.tag in (version.qname("Header"), version.qname("Body")):
+            raise InvalidSecurity("unexpected element after the SOAP Body")
+    if header is None and create_header:
+        header = etree.Element(version.qname("Header"))
+        body.addprevious(header)
+    return Envelope(root, version, header, body)

@@ -1,0 +1,80 @@
+"""wsu:Timestamp (WSS 1.1 SOAP Message Security section 10): creation, parsing and freshness checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from lxml import etree
+
+from wssc import namespaces as ns
+from wssc.errors import InvalidSecurity, MessageExpired
+from wssc.primitives.xml import Element
+
+TIMESTAMP_TAG = ns.qn(ns.WSU, "Timestamp")
+_CREATED = ns.qn(ns.WSU, "Created")
+_EXPIRES = ns.qn(ns.WSU, "Expires")
+
+
+def format_time(moment: datetime) -> str:
+    """xsd:dateTime in UTC with milliseconds and ``Z``, as WCF writes it."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str | None) -> datetime:
+    """Parse an xsd:dateTime; a value without a zone is refused (WSS 1.1 section 10 requires UTC)."""
+    value = (text or "").strip()
+    if not value:
+        raise InvalidSecurity("empty time value")
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidSecurity(f"bad time value {text!r}") from None
+    if moment.tzinfo is None:
+        raise InvalidSecurity("time value without a time zone")
+    return moment.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Timestamp:
+    created: datetime
+    expires: datetime | None
+    wsu_id: str | None = None
+
+    @classmethod
+    def new(cls, now: datetime, ttl: timedelta, wsu_id: str) -> Timestamp:
+        return cls(now, now + ttl, wsu_id)
+
+    def to_element(self, parent: Element | None = None) -> Element:
+        el = etree.Element(TIMESTAMP_TAG) if parent is None else etree.SubElement(parent, TIMESTAMP_TAG)
+        if self.wsu_id:
+            el.set(ns.WSU_ID, self.wsu_id)
+        etree.SubElement(el, _CREATED).text = format_time(self.created)
+        if self.expires is not None:
+            etree.SubElement(el, _EXPIRES).text = format_time(self.expires)
+        return el
+
+    @classmethod
+    def from_element(cls, el: Element) -> Timestamp:
+        children = [c for c in el if isinstance(c.tag, str)]
+        if not children or children[0].tag != _CREATED or len(children) > 2:
+            raise InvalidSecurity("wsu:Timestamp must hold Created, then optionally Expires")
+        expires = None
+        if len(children) == 2:
+            if children[1].tag != _EXPIRES:
+                raise InvalidSecurity("unexpected element in wsu:Timestamp")
+            expires = parse_time(children[1].text)
+        return cls(parse_time(children[0].text), expires, el.get(ns.WSU_ID))
+
+    def check(self, now: datetime, max_skew: timedelta) -> None:
+        """Created no later than now + skew, Expires no earlier than now - skew (WSS 1.1 section 10)."""
+        if self.created > now + max_skew:
+            raise InvalidSecurity("Timestamp created in the future")
+        if self.expires is not None:
+            if self.expires < self.created:
+                raise InvalidSecurity("Timestamp expires before it is created")
+            if self.expires < now - max_skew:
+                raise MessageExpired("Timestamp has expired")
