@@ -15,9 +15,7 @@ SOAP12: Final = "http://www.w3.org/2003/05/soap-envelope"
 WSSE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 WSSE11: Final = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd"
-WSS_SOAP_MESSAGE_SECURITY: Final = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0"
-)
+WSS_SOAP_MESSAGE_SECURITY: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0"
 BASE64_ENCODING: Final = WSS_SOAP_MESSAGE_SECURITY + "#Base64Binary"
 WSS11_TOKEN_PROFILE: Final = "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1"
 ENCRYPTED_KEY_SHA1: Final = WSS11_TOKEN_PROFILE + "#EncryptedKeySHA1"

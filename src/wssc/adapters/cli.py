@@ -61,12 +61,16 @@ def main() -> None:
 @click.option("--offset", type=click.IntRange(min=0), default=None)
 @click.option("--generation", type=click.IntRange(min=0), default=None)
 @click.option("--length", type=click.IntRange(min=1, max=1024), default=32, show_default=True, help="bytes")
-def derive(secret_b64: str, nonce_b64: str, label: str, offset: int | None, generation: int | None, length: int) -> None:
+def derive(
+    secret_b64: str, nonce_b64: str, label: str, offset: int | None, generation: int | None, length: int
+) -> None:
     """Print the P_SHA1 derived key (WS-SC 1.3 section 7) in base64."""
     if offset is not None and generation is not None:
         raise click.UsageError("--offset and --generation are mutually exclusive")
     start = offset if offset is not None else (generation or 0) * length
-    key = derive_key(_b64(secret_b64, "--secret-b64"), label.encode("utf-8"), _b64(nonce_b64, "--nonce-b64"), length, start)
+    key = derive_key(
+        _b64(secret_b64, "--secret-b64"), label.encode("utf-8"), _b64(nonce_b64, "--nonce-b64"), length, start
+    )
     click.echo(base64.b64encode(key).decode("ascii"))
 
 
@@ -74,7 +78,9 @@ def derive(secret_b64: str, nonce_b64: str, label: str, offset: int | None, gene
 @click.option("--key-b64", required=True, help="context key (base64)")
 @click.option("--context-id", required=True, help="SCT Identifier (absolute URI)")
 @click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
-@click.option("--suite", type=click.Choice(["Basic256", "Basic128", "Basic256Sha256", "Basic128Sha256"]), default="Basic256")
+@click.option(
+    "--suite", type=click.Choice(["Basic256", "Basic128", "Basic256Sha256", "Basic128Sha256"]), default="Basic256"
+)
 @click.option("--sct-ref", type=click.Choice(["local", "identifier", "external"]), default="local", show_default=True)
 @click.option("--sign-only", is_flag=True)
 @click.option("--encrypt-only", is_flag=True)
@@ -96,7 +102,9 @@ def protect_cmd(
         raise click.UsageError("--sign-only and --encrypt-only are mutually exclusive")
     version = versions.by_name(sc_version)
     sct = SecurityContextToken(context_id, wsu_id="SCT-" + secrets.token_hex(8), version=version)
-    style: SCTReferenceStyle = "local" if sct_ref == "local" else "identifier" if sct_ref == "identifier" else "external"
+    style: SCTReferenceStyle = (
+        "local" if sct_ref == "local" else "identifier" if sct_ref == "identifier" else "external"
+    )
     token = ContextProtection(sct, _b64(key_b64, "--key-b64"), style)
     policy = ProtectionPolicy(suite=alg.suite(suite), sign=not encrypt_only, encrypt=not sign_only)
     try:
@@ -132,7 +140,9 @@ def _requirements(require: str, context_id: str | None, max_skew: float) -> Requ
 @click.option("--max-skew", type=click.FloatRange(min=0), default=300.0, show_default=True, help="seconds")
 @click.argument("infile", metavar="IN")
 @click.argument("outfile", metavar="OUT")
-def unprotect_cmd(key_b64: str, context_id: str | None, require: str, max_skew: float, infile: str, outfile: str) -> None:
+def unprotect_cmd(
+    key_b64: str, context_id: str | None, require: str, max_skew: float, infile: str, outfile: str
+) -> None:
     """Verify and decrypt; write the plain envelope and print a JSON verdict."""
     key = _b64(key_b64, "--key-b64")
     requirements = _requirements(require, context_id, max_skew)

@@ -107,9 +107,7 @@ class AlgorithmSuite:
         return RSA_SHA256 if self.digest == SHA256 else RSA_SHA1
 
 
-def _suite(
-    name: str, digest: str, enc: str, kw: str, akw: str, enc_len: int, sig_len: int
-) -> AlgorithmSuite:
+def _suite(name: str, digest: str, enc: str, kw: str, akw: str, enc_len: int, sig_len: int) -> AlgorithmSuite:
     return AlgorithmSuite(name, digest, enc, kw, akw, enc_len, sig_len, enc_len)
 
 

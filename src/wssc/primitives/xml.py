@@ -14,8 +14,8 @@ from typing import Final
 from lxml import etree
 
 from wssc.errors import InvalidSecurity
-from wssc.namespaces import WSU_ID
 from wssc.limits import DEFAULT_LIMITS, Limits
+from wssc.namespaces import WSU_ID
 
 Element = etree._Element
 
@@ -63,7 +63,7 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Element:
         raise MalformedXML(f"not well-formed XML: {exc}") from None
     if root is None:
         raise MalformedXML("empty document")
-    if root.getroottree().docinfo.doctype:
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise MalformedXML("DTDs are not allowed in SOAP messages")
     check_depth(root, limits.max_xml_depth)
     return root

@@ -19,6 +19,7 @@ from wssc.versions import SC_1_3, VERSIONS, SCVersion
 
 _PREFIX = {"wsse": ns.WSSE, "wsc": "", "wst": ""}
 
+
 def fault_envelope(error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion = SC_1_3) -> bytes:
     """A complete fault envelope for ``error``."""
     code_ns = error.code_namespace(version.sc, version.trust)
@@ -41,6 +42,7 @@ def fault_envelope(error: WsscError, soap: SOAPVersion = SOAP12, version: SCVers
         text.text = error.reason
     return serialize(env)
 
+
 @dataclass(frozen=True)
 class Fault:
     """A fault as read from a response: its code QName (Clark), reason and matching error class."""
@@ -52,11 +54,13 @@ class Fault:
     def raise_error(self) -> None:
         raise (self.error or InvalidSecurity)(self.reason)
 
+
 def _resolve_qname(el: Element, text: str | None) -> str:
     value = (text or "").strip()
     prefix, _, local = value.rpartition(":")
     uri = el.nsmap.get(prefix or None)
     return ns.qn(uri, local) if uri else local
+
 
 def read_fault(root: Element) -> Fault | None:
     """The fault in an envelope, or None when the Body holds none."""
@@ -79,6 +83,7 @@ def read_fault(root: Element) -> Fault | None:
             reason = fault.findtext(f"{soap.qname('Reason')}/{soap.qname('Text')}") or ""
         return Fault(code, reason, _error_for(code))
     return None
+
 
 def _error_for(code: str) -> type[WsscError] | None:
     namespace, _, local = code[1:].partition("}") if code.startswith("{") else ("", "", code)

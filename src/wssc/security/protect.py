@@ -16,7 +16,7 @@ from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.primitives import algorithms as alg
-from wssc.primitives.xml import Element, local_id, parse, serialize
+from wssc.primitives.xml import Element, b64encode, local_id, parse, serialize
 from wssc.security import dsig, xmlenc
 from wssc.security.keys import ProtectionToken
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy
@@ -63,9 +63,10 @@ def _ensure_id(element: Element, ids: _Ids, kind: str) -> str:
 def _with_wsu_declared(root: Element) -> Element:
     """Declare ``wsu`` on the Envelope so the wsu:Id attributes added to Body and headers need no local
     declarations (lxml cannot add a declaration to an existing element, so the children move to a new root)."""
-    if root.nsmap.get("wsu") == ns.WSU or root.getparent() is not None:
+    if "wsu" in root.nsmap or root.getparent() is not None:
         return root
-    new_root = etree.Element(root.tag, attrib=dict(root.attrib), nsmap={**root.nsmap, "wsu": ns.WSU})
+    nsmap = {**root.nsmap, "wsu": ns.WSU}  # a None key (default namespace) is valid for lxml
+    new_root = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=nsmap)  # type: ignore[arg-type,misc]
     new_root.text = root.text
     for child in list(root):
         new_root.append(child)
@@ -105,9 +106,8 @@ def protect(
             sign_parts.append((ts.get(ns.WSU_ID) or "", ts))
 
     header_token = token.header_token(security)
-    if header_token is not None:
-        if policy.protect_tokens and policy.sign:
-            sign_parts.append((_ensure_id(header_token, ids, "T"), header_token))
+    if header_token is not None and policy.protect_tokens and policy.sign:
+        sign_parts.append((_ensure_id(header_token, ids, "T"), header_token))
     base_ref = token.reference(version)
 
     def key_for(length: int) -> tuple[bytes, SecurityTokenReference]:
@@ -121,7 +121,7 @@ def protect(
         sc = etree.SubElement(security, ns.qn(ns.WSSE11, "SignatureConfirmation"), nsmap={"wsse11": ns.WSSE11})
         sc.set(ns.WSU_ID, ids("SC"))
         if confirmation is not None:
-            sc.set("Value", dsig.b64encode(confirmation))
+            sc.set("Value", b64encode(confirmation))
         if policy.sign:
             sign_parts.append((sc.get(ns.WSU_ID) or "", sc))
 

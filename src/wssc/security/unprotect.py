@@ -26,7 +26,6 @@ from wssc.errors import (
     WsscError,
 )
 from wssc.limits import DEFAULT_LIMITS, TIMESTAMP_VALIDITY, Limits
-from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import Element, b64decode, local_id, parse
 from wssc.security import dsig, xmlenc
 from wssc.security.keys import KeyResolver
@@ -223,7 +222,10 @@ class _Processor:
 
     def _check_cipher(self, uri: str) -> None:
         suite = self.req.suite
-        if suite is not None and uri not in (suite.encryption, suite.encryption.replace(ns.XENC, ns.XENC11).replace("-cbc", "-gcm")):
+        if suite is not None and uri not in (
+            suite.encryption,
+            suite.encryption.replace(ns.XENC, ns.XENC11).replace("-cbc", "-gcm"),
+        ):
             raise UnsupportedAlgorithm(f"encryption {uri!r} is not in the {suite.name} suite")
 
     # -- the header walk -----------------------------------------------------------------------------------
@@ -292,7 +294,10 @@ def _find_security(env: Envelope) -> Element:
     ours = [
         h
         for h in env.header.iterchildren(_SECURITY)
-        if not any(h.get(a) not in (None, "", "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver") for a in role_attrs)
+        if not any(
+            h.get(a) not in (None, "", "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver")
+            for a in role_attrs
+        )
     ]
     if len(ours) != 1:
         raise InvalidSecurity("expected exactly one wsse:Security header for this receiver")
@@ -433,4 +438,3 @@ def unprotect(
 ) -> VerifiedMessage:
     """One-shot :meth:`Receiver.unprotect`; replay detection then spans only this call."""
     return Receiver(resolver, requirements, limits=limits).unprotect(data, now=now)
-

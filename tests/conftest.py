@@ -1,0 +1,59 @@
+"""Shared pytest helpers for the tests in this folder.
+
+Known-answer vectors live outside the project, in ``../shared/vectors`` relative to the repository root
+(``WSSC_VECTORS`` overrides the location).  They are read in place, never copied into the project, and the
+tests that need them skip cleanly when the folder is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def vectors_root() -> Path:
+    """Where the shared vectors are expected to be (the folder may be missing)."""
+    override = os.environ.get("WSSC_VECTORS")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
+
+
+def vector_path(relative: str) -> Path:
+    """A file or folder under the vectors root; skips the calling test when it is absent."""
+    path = vectors_root() / relative
+    if not path.exists():
+        pytest.skip(f"test vectors not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def vectors_dir() -> Path:
+    """The vectors root; skips the test when it is absent."""
+    return vector_path(".")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "vector_entries(file, key, argname, id_key): parametrize `argname` over the list `key` of a JSON "
+        "file under the vectors root (one skipped case when the file is absent)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("vector_entries")
+    if marker is None:
+        return
+    relative, key, argname, id_key = marker.args
+    path = vectors_root() / relative
+    if not path.is_file():
+        skipped = pytest.param(None, marks=pytest.mark.skip(reason=f"test vectors not available: {path}"))
+        metafunc.parametrize(argname, [skipped], ids=["absent"])
+        return
+    entries: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))[key]
+    metafunc.parametrize(argname, entries, ids=[str(e[id_key]) for e in entries])
