@@ -134,3 +134,19 @@ def required_child(parent: Element, tag: str) -> Element:
 def local_id(element: Element) -> str | None:
     """The element's wsu:Id, or its unqualified Id (XML-Enc and XML-DSig elements)."""
     return element.get(WSU_ID) or element.get("Id")
+
+
+_ATTR_ESCAPES: Final = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"}
+)
+_TEXT_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+
+
+def escape_attr(value: str) -> str:
+    """Escape an attribute value exactly as canonical XML writes it (C14N 1.0 section 2.2)."""
+    return value.translate(_ATTR_ESCAPES)
+
+
+def escape_text(value: str) -> str:
+    """Escape character data exactly as canonical XML writes it (C14N 1.0 section 2.2)."""
+    return value.translate(_TEXT_ESCAPES)

@@ -23,7 +23,7 @@ from lxml import etree
 from wssc import namespaces as ns
 from wssc.errors import FailedCheck, InvalidSecurity, UnsupportedAlgorithm
 from wssc.primitives import algorithms as alg
-from wssc.primitives.xml import Element, b64decode, b64encode, c14n, only_child, required_child
+from wssc.primitives.xml import Element, b64decode, b64encode, c14n, escape_attr, only_child, required_child
 from wssc.tokens.reference import STR_TAG, SecurityTokenReference
 
 SIGNATURE_TAG = ns.qn(ns.DS, "Signature")
@@ -53,35 +53,41 @@ def hmac_value(method: str, key: bytes, data: bytes) -> bytes:
 
 
 def sign(
-    parts: Sequence[tuple[str, Element]],
+    parts: Sequence[tuple[str, bytes]],
     *,
     key: bytes | rsa.RSAPrivateKey,
     method: str,
     digest: str,
-    key_info: SecurityTokenReference,
+    key_info_xml: str,
     signature_id: str | None = None,
-) -> tuple[Element, bytes]:
-    """Build a detached ds:Signature over ``parts`` (``(wsu:Id, element)`` pairs); returns it and its value."""
-    sig = etree.Element(SIGNATURE_TAG, nsmap={"ds": ns.DS})
-    if signature_id:
-        sig.set("Id", signature_id)
-    signed_info = etree.SubElement(sig, _SIGNED_INFO)
-    etree.SubElement(signed_info, _C14N_METHOD, Algorithm=ns.EXC_C14N)
-    etree.SubElement(signed_info, _SIG_METHOD, Algorithm=method)
-    for wsu_id, element in parts:
-        ref = etree.SubElement(signed_info, _REFERENCE, URI="#" + wsu_id)
-        transforms = etree.SubElement(ref, _TRANSFORMS)
-        etree.SubElement(transforms, _TRANSFORM, Algorithm=ns.EXC_C14N)
-        etree.SubElement(ref, _DIGEST_METHOD, Algorithm=digest)
-        etree.SubElement(ref, _DIGEST_VALUE).text = b64encode(_digest(digest, c14n(element)))
-    data = c14n(signed_info)
+) -> tuple[str, bytes]:
+    """A ds:Signature over ``parts`` (``(wsu:Id, exclusive-c14n bytes)`` pairs): its XML text and its value.
+
+    SignedInfo is written directly in its exclusive-c14n form, so the value is computed over the very
+    bytes a verifier reconstructs, with no parse and re-canonicalisation in between.
+    """
+    refs = "".join(
+        f'<ds:Reference URI="#{escape_attr(wsu_id)}"><ds:Transforms><ds:Transform Algorithm="{ns.EXC_C14N}">'
+        f'</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="{digest}"></ds:DigestMethod>'
+        f"<ds:DigestValue>{b64encode(_digest(digest, data))}</ds:DigestValue></ds:Reference>"
+        for wsu_id, data in parts
+    )
+    inner = (
+        f'<ds:CanonicalizationMethod Algorithm="{ns.EXC_C14N}"></ds:CanonicalizationMethod>'
+        f'<ds:SignatureMethod Algorithm="{method}"></ds:SignatureMethod>{refs}</ds:SignedInfo>'
+    )
+    data = f'<ds:SignedInfo xmlns:ds="{ns.DS}">{inner}'.encode()
     if isinstance(key, rsa.RSAPrivateKey):
         value = key.sign(data, padding.PKCS1v15(), _rsa_hash(method))
     else:
         value = hmac_value(method, key, data)
-    etree.SubElement(sig, _SIG_VALUE).text = b64encode(value)
-    key_info.to_element(etree.SubElement(sig, _KEY_INFO))
-    return sig, value
+    sig_id = f' Id="{escape_attr(signature_id)}"' if signature_id else ""
+    xml = (
+        f'<ds:Signature xmlns:ds="{ns.DS}"{sig_id}><ds:SignedInfo>{inner}'
+        f"<ds:SignatureValue>{b64encode(value)}</ds:SignatureValue>"
+        f"<ds:KeyInfo>{key_info_xml}</ds:KeyInfo></ds:Signature>"
+    )
+    return xml, value
 
 
 def _rsa_hash(method: str) -> hashes.HashAlgorithm:

@@ -9,7 +9,7 @@ from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.errors import InvalidSecurity, MessageExpired
-from wssc.primitives.xml import Element
+from wssc.primitives.xml import Element, escape_attr
 
 TIMESTAMP_TAG = ns.qn(ns.WSU, "Timestamp")
 _CREATED = ns.qn(ns.WSU, "Created")
@@ -56,6 +56,15 @@ class Timestamp:
         if self.expires is not None:
             etree.SubElement(el, _EXPIRES).text = format_time(self.expires)
         return el
+
+    def canonical_xml(self) -> str:
+        """The exclusive-c14n form of :meth:`to_element`, valid in place too (digested without re-parsing)."""
+        wsu_id = f' wsu:Id="{escape_attr(self.wsu_id)}"' if self.wsu_id else ""
+        expires = "" if self.expires is None else f"<wsu:Expires>{format_time(self.expires)}</wsu:Expires>"
+        return (
+            f'<wsu:Timestamp xmlns:wsu="{ns.WSU}"{wsu_id}><wsu:Created>{format_time(self.created)}</wsu:Created>'
+            f"{expires}</wsu:Timestamp>"
+        )
 
     @classmethod
     def from_element(cls, el: Element) -> Timestamp:

@@ -14,7 +14,15 @@ from wssc import namespaces as ns
 from wssc.errors import FailedCheck, InvalidSecurity, UnsupportedAlgorithm, WsscError
 from wssc.limits import Limits
 from wssc.primitives import ciphers
-from wssc.primitives.xml import Element, b64decode, b64encode, only_child, parse_fragment, required_child
+from wssc.primitives.xml import (
+    Element,
+    b64decode,
+    b64encode,
+    escape_attr,
+    only_child,
+    parse_fragment,
+    required_child,
+)
 from wssc.tokens.reference import STR_TAG, SecurityTokenReference
 
 ED_TAG = ns.qn(ns.XENC, "EncryptedData")
@@ -26,47 +34,23 @@ REFERENCE_LIST_TAG = ns.qn(ns.XENC, "ReferenceList")
 DATA_REFERENCE_TAG = ns.qn(ns.XENC, "DataReference")
 
 
-def _encrypted_data(
-    ed_id: str, data_type: str, algorithm: str, key: bytes, plaintext: bytes, key_info: SecurityTokenReference
-) -> Element:
-    ed = etree.Element(ED_TAG, nsmap={"xenc": ns.XENC, "ds": ns.DS, "wsse": ns.WSSE})
-    ed.set("Id", ed_id)
-    ed.set("Type", data_type)
-    etree.SubElement(ed, _ENC_METHOD, Algorithm=algorithm)
-    key_info.to_element(etree.SubElement(ed, _KEY_INFO))
-    cipher_data = etree.SubElement(ed, _CIPHER_DATA)
-    etree.SubElement(cipher_data, _CIPHER_VALUE).text = b64encode(ciphers.encrypt(algorithm, key, plaintext))
-    return ed
+def encrypted_data_xml(
+    ed_id: str, data_type: str, algorithm: str, key: bytes, plaintext: bytes, key_info_xml: str
+) -> str:
+    """Self-contained XML text of an xenc:EncryptedData (XML Encryption 3.4) holding ``plaintext``."""
+    cipher_value = b64encode(ciphers.encrypt(algorithm, key, plaintext))
+    return (
+        f'<xenc:EncryptedData xmlns:xenc="{ns.XENC}" Id="{escape_attr(ed_id)}" Type="{data_type}">'
+        f'<xenc:EncryptionMethod Algorithm="{algorithm}"/><ds:KeyInfo xmlns:ds="{ns.DS}">{key_info_xml}</ds:KeyInfo>'
+        f"<xenc:CipherData><xenc:CipherValue>{cipher_value}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>"
+    )
 
 
-def encrypt_element(
-    element: Element, *, ed_id: str, algorithm: str, key: bytes, key_info: SecurityTokenReference
-) -> Element:
-    """Replace ``element`` with an ``EncryptedData Type=#Element`` holding it; returns the EncryptedData."""
-    tail = element.tail
-    element.tail = None
-    plaintext = etree.tostring(element, encoding="utf-8")
-    ed = _encrypted_data(ed_id, ns.XENC_ELEMENT, algorithm, key, plaintext, key_info)
-    parent = element.getparent()
-    if parent is None:
-        raise ValueError("cannot encrypt a root element")
-    parent.replace(element, ed)
-    ed.tail = tail
-    return ed
-
-
-def encrypt_content(
-    parent: Element, *, ed_id: str, algorithm: str, key: bytes, key_info: SecurityTokenReference
-) -> Element:
-    """Replace the content of ``parent`` with an ``EncryptedData Type=#Content``; returns the EncryptedData."""
+def content_bytes(parent: Element) -> bytes:
+    """The serialised content of ``parent`` (text and children) as ``Type=#Content`` encrypts it."""
     chunks = [_escape(parent.text)] if parent.text else []
     chunks.extend(etree.tostring(child, encoding="utf-8", with_tail=True) for child in parent)
-    ed = _encrypted_data(ed_id, ns.XENC_CONTENT, algorithm, key, b"".join(chunks), key_info)
-    parent.text = None
-    for child in list(parent):
-        parent.remove(child)
-    parent.append(ed)
-    return ed
+    return b"".join(chunks)
 
 
 def _escape(text: str) -> bytes:

@@ -16,7 +16,7 @@ from wssc import namespaces as ns
 from wssc.errors import InvalidSecurityToken, UnsupportedAlgorithm
 from wssc.limits import DEFAULT_LIMITS, DERIVATION_NONCE_LENGTH, Limits
 from wssc.primitives.psha1 import derive_key
-from wssc.primitives.xml import Element, b64decode, b64encode
+from wssc.primitives.xml import Element, b64decode, b64encode, escape_attr
 from wssc.tokens.reference import SecurityTokenReference
 from wssc.versions import DEFAULT_LABEL, SC_1_3, VERSIONS, SCVersion, by_sc_namespace
 
@@ -120,6 +120,21 @@ class DerivedKeyToken:
             etree.SubElement(el, v.sc_qname("Label")).text = self.label
         etree.SubElement(el, v.sc_qname("Nonce")).text = b64encode(self.nonce)
         return el
+
+    def to_xml(self) -> str:
+        """Self-contained XML text of :meth:`to_element` (same content), the fast path for outgoing messages."""
+        if self.label is not None or self.algorithm is not None or self.reference is None:
+            return etree.tostring(self.to_element(), encoding="unicode")
+        wsu_id = f' xmlns:wsu="{ns.WSU}" wsu:Id="{escape_attr(self.wsu_id)}"' if self.wsu_id else ""
+        parts = [f'<wsc:DerivedKeyToken xmlns:wsc="{self.version.sc}"{wsu_id}>', self.reference.to_xml()]
+        if self.generation is not None and self.offset is None:
+            parts.append(f"<wsc:Generation>{self.generation}</wsc:Generation>")
+        elif self.offset is not None:
+            parts.append(f"<wsc:Offset>{self.offset}</wsc:Offset>")
+        if self.length is not None:
+            parts.append(f"<wsc:Length>{self.length}</wsc:Length>")
+        parts.append(f"<wsc:Nonce>{b64encode(self.nonce)}</wsc:Nonce></wsc:DerivedKeyToken>")
+        return "".join(parts)
 
     @classmethod
     def from_element(cls, el: Element) -> DerivedKeyToken:

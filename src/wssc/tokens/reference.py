@@ -17,7 +17,7 @@ from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.errors import InvalidSecurity, UnsupportedSecurityToken
-from wssc.primitives.xml import Element, b64decode, b64encode
+from wssc.primitives.xml import Element, b64decode, b64encode, escape_attr
 from wssc.versions import VERSIONS, SCVersion
 
 STR_TAG = ns.qn(ns.WSSE, "SecurityTokenReference")
@@ -106,6 +106,23 @@ class SecurityTokenReference:
             etree.SubElement(iss, ns.qn(ns.DS, "X509IssuerName")).text = target.issuer
             etree.SubElement(iss, ns.qn(ns.DS, "X509SerialNumber")).text = str(target.serial)
         return el
+
+    def to_xml(self) -> str:
+        """Self-contained XML text (namespaces declared); the fast path for messages being built."""
+        target = self.target
+        if self.wsu_id or self.token_type or self.implied_nonce is not None or isinstance(target, IssuerSerial):
+            return etree.tostring(self.to_element(), encoding="unicode")
+        if isinstance(target, Reference):
+            if target.instance is not None:
+                return etree.tostring(self.to_element(), encoding="unicode")
+            value_type = "" if not target.value_type else f' ValueType="{escape_attr(target.value_type)}"'
+            inner = f'<wsse:Reference URI="{escape_attr(target.uri)}"{value_type}/>'
+        else:
+            inner = (
+                f'<wsse:KeyIdentifier EncodingType="{ns.BASE64_ENCODING}" ValueType="{escape_attr(target.value_type)}">'
+                f"{b64encode(target.value)}</wsse:KeyIdentifier>"
+            )
+        return f'<wsse:SecurityTokenReference xmlns:wsse="{ns.WSSE}">{inner}</wsse:SecurityTokenReference>'
 
     @classmethod
     def from_element(cls, el: Element) -> SecurityTokenReference:
