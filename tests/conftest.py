@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,7 @@ def vectors_root() -> Path:
     return Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 
 
-def vector_path(relative: str) -> Path:
-    """A file or folder under the vectors root; skips the calling test when it is absent."""
+def _existing(relative: str) -> Path:
     path = vectors_root() / relative
     if not path.exists():
         pytest.skip(f"test vectors not available: {path}")
@@ -34,7 +34,13 @@ def vector_path(relative: str) -> Path:
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
     """The vectors root; skips the test when it is absent."""
-    return vector_path(".")
+    return _existing(".")
+
+
+@pytest.fixture(scope="session")
+def vector_path() -> Callable[[str], Path]:
+    """``vector_path("folder/file")``: a path under the vectors root; skips the test when it is absent."""
+    return _existing
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -23,6 +23,7 @@ ENCRYPTED_KEY_TOKEN_TYPE: Final = WSS11_TOKEN_PROFILE + "#EncryptedKey"
 THUMBPRINT_SHA1: Final = "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#ThumbprintSHA1"
 X509_PROFILE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0"
 X509V3: Final = X509_PROFILE + "#X509v3"
+X509V1: Final = X509_PROFILE + "#X509v1"
 X509_SKI: Final = X509_PROFILE + "#X509SubjectKeyIdentifier"
 
 # XML Signature and XML Encryption

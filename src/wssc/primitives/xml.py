@@ -116,12 +116,10 @@ def b64encode(data: bytes) -> str:
 
 def only_child(parent: Element, tag: str) -> Element | None:
     """The single child ``tag`` of ``parent``, None if absent; more than one is malformed."""
-    found = None
-    for child in parent.iterchildren(tag):
-        if found is not None:
-            raise InvalidSecurity(f"more than one {tag} in {parent.tag}")
-        found = child
-    return found
+    found = parent.findall(tag)  # a Clark name matches direct children only
+    if len(found) > 1:
+        raise InvalidSecurity(f"more than one {tag} in {parent.tag}")
+    return found[0] if found else None
 
 
 def required_child(parent: Element, tag: str) -> Element:

@@ -34,6 +34,7 @@ from wssc.versions import SC_1_3, SCVersion
 SECURITY_TAG: Final = ns.qn(ns.WSSE, "Security")
 _GCM_OF: Final = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
 _PLACEHOLDER_NS: Final = "urn:wssc:placeholder"
+_PLACEHOLDER_TAG: Final = ns.qn(_PLACEHOLDER_NS, "p")
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,9 @@ class _Splicer:
         self._texts: list[tuple[bytes, bytes]] = []
 
     def element(self, text: str) -> Element:
-        tag = ns.qn(_PLACEHOLDER_NS, f"p{self._token}x{len(self._texts)}")
-        el = etree.Element(tag, nsmap={"wsscp": _PLACEHOLDER_NS})
+        # A fixed tag (lxml interns tag names for good); uniqueness comes from the attribute value.
+        el = etree.Element(_PLACEHOLDER_TAG, nsmap={"wsscp": _PLACEHOLDER_NS})
+        el.set("n", f"{self._token}-{len(self._texts)}")
         self._texts.append((etree.tostring(el), text.encode("utf-8")))
         return el
 

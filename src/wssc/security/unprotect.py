@@ -46,6 +46,8 @@ _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
 _SCT_TAGS = frozenset(v.sc_qname("SecurityContextToken") for v in VERSIONS)
 _DKT_TAGS = frozenset(v.sc_qname("DerivedKeyToken") for v in VERSIONS)
 _SCT_VALUE_TYPES = frozenset(v.sct_token_type for v in VERSIONS)
+#: elements carrying wsu:Id or Id, the subtree root included; one pass in C
+_WITH_ID = etree.XPath("descendant-or-self::*[@wsu:Id or @Id]", namespaces={"wsu": ns.WSU})
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
 
 
@@ -82,7 +84,7 @@ class _Processor:
 
     # -- ids -------------------------------------------------------------------------------------------
     def index(self, subtree: Element) -> None:
-        for el in subtree.iter(etree.Element):
+        for el in _WITH_ID(subtree):
             value = local_id(el)
             if value is None:
                 continue
@@ -91,7 +93,7 @@ class _Processor:
             self.ids[value] = el
 
     def unindex(self, subtree: Element) -> None:
-        for el in subtree.iter(etree.Element):
+        for el in _WITH_ID(subtree):
             value = local_id(el)
             if value is not None and self.ids.get(value) is el:
                 del self.ids[value]

@@ -64,7 +64,7 @@ class X509Token:
     def from_element(cls, el: Element) -> X509Token:
         if el.tag != BST_TAG:
             raise InvalidSecurityToken(f"not a BinarySecurityToken: {el.tag}")
-        if el.get("ValueType") != ns.X509V3:
+        if el.get("ValueType") not in (ns.X509V3, ns.X509V1):  # v1: what WSS4J writes for v1 certificates
             raise UnsupportedSecurityToken(f"BinarySecurityToken ValueType {el.get('ValueType')!r}")
         der = b64decode(el.text, "BinarySecurityToken")
         try:
