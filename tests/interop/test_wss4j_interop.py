@@ -39,7 +39,9 @@ SOAP12 = (
 ENVELOPES = {"1.1": SOAP11, "1.2": SOAP12}
 CONTEXT = "urn:uuid:5f0c7d3e-2a41-4c55-9b7e-2f1d0e9c8a77"
 MODES = ("sign", "encrypt", "both")
-MATRIX = list(itertools.product(("1.3", "2005-02"), ("local", "identifier", "external"), (16, 32), ("1.1", "1.2"), MODES))
+MATRIX = list(
+    itertools.product(("1.3", "2005-02"), ("local", "identifier", "external"), (16, 32), ("1.1", "1.2"), MODES)
+)
 
 
 def _ids(params: tuple[object, ...]) -> str:
@@ -97,7 +99,12 @@ def test_wssc_to_wss4j(wss4j: WSS4J, version: str, style: str, key_len: int, soa
 def test_wss4j_to_wssc(wss4j: WSS4J, version: str, style: str, key_len: int, soap: str, mode: str) -> None:
     key = os.urandom(key_len)
     message = wss4j.protect(
-        ENVELOPES[soap], key=key, context_id=CONTEXT, sc_version=version, sct_ref=style, mode=mode  # type: ignore[arg-type]
+        ENVELOPES[soap],
+        key=key,
+        context_id=CONTEXT,
+        sc_version=version,
+        sct_ref=style,
+        mode=mode,  # type: ignore[arg-type]
     )
     result = Receiver(StaticKeys({CONTEXT: key}), _requirements(mode)).unprotect(message)
     assert result.context is not None and result.context.identifier == CONTEXT

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.errors import FailedCheck, InvalidSecurity, UnsupportedAlgorithm

@@ -198,7 +198,9 @@ def protect(
                 replacement.tail = tail
                 data_refs.append(ed_id)
         ed_id = ids("ED")
-        text = xmlenc.encrypted_data_xml(ed_id, ns.XENC_CONTENT, cipher, enc_key, xmlenc.content_bytes(env.body), enc_ki)
+        text = xmlenc.encrypted_data_xml(
+            ed_id, ns.XENC_CONTENT, cipher, enc_key, xmlenc.content_bytes(env.body), enc_ki
+        )
         env.body.text = None
         for child in list(env.body):
             env.body.remove(child)

@@ -48,6 +48,14 @@ _DKT_TAGS = frozenset(v.sc_qname("DerivedKeyToken") for v in VERSIONS)
 _SCT_VALUE_TYPES = frozenset(v.sct_token_type for v in VERSIONS)
 #: elements carrying wsu:Id or Id, the subtree root included; one pass in C
 _WITH_ID = etree.XPath("descendant-or-self::*[@wsu:Id or @Id]", namespaces={"wsu": ns.WSU})
+
+
+def _elements_with_id(subtree: Element) -> list[Element]:
+    found = _WITH_ID(subtree)
+    assert isinstance(found, list)
+    return found  # type: ignore[return-value]
+
+
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
 
 
@@ -84,7 +92,7 @@ class _Processor:
 
     # -- ids -------------------------------------------------------------------------------------------
     def index(self, subtree: Element) -> None:
-        for el in _WITH_ID(subtree):
+        for el in _elements_with_id(subtree):
             value = local_id(el)
             if value is None:
                 continue
@@ -93,7 +101,7 @@ class _Processor:
             self.ids[value] = el
 
     def unindex(self, subtree: Element) -> None:
-        for el in _WITH_ID(subtree):
+        for el in _elements_with_id(subtree):
             value = local_id(el)
             if value is not None and self.ids.get(value) is el:
                 del self.ids[value]
