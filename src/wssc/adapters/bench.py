@@ -59,14 +59,14 @@ def _floor(message: bytes) -> None:
     etree.tostring(root)
 
 
-def measure(body_bytes: int, seconds: float) -> dict[str, Any]:
-    plain = sample_envelope(body_bytes)
+def measure(body_bytes: int, seconds: float, envelope: bytes | None = None) -> dict[str, Any]:
+    """Time the default policy (Basic256, sign + encrypt, derived keys, encrypted signature) on one envelope."""
+    plain = envelope if envelope is not None else sample_envelope(body_bytes)
     key = os.urandom(32)
     sct = SecurityContextToken(new_identifier(), wsu_id="SCT-1")
     token = ContextProtection(sct, key)
     receiver = Receiver(StaticKeys({sct.identifier: key}))
     pool = [protect(plain, token).data]
-
     protect_us = _time(lambda _i: protect(plain, token), seconds)
     # Every unprotect gets a distinct message, so replay detection stays on; protecting them is not timed.
     fresh = [protect(plain, token).data for _ in range(max(200, min(int(seconds * 8000), 20000)))]
@@ -97,7 +97,7 @@ def _time_distinct(receiver: Receiver, messages: list[bytes]) -> float:
         chunk = messages[round_ * batch : (round_ + 1) * batch]
         t0 = time.perf_counter()
         for message in chunk:
-            receiver.unprotect(message)
+            receiver.unprotect(message).to_bytes()  # bytes in, bytes out, as the WSS4J driver measures
         best = min(best, (time.perf_counter() - t0) / len(chunk))
     return best * 1e6
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
@@ -51,8 +52,11 @@ def check_depth(root: Element, max_depth: int) -> None:
         raise MalformedXML(f"XML nested deeper than {max_depth} elements")
 
 
-def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Element:
-    """Parse an untrusted document and return its root element."""
+def parse(data: bytes, limits: Limits = DEFAULT_LIMITS, *, depth_checked: bool = True) -> Element:
+    """Parse an untrusted document and return its root element.
+
+    ``depth_checked=False`` leaves the depth check to the caller (who checks the tree the result ends in).
+    """
     if len(data) > limits.max_message_bytes:
         raise MalformedXML(f"message of {len(data)} bytes exceeds {limits.max_message_bytes}")
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
@@ -65,7 +69,8 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Element:
         raise MalformedXML("empty document")
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise MalformedXML("DTDs are not allowed in SOAP messages")
-    check_depth(root, limits.max_xml_depth)
+    if depth_checked:
+        check_depth(root, limits.max_xml_depth)
     return root
 
 
@@ -75,6 +80,7 @@ def parse_fragment(data: bytes, nsmap: Mapping[str | None, str], limits: Limits 
     XML Encryption section 4.2: the plaintext of ``Type=#Content`` or ``#Element`` data is a fragment
     whose namespace prefixes may be declared only on ancestors of the EncryptedData.  Wrapping it in
     an element that redeclares the in-scope namespaces is how xmlsec and Santuario parse it too.
+    The caller checks the depth of the tree the fragment is inserted into.
     """
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<?xml" in data[:64]:
         raise MalformedXML("decrypted data is not an XML fragment")
@@ -83,7 +89,7 @@ def parse_fragment(data: bytes, nsmap: Mapping[str | None, str], limits: Limits 
         escaped = uri.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
         decls.append(f' xmlns="{escaped}"' if prefix is None else f' xmlns:{prefix}="{escaped}"')
     head = ("<wssc-fragment" + "".join(decls) + ">").encode()
-    wrapper = parse(head + data + b"</wssc-fragment>", limits)
+    wrapper = parse(head + data + b"</wssc-fragment>", limits, depth_checked=False)
     return list(wrapper)
 
 
@@ -105,6 +111,10 @@ def b64decode(text: str | None, what: str = "value") -> bytes:
     if text is None:
         raise InvalidSecurity(f"empty base64 {what}")
     try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:  # line-wrapped values (XML Schema base64Binary allows whitespace)
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
         raise InvalidSecurity(f"bad base64 in {what}") from None
@@ -140,9 +150,12 @@ _ATTR_ESCAPES: Final = str.maketrans(
 _TEXT_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
 
 
+_NEEDS_ATTR_ESCAPE: Final = re.compile('[&<"\t\n\r]')
+
+
 def escape_attr(value: str) -> str:
     """Escape an attribute value exactly as canonical XML writes it (C14N 1.0 section 2.2)."""
-    return value.translate(_ATTR_ESCAPES)
+    return value.translate(_ATTR_ESCAPES) if _NEEDS_ATTR_ESCAPE.search(value) else value
 
 
 def escape_text(value: str) -> str:

@@ -179,17 +179,20 @@ def verify(
         target = ids.get(uri[1:])
         if target is None:
             raise InvalidSecurity(f"signature reference {uri!r} resolves to nothing")
+        # XML-DSig 4.3.3 (Reference): Transforms?, DigestMethod, DigestValue, in this order and nothing else.
+        parts = [c for c in ref if isinstance(c.tag, str)]
         prefixes: list[str] | None = None
-        transforms = only_child(ref, _TRANSFORMS)
-        if transforms is not None:
-            steps = list(transforms.iterchildren(_TRANSFORM))
-            if len(steps) != 1 or steps[0].get("Algorithm") != ns.EXC_C14N:
+        if parts and parts[0].tag == _TRANSFORMS:
+            steps = list(parts.pop(0))
+            if len(steps) != 1 or steps[0].tag != _TRANSFORM or steps[0].get("Algorithm") != ns.EXC_C14N:
                 raise UnsupportedAlgorithm("only the exclusive c14n transform is accepted")
             prefixes = _c14n_prefixes(steps[0])
-        digest_uri = required_child(ref, _DIGEST_METHOD).get("Algorithm") or ""
+        if len(parts) != 2 or parts[0].tag != _DIGEST_METHOD or parts[1].tag != _DIGEST_VALUE:
+            raise InvalidSecurity("malformed ds:Reference")
+        digest_uri = parts[0].get("Algorithm") or ""
         if allowed_digests is not None and digest_uri not in allowed_digests:
             raise UnsupportedAlgorithm(f"digest {digest_uri!r} is not allowed here")
-        expected = b64decode(required_child(ref, _DIGEST_VALUE).text, "DigestValue")
+        expected = b64decode(parts[1].text, "DigestValue")
         if not std_hmac.compare_digest(_digest(digest_uri, c14n(target, prefixes)), expected):
             raise FailedCheck(f"digest mismatch for {uri}")
         if any(target is seen for _, seen in verified):

@@ -18,8 +18,7 @@ _EXPIRES = ns.qn(ns.WSU, "Expires")
 
 def format_time(moment: datetime) -> str:
     """xsd:dateTime in UTC with milliseconds and ``Z``, as WCF writes it."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time(text: str | None) -> datetime:

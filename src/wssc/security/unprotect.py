@@ -26,7 +26,7 @@ from wssc.errors import (
     WsscError,
 )
 from wssc.limits import DEFAULT_LIMITS, TIMESTAMP_VALIDITY, Limits
-from wssc.primitives.xml import Element, b64decode, local_id, parse
+from wssc.primitives.xml import Element, b64decode, check_depth, local_id, parse
 from wssc.security import dsig, xmlenc
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
@@ -135,7 +135,7 @@ class _Processor:
 
     def _process_token(self, el: Element) -> _Key:
         if el.tag in _SCT_TAGS:
-            sct = SecurityContextToken.from_element(el)
+            sct = SecurityContextToken.from_element(el, keep_source=False)
             return self._context(sct.identifier, sct.instance, sct.version.sc)
         if el.tag in _DKT_TAGS:
             dkt = DerivedKeyToken.from_element(el)
@@ -347,6 +347,8 @@ class Receiver:
         security = _find_security(env)
         proc = _Processor(root, env, security, self.resolver, req, self.limits, now)
         proc.run()
+        if proc.decrypted:
+            check_depth(root, self.limits.max_xml_depth)  # decrypted fragments were parsed unchecked
         for leftover in root.iter(xmlenc.ED_TAG):
             raise InvalidSecurity(f"EncryptedData {leftover.get('Id')!r} was not decrypted")
 

@@ -18,10 +18,14 @@ from wssc.limits import DEFAULT_LIMITS, DERIVATION_NONCE_LENGTH, Limits
 from wssc.primitives.psha1 import derive_key
 from wssc.primitives.xml import Element, b64decode, b64encode, escape_attr
 from wssc.tokens.reference import SecurityTokenReference
-from wssc.versions import DEFAULT_LABEL, SC_1_3, VERSIONS, SCVersion, by_sc_namespace
+from wssc.versions import DEFAULT_LABEL, SC_1_3, VERSIONS, SCVersion
 
 DEFAULT_LENGTH = 32
 _P_SHA1_URIS = frozenset(v.p_sha1 for v in VERSIONS)
+_STR_TAG = ns.qn(ns.WSSE, "SecurityTokenReference")
+_FIELDS = ("Generation", "Offset", "Length", "Label", "Nonce")
+#: DerivedKeyToken tag -> (version, {child tag -> field name})
+_DKT_TAGS = {v.sc_qname("DerivedKeyToken"): (v, {v.sc_qname(name): name for name in _FIELDS}) for v in VERSIONS}
 
 
 def _unsigned(text: str | None, what: str) -> int:
@@ -138,27 +142,29 @@ class DerivedKeyToken:
 
     @classmethod
     def from_element(cls, el: Element) -> DerivedKeyToken:
-        version = by_sc_namespace(etree.QName(el).namespace)
-        if version is None or etree.QName(el).localname != "DerivedKeyToken":
+        """Parse either version; children in schema order, each at most once (WS-SC 1.3 section 7)."""
+        found = _DKT_TAGS.get(el.tag)
+        if found is None:
             raise InvalidSecurityToken(f"not a DerivedKeyToken: {el.tag}")
-        sc = version.sc
+        version, field_tags = found
         reference = None
         fields: dict[str, Element] = {}
         for child in el:
-            if not isinstance(child.tag, str):
+            tag = child.tag
+            if not isinstance(tag, str):
                 continue
-            qname = etree.QName(child)
-            if child.tag == ns.qn(ns.WSSE, "SecurityTokenReference") and reference is None and not fields:
+            name = field_tags.get(tag)
+            if name is not None:
+                if name in fields:
+                    raise InvalidSecurityToken(f"DerivedKeyToken with two {name}")
+                fields[name] = child
+            elif tag == _STR_TAG and reference is None and not fields:
                 reference = SecurityTokenReference.from_element(child)
-            elif qname.namespace == sc and qname.localname in ("Generation", "Offset", "Length", "Label", "Nonce"):
-                if qname.localname in fields:
-                    raise InvalidSecurityToken(f"DerivedKeyToken with two {qname.localname}")
-                fields[qname.localname] = child
-            elif qname.namespace == sc and qname.localname == "Properties":
+            elif tag == version.sc_qname("Properties"):
                 # WCF refuses Properties too (SPEC-NOTES section 4); shared properties are not supported.
                 raise InvalidSecurityToken("DerivedKeyToken Properties are not supported")
             else:
-                raise InvalidSecurityToken(f"unexpected {child.tag} in DerivedKeyToken")
+                raise InvalidSecurityToken(f"unexpected {tag} in DerivedKeyToken")
         if "Generation" in fields and "Offset" in fields:
             raise InvalidSecurityToken("DerivedKeyToken has both Generation and Offset")
         if "Nonce" not in fields:
@@ -173,7 +179,7 @@ class DerivedKeyToken:
             length=number("Length"),
             offset=number("Offset"),
             generation=number("Generation"),
-            label=fields["Label"].text or "" if "Label" in fields else None,
+            label=(fields["Label"].text or "") if "Label" in fields else None,
             wsu_id=el.get(ns.WSU_ID),
             algorithm=el.get("Algorithm"),
             version=version,

@@ -26,6 +26,8 @@ _KEY_IDENTIFIER = ns.qn(ns.WSSE, "KeyIdentifier")
 _X509DATA = ns.qn(ns.DS, "X509Data")
 _ISSUER_SERIAL = ns.qn(ns.DS, "X509IssuerSerial")
 _TOKEN_TYPE = ns.qn(ns.WSSE11, "TokenType")
+_INSTANCE_ATTRS = tuple(v.sc_qname("Instance") for v in VERSIONS)
+_IMPLIED_ATTRS = tuple((v, v.sc_qname("Nonce"), v.sc_qname("Length")) for v in VERSIONS)
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,9 @@ class SecurityTokenReference:
             if not uri:
                 raise InvalidSecurity("wsse:Reference without URI")
             instance = None
-            for version in VERSIONS:
-                instance = child.get(version.sc_qname("Instance"), instance)
+            if len(child.attrib) > 2:
+                for attr in _INSTANCE_ATTRS:
+                    instance = child.get(attr, instance)
             target = Reference(uri, child.get("ValueType"), instance)
         elif child.tag == _KEY_IDENTIFIER:
             value_type = child.get("ValueType")
@@ -163,12 +166,12 @@ class SecurityTokenReference:
             raise UnsupportedSecurityToken(f"unsupported token reference {child.tag}")
         nonce = length = None
         implied_version = None
-        for version in VERSIONS:
-            raw_nonce = el.get(version.sc_qname("Nonce"))
+        for version, nonce_attr, length_attr in _IMPLIED_ATTRS if len(el.attrib) else ():
+            raw_nonce = el.get(nonce_attr)
             if raw_nonce is not None:
                 nonce = b64decode(raw_nonce, "wsc:Nonce")
                 implied_version = version
-                raw_len = el.get(version.sc_qname("Length"))
+                raw_len = el.get(length_attr)
                 if raw_len is not None:
                     if not raw_len.strip().isdigit():
                         raise InvalidSecurity("bad wsc:Length attribute")

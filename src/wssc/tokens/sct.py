@@ -57,8 +57,12 @@ class SecurityContextToken:
         return el
 
     @classmethod
-    def from_element(cls, el: Element) -> SecurityContextToken:
-        """Parse an SCT of either version; a malformed one is ``wsc:BadContextToken``-worthy at the caller."""
+    def from_element(cls, el: Element, *, keep_source: bool = True) -> SecurityContextToken:
+        """Parse an SCT of either version.
+
+        ``keep_source`` keeps a copy of the element (and its extensions) for verbatim echo; a receiver
+        that only needs Identifier and Instance passes False and saves the copies.
+        """
         version = by_sc_namespace(etree.QName(el).namespace)
         if version is None or etree.QName(el).localname != "SecurityContextToken":
             raise InvalidSecurityToken(f"not a SecurityContextToken: {el.tag}")
@@ -76,7 +80,7 @@ class SecurityContextToken:
                 if instance is not None:
                     raise InvalidSecurityToken("SCT with two Instances")
                 instance = (child.text or "").strip()
-            else:
+            elif keep_source:
                 extensions.append(copy.deepcopy(child))
         if not identifier or not _is_absolute_uri(identifier):
             raise InvalidSecurityToken("SCT Identifier missing or not an absolute URI")
@@ -86,7 +90,7 @@ class SecurityContextToken:
             wsu_id=el.get(ns.WSU_ID),
             version=version,
             extensions=tuple(extensions),
-            source=copy.deepcopy(el),
+            source=copy.deepcopy(el) if keep_source else None,
         )
 
     def with_id(self, wsu_id: str) -> SecurityContextToken:
