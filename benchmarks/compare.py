@@ -28,14 +28,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wss4j_bench import make_envelope, run_wss4j_bench  # noqa: E402
+from wss4j_bench import make_envelope, run_wss4j_bench
 
-from wssc.adapters.bench import measure  # noqa: E402
-from wssc.security.keys import EncryptedKeyProtection, StaticKeys  # noqa: E402
-from wssc.security.protect import protect  # noqa: E402
-from wssc.security.unprotect import Receiver  # noqa: E402
-from wssc.tokens.encrypted_key import EncryptedKey  # noqa: E402
-from wssc.tokens.x509 import X509Token  # noqa: E402
+from wssc.adapters.bench import measure
+from wssc.security.keys import EncryptedKeyProtection, StaticKeys
+from wssc.security.protect import protect
+from wssc.security.unprotect import Receiver
+from wssc.tokens.encrypted_key import EncryptedKey
+from wssc.tokens.x509 import X509Token
 
 
 def _service_certificate() -> tuple[x509.Certificate, rsa.RSAPrivateKey]:

@@ -23,14 +23,14 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wss4j_bench import make_envelope  # noqa: E402
+from wss4j_bench import make_envelope
 
-from wssc import namespaces as ns  # noqa: E402
-from wssc.primitives.psha1 import derive_key  # noqa: E402
-from wssc.security.keys import ContextProtection  # noqa: E402
-from wssc.security.protect import protect  # noqa: E402
-from wssc.tokens.sct import SecurityContextToken  # noqa: E402
-from wssc.versions import DEFAULT_LABEL, SC_1_3  # noqa: E402
+from wssc import namespaces as ns
+from wssc.primitives.psha1 import derive_key
+from wssc.security.keys import ContextProtection
+from wssc.security.protect import protect
+from wssc.tokens.sct import SecurityContextToken
+from wssc.versions import DEFAULT_LABEL, SC_1_3
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 _IDS = etree.XPath("//*[@wsu:Id or @Id]", namespaces={"wsu": ns.WSU})
