@@ -20,6 +20,14 @@ from wssc.namespaces import WSU_ID
 
 Element = etree._Element
 
+
+class _DenyExternal(etree.Resolver):
+    """Refuse every external load (DTD subsets, parameter entities), local files included."""
+
+    def resolve(self, system_url: str, public_id: str, context: object = None) -> None:  # type: ignore[override]
+        raise MalformedXML(f"external resource {system_url!r} refused")
+
+
 _PARSER: Final = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -29,6 +37,38 @@ _PARSER: Final = etree.XMLParser(
     remove_blank_text=False,
     collect_ids=False,
 )
+_PARSER.resolvers.add(_DenyExternal())
+
+_UTF16_32_BOMS: Final = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """Transcode UTF-16/32 input (XML 1.0 appendix F detection) to UTF-8 so byte-level checks see it all."""
+    for prefix, codec in _UTF16_32_BOMS:
+        if data.startswith(prefix):
+            try:
+                text = data.decode(codec).lstrip("\ufeff")
+            except UnicodeDecodeError:
+                raise MalformedXML("undecodable input") from None
+            if text.startswith("<?xml"):
+                end = text.find("?>")
+                if end < 0:
+                    raise MalformedXML("unterminated XML declaration")
+                text = text[end + 2 :]
+            return text.encode("utf-8")
+    if data[:4] == b"\x4c\x6f\xa7\x94":  # EBCDIC "<?xm"
+        raise MalformedXML("EBCDIC input is not accepted")
+    return data
+
 
 _DEPTH_PROBES: dict[int, etree.XPath] = {}
 
@@ -59,11 +99,12 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS, *, depth_checked: bool =
     """
     if len(data) > limits.max_message_bytes:
         raise MalformedXML(f"message of {len(data)} bytes exceeds {limits.max_message_bytes}")
+    data = _as_utf8(data)
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise MalformedXML("DTDs are not allowed in SOAP messages")
     try:
         root = etree.fromstring(data, _PARSER)
-    except (etree.XMLSyntaxError, ValueError) as exc:
+    except (etree.LxmlError, ValueError) as exc:
         raise MalformedXML(f"not well-formed XML: {exc}") from None
     if root is None:
         raise MalformedXML("empty document")
@@ -98,7 +139,12 @@ def c14n(element: Element, inclusive_prefixes: Iterable[str] | None = None) -> b
     prefixes = None
     if inclusive_prefixes is not None:
         prefixes = [p if p != "#default" else "" for p in inclusive_prefixes] or None
-    return etree.tostring(element, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=prefixes)
+    try:
+        return etree.tostring(
+            element, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=prefixes
+        )
+    except etree.C14NError:  # e.g. a relative namespace URI, which c14n refuses
+        raise InvalidSecurity("the element cannot be canonicalised") from None
 
 
 def serialize(element: Element) -> bytes:
@@ -137,6 +183,14 @@ def required_child(parent: Element, tag: str) -> Element:
     if child is None:
         raise InvalidSecurity(f"{parent.tag} lacks {tag}")
     return child
+
+
+_ASCII_DIGITS: Final = re.compile("[0-9]+")
+
+
+def is_ascii_digits(text: str) -> bool:
+    """True for ``[0-9]+`` only: ``str.isdigit`` also accepts other scripts' and superscript digits."""
+    return _ASCII_DIGITS.fullmatch(text) is not None
 
 
 def local_id(element: Element) -> str | None:

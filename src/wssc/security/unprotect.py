@@ -336,7 +336,16 @@ class Receiver:
             return self._unprotect(data, now or datetime.now(timezone.utc))
         except WsscError:
             raise
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, AssertionError, OverflowError) as exc:
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            AssertionError,
+            OverflowError,
+            etree.LxmlError,
+        ) as exc:
             # Last line of defence: malformed input that slipped past a check is still only a bad message.
             raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
 

@@ -8,7 +8,7 @@ Generation (SPEC-NOTES section 4).  Receivers enforce WCF's limits on offset, la
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -16,7 +16,7 @@ from wssc import namespaces as ns
 from wssc.errors import InvalidSecurityToken, UnsupportedAlgorithm
 from wssc.limits import DEFAULT_LIMITS, DERIVATION_NONCE_LENGTH, Limits
 from wssc.primitives.psha1 import derive_key
-from wssc.primitives.xml import Element, b64decode, b64encode, escape_attr
+from wssc.primitives.xml import Element, b64decode, b64encode, escape_attr, is_ascii_digits
 from wssc.tokens.reference import SecurityTokenReference
 from wssc.versions import DEFAULT_LABEL, SC_1_3, VERSIONS, SCVersion
 
@@ -29,8 +29,9 @@ _DKT_TAGS = {v.sc_qname("DerivedKeyToken"): (v, {v.sc_qname(name): name for name
 
 
 def _unsigned(text: str | None, what: str) -> int:
+    """xs:unsignedLong: ASCII digits only (``str.isdigit`` also accepts other scripts' digits)."""
     value = (text or "").strip()
-    if not value.isdigit() or len(value) > 20:
+    if not is_ascii_digits(value) or len(value) > 20:
         raise InvalidSecurityToken(f"DerivedKeyToken {what} is not an unsigned integer")
     return int(value)
 
@@ -191,7 +192,7 @@ def implied(reference: SecurityTokenReference) -> DerivedKeyToken:
     if reference.implied_nonce is None:
         raise InvalidSecurityToken("STR does not imply a derived key")
     return DerivedKeyToken(
-        reference=reference,
+        reference=replace(reference, implied_nonce=None, implied_length=None, implied_version=None),
         nonce=reference.implied_nonce,
         length=reference.implied_length,
         version=reference.implied_version or SC_1_3,

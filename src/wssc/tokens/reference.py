@@ -17,7 +17,7 @@ from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.errors import InvalidSecurity, UnsupportedSecurityToken
-from wssc.primitives.xml import Element, b64decode, b64encode, escape_attr
+from wssc.primitives.xml import Element, b64decode, b64encode, escape_attr, is_ascii_digits
 from wssc.versions import VERSIONS, SCVersion
 
 STR_TAG = ns.qn(ns.WSSE, "SecurityTokenReference")
@@ -159,7 +159,7 @@ class SecurityTokenReference:
                 raise UnsupportedSecurityToken("X509Data without X509IssuerSerial")
             name = iss.findtext(ns.qn(ns.DS, "X509IssuerName"))
             serial = iss.findtext(ns.qn(ns.DS, "X509SerialNumber"))
-            if name is None or serial is None or not serial.strip().isdigit():
+            if name is None or serial is None or not is_ascii_digits(serial.strip()):
                 raise InvalidSecurity("malformed X509IssuerSerial")
             target = IssuerSerial(name.strip(), int(serial))
         else:
@@ -173,7 +173,7 @@ class SecurityTokenReference:
                 implied_version = version
                 raw_len = el.get(length_attr)
                 if raw_len is not None:
-                    if not raw_len.strip().isdigit():
+                    if not is_ascii_digits(raw_len.strip()):
                         raise InvalidSecurity("bad wsc:Length attribute")
                     length = int(raw_len)
         return cls(target, el.get(ns.WSU_ID), el.get(_TOKEN_TYPE), nonce, length, implied_version)

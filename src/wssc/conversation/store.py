@@ -1,0 +1,112 @@
+"""Where a service keeps its contexts.
+
+:class:`ContextStore` is the interface: every state change is a compare-and-set on the current Instance,
+so a shared store (Redis: WATCH/MULTI or a Lua script) can make Renew, Amend and Cancel atomic across a
+farm.  :class:`InMemoryContextStore` is the bounded embedded default.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from typing import Final, Protocol
+
+from wssc.conversation.context import KEY_ROLLOVER_WINDOW, Claim, SecurityContext
+
+#: WCF ``LocalServiceSecuritySettings.MaxCachedCookies``: 1,000 contexts held by one service.
+MAX_CONTEXTS: Final = 1000
+#: How long an expired context is remembered, so that its use gets ``wsc:RenewNeeded`` rather than
+#: ``wsc:BadContextToken``; WCF keeps expired session tokens for the key rollover window too.
+EXPIRED_RETENTION: Final = KEY_ROLLOVER_WINDOW
+
+
+class StaleContext(Exception):
+    """The context changed (renewed, amended or cancelled) since the caller read it."""
+
+
+class ContextStore(Protocol):
+    def add(self, context: SecurityContext, now: datetime) -> None:
+        """Store a new context; raise ``KeyError`` when the Identifier exists already."""
+
+    def get(self, identifier: str, now: datetime) -> SecurityContext | None:
+        """The context, also shortly after it expired; None when unknown, cancelled or long expired."""
+
+    def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
+        """Swap ``expected`` for ``new`` atomically (same Identifier); :class:`StaleContext` when it moved on."""
+
+    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
+        """Cancel: remove atomically; False when there was nothing (or another instance) to remove."""
+
+
+class InMemoryContextStore:
+    """Thread-safe, bounded (least recently used contexts go first), forgets long-expired contexts."""
+
+    def __init__(self, capacity: int = MAX_CONTEXTS, expired_retention: timedelta = EXPIRED_RETENTION) -> None:
+        self._capacity = capacity
+        self._retention = expired_retention
+        self._items: OrderedDict[str, SecurityContext] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _purge(self, now: datetime) -> None:
+        dead = [k for k, c in self._items.items() if now >= c.expires + self._retention]
+        for key in dead:
+            del self._items[key]
+
+    def add(self, context: SecurityContext, now: datetime) -> None:
+        with self._lock:
+            if context.identifier in self._items:
+                raise KeyError(context.identifier)
+            if len(self._items) >= self._capacity:
+                self._purge(now)
+            while len(self._items) >= self._capacity:
+                self._items.popitem(last=False)
+            self._items[context.identifier] = context
+
+    def get(self, identifier: str, now: datetime) -> SecurityContext | None:
+        with self._lock:
+            context = self._items.get(identifier)
+            if context is None:
+                return None
+            if now >= context.expires + self._retention:
+                del self._items[identifier]
+                return None
+            self._items.move_to_end(identifier)
+            return context
+
+    def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
+        if expected.identifier != new.identifier:
+            raise ValueError("a context keeps its Identifier")
+        with self._lock:
+            current = self._items.get(expected.identifier)
+            if current is None or current.instance != expected.instance or current.claims != expected.claims:
+                raise StaleContext(expected.identifier)
+            self._items[new.identifier] = new
+
+    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
+        with self._lock:
+            current = self._items.get(identifier)
+            if current is None:
+                return False
+            if expected_instance is not None and current.instance != expected_instance:
+                return False
+            del self._items[identifier]
+            return True
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def amend(store: ContextStore, identifier: str, claims: tuple[Claim, ...], now: datetime) -> SecurityContext:
+    """Add claims with compare-and-set; retried once when a concurrent change won."""
+    for _ in range(2):
+        current = store.get(identifier, now)
+        if current is None:
+            raise KeyError(identifier)
+        new = current.amended(claims)
+        try:
+            store.replace(current, new, now)
+        except StaleContext:
+            continue
+        return new
+    raise StaleContext(identifier)
