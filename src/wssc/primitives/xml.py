@@ -24,7 +24,7 @@ Element = etree._Element
 class _DenyExternal(etree.Resolver):
     """Refuse every external load (DTD subsets, parameter entities), local files included."""
 
-    def resolve(self, system_url: str, public_id: str, context: object = None) -> None:  # type: ignore[override]
+    def resolve(self, system_url: str, public_id: str, context: object = None) -> None:
         raise MalformedXML(f"external resource {system_url!r} refused")
 
 
