@@ -13,10 +13,12 @@ elements.  This keeps lxml's per-element cost out of the hot path (see ``wssc be
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Final
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from wssc import namespaces as ns
@@ -29,12 +31,25 @@ from wssc.security.soap import split
 from wssc.security.timestamp import Timestamp
 from wssc.tokens import reference as strs
 from wssc.tokens.dkt import DerivedKeyToken
+from wssc.tokens.reference import SecurityTokenReference
 from wssc.versions import SC_1_3, SCVersion
 
 SECURITY_TAG: Final = ns.qn(ns.WSSE, "Security")
 _GCM_OF: Final = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
 _PLACEHOLDER_NS: Final = "urn:wssc:placeholder"
 _PLACEHOLDER_TAG: Final = ns.qn(_PLACEHOLDER_NS, "p")
+
+
+@dataclass(frozen=True)
+class EndorsingToken:
+    """A further credential that signs the primary signature (WS-SP 1.2 section 8.3, endorsing supporting
+    token): an X.509 key proving a client identity, or a context key over HTTPS (TransportWithMessageCredential).
+    ``token_xml`` is the token to carry in the header (a BinarySecurityToken), None when it is referenced."""
+
+    key: bytes | rsa.RSAPrivateKey = field(repr=False)
+    key_info: SecurityTokenReference
+    method: str
+    token_xml: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,11 +122,13 @@ def protect(
     version: SCVersion = SC_1_3,
     now: datetime | None = None,
     signature_confirmations: tuple[bytes | None, ...] = (),
+    endorsing: Sequence[EndorsingToken] = (),
 ) -> ProtectedMessage:
     """Secure a SOAP 1.1 or 1.2 envelope with keys from ``token`` under ``policy``.
 
     ``signature_confirmations`` are the request signature values a responder confirms
-    (``wsse11:SignatureConfirmation``; None confirms an unsigned request).
+    (``wsse11:SignatureConfirmation``; None confirms an unsigned request).  ``endorsing`` tokens each
+    sign the primary signature (they need ``policy.sign``).
     """
     policy = policy or ProtectionPolicy()
     root = _with_wsu_declared(parse(envelope) if isinstance(envelope, bytes) else envelope)
@@ -141,6 +158,9 @@ def protect(
                 raise ValueError("sp:ProtectTokens needs a protection token with an Id")
             sign_parts.append((token_id, c14n(token_el)))
     base_ref = token.reference(version)
+    endorsing_tokens_at = len(header_parts)
+    if endorsing and not policy.sign:
+        raise ValueError("endorsing tokens sign the primary signature: the policy must sign")
 
     def key_for(length: int) -> tuple[bytes, str]:
         if not policy.derived_keys:
@@ -216,16 +236,33 @@ def protect(
         encrypt_parts(in_tree=policy.sign)
     if policy.sign:
         sign_parts.extend((wsu_id, c14n(el)) for wsu_id, el in signed_elements)
+        primary_id = ids("SIG")
         sig_xml, signature_value = dsig.sign(
             sign_parts,
             key=sign_key,
             method=suite.symmetric_signature,
             digest=suite.digest,
             key_info_xml=sign_ki,
-            signature_id=ids("SIG"),
+            signature_id=primary_id,
         )
+        endorsements = []
+        if endorsing:
+            primary = [(primary_id, c14n(etree.fromstring(sig_xml)))]
+            for position, extra in enumerate(endorsing):
+                if extra.token_xml is not None:
+                    header_parts.insert(endorsing_tokens_at + position, extra.token_xml)
+                endorsement, _ = dsig.sign(
+                    primary,
+                    key=extra.key,
+                    method=extra.method,
+                    digest=suite.digest,
+                    key_info_xml=extra.key_info.to_xml(),
+                    signature_id=ids("ESIG"),
+                )
+                endorsements.append(endorsement)
         if encrypt_first or not policy.encrypt:
             header_parts.append(sig_xml)
+            header_parts.extend(endorsements)
             if policy.encrypt:
                 header_parts.append(reference_list())
         else:
@@ -238,6 +275,7 @@ def protect(
                 data_refs.append(ed_id)
             header_parts.append(reference_list())
             header_parts.append(sig_xml)
+            header_parts.extend(endorsements)
     else:
         header_parts.append(reference_list())
 

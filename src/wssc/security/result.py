@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cryptography import x509
 from lxml import etree
 
 from wssc.primitives.xml import Element, serialize
@@ -31,7 +32,7 @@ class ContextRef:
 class KeyOrigin:
     """Where a signing or decryption key came from."""
 
-    #: "context", "encrypted-key", "x509" or "key-identifier"
+    #: "context", "encrypted-key" or "x509"
     kind: str
     context: ContextRef | None = None
     derived: bool = False
@@ -39,6 +40,8 @@ class KeyOrigin:
     base_secret: bytes | None = field(default=None, repr=False)
     #: EncryptedKeySHA1 of the base token, when it is an EncryptedKey
     encrypted_key_sha1: bytes | None = None
+    #: the certificate whose key signed, for X.509 signatures (endorsing tokens, Amend)
+    certificate: x509.Certificate | None = None
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ class _Processor:
             return key
         if el.tag == BST_TAG:
             cert = X509Token.from_element(el).certificate
-            return _Key(None, rsa_public_key(cert), KeyOrigin("x509"))
+            return _Key(None, rsa_public_key(cert), KeyOrigin("x509", certificate=cert))
         raise UnsupportedSecurityToken(f"{el.tag} is not a key-bearing token")
 
     def _derive(self, dkt: DerivedKeyToken) -> _Key:
@@ -201,7 +201,7 @@ class _Processor:
             secret = self.resolver.encrypted_key_by_sha1(target.value)
             return _Key(secret, None, KeyOrigin("encrypted-key", base_secret=secret, encrypted_key_sha1=target.value))
         cert = self.resolver.certificate_for(ref)
-        return _Key(None, rsa_public_key(cert), KeyOrigin("x509"))
+        return _Key(None, rsa_public_key(cert), KeyOrigin("x509", certificate=cert))
 
     # -- encryption --------------------------------------------------------------------------------------
     def decrypt_reference(self, uri: str, key: _Key | None = None) -> None:
