@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.errors import InvalidSecurity, MessageExpired
 from wssc.primitives.xml import Element, escape_attr
+from wssc.primitives.xsdtime import format_time, parse_time
 
 TIMESTAMP_TAG = ns.qn(ns.WSU, "Timestamp")
 _CREATED = ns.qn(ns.WSU, "Created")
 _EXPIRES = ns.qn(ns.WSU, "Expires")
-
-
-def format_time(moment: datetime) -> str:
-    """xsd:dateTime in UTC with milliseconds and ``Z``, as WCF writes it."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
-
-
-def parse_time(text: str | None) -> datetime:
-    """Parse an xsd:dateTime; a value without a zone is refused (WSS 1.1 section 10 requires UTC)."""
-    value = (text or "").strip()
-    if not value:
-        raise InvalidSecurity("empty time value")
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidSecurity(f"bad time value {text!r}") from None
-    if moment.tzinfo is None:
-        raise InvalidSecurity("time value without a time zone")
-    return moment.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)
