@@ -37,8 +37,6 @@ MAX_CACHED_NONCES: Final = 900_000
 MAX_SECURITY_HEADER_ELEMENTS: Final = 64
 #: References in one ds:SignedInfo (WSS4J ``MAX_SIGNATURE_REFERENCES`` is 100 since 2.0; WCF has no limit).
 MAX_SIGNATURE_REFERENCES: Final = 100
-#: Derived keys derived from derived keys (WCF allows one level; so do we).
-MAX_DERIVATION_CHAIN: Final = 2
 
 
 @dataclass(frozen=True)

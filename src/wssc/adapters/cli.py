@@ -21,7 +21,7 @@ from wssc.security.keys import ContextProtection, SCTReferenceStyle, StaticKeys
 from wssc.security.policy import ProtectionPolicy, Requirements
 from wssc.security.protect import protect
 from wssc.security.unprotect import Receiver
-from wssc.tokens.sct import SecurityContextToken
+from wssc.tokens.sct import SecurityContextToken, is_absolute_uri
 from wssc.versions import DEFAULT_LABEL
 
 
@@ -101,6 +101,8 @@ def protect_cmd(
     if sign_only and encrypt_only:
         raise click.UsageError("--sign-only and --encrypt-only are mutually exclusive")
     version = versions.by_name(sc_version)
+    if not is_absolute_uri(context_id):
+        raise click.BadParameter("the context Identifier must be an absolute URI", param_hint="--context-id")
     sct = SecurityContextToken(context_id, wsu_id="SCT-" + secrets.token_hex(8), version=version)
     style: SCTReferenceStyle = (
         "local" if sct_ref == "local" else "identifier" if sct_ref == "identifier" else "external"
@@ -138,10 +140,11 @@ def _requirements(require: str, context_id: str | None, max_skew: float) -> Requ
 @click.option("--context-id", default=None, help="accept only this context Identifier")
 @click.option("--require", default="", help="comma list of: signature, encryption, timestamp, addressing")
 @click.option("--max-skew", type=click.FloatRange(min=0), default=300.0, show_default=True, help="seconds")
+@click.option("--debug", is_flag=True, help="add the local failure detail to the JSON (never sent by services)")
 @click.argument("infile", metavar="IN")
 @click.argument("outfile", metavar="OUT")
 def unprotect_cmd(
-    key_b64: str, context_id: str | None, require: str, max_skew: float, infile: str, outfile: str
+    key_b64: str, context_id: str | None, require: str, max_skew: float, debug: bool, infile: str, outfile: str
 ) -> None:
     """Verify and decrypt; write the plain envelope and print a JSON verdict."""
     key = _b64(key_b64, "--key-b64")
@@ -154,7 +157,9 @@ def unprotect_cmd(
         if result.context is None:
             raise InvalidSecurity("the message is not protected by a security context")
     except WsscError as exc:
-        report = {"ok": False, "fault": exc.prefixed_code, "reason": exc.reason, "detail": exc.detail}
+        report = {"ok": False, "fault": exc.prefixed_code, "reason": exc.reason}
+        if debug:
+            report["detail"] = exc.detail
         click.echo(json.dumps(report))
         sys.exit(1)
     _write(outfile, result.to_bytes())

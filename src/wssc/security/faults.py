@@ -17,8 +17,6 @@ from wssc.primitives.xml import Element, serialize
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
 from wssc.versions import SC_1_3, VERSIONS, SCVersion
 
-_PREFIX = {"wsse": ns.WSSE, "wsc": "", "wst": ""}
-
 
 def fault_envelope(error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion = SC_1_3) -> bytes:
     """A complete fault envelope for ``error``."""

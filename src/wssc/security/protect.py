@@ -217,6 +217,8 @@ def protect(
                 env.header.replace(header, replacement)
                 replacement.tail = tail
                 data_refs.append(ed_id)
+                # Encrypt-before-sign: the signature covers what is on the wire, the EncryptedData.
+                signed_elements[:] = [(ed_id, replacement) if el is header else (i, el) for i, el in signed_elements]
         ed_id = ids("ED")
         text = xmlenc.encrypted_data_xml(
             ed_id, ns.XENC_CONTENT, cipher, enc_key, xmlenc.content_bytes(env.body), enc_ki

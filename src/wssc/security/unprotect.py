@@ -88,6 +88,7 @@ class _Processor:
         self.signatures: list[tuple[dsig.VerifiedSignature, _Key]] = []
         self.decrypted: list[tuple[Element, str, _Key]] = []
         self.confirmations: list[bytes | None] = []
+        self.signed_plaintext: list[tuple[dsig.VerifiedSignature, Element]] = []
         self.contexts: dict[str, ContextRef] = {}
 
     # -- ids -------------------------------------------------------------------------------------------
@@ -221,10 +222,19 @@ class _Processor:
         self._check_cipher(info.algorithm)
         parent = ed.getparent()
         assert parent is not None
+        if info.data_type == ns.XENC_CONTENT and (
+            len(parent) != 1 or (parent.text or "").strip() or (ed.tail or "").strip()
+        ):
+            # Content encryption replaces the whole content; anything beside it was added in clear.
+            raise InvalidSecurity("EncryptedData of type Content is not the only content of its parent")
         self.unindex(ed)
         nodes = xmlenc.decrypt(info, key.secret, self.limits)
         for node in nodes:
             self.index(node)
+        for verified, _ in self.signatures:
+            if any(ed is el for _, el in verified.references):
+                # Encrypt-before-sign: the signature covered the EncryptedData; what it held is signed too.
+                self.signed_plaintext.extend((verified, node) for node in nodes)
         if info.data_type == ns.XENC_CONTENT:
             self.decrypted.append((parent, info.algorithm, key))
         else:
@@ -367,6 +377,7 @@ class Receiver:
         signed: tuple[Element, ...] = ()
         if primary is not None:
             signed = tuple(el for _, el in primary[0].references)
+            signed += tuple(el for s, el in proc.signed_plaintext if s is primary[0])
         endorsing = tuple(
             (s, k.origin)
             for s, k in proc.signatures
@@ -386,6 +397,8 @@ class Receiver:
         if req.derived_keys and any(not k.origin.derived for k in used):
             raise InvalidSecurity("derived keys are required")
         context = proc.contexts[next(iter(contexts))] if contexts else None
+        if req.context_identifier is not None and (context is None or context.identifier != req.context_identifier):
+            raise BadContextToken("the message is not protected by the expected context")
 
         if req.detect_replays and primary is not None:
             ts = proc.timestamp

@@ -23,7 +23,8 @@ def new_identifier() -> str:
     return "urn:uuid:" + str(uuid.uuid4())
 
 
-def _is_absolute_uri(value: str) -> bool:
+def is_absolute_uri(value: str) -> bool:
+    """An absolute URI as an SCT Identifier must be (WS-SC 1.3 section 3): a scheme, a colon, no spaces."""
     scheme, sep, rest = value.partition(":")
     return bool(sep and rest and scheme[:1].isalpha()) and not any(c.isspace() for c in value)
 
@@ -82,7 +83,7 @@ class SecurityContextToken:
                 instance = (child.text or "").strip()
             elif keep_source:
                 extensions.append(copy.deepcopy(child))
-        if not identifier or not _is_absolute_uri(identifier):
+        if not identifier or not is_absolute_uri(identifier):
             raise InvalidSecurityToken("SCT Identifier missing or not an absolute URI")
         return cls(
             identifier=identifier,
