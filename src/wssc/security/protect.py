@@ -123,12 +123,15 @@ def protect(
     now: datetime | None = None,
     signature_confirmations: tuple[bytes | None, ...] = (),
     endorsing: Sequence[EndorsingToken] = (),
+    supporting_tokens: Sequence[tuple[str, str]] = (),
 ) -> ProtectedMessage:
     """Secure a SOAP 1.1 or 1.2 envelope with keys from ``token`` under ``policy``.
 
     ``signature_confirmations`` are the request signature values a responder confirms
     (``wsse11:SignatureConfirmation``; None confirms an unsigned request).  ``endorsing`` tokens each
-    sign the primary signature (they need ``policy.sign``).
+    sign the primary signature (they need ``policy.sign``).  ``supporting_tokens`` are ``(wsu:Id, XML text)``
+    of tokens such as a UsernameToken, signed and encrypted with the message (WS-SP 1.2 section 8.4,
+    SignedEncryptedSupportingTokens, as WCF's UserNameForCertificate sends them).
     """
     policy = policy or ProtectionPolicy()
     root = _with_wsu_declared(parse(envelope) if isinstance(envelope, bytes) else envelope)
@@ -158,6 +161,13 @@ def protect(
                 raise ValueError("sp:ProtectTokens needs a protection token with an Id")
             sign_parts.append((token_id, c14n(token_el)))
     base_ref = token.reference(version)
+    supporting_at: list[tuple[int, str, str]] = []  # (header_parts index, wsu:Id, XML)
+    encrypted_supporting: list[str] = []
+    for token_id, token_xml in supporting_tokens:
+        supporting_at.append((len(header_parts), token_id, token_xml))
+        header_parts.append(token_xml)
+        if policy.sign and not (policy.encrypt and policy.order is ProtectionOrder.ENCRYPT_BEFORE_SIGN):
+            sign_parts.append((token_id, c14n(etree.fromstring(token_xml))))
     endorsing_tokens_at = len(header_parts)
     if endorsing and not policy.sign:
         raise ValueError("endorsing tokens sign the primary signature: the policy must sign")
@@ -206,6 +216,14 @@ def protect(
     def encrypt_parts(in_tree: bool) -> None:
         """Encrypt the listed headers and the Body content; ``in_tree`` when a signature must cover them."""
         assert env.header is not None
+        for index, _token_id, token_xml in supporting_at:
+            ed_id = ids("ED")
+            ed_xml = xmlenc.encrypted_data_xml(ed_id, ns.XENC_ELEMENT, cipher, enc_key, token_xml.encode(), enc_ki)
+            header_parts[index] = ""  # the EncryptedData follows its ReferenceList (Strict: declare before use)
+            encrypted_supporting.append(ed_xml)
+            data_refs.append(ed_id)
+            if in_tree:  # encrypt-before-sign: sign the EncryptedData that is on the wire
+                sign_parts.append((ed_id, c14n(etree.fromstring(ed_xml))))
         for header in list(env.header):
             if header.tag in policy.encrypted_headers:
                 ed_id = ids("ED")
@@ -230,8 +248,9 @@ def protect(
         data_refs.append(ed_id)
 
     def reference_list() -> str:
+        """The ReferenceList, followed by the encrypted supporting tokens it lists."""
         refs = "".join(f'<xenc:DataReference URI="#{escape_attr(uri)}"/>' for uri in data_refs)
-        return f'<xenc:ReferenceList xmlns:xenc="{ns.XENC}">{refs}</xenc:ReferenceList>'
+        return f'<xenc:ReferenceList xmlns:xenc="{ns.XENC}">{refs}</xenc:ReferenceList>' + "".join(encrypted_supporting)
 
     signature_value = None
     if encrypt_first:

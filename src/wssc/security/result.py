@@ -16,6 +16,7 @@ from wssc.primitives.xml import Element, serialize
 from wssc.security.dsig import VerifiedSignature
 from wssc.security.soap import SOAPVersion
 from wssc.security.timestamp import Timestamp
+from wssc.tokens.username import UsernameToken
 from wssc.versions import SCVersion
 
 
@@ -45,6 +46,15 @@ class KeyOrigin:
 
 
 @dataclass(frozen=True)
+class SupportingToken:
+    """A UsernameToken found in the header, with how it was protected (the caller checks the password)."""
+
+    token: UsernameToken
+    signed: bool
+    encrypted: bool
+
+
+@dataclass(frozen=True)
 class VerifiedMessage:
     envelope: Element
     soap: SOAPVersion
@@ -62,6 +72,7 @@ class VerifiedMessage:
     signature_key: KeyOrigin | None
     endorsing: tuple[tuple[VerifiedSignature, KeyOrigin], ...] = ()
     signature_confirmations: tuple[bytes | None, ...] = ()
+    username_tokens: tuple[SupportingToken, ...] = ()
 
     @property
     def signature_value(self) -> bytes | None:

@@ -31,13 +31,14 @@ from wssc.security import dsig, xmlenc
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
 from wssc.security.replay import InMemoryReplayCache, ReplayCache
-from wssc.security.result import ContextRef, KeyOrigin, VerifiedMessage
+from wssc.security.result import ContextRef, KeyOrigin, SupportingToken, VerifiedMessage
 from wssc.security.soap import Envelope, split
 from wssc.security.timestamp import TIMESTAMP_TAG, Timestamp
 from wssc.tokens.dkt import DerivedKeyToken, implied
 from wssc.tokens.encrypted_key import EK_TAG, EncryptedKey
 from wssc.tokens.reference import KeyIdentifier, Reference, SecurityTokenReference
 from wssc.tokens.sct import SecurityContextToken
+from wssc.tokens.username import USERNAME_TOKEN_TAG, UsernameToken
 from wssc.tokens.x509 import BST_TAG, X509Token, rsa_public_key
 from wssc.versions import VERSIONS, by_sc_namespace
 
@@ -89,6 +90,8 @@ class _Processor:
         self.decrypted: list[tuple[Element, str, _Key]] = []
         self.confirmations: list[bytes | None] = []
         self.signed_plaintext: list[tuple[dsig.VerifiedSignature, Element]] = []
+        self.usernames: list[tuple[UsernameToken, Element]] = []
+        self.decrypted_ids: set[str] = set()
         self.contexts: dict[str, ContextRef] = {}
 
     # -- ids -------------------------------------------------------------------------------------------
@@ -208,6 +211,8 @@ class _Processor:
     def decrypt_reference(self, uri: str, key: _Key | None = None) -> None:
         if not uri.startswith("#"):
             raise InvalidSecurity(f"DataReference {uri!r} is not a local reference")
+        if uri[1:] in self.decrypted_ids:
+            return  # a header EncryptedData met (and decrypted) before the ReferenceList that lists it
         ed = self.ids.get(uri[1:])
         if ed is None or ed.tag != xmlenc.ED_TAG:
             raise InvalidSecurity(f"DataReference {uri!r} does not name an EncryptedData")
@@ -228,6 +233,9 @@ class _Processor:
             # Content encryption replaces the whole content; anything beside it was added in clear.
             raise InvalidSecurity("EncryptedData of type Content is not the only content of its parent")
         self.unindex(ed)
+        ed_id = ed.get("Id")
+        if ed_id:
+            self.decrypted_ids.add(ed_id)
         nodes = xmlenc.decrypt(info, key.secret, self.limits)
         for node in nodes:
             self.index(node)
@@ -276,6 +284,8 @@ class _Processor:
                 i -= 1  # look at what the EncryptedData held
             elif tag == dsig.SIGNATURE_TAG:
                 self.verify(child)
+            elif tag == USERNAME_TOKEN_TAG:
+                self.usernames.append((UsernameToken.from_element(child), child))
             elif tag == _SIG_CONF:
                 value = child.get("Value")
                 self.confirmations.append(None if value is None else b64decode(value, "SignatureConfirmation"))
@@ -430,6 +440,10 @@ class Receiver:
             signature_key=None if primary is None else primary[1].origin,
             endorsing=endorsing,
             signature_confirmations=tuple(proc.confirmations),
+            username_tokens=tuple(
+                SupportingToken(token, any(el is s for s in signed), any(el is d for d, _, _ in proc.decrypted))
+                for token, el in proc.usernames
+            ),
         )
 
 

@@ -6,12 +6,14 @@ forms (BinarySecurityToken, ThumbprintSHA1, SubjectKeyIdentifier, IssuerSerial).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from wssc import namespaces as ns
@@ -111,3 +113,24 @@ def _same_name(issuer: str, cert: x509.Certificate) -> bool:
         return {p.strip().replace(" ", "") for p in name.split(",") if p.strip()}
 
     return parts(issuer) == parts(cert.issuer.rfc4514_string())
+
+
+def self_signed(
+    common_name: str, *, days: int = 365, key_size: int = 2048
+) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """A self-signed RSA certificate for development and tests (``wssc serve`` without ``--cert``)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key

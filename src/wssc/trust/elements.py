@@ -62,7 +62,7 @@ _PREFIXES: Final = {"2005-02": "t", "1.3": "trust"}
 class RequestType(Enum):
     """``wst:RequestType`` (WS-Trust 1.3 sections 4 to 7) plus the WS-SC Amend binding.
 
-    WS-Trust defines no Amend request type: WS-SC (1.3 section 5, Feb 2005 section 5) distinguishes an amend
+    WS-Trust defines no Amend request type: WS-SC (1.3 section 4, Feb 2005 section 5) distinguishes an amend
     request only by its action ``RST/SCT/Amend``, and its body is an RST whose RequestType is ``.../Issue``.
     :meth:`uri` therefore writes Issue for AMEND, and a parser returns AMEND only when told the action.
     """
@@ -88,7 +88,7 @@ class RequestType(Enum):
 
 @dataclass(frozen=True)
 class Lifetime:
-    """``wst:Lifetime`` with ``wsu:Created`` / ``wsu:Expires`` (WS-Trust 1.3 section 4.4.2), UTC."""
+    """``wst:Lifetime`` with ``wsu:Created`` / ``wsu:Expires`` (WS-Trust 1.3 section 4.1), UTC."""
 
     created: datetime | None = None
     expires: datetime | None = None

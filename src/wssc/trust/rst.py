@@ -14,12 +14,14 @@ writes Lifetime, KeyType, ComputedKeyAlgorithm or Claims itself (they travel as 
 ValidateTarget; they follow the targets here in the order ValidateTarget, Lifetime, KeyType,
 ComputedKeyAlgorithm, Claims, then ``extensions``.
 
-**Amend** (WS-SC 1.3 section 5 "Amending Contexts", Feb 2005 section 5): the request is sent with action
-``RST/SCT/Amend`` and is authorised by the message signatures (the SCT-key signature plus endorsing
-signatures by the new credentials); the body is a plain RST whose RequestType is WS-Trust's ``.../Issue``: WS-Trust defines
-no Amend request type and the body names no target (the context is the SCT in the security header).  So
-:attr:`RequestType.AMEND` writes ``.../Issue``, and :meth:`RequestSecurityToken.from_element` returns AMEND only
-when given the ``RST/SCT/Amend`` action.  ``claims`` carries optional ``wst:Claims`` content verbatim.
+**Amend** (WS-SC 1.3 section 4 "Amending Contexts", Feb 2005 section 5): the request travels with action
+``RST/SCT/Amend`` and is authorised by its signatures (one with the SCT key, endorsing ones by the new
+credentials whose claims are added).  The spec's example body is a plain RST whose RequestType is WS-Trust's
+``.../Issue``: WS-Trust defines no Amend request type, and the body names no target, since the context is
+the SCT in the security header.  No implementation was found to compare with (WCF always publishes
+``sp:MustNotSendAmend``; CXF, Metro and Rampart only declare the action constants).  So
+:attr:`RequestType.AMEND` writes ``.../Issue``, and :meth:`RequestSecurityToken.from_element` returns AMEND
+only when given the ``RST/SCT/Amend`` action; ``claims`` carries optional ``wst:Claims`` content verbatim.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ class RequestSecurityToken:
         """Write the RST in ``version``'s namespace, children in WCF's order (module docstring)."""
         tag = version.trust_qname("RequestSecurityToken")
         nsmap = {te.prefix(version): version.trust}
+        if self.lifetime is not None:
+            nsmap["u"] = ns.WSU
         el = etree.Element(tag, nsmap=nsmap) if parent is None else etree.SubElement(parent, tag, nsmap=nsmap)
         if self.context is not None:
             el.set("Context", self.context)
@@ -200,7 +204,7 @@ class RequestSecurityToken:
 
 
 def _check_action(action: str, version: SCVersion, request_type: RequestType) -> RequestType:
-    """The request type an action and a body agree on (WS-SC 1.3 section 5 for Amend)."""
+    """The request type an action and a body agree on (WS-SC 1.3 section 4 for Amend)."""
     info = operation_for_action(action)
     if info is None or info.is_response or info.version != version:
         raise InvalidRequest(f"action {action!r} is not a {version.name} RST action")

@@ -83,7 +83,7 @@ class RequestSecurityTokenResponse:
     def to_element(self, version: SCVersion, parent: Element | None = None, *, addressing: str = ns.WSA10) -> Element:
         """Write the RSTR in ``version``'s namespace, children in WCF's order (module docstring)."""
         tag = version.trust_qname("RequestSecurityTokenResponse")
-        nsmap = {te.prefix(version): version.trust}
+        nsmap = {te.prefix(version): version.trust, "u": ns.WSU}  # WCF declares wsu once, on the RSTR
         el = etree.Element(tag, nsmap=nsmap) if parent is None else etree.SubElement(parent, tag, nsmap=nsmap)
         if self.context is not None:
             el.set("Context", self.context)
