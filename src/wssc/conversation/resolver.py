@@ -25,7 +25,11 @@ class StoreKeyResolver:
         store: ContextStore,
         credentials: KeyResolver | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        *,
+        allow_expired: bool = False,
     ) -> None:
+        #: accept the keys of an expired (not yet forgotten) context: only for Renew requests
+        self.allow_expired = allow_expired
         self.store = store
         self.credentials = credentials or StaticKeys()
         self.clock = clock
@@ -35,7 +39,7 @@ class StoreKeyResolver:
         context = self.store.get(identifier, now)
         if context is None:
             raise BadContextToken(f"unknown or cancelled context {identifier!r}")
-        if context.is_expired(now):
+        if context.is_expired(now) and not self.allow_expired:
             raise RenewNeeded(f"context {identifier!r} expired")
         key = context.key_for(instance, now)
         if key is None:

@@ -107,6 +107,29 @@ class EncryptedKeyProtection:
         return self.encrypted_key.sha1_reference()
 
 
+@dataclass(frozen=True, eq=False)
+class ReferencedKeyProtection:
+    """A key both parties already hold, referenced and not carried: a responder answering under the
+    requestor's EncryptedKey (``KeyIdentifier ValueType=#EncryptedKeySHA1``, WSS 1.1 section 7.3)."""
+
+    key: bytes
+    token_reference: SecurityTokenReference
+
+    @property
+    def secret(self) -> bytes:
+        return self.key
+
+    @property
+    def context(self) -> SecurityContextToken | None:
+        return None
+
+    def header_token(self, parent: Element) -> Element | None:
+        return None
+
+    def reference(self, version: SCVersion) -> SecurityTokenReference:
+        return self.token_reference
+
+
 class KeyResolver(Protocol):
     """The receiver's source of keys."""
 

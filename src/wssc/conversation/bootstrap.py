@@ -1,0 +1,137 @@
+"""Bootstrap bindings: how the RST/RSTR exchange that establishes a context is protected (WS-SP 1.2
+section 10.1, ``sp:BootstrapPolicy``), named as WCF and CXF name them.
+
+AnonymousForCertificate and UserNameForCertificate are WCF's symmetric bindings over an EncryptedKey to the
+service certificate: the client transports a fresh key (RSA-OAEP), derives signature and encryption keys
+from it, encrypts the signature, and (UserName) sends a signed and encrypted UsernameToken; the service
+answers under the same key, referenced by EncryptedKeySHA1, and confirms the request's signature value
+(WSS 1.1 section 8.5, SignatureConfirmation).  The same binding protects ordinary application messages
+when a service runs without secure conversation (WCF ``establishSecurityContext=false``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from wssc import namespaces as ns
+from wssc.conversation.context import Claim
+from wssc.errors import FailedAuthentication, InvalidSecurity
+from wssc.primitives import algorithms as alg
+from wssc.security.keys import EncryptedKeyProtection, ReferencedKeyProtection, StaticKeys
+from wssc.security.policy import ProtectionPolicy, Requirements
+from wssc.security.protect import protect
+from wssc.security.result import VerifiedMessage
+from wssc.security.unprotect import Receiver
+from wssc.tokens.encrypted_key import EncryptedKey
+from wssc.tokens.reference import KeyIdentifier, SecurityTokenReference
+from wssc.tokens.username import UsernameToken
+from wssc.tokens.x509 import X509Token
+from wssc.versions import SCVersion
+
+ANONYMOUS_FOR_CERTIFICATE = "anonymous-for-certificate"
+USERNAME_FOR_CERTIFICATE = "username-for-certificate"
+
+
+@dataclass(frozen=True)
+class ServiceCredentials:
+    """The service certificate and key; ``users`` (name -> password) turns on UserNameForCertificate."""
+
+    certificate: x509.Certificate
+    private_key: rsa.RSAPrivateKey = field(repr=False)
+    users: Mapping[str, str] | None = field(default=None, repr=False)
+
+    def resolver(self) -> StaticKeys:
+        return StaticKeys(key_pairs=[(self.certificate, self.private_key)])
+
+    def authenticate(self, message: VerifiedMessage) -> tuple[Claim, ...]:
+        """The claims a bootstrap message proves: a verified user name, or an anonymous client."""
+        if self.users is None:
+            return (Claim("authentication", "anonymous"),)
+        protected = [t for t in message.username_tokens if t.signed and t.encrypted]
+        if len(protected) != 1 or len(message.username_tokens) != 1:
+            raise FailedAuthentication("exactly one signed and encrypted UsernameToken is required")
+        token = protected[0].token
+        expected = self.users.get(token.username)
+        if expected is None:
+            # Compare anyway so an unknown name costs what a wrong password costs.
+            hmac.compare_digest(b"x" * 16, b"y" * 16)
+            raise FailedAuthentication("wrong username or password")
+        token.verify(expected)
+        return (Claim("name", token.username), Claim("authentication", "password"))
+
+
+@dataclass(frozen=True)
+class PendingBootstrap:
+    """What the client must remember to check the response to a bootstrap-protected request."""
+
+    encrypted_key_sha1: bytes
+    secret: bytes = field(repr=False)
+    signature_value: bytes | None
+
+    def unprotect(self, data: bytes, requirements: Requirements, now: datetime | None = None) -> VerifiedMessage:
+        """Verify a response under our EncryptedKey and its confirmation of our signature."""
+        receiver = Receiver(StaticKeys(encrypted_keys={self.encrypted_key_sha1: self.secret}), requirements)
+        verified = receiver.unprotect(data, now=now)
+        origin = verified.signature_key
+        if origin is None or origin.encrypted_key_sha1 != self.encrypted_key_sha1:
+            raise InvalidSecurity("the response is not signed with the key of our request")
+        if self.signature_value is not None and not any(
+            c is not None and hmac.compare_digest(c, self.signature_value) for c in verified.signature_confirmations
+        ):
+            raise InvalidSecurity("the response does not confirm our request's signature")
+        return verified
+
+
+@dataclass(frozen=True)
+class ClientBootstrap:
+    """AnonymousForCertificate, or UserNameForCertificate when ``username`` is set."""
+
+    service_certificate: x509.Certificate
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
+    key_transport: str = alg.RSA_OAEP_MGF1P
+
+    @property
+    def name(self) -> str:
+        return USERNAME_FOR_CERTIFICATE if self.username is not None else ANONYMOUS_FOR_CERTIFICATE
+
+    def protect(
+        self, envelope: bytes, version: SCVersion, now: datetime | None = None
+    ) -> tuple[bytes, PendingBootstrap]:
+        reference = X509Token(self.service_certificate).reference("thumbprint")
+        length = max(self.policy.suite.encryption_key_length, self.policy.suite.signature_key_length)
+        encrypted_key, secret = EncryptedKey.create(
+            self.service_certificate, reference, length=length, algorithm=self.key_transport
+        )
+        supporting: list[tuple[str, str]] = []
+        if self.username is not None:
+            token_id = "UsernameToken-" + secrets.token_hex(8)
+            token = UsernameToken.create(self.username, self.password or "", wsu_id=token_id)
+            supporting.append((token_id, token.to_xml()))
+        protected = protect(
+            envelope,
+            EncryptedKeyProtection(encrypted_key, secret),
+            self.policy,
+            version=version,
+            now=now,
+            supporting_tokens=supporting,
+        )
+        return protected.data, PendingBootstrap(encrypted_key.sha1, secret, protected.signature_value)
+
+
+def response_protection(message: VerifiedMessage) -> ReferencedKeyProtection:
+    """The service's key for answering a bootstrap request: the client's EncryptedKey, by SHA-1."""
+    origin = message.signature_key
+    if origin is None or origin.kind != "encrypted-key" or origin.base_secret is None:
+        raise InvalidSecurity("a bootstrap request must be signed with an EncryptedKey to the service")
+    assert origin.encrypted_key_sha1 is not None
+    reference = SecurityTokenReference(KeyIdentifier(ns.ENCRYPTED_KEY_SHA1, origin.encrypted_key_sha1))
+    return ReferencedKeyProtection(origin.base_secret, reference)

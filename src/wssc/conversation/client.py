@@ -1,0 +1,335 @@
+"""The client side of WS-SecureConversation, sans I/O (WS-SC 1.3 sections 3-8).
+
+A :class:`ClientSession` turns intentions (establish, call, renew, amend, validate, cancel) into request
+bytes and turns response bytes into events, one exchange at a time.  It never touches a socket: the
+httpx adapter and the CLI drive it.  Faults come back as the typed errors of :mod:`wssc.errors`;
+``wsc:RenewNeeded`` and ``wsc:BadContextToken`` tell the driver to renew or to establish anew.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from lxml import etree
+
+from wssc.conversation.bootstrap import ClientBootstrap, PendingBootstrap
+from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, PreviousKey, SecurityContext
+from wssc.errors import InvalidSecurity, RequestFailed
+from wssc.primitives import algorithms as alg
+from wssc.primitives.xml import Element, parse
+from wssc.security.addressing import Addressing, envelope, header_text
+from wssc.security.faults import read_fault
+from wssc.security.keys import ContextProtection, SCTReferenceStyle, StaticKeys
+from wssc.security.policy import ProtectionPolicy, Requirements
+from wssc.security.protect import EndorsingToken, protect
+from wssc.security.result import VerifiedMessage
+from wssc.security.soap import SOAP12, SOAPVersion
+from wssc.security.unprotect import Receiver
+from wssc.tokens import reference as strs
+from wssc.tokens.x509 import X509Token
+from wssc.trust import actions
+from wssc.trust.elements import RequestType
+from wssc.trust.entropy import EntropyMode, client_entropy, proof_key
+from wssc.trust.rst import RequestSecurityToken
+from wssc.trust.rstr import RequestSecurityTokenResponse, parse_response
+from wssc.versions import SC_1_3, SCVersion
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Established:
+    context: SecurityContext
+
+
+@dataclass(frozen=True)
+class Renewed:
+    context: SecurityContext
+
+
+@dataclass(frozen=True)
+class Amended:
+    context: SecurityContext
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    identifier: str
+
+
+@dataclass(frozen=True)
+class Validated:
+    valid: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Response:
+    """A verified application response."""
+
+    message: VerifiedMessage
+
+
+Event = Established | Renewed | Amended | Cancelled | Validated | Response
+
+
+@dataclass(frozen=True)
+class _Pending:
+    operation: RequestType | None  # None: an application call
+    message_id: str
+    rst: RequestSecurityToken | None = None
+    bootstrap: PendingBootstrap | None = None
+    signature_value: bytes | None = None
+
+
+class ClientSession:
+    """One security context with one service, from establishment to cancellation."""
+
+    def __init__(
+        self,
+        bootstrap: ClientBootstrap,
+        address: str,
+        *,
+        version: SCVersion = SC_1_3,
+        soap: SOAPVersion = SOAP12,
+        policy: ProtectionPolicy | None = None,
+        entropy_mode: EntropyMode = EntropyMode.COMBINED,
+        key_size: int = 256,
+        renewal_interval: timedelta = CLIENT_RENEWAL_INTERVAL,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.address = address
+        self.version = version
+        self.soap = soap
+        self.policy = policy or ProtectionPolicy()
+        self.entropy_mode = entropy_mode
+        self.key_size = key_size
+        self.renewal_interval = renewal_interval
+        self.clock = clock
+        self.context: SecurityContext | None = None
+        self._pending: _Pending | None = None
+
+    # -- state ----------------------------------------------------------------------------------------
+    @property
+    def established(self) -> bool:
+        return self.context is not None
+
+    def needs_renewal(self) -> bool:
+        """True once the client renewal interval (WCF: 10 hours) has passed or the key is about to expire."""
+        if self.context is None:
+            return False
+        now = self.clock()
+        return now >= self.context.created + self.renewal_interval or now >= self.context.expires - timedelta(minutes=1)
+
+    def _start(self, pending: _Pending) -> None:
+        if self._pending is not None:
+            raise RuntimeError("one exchange at a time: receive the previous response first")
+        self._pending = pending
+
+    def _require_context(self) -> SecurityContext:
+        if self.context is None:
+            raise RuntimeError("no security context: establish one first")
+        return self.context
+
+    def _addressing(self, action: str) -> Addressing:
+        return Addressing(action, to=self.address, message_id="urn:uuid:" + str(uuid.uuid4()))
+
+    def _entropy_request(self, request_type: RequestType, **fields: object) -> RequestSecurityToken:
+        entropy = None if self.entropy_mode is EntropyMode.SERVER else client_entropy(self.key_size)
+        return RequestSecurityToken(
+            request_type=request_type,
+            token_type=self.version.sct_token_type,
+            context="uuid-" + str(uuid.uuid4()),
+            entropy=entropy,
+            key_size=self.key_size,
+            computed_key_algorithm=self.version.ck_psha1 if self.entropy_mode is EntropyMode.COMBINED else None,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    # -- requests -------------------------------------------------------------------------------------
+    def establish(self) -> bytes:
+        """The RST/SCT request (WS-SC 1.3 section 3.2), protected by the bootstrap binding."""
+        rst = self._entropy_request(RequestType.ISSUE)
+        return self._bootstrap_request(RequestType.ISSUE, rst)
+
+    def validate(self) -> bytes:
+        """RST/Validate for our context (WS-Trust 1.3 section 7), protected by the bootstrap binding."""
+        context = self._require_context()
+        rst = RequestSecurityToken(
+            request_type=RequestType.VALIDATE,
+            token_type=self.version.trust_uri("RSTR/Status"),
+            context="uuid-" + str(uuid.uuid4()),
+            validate_target=strs.external_sct(context.identifier, self.version),
+        )
+        return self._bootstrap_request(RequestType.VALIDATE, rst)
+
+    def _bootstrap_request(self, operation: RequestType, rst: RequestSecurityToken) -> bytes:
+        binding = actions.Binding.TRUST if operation is RequestType.VALIDATE else actions.Binding.SCT
+        addressing = self._addressing(actions.request_action(self.version, operation, binding))
+        data = envelope(rst.to_element(self.version), addressing, self.soap)
+        protected, pending = self.bootstrap.protect(data, self.version, self.clock())
+        assert addressing.message_id is not None
+        self._start(_Pending(operation, addressing.message_id, rst, bootstrap=pending))
+        return protected
+
+    def request(self, body: Element | bytes, action: str) -> bytes:
+        """An application message protected under the context."""
+        context = self._require_context()
+        addressing = self._addressing(action)
+        protected = self._protect_under(context, envelope(body, addressing, self.soap))
+        assert addressing.message_id is not None
+        self._start(_Pending(None, addressing.message_id, signature_value=protected[1]))
+        return protected[0]
+
+    def renew(self) -> bytes:
+        """RST/SCT/Renew (WS-SC 1.3 section 6), signed with the current key as proof of possession."""
+        context = self._require_context()
+        rst = self._entropy_request(
+            RequestType.RENEW, renew_target=strs.external_sct(context.identifier, self.version, context.instance)
+        )
+        return self._context_request(RequestType.RENEW, rst)
+
+    def cancel(self) -> bytes:
+        """RST/SCT/Cancel (WS-SC 1.3 section 8), signed with the context key."""
+        context = self._require_context()
+        rst = RequestSecurityToken(
+            request_type=RequestType.CANCEL,
+            context="uuid-" + str(uuid.uuid4()),
+            cancel_target=strs.external_sct(context.identifier, self.version, context.instance),
+        )
+        return self._context_request(RequestType.CANCEL, rst)
+
+    def amend(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> bytes:
+        """RST/SCT/Amend (WS-SC 1.3 section 5): the certificate's key endorses the context-key signature."""
+        token = X509Token(certificate, "X509-" + secrets.token_hex(8))
+        endorsing = EndorsingToken(
+            private_key,
+            token.reference("bst"),
+            alg.RSA_SHA256 if self.policy.suite.digest == alg.SHA256 else alg.RSA_SHA1,
+            etree.tostring(token.to_element(), encoding="unicode"),
+        )
+        rst = RequestSecurityToken(
+            request_type=RequestType.AMEND, token_type=self.version.sct_token_type, context="uuid-" + str(uuid.uuid4())
+        )
+        return self._context_request(RequestType.AMEND, rst, (endorsing,))
+
+    def _context_request(
+        self, operation: RequestType, rst: RequestSecurityToken, endorsing: tuple[EndorsingToken, ...] = ()
+    ) -> bytes:
+        context = self._require_context()
+        addressing = self._addressing(actions.request_action(self.version, operation))
+        data, signature_value = self._protect_under(
+            context, envelope(rst.to_element(self.version), addressing, self.soap), endorsing
+        )
+        assert addressing.message_id is not None
+        self._start(_Pending(operation, addressing.message_id, rst, signature_value=signature_value))
+        return data
+
+    def _protect_under(
+        self, context: SecurityContext, data: bytes, endorsing: tuple[EndorsingToken, ...] = ()
+    ) -> tuple[bytes, bytes | None]:
+        sct = context.sct()
+        style: SCTReferenceStyle = "local" if sct.wsu_id else "external"
+        protected = protect(
+            data,
+            ContextProtection(sct, context.key, style),
+            self.policy,
+            version=self.version,
+            now=self.clock(),
+            endorsing=endorsing,
+        )
+        return protected.data, protected.signature_value
+
+    # -- responses ------------------------------------------------------------------------------------
+    def receive(self, data: bytes) -> Event:
+        """Process the response to the pending request; raises the fault's error, or a verification error."""
+        pending = self._pending
+        if pending is None:
+            raise RuntimeError("no request is waiting for a response")
+        self._pending = None
+        root = parse(data)
+        fault = read_fault(root)
+        if fault is not None:
+            raise (fault.error or RequestFailed)(fault.reason)
+        requirements = Requirements(encrypted_body=self.policy.encrypt, signed_body=self.policy.sign)
+        if pending.bootstrap is not None:
+            message = pending.bootstrap.unprotect(data, requirements, self.clock())
+        else:
+            message = self._unprotect_under(data, requirements)
+        if header_text(message.header, "RelatesTo") != pending.message_id:
+            raise InvalidSecurity("the response does not relate to our request")
+        if pending.operation is None:
+            return Response(message)
+        return self._token_response(pending, message)
+
+    def _unprotect_under(self, data: bytes, requirements: Requirements) -> VerifiedMessage:
+        context = self._require_context()
+        instances = {(context.identifier, context.instance): context.key}
+        now = self.clock()
+        for old in context.previous:
+            if now <= old.valid_until:
+                instances[(context.identifier, old.instance)] = old.key
+        message = Receiver(StaticKeys(instances=instances), requirements).unprotect(data, now=now)
+        if message.context is None or message.context.identifier != context.identifier:
+            raise InvalidSecurity("the response is not protected by our context")
+        return message
+
+    def _token_response(self, pending: _Pending, message: VerifiedMessage) -> Event:
+        assert pending.rst is not None and pending.operation is not None
+        payload = message.payload()
+        if len(payload) != 1:
+            raise InvalidSecurity("a token response has exactly one body element")
+        responses = parse_response(payload[0])
+        if not responses:
+            raise RequestFailed("empty token response")
+        rstr = responses[0]
+        operation = pending.operation
+        if operation is RequestType.ISSUE:
+            self.context = self._context_from(rstr, pending.rst, None)
+            return Established(self.context)
+        if operation is RequestType.RENEW:
+            old = self._require_context()
+            renewed = self._context_from(rstr, pending.rst, old)
+            self.context = renewed
+            return Renewed(renewed)
+        if operation is RequestType.AMEND:
+            return Amended(self._require_context())
+        if operation is RequestType.CANCEL:
+            if not rstr.requested_token_cancelled:
+                raise RequestFailed("the cancel response does not say RequestedTokenCancelled")
+            identifier = self._require_context().identifier
+            self.context = None
+            return Cancelled(identifier)
+        status = rstr.status
+        if status is None:
+            raise RequestFailed("the validate response has no Status")
+        return Validated(status.valid, status.reason)
+
+    def _context_from(
+        self, rstr: RequestSecurityTokenResponse, rst: RequestSecurityToken, old: SecurityContext | None
+    ) -> SecurityContext:
+        sct = rstr.requested_security_token
+        if sct is None:
+            raise RequestFailed("the response carries no SecurityContextToken")
+        if old is not None and sct.identifier != old.identifier:
+            raise RequestFailed("a renewed context keeps its Identifier")
+        key = proof_key(rst, rstr, self.key_size, expected_mode=self.entropy_mode)
+        now = self.clock()
+        lifetime = rstr.lifetime
+        created = lifetime.created if lifetime and lifetime.created else now
+        expires = lifetime.expires if lifetime and lifetime.expires else now + timedelta(hours=10)
+        if old is None:
+            return SecurityContext(sct.identifier, key, created, expires, sct.version, sct.instance, (), (), sct)
+        previous = (*old.previous, PreviousKey(old.instance, old.key, now + timedelta(minutes=5)))
+        return replace(
+            old, key=key, created=created, expires=expires, instance=sct.instance, previous=previous, token=sct
+        )

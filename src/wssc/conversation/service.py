@@ -1,0 +1,352 @@
+"""The service side of WS-SecureConversation, sans I/O: a token service for Issue, Renew, Amend, Cancel and
+Validate (WS-SC 1.3 sections 3-8, WS-Trust 1.3 sections 4-8) and the gate for application messages.
+
+:meth:`SecureConversationService.receive` takes the bytes of one request and returns one event: either a
+finished reply (token operations, faults) or an :class:`ApplicationRequest` that the application answers
+through :meth:`SecureConversationService.respond`.  Sockets, threads and asyncio live in the adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from lxml import etree
+
+from wssc.conversation.bootstrap import ServiceCredentials, response_protection
+from wssc.conversation.context import CONTEXT_LIFETIME, KEY_ROLLOVER_WINDOW, Claim, SecurityContext
+from wssc.conversation.resolver import StoreKeyResolver
+from wssc.conversation.store import ContextStore, InMemoryContextStore, StaleContext
+from wssc.errors import BadContextToken, InvalidRequest, InvalidSecurity, UnableToRenew, WsscError
+from wssc.primitives.xml import Element, parse
+from wssc.security.addressing import Addressing, action_of, envelope, message_id_of
+from wssc.security.faults import fault_envelope
+from wssc.security.keys import ContextProtection, ProtectionToken
+from wssc.security.policy import ProtectionPolicy, Requirements
+from wssc.security.protect import protect
+from wssc.security.replay import InMemoryReplayCache
+from wssc.security.result import VerifiedMessage
+from wssc.security.soap import SOAP12, SOAPVersion, soap_version_of
+from wssc.security.unprotect import Receiver
+from wssc.tokens import reference as strs
+from wssc.tokens.reference import Reference, SecurityTokenReference
+from wssc.tokens.sct import SecurityContextToken
+from wssc.trust import actions
+from wssc.trust.elements import Lifetime, RequestType, Status
+from wssc.trust.entropy import EntropyMode, issue_key
+from wssc.trust.rst import RequestSecurityToken
+from wssc.trust.rstr import RequestSecurityTokenResponse, response_body
+from wssc.versions import SC_1_3, VERSIONS, SCVersion, by_trust_namespace
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    version: SCVersion = SC_1_3
+    entropy_mode: EntropyMode = EntropyMode.COMBINED
+    key_size: int = 256
+    context_lifetime: timedelta = CONTEXT_LIFETIME
+    rollover: timedelta = KEY_ROLLOVER_WINDOW
+    #: protection of responses (RSTRs and application replies)
+    policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
+    #: what every request must show (bootstrap and context messages alike)
+    requirements: Requirements = field(default_factory=lambda: Requirements(encrypted_body=True))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Bytes to send back, with the HTTP status a SOAP binding uses (SOAP 1.2 part 2 section 7.5)."""
+
+    data: bytes
+    soap: SOAPVersion
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class TokenReply:
+    operation: RequestType
+    context: SecurityContext | None
+    reply: Reply
+    #: Validate only: whether the target context is valid
+    valid: bool | None = None
+
+
+@dataclass(frozen=True)
+class FaultReply:
+    error: WsscError
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class ApplicationRequest:
+    """A verified application message under a live context; answer it with ``respond``."""
+
+    message: VerifiedMessage
+    context: SecurityContext
+    action: str | None
+    message_id: str | None
+
+    @property
+    def claims(self) -> tuple[Claim, ...]:
+        return self.context.claims
+
+
+Event = TokenReply | FaultReply | ApplicationRequest
+
+
+def _sct_versions(token_type: str | None) -> SCVersion | None:
+    for version in VERSIONS:
+        if token_type == version.sct_token_type:
+            return version
+    return None
+
+
+class SecureConversationService:
+    def __init__(
+        self,
+        credentials: ServiceCredentials,
+        store: ContextStore | None = None,
+        settings: ServiceSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.credentials = credentials
+        self.store: ContextStore = store if store is not None else InMemoryContextStore()
+        self.settings = settings or ServiceSettings()
+        self.clock = clock
+        self._replays = InMemoryReplayCache()
+        resolver = StoreKeyResolver(self.store, credentials.resolver(), clock)
+        self._receiver = Receiver(resolver, self.settings.requirements, replay_cache=self._replays)
+        renew_resolver = StoreKeyResolver(self.store, credentials.resolver(), clock, allow_expired=True)
+        self._renew_receiver = Receiver(renew_resolver, self.settings.requirements, replay_cache=self._replays)
+
+    # -- entry point -----------------------------------------------------------------------------------
+    def receive(self, data: bytes) -> Event:
+        """Process one request; never raises for bad input (the fault is the reply)."""
+        soap = SOAP12
+        try:
+            root = parse(data)
+            soap = soap_version_of(root)
+            raw_action = action_of(root.find(soap.qname("Header")))
+            info = actions.operation_for_action(raw_action or "")
+            renewing = info is not None and info.operation is RequestType.RENEW and not info.is_response
+            receiver = self._renew_receiver if renewing else self._receiver
+            message = receiver.unprotect(root, now=self.clock())
+            return self._dispatch(message, renewing)
+        except WsscError as error:
+            return self.fault(error, soap)
+
+    def fault(self, error: WsscError, soap: SOAPVersion = SOAP12) -> FaultReply:
+        """The fault reply for ``error`` (spec code and reason, never the local detail)."""
+        return FaultReply(error, Reply(fault_envelope(error, soap, self.settings.version), soap, 500))
+
+    def _dispatch(self, message: VerifiedMessage, renewing: bool) -> Event:
+        payload = message.payload()
+        rst = None
+        if len(payload) == 1 and etree.QName(payload[0]).localname == "RequestSecurityToken":
+            rst = RequestSecurityToken.from_element(payload[0], action=action_of(message.header))
+        origin = message.signature_key
+        if origin is None:
+            raise InvalidSecurity("requests must be signed")
+        if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
+            raise InvalidSecurity("the Renew action carries no Renew request")
+        if origin.kind == "encrypted-key":
+            if rst is None:
+                raise InvalidSecurity("only token requests are accepted without a security context")
+            claims = self.credentials.authenticate(message)
+            if rst.request_type is RequestType.ISSUE:
+                return self._issue(message, rst, claims)
+            if rst.request_type is RequestType.VALIDATE:
+                return self._validate(message, rst)
+            raise InvalidRequest(f"{rst.request_type.value} needs the context's own key")
+        if origin.kind != "context" or origin.context is None:
+            raise InvalidSecurity("requests must be signed with a context or bootstrap key")
+        context = self.store.get(origin.context.identifier, self.clock())
+        if context is None:
+            raise BadContextToken("unknown or cancelled context")
+        if rst is None:
+            header = message.header
+            return ApplicationRequest(message, context, action_of(header), message_id_of(header))
+        if rst.request_type is RequestType.RENEW:
+            return self._renew(message, rst, context)
+        if rst.request_type is RequestType.CANCEL:
+            return self._cancel(message, rst, context)
+        if rst.request_type is RequestType.AMEND:
+            return self._amend(message, rst, context)
+        if rst.request_type is RequestType.VALIDATE:
+            return self._validate(message, rst)
+        raise InvalidRequest("a context is issued under the bootstrap binding, not under a context")
+
+    # -- operations ---------------------------------------------------------------------------------------
+    def _issue(self, message: VerifiedMessage, rst: RequestSecurityToken, claims: tuple[Claim, ...]) -> TokenReply:
+        version = self._version_of(rst, message)
+        if _sct_versions(rst.token_type) is None:
+            raise InvalidRequest(f"this service issues security context tokens, not {rst.token_type!r}")
+        issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
+        now = self.clock()
+        context = SecurityContext.new(
+            issued.key, now, lifetime=self.settings.context_lifetime, version=version, claims=claims
+        )
+        self.store.add(context, now)
+        rstr = self._rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
+        reply = self._reply(message, version, RequestType.ISSUE, rstr, response_protection(message))
+        return TokenReply(RequestType.ISSUE, context, reply)
+
+    def _renew(self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext) -> TokenReply:
+        version = self._version_of(rst, message)
+        self._check_target(rst.renew_target, context)
+        issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
+        now = self.clock()
+        renewed = context.renewed(
+            issued.key, now, lifetime=self.settings.context_lifetime, rollover=self.settings.rollover
+        )
+        try:
+            self.store.replace(context, renewed, now)
+        except StaleContext:
+            raise UnableToRenew("the context changed while it was being renewed") from None
+        rstr = self._rstr(version, rst, renewed, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
+        reply = self._reply(message, version, RequestType.RENEW, rstr, self._under(context, message))
+        return TokenReply(RequestType.RENEW, renewed, reply)
+
+    def _amend(self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext) -> TokenReply:
+        version = self._version_of(rst, message)
+        added = tuple(
+            Claim("x509", origin.certificate.subject.rfc4514_string(), "endorsing-signature")
+            for _, origin in message.endorsing
+            if origin.certificate is not None
+        )
+        if not added:
+            raise InvalidRequest("Amend needs an endorsing signature by the new credential")
+        now = self.clock()
+        amended = context.amended(added)
+        try:
+            self.store.replace(context, amended, now)
+        except StaleContext:
+            raise InvalidRequest("the context changed while it was being amended") from None
+        rstr = RequestSecurityTokenResponse(
+            token_type=version.sct_token_type, context=rst.context, requested_security_token=amended.sct()
+        )
+        reply = self._reply(message, version, RequestType.AMEND, rstr, self._under(amended, message))
+        return TokenReply(RequestType.AMEND, amended, reply)
+
+    def _cancel(self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext) -> TokenReply:
+        version = self._version_of(rst, message)
+        self._check_target(rst.cancel_target, context)
+        rstr = RequestSecurityTokenResponse(context=rst.context, requested_token_cancelled=True)
+        reply = self._reply(message, version, RequestType.CANCEL, rstr, self._under(context, message))
+        # From here on every message and derived key of the context gets wsc:BadContextToken.
+        if not self.store.remove(context.identifier):
+            raise BadContextToken("the context was cancelled already")
+        return TokenReply(RequestType.CANCEL, context, reply)
+
+    def _validate(self, message: VerifiedMessage, rst: RequestSecurityToken) -> TokenReply:
+        version = self._version_of(rst, message)
+        identifier = _target_identifier(rst.validate_target)
+        now = self.clock()
+        context = self.store.get(identifier, now) if identifier else None
+        valid = context is not None and not context.is_expired(now)
+        status = Status(valid, "context is live" if valid else "context is unknown, expired or cancelled")
+        rstr = RequestSecurityTokenResponse(
+            token_type=version.trust_uri("RSTR/Status"), context=rst.context, status=status
+        )
+        protection: ProtectionToken
+        if message.signature_key is not None and message.signature_key.kind == "encrypted-key":
+            protection = response_protection(message)
+        else:
+            assert message.context is not None
+            live = self.store.get(message.context.identifier, now)
+            if live is None:
+                raise BadContextToken("unknown or cancelled context")
+            protection = self._under(live, message)
+        reply = self._reply(message, version, RequestType.VALIDATE, rstr, protection)
+        return TokenReply(RequestType.VALIDATE, context, reply, valid)
+
+    # -- application replies ----------------------------------------------------------------------------------
+    def respond(self, request: ApplicationRequest, body: Element | bytes, action: str | None = None) -> bytes:
+        """Protect the application's answer under the request's context (same key instance)."""
+        response_action = action or ((request.action or "") + "Response")
+        data = envelope(
+            body,
+            Addressing(response_action, relates_to=request.message_id, reply_to_anonymous=False),
+            request.message.soap,
+        )
+        token = self._under(request.context, request.message)
+        return protect(data, token, self.settings.policy, version=request.context.version, now=self.clock()).data
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def _version_of(self, rst: RequestSecurityToken, message: VerifiedMessage) -> SCVersion:
+        payload = message.payload()
+        version = by_trust_namespace(etree.QName(payload[0]).namespace) if payload else None
+        return version or _sct_versions(rst.token_type) or self.settings.version
+
+    def _check_target(self, target: object, context: SecurityContext) -> None:
+        """Renew and Cancel name the context they act on; it must be the one that signed (proof of possession)."""
+        identifier = _target_identifier(target)
+        if identifier != context.identifier:
+            raise BadContextToken("the request's target is not the context that signed it")
+
+    def _under(self, context: SecurityContext, message: VerifiedMessage) -> ContextProtection:
+        """Answer under the key instance the request used, referencing the SCT by Identifier (as WCF does)."""
+        instance = message.context.instance if message.context else context.instance
+        key = context.key_for(instance, self.clock()) or context.key
+        sct = SecurityContextToken(context.identifier, instance, None, context.version)
+        return ContextProtection(sct, key, "external")
+
+    def _rstr(
+        self,
+        version: SCVersion,
+        rst: RequestSecurityToken,
+        context: SecurityContext,
+        proof: object,
+        server_entropy: bytes | None,
+        key_bits: int,
+    ) -> RequestSecurityTokenResponse:
+        sct = context.sct()
+        return RequestSecurityTokenResponse(
+            token_type=version.sct_token_type,
+            context=rst.context,
+            requested_security_token=sct,
+            requested_attached_reference=strs.local(sct.wsu_id or "", None),
+            requested_unattached_reference=strs.external_sct(context.identifier, version, context.instance),
+            requested_proof_token=proof,  # type: ignore[arg-type]
+            entropy=server_entropy,
+            lifetime=Lifetime(context.created, context.expires),
+            key_size=key_bits,
+        )
+
+    def _reply(
+        self,
+        message: VerifiedMessage,
+        version: SCVersion,
+        operation: RequestType,
+        rstr: RequestSecurityTokenResponse,
+        protection: ProtectionToken,
+    ) -> Reply:
+        body = response_body(version, operation, [rstr])
+        binding = actions.Binding.TRUST if operation is RequestType.VALIDATE else actions.Binding.SCT
+        action = actions.response_action(version, operation, binding)
+        data = envelope(
+            body, Addressing(action, relates_to=message_id_of(message.header), reply_to_anonymous=False), message.soap
+        )
+        confirmations = (message.signature_value,)
+        protected = protect(
+            data,
+            protection,
+            self.settings.policy,
+            version=version,
+            now=self.clock(),
+            signature_confirmations=confirmations,
+        )
+        return Reply(protected.data, message.soap)
+
+
+def _target_identifier(target: object) -> str | None:
+    if isinstance(target, SecurityContextToken):
+        return target.identifier
+    if isinstance(target, SecurityTokenReference) and isinstance(target.target, Reference):
+        return None if target.target.is_local else target.target.uri
+    return None
