@@ -186,3 +186,14 @@ def bench(as_json: bool, seconds: float) -> None:
         click.echo(json.dumps(results))
     else:
         render(results)
+
+
+def _register() -> None:
+    from wssc.adapters.cli_conversation import call, cancel, serve
+    from wssc.adapters.demo import demo
+
+    for command in (serve, call, cancel, demo):
+        main.add_command(command)
+
+
+_register()

@@ -105,8 +105,11 @@ class ClientSession:
         key_size: int = 256,
         renewal_interval: timedelta = CLIENT_RENEWAL_INTERVAL,
         clock: Callable[[], datetime] = _utcnow,
+        on_new_key: Callable[[SecurityContext], None] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
+        #: called with every context key the client learns (establish, renew): the key log hooks in here
+        self.on_new_key = on_new_key
         self.address = address
         self.version = version
         self.soap = soap
@@ -116,6 +119,8 @@ class ClientSession:
         self.renewal_interval = renewal_interval
         self.clock = clock
         self.context: SecurityContext | None = None
+        #: the WS-Addressing action of the last request, for transports that repeat it (SOAPAction)
+        self.last_action = ""
         self._pending: _Pending | None = None
 
     # -- state ----------------------------------------------------------------------------------------
@@ -141,6 +146,7 @@ class ClientSession:
         return self.context
 
     def _addressing(self, action: str) -> Addressing:
+        self.last_action = action
         return Addressing(action, to=self.address, message_id="urn:uuid:" + str(uuid.uuid4()))
 
     def _entropy_request(self, request_type: RequestType, **fields: object) -> RequestSecurityToken:
@@ -181,7 +187,7 @@ class ClientSession:
         self._start(_Pending(operation, addressing.message_id, rst, bootstrap=pending))
         return protected
 
-    def request(self, body: Element | bytes, action: str) -> bytes:
+    def request(self, body: Element | bytes | list[Element], action: str) -> bytes:
         """An application message protected under the context."""
         context = self._require_context()
         addressing = self._addressing(action)
@@ -295,11 +301,15 @@ class ClientSession:
         operation = pending.operation
         if operation is RequestType.ISSUE:
             self.context = self._context_from(rstr, pending.rst, None)
+            if self.on_new_key is not None:
+                self.on_new_key(self.context)
             return Established(self.context)
         if operation is RequestType.RENEW:
             old = self._require_context()
             renewed = self._context_from(rstr, pending.rst, old)
             self.context = renewed
+            if self.on_new_key is not None:
+                self.on_new_key(renewed)
             return Renewed(renewed)
         if operation is RequestType.AMEND:
             return Amended(self._require_context())

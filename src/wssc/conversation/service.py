@@ -8,6 +8,7 @@ through :meth:`SecureConversationService.respond`.  Sockets, threads and asyncio
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,7 +19,7 @@ from wssc.conversation.bootstrap import ServiceCredentials, response_protection
 from wssc.conversation.context import CONTEXT_LIFETIME, KEY_ROLLOVER_WINDOW, Claim, SecurityContext
 from wssc.conversation.resolver import StoreKeyResolver
 from wssc.conversation.store import ContextStore, InMemoryContextStore, StaleContext
-from wssc.errors import BadContextToken, InvalidRequest, InvalidSecurity, UnableToRenew, WsscError
+from wssc.errors import BadContextToken, InvalidRequest, InvalidSecurity, RequestFailed, UnableToRenew, WsscError
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, message_id_of
 from wssc.security.faults import fault_envelope
@@ -38,6 +39,8 @@ from wssc.trust.entropy import EntropyMode, issue_key
 from wssc.trust.rst import RequestSecurityToken
 from wssc.trust.rstr import RequestSecurityTokenResponse, response_body
 from wssc.versions import SC_1_3, VERSIONS, SCVersion, by_trust_namespace
+
+_log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
@@ -113,11 +116,15 @@ class SecureConversationService:
         settings: ServiceSettings | None = None,
         *,
         clock: Callable[[], datetime] = _utcnow,
+        on_new_key: Callable[[SecurityContext], None] | None = None,
     ) -> None:
         self.credentials = credentials
         self.store: ContextStore = store if store is not None else InMemoryContextStore()
         self.settings = settings or ServiceSettings()
         self.clock = clock
+        #: called with every context key the service creates (issue, renew): the key log hooks in here
+        self.on_new_key = on_new_key
+        self._transport_action: str | None = None
         self._replays = InMemoryReplayCache()
         resolver = StoreKeyResolver(self.store, credentials.resolver(), clock)
         self._receiver = Receiver(resolver, self.settings.requirements, replay_cache=self._replays)
@@ -125,9 +132,14 @@ class SecureConversationService:
         self._renew_receiver = Receiver(renew_resolver, self.settings.requirements, replay_cache=self._replays)
 
     # -- entry point -----------------------------------------------------------------------------------
-    def receive(self, data: bytes) -> Event:
-        """Process one request; never raises for bad input (the fault is the reply)."""
+    def receive(self, data: bytes, *, transport_action: str | None = None) -> Event:
+        """Process one request; never raises (the fault is the reply).
+
+        ``transport_action`` is the action the transport carried (HTTP ``SOAPAction``, or the SOAP 1.2
+        ``action`` media-type parameter), used for application messages without WS-Addressing.
+        """
         soap = SOAP12
+        self._transport_action = transport_action
         try:
             root = parse(data)
             soap = soap_version_of(root)
@@ -139,6 +151,9 @@ class SecureConversationService:
             return self._dispatch(message, renewing)
         except WsscError as error:
             return self.fault(error, soap)
+        except Exception:  # a bug of ours must not become a traceback on the wire
+            _log.exception("unexpected error while processing a request")
+            return self.fault(RequestFailed("internal error"), soap)
 
     def fault(self, error: WsscError, soap: SOAPVersion = SOAP12) -> FaultReply:
         """The fault reply for ``error`` (spec code and reason, never the local detail)."""
@@ -170,7 +185,8 @@ class SecureConversationService:
             raise BadContextToken("unknown or cancelled context")
         if rst is None:
             header = message.header
-            return ApplicationRequest(message, context, action_of(header), message_id_of(header))
+            action = action_of(header) or self._transport_action
+            return ApplicationRequest(message, context, action, message_id_of(header))
         if rst.request_type is RequestType.RENEW:
             return self._renew(message, rst, context)
         if rst.request_type is RequestType.CANCEL:
@@ -192,6 +208,8 @@ class SecureConversationService:
             issued.key, now, lifetime=self.settings.context_lifetime, version=version, claims=claims
         )
         self.store.add(context, now)
+        if self.on_new_key is not None:
+            self.on_new_key(context)
         rstr = self._rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
         reply = self._reply(message, version, RequestType.ISSUE, rstr, response_protection(message))
         return TokenReply(RequestType.ISSUE, context, reply)
@@ -208,6 +226,8 @@ class SecureConversationService:
             self.store.replace(context, renewed, now)
         except StaleContext:
             raise UnableToRenew("the context changed while it was being renewed") from None
+        if self.on_new_key is not None:
+            self.on_new_key(renewed)
         rstr = self._rstr(version, rst, renewed, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
         reply = self._reply(message, version, RequestType.RENEW, rstr, self._under(context, message))
         return TokenReply(RequestType.RENEW, renewed, reply)
@@ -266,7 +286,9 @@ class SecureConversationService:
         return TokenReply(RequestType.VALIDATE, context, reply, valid)
 
     # -- application replies ----------------------------------------------------------------------------------
-    def respond(self, request: ApplicationRequest, body: Element | bytes, action: str | None = None) -> bytes:
+    def respond(
+        self, request: ApplicationRequest, body: Element | bytes | list[Element], action: str | None = None
+    ) -> bytes:
         """Protect the application's answer under the request's context (same key instance)."""
         response_action = action or ((request.action or "") + "Response")
         data = envelope(

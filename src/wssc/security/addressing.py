@@ -29,7 +29,7 @@ class Addressing:
 
 
 def envelope(
-    body: Element | bytes | None,
+    body: Element | bytes | list[Element] | None,
     addressing: Addressing | None,
     soap: SOAPVersion = SOAP12,
     wsa_namespace: str = ns.WSA10,
@@ -56,6 +56,8 @@ def envelope(
     body_el = etree.SubElement(root, soap.qname("Body"))
     if isinstance(body, bytes):
         body_el.append(etree.fromstring(body))
+    elif isinstance(body, list):
+        body_el.extend(body)
     elif body is not None:
         body_el.append(body)
     return etree.tostring(root)

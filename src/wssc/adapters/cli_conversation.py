@@ -1,0 +1,213 @@
+"""``wssc serve``, ``wssc call``, ``wssc cancel`` and ``wssc demo``: security contexts over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from lxml import etree
+
+from wssc import versions
+from wssc.adapters.asgi import WsscApp, echo_handler
+from wssc.adapters.http_client import WsscClient
+from wssc.adapters.keylog import KeyLog
+from wssc.conversation.bootstrap import (
+    ANONYMOUS_FOR_CERTIFICATE,
+    USERNAME_FOR_CERTIFICATE,
+    ClientBootstrap,
+    ServiceCredentials,
+)
+from wssc.conversation.context import SecurityContext
+from wssc.conversation.service import SecureConversationService, ServiceSettings
+from wssc.errors import WsscError
+from wssc.primitives.xml import Element, parse
+from wssc.security.addressing import action_of
+from wssc.security.soap import soap_version_of, split
+from wssc.tokens.x509 import self_signed
+
+DEMO_ACTION = "urn:wssc:demo:echo"
+DEMO_PAYLOAD = b'<echo xmlns="urn:wssc:demo">hello from wssc</echo>'
+BOOTSTRAPS = [ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, "mutual-certificate"]
+
+
+def load_certificate(path: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(Path(path).read_bytes())
+
+
+def load_private_key(path: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise click.BadParameter("only RSA keys are supported", param_hint="--key")
+    return key
+
+
+def development_certificate(directory: Path) -> tuple[x509.Certificate, rsa.RSAPrivateKey, Path]:
+    """Generate (once) a self-signed service certificate under ``directory``."""
+    cert_path, key_path = directory / "service-cert.pem", directory / "service-key.pem"
+    if cert_path.exists() and key_path.exists():
+        return load_certificate(str(cert_path)), load_private_key(str(key_path)), cert_path
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = self_signed("wssc development service")
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert, key, cert_path
+
+
+def read_users(path: str) -> dict[str, str]:
+    """``name:password`` per line; blank lines and ``#`` comments ignored."""
+    users = {}
+    for raw in Path(path).read_text().splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            name, sep, password = line.partition(":")
+            if not sep:
+                raise click.BadParameter(f"expected name:password, got {line!r}", param_hint="--users")
+            users[name] = password
+    return users
+
+
+def build_app(credentials: ServiceCredentials, version: versions.SCVersion, keylog: KeyLog | None = None) -> WsscApp:
+    service = SecureConversationService(credentials, settings=ServiceSettings(version=version), on_new_key=keylog)
+    return WsscApp(service, default=echo_handler, path="/echo")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
+@click.option("--cert", "cert_path", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--bootstrap", type=click.Choice(BOOTSTRAPS), default=ANONYMOUS_FOR_CERTIFICATE, show_default=True)
+@click.option("--users", type=click.Path(exists=True, dir_okay=False), default=None, help="name:password lines")
+def serve(
+    host: str,
+    port: int,
+    sc_version: str,
+    cert_path: str | None,
+    key_path: str | None,
+    bootstrap: str,
+    users: str | None,
+) -> None:
+    """Run the demo echo service at /echo under WS-SecureConversation."""
+    import uvicorn
+
+    if bootstrap == "mutual-certificate":
+        raise click.UsageError("the mutual-certificate bootstrap (asymmetric binding) is not implemented yet")
+    if (cert_path is None) != (key_path is None):
+        raise click.UsageError("--cert and --key go together")
+    if cert_path and key_path:
+        cert, key = load_certificate(cert_path), load_private_key(key_path)
+    else:
+        cert, key, where = development_certificate(Path.cwd() / "wssc-dev")
+        click.echo(f"development certificate: {where} (give it to clients with --server-cert)", err=True)
+    user_table = None
+    if bootstrap == USERNAME_FOR_CERTIFICATE:
+        if users is None:
+            raise click.UsageError("--bootstrap username-for-certificate needs --users FILE")
+        user_table = read_users(users)
+    app = build_app(ServiceCredentials(cert, key, user_table), versions.by_name(sc_version), KeyLog.from_environment())
+    click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, WS-SC {sc_version})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _body_and_action(infile: str | None) -> tuple[list[Element], str]:
+    if infile is None:
+        return [etree.fromstring(DEMO_PAYLOAD)], DEMO_ACTION
+    data = click.open_file(infile, "rb").read()
+    root = parse(data)
+    try:
+        soap_version_of(root)
+    except WsscError:
+        return [root], DEMO_ACTION
+    env = split(root)
+    return [c for c in env.body if isinstance(c.tag, str)], action_of(env.header) or DEMO_ACTION
+
+
+def _client(url: str, server_cert: str, username: str | None, password: str | None, sc_version: str) -> WsscClient:
+    bootstrap = ClientBootstrap(load_certificate(server_cert), username=username, password=password)
+    return WsscClient(url, bootstrap, version=versions.by_name(sc_version))
+
+
+@click.command()
+@click.argument("url")
+@click.argument("infile", metavar="[IN]", required=False)
+@click.option("--server-cert", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--username", default=None)
+@click.option("--password", default=None)
+@click.option("--client-cert", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option("--client-key", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--no-cancel", is_flag=True, help="leave the context open and print its Identifier")
+def call(
+    url: str,
+    infile: str | None,
+    server_cert: str,
+    username: str | None,
+    password: str | None,
+    client_cert: str | None,
+    client_key: str | None,
+    sc_version: str,
+    count: int,
+    no_cancel: bool,
+) -> None:
+    """Establish a context, send the body COUNT times, print the responses, cancel."""
+    if client_cert or client_key:
+        raise click.UsageError("the mutual-certificate bootstrap (asymmetric binding) is not implemented yet")
+    if (username is None) != (password is None):
+        raise click.UsageError("--username and --password go together")
+    body, action = _body_and_action(infile)
+    client = _client(url, server_cert, username, password, sc_version)
+    try:
+        for _ in range(count):
+            response = client.call([_copy(e) for e in body], action)
+            for element in response.payload():
+                click.echo(etree.tostring(element, encoding="unicode"))
+        if no_cancel:
+            assert client.session.context is not None
+            click.echo(client.session.context.identifier)
+        else:
+            client.cancel()
+    except WsscError as error:
+        raise click.ClickException(f"{error.prefixed_code}: {error.reason}") from None
+    finally:
+        client.http.close()
+
+
+def _copy(element: Element) -> Element:
+    return etree.fromstring(etree.tostring(element))
+
+
+@click.command()
+@click.argument("url")
+@click.option("--context-id", required=True)
+@click.option("--key-b64", required=True)
+@click.option("--server-cert", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
+@click.option("--instance", default=None, help="the key instance (after renewals)")
+def cancel(url: str, context_id: str, key_b64: str, server_cert: str, sc_version: str, instance: str | None) -> None:
+    """Cancel a live context (RST/SCT/Cancel signed with its key)."""
+    try:
+        key = base64.b64decode(key_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise click.BadParameter("not valid base64", param_hint="--key-b64") from None
+    client = _client(url, server_cert, None, None, sc_version)
+    now = datetime.now(timezone.utc)
+    version = versions.by_name(sc_version)
+    client.session.context = SecurityContext(context_id, key, now, now + timedelta(hours=1), version, instance)
+    try:
+        client.cancel()
+    except WsscError as error:
+        raise click.ClickException(f"{error.prefixed_code}: {error.reason}") from None
+    finally:
+        client.http.close()
+    click.echo(f"cancelled {context_id}")

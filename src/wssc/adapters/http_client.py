@@ -1,0 +1,208 @@
+"""Calling a WS-SecureConversation service over HTTP with httpx, synchronously or with asyncio.
+
+The exchanges are written once, as generators that yield request bytes and receive response bytes
+(``_flow_*``); :class:`WsscClient` pumps them with ``httpx.Client`` and :class:`AsyncWsscClient` with
+``httpx.AsyncClient``.  Recovery follows WS-SC 1.3 section 9 as WCF does: ``wsc:RenewNeeded`` renews
+and retries once, ``wsc:BadContextToken`` establishes a new context and retries once; the client renews
+on its own when the renewal interval has passed, and cancels on close unless told MustNotSendCancel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from wssc.adapters.keylog import KeyLog
+from wssc.conversation.bootstrap import ClientBootstrap
+from wssc.conversation.client import ClientSession, Response, Validated
+from wssc.conversation.context import SecurityContext
+from wssc.errors import BadContextToken, RenewNeeded
+from wssc.primitives.xml import Element
+from wssc.security.policy import ProtectionPolicy
+from wssc.security.result import VerifiedMessage
+from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
+from wssc.versions import SC_1_3, SCVersion
+
+T = TypeVar("T")
+Flow = Generator[tuple[bytes, str], bytes, T]
+"""Yields (request, action), receives the response bytes, returns the result."""
+
+
+def _flow_establish(session: ClientSession) -> Flow[SecurityContext]:
+    request = session.establish()
+    session.receive((yield request, session.last_action))
+    assert session.context is not None
+    return session.context
+
+
+def _flow_renew(session: ClientSession) -> Flow[SecurityContext]:
+    request = session.renew()
+    session.receive((yield request, session.last_action))
+    assert session.context is not None
+    return session.context
+
+
+def _flow_call(session: ClientSession, body: Element | bytes | list[Element], action: str) -> Flow[VerifiedMessage]:
+    if not session.established:
+        yield from _flow_establish(session)
+    elif session.needs_renewal():
+        yield from _flow_renew(session)
+    for attempt in range(2):
+        request = session.request(body, action)
+        try:
+            event = session.receive((yield request, action))
+        except RenewNeeded:
+            if attempt:
+                raise
+            yield from _flow_renew(session)
+            continue
+        except BadContextToken:
+            if attempt:
+                raise
+            session.context = None
+            yield from _flow_establish(session)
+            continue
+        assert isinstance(event, Response)
+        return event.message
+    raise AssertionError("unreachable")
+
+
+def _flow_simple(session: ClientSession, request: bytes) -> Flow[object]:
+    return session.receive((yield request, session.last_action))
+
+
+def _headers(soap: SOAPVersion, action: str) -> dict[str, str]:
+    if soap is SOAP11:
+        return {"Content-Type": SOAP11.content_type, "SOAPAction": f'"{action}"'}
+    return {"Content-Type": f'{SOAP12.content_type}; action="{action}"'}
+
+
+class _Base:
+    def __init__(
+        self,
+        url: str,
+        bootstrap: ClientBootstrap,
+        *,
+        version: SCVersion = SC_1_3,
+        soap: SOAPVersion = SOAP12,
+        policy: ProtectionPolicy | None = None,
+        must_not_send_cancel: bool = False,
+        keylog: KeyLog | None = None,
+    ) -> None:
+        keylog = keylog if keylog is not None else KeyLog.from_environment()
+        self.session = ClientSession(bootstrap, url, version=version, soap=soap, policy=policy, on_new_key=keylog)
+        self.url = url
+        self.must_not_send_cancel = must_not_send_cancel
+
+
+class WsscClient(_Base):
+    """A blocking client; use as a context manager so the context is cancelled on exit."""
+
+    def __init__(self, url: str, bootstrap: ClientBootstrap, *, http: httpx.Client | None = None, **kw: Any) -> None:
+        super().__init__(url, bootstrap, **kw)
+        self._own_http = http is None
+        self.http = http or httpx.Client(timeout=30.0)
+
+    def _run(self, flow: Flow[T]) -> T:
+        try:
+            request, action = next(flow)
+            while True:
+                response = self.http.post(self.url, content=request, headers=_headers(self.session.soap, action))
+                request, action = flow.send(response.content)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def establish(self) -> SecurityContext:
+        return self._run(_flow_establish(self.session))
+
+    def call(self, body: Element | bytes | list[Element], action: str) -> VerifiedMessage:
+        return self._run(_flow_call(self.session, body, action))
+
+    def renew(self) -> SecurityContext:
+        return self._run(_flow_renew(self.session))
+
+    def amend(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> None:
+        self._run(_flow_simple(self.session, self.session.amend(certificate, private_key)))
+
+    def validate(self) -> bool:
+        event = self._run(_flow_simple(self.session, self.session.validate()))
+        assert isinstance(event, Validated)
+        return event.valid
+
+    def cancel(self) -> None:
+        self._run(_flow_simple(self.session, self.session.cancel()))
+
+    def close(self) -> None:
+        try:
+            if self.session.established and not self.must_not_send_cancel:
+                self.cancel()
+        finally:
+            if self._own_http:
+                self.http.close()
+
+    def __enter__(self) -> WsscClient:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncWsscClient(_Base):
+    """The asyncio twin of :class:`WsscClient` (one exchange at a time per client)."""
+
+    def __init__(
+        self, url: str, bootstrap: ClientBootstrap, *, http: httpx.AsyncClient | None = None, **kw: Any
+    ) -> None:
+        super().__init__(url, bootstrap, **kw)
+        self._own_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=30.0)
+
+    async def _run(self, flow: Flow[T]) -> T:
+        try:
+            request, action = next(flow)
+            while True:
+                response = await self.http.post(self.url, content=request, headers=_headers(self.session.soap, action))
+                request, action = flow.send(response.content)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def establish(self) -> SecurityContext:
+        return await self._run(_flow_establish(self.session))
+
+    async def call(self, body: Element | bytes | list[Element], action: str) -> VerifiedMessage:
+        return await self._run(_flow_call(self.session, body, action))
+
+    async def renew(self) -> SecurityContext:
+        return await self._run(_flow_renew(self.session))
+
+    async def amend(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> None:
+        await self._run(_flow_simple(self.session, self.session.amend(certificate, private_key)))
+
+    async def validate(self) -> bool:
+        event = await self._run(_flow_simple(self.session, self.session.validate()))
+        assert isinstance(event, Validated)
+        return event.valid
+
+    async def cancel(self) -> None:
+        await self._run(_flow_simple(self.session, self.session.cancel()))
+
+    async def aclose(self) -> None:
+        try:
+            if self.session.established and not self.must_not_send_cancel:
+                await self.cancel()
+        finally:
+            if self._own_http:
+                await self.http.aclose()
+
+    async def __aenter__(self) -> AsyncWsscClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
