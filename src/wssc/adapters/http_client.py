@@ -48,6 +48,10 @@ def _flow_renew(session: ClientSession) -> Flow[SecurityContext]:
 
 
 def _flow_call(session: ClientSession, body: Element | bytes | list[Element], action: str) -> Flow[VerifiedMessage]:
+    if not session.establish_security_context:
+        event = session.receive((yield session.request(body, action), action))
+        assert isinstance(event, Response)
+        return event.message
     if not session.established:
         yield from _flow_establish(session)
     elif session.needs_renewal():
@@ -93,9 +97,18 @@ class _Base:
         policy: ProtectionPolicy | None = None,
         must_not_send_cancel: bool = False,
         keylog: KeyLog | None = None,
+        establish_security_context: bool = True,
     ) -> None:
         keylog = keylog if keylog is not None else KeyLog.from_environment()
-        self.session = ClientSession(bootstrap, url, version=version, soap=soap, policy=policy, on_new_key=keylog)
+        self.session = ClientSession(
+            bootstrap,
+            url,
+            version=version,
+            soap=soap,
+            policy=policy,
+            on_new_key=keylog,
+            establish_security_context=establish_security_context,
+        )
         self.url = url
         self.must_not_send_cancel = must_not_send_cancel
 

@@ -106,7 +106,11 @@ class ClientSession:
         renewal_interval: timedelta = CLIENT_RENEWAL_INTERVAL,
         clock: Callable[[], datetime] = _utcnow,
         on_new_key: Callable[[SecurityContext], None] | None = None,
+        establish_security_context: bool = True,
     ) -> None:
+        #: False: protect application messages with the bootstrap binding itself, no context (WCF
+        #: ``establishSecurityContext=false``)
+        self.establish_security_context = establish_security_context
         self.bootstrap = bootstrap
         #: called with every context key the client learns (establish, renew): the key log hooks in here
         self.on_new_key = on_new_key
@@ -188,9 +192,14 @@ class ClientSession:
         return protected
 
     def request(self, body: Element | bytes | list[Element], action: str) -> bytes:
-        """An application message protected under the context."""
-        context = self._require_context()
+        """An application message protected under the context (or the bootstrap binding, without one)."""
         addressing = self._addressing(action)
+        if not self.establish_security_context:
+            data, pending = self.bootstrap.protect(envelope(body, addressing, self.soap), self.version, self.clock())
+            assert addressing.message_id is not None
+            self._start(_Pending(None, addressing.message_id, bootstrap=pending))
+            return data
+        context = self._require_context()
         protected = self._protect_under(context, envelope(body, addressing, self.soap))
         assert addressing.message_id is not None
         self._start(_Pending(None, addressing.message_id, signature_value=protected[1]))

@@ -56,6 +56,8 @@ class ServiceSettings:
     rollover: timedelta = KEY_ROLLOVER_WINDOW
     #: protection of responses (RSTRs and application replies)
     policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
+    #: accept application messages protected by the bootstrap binding alone (WCF establishSecurityContext=false)
+    accept_bootstrap_messages: bool = False
     #: what every request must show (bootstrap and context messages alike)
     requirements: Requirements = field(default_factory=lambda: Requirements(encrypted_body=True))
 
@@ -86,16 +88,22 @@ class FaultReply:
 
 @dataclass(frozen=True)
 class ApplicationRequest:
-    """A verified application message under a live context; answer it with ``respond``."""
+    """A verified application message; answer it with ``respond``.
+
+    ``context`` is the live security context, or None for a message protected by the bootstrap binding
+    itself (a service configured without secure conversation, WCF ``establishSecurityContext=false``);
+    ``claims`` are what the context, or the bootstrap credential, proved about the caller.
+    """
 
     message: VerifiedMessage
-    context: SecurityContext
+    context: SecurityContext | None
     action: str | None
     message_id: str | None
+    bootstrap_claims: tuple[Claim, ...] = ()
 
     @property
     def claims(self) -> tuple[Claim, ...]:
-        return self.context.claims
+        return self.context.claims if self.context is not None else self.bootstrap_claims
 
 
 Event = TokenReply | FaultReply | ApplicationRequest
@@ -170,9 +178,13 @@ class SecureConversationService:
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
             raise InvalidSecurity("the Renew action carries no Renew request")
         if origin.kind == "encrypted-key":
-            if rst is None:
-                raise InvalidSecurity("only token requests are accepted without a security context")
             claims = self.credentials.authenticate(message)
+            if rst is None:
+                if not self.settings.accept_bootstrap_messages:
+                    raise InvalidSecurity("only token requests are accepted without a security context")
+                header = message.header
+                action = action_of(header) or self._transport_action
+                return ApplicationRequest(message, None, action, message_id_of(header), claims)
             if rst.request_type is RequestType.ISSUE:
                 return self._issue(message, rst, claims)
             if rst.request_type is RequestType.VALIDATE:
@@ -289,13 +301,23 @@ class SecureConversationService:
     def respond(
         self, request: ApplicationRequest, body: Element | bytes | list[Element], action: str | None = None
     ) -> bytes:
-        """Protect the application's answer under the request's context (same key instance)."""
+        """Protect the application's answer under the request's context (same key instance), or under the
+        request's bootstrap key with SignatureConfirmation when it came without a context."""
         response_action = action or ((request.action or "") + "Response")
         data = envelope(
             body,
             Addressing(response_action, relates_to=request.message_id, reply_to_anonymous=False),
             request.message.soap,
         )
+        if request.context is None:
+            return protect(
+                data,
+                response_protection(request.message),
+                self.settings.policy,
+                version=self.settings.version,
+                now=self.clock(),
+                signature_confirmations=(request.message.signature_value,),
+            ).data
         token = self._under(request.context, request.message)
         return protect(data, token, self.settings.policy, version=request.context.version, now=self.clock()).data
 
