@@ -1,0 +1,5 @@
+"""``python -m wssc``: the command line."""
+
+from wssc.adapters.cli import main
+
+main()

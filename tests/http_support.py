@@ -1,0 +1,74 @@
+"""Loopback HTTP servers for tests: uvicorn in a thread, and `wssc serve` as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, app: object) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/echo"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+
+
+class ServeProcess:
+    """`wssc serve` in a subprocess, with a key log and a generated development certificate."""
+
+    def __init__(self, workdir: Path, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/echo"
+        self.keylog = workdir / "keys.log"
+        env = dict(os.environ, WSSC_KEYLOG=str(self.keylog))
+        cmd = [sys.executable, "-m", "wssc.adapters.cli", "serve", "--port", str(self.port), *args]
+        self.proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.cert_path = workdir / "wssc-dev" / "service-cert.pem"
+        deadline = time.monotonic() + 20
+        while True:
+            assert self.proc.poll() is None, self.proc.stderr.read().decode() if self.proc.stderr else ""
+            try:
+                httpx.get(self.url, timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "wssc serve did not start"
+                time.sleep(0.1)
+
+    def logged_keys(self) -> list[tuple[str, str, str]]:
+        lines = self.keylog.read_text().splitlines() if self.keylog.exists() else []
+        return [tuple(line.split()[1:4]) for line in lines if line.startswith("CONTEXT ")]  # type: ignore[misc]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
