@@ -148,3 +148,27 @@ def test_cancelled_context_is_rejected_over_http(live_app, service_keypair) -> N
         assert response.status_code == 500
         with pytest.raises(BadContextToken):
             client.session.receive(response.content)
+
+
+@pytest.mark.parametrize("version", [SC_1_3, SC_2005_02], ids=["1.3", "2005-02"])
+def test_context_from_a_separate_sts_sharing_the_store(version) -> None:  # type: ignore[no-untyped-def]
+    from http_support import LiveServer
+    from wssc.conversation.store import InMemoryContextStore
+    from wssc.tokens.x509 import self_signed
+
+    sts_cert, sts_key = self_signed("separate sts")
+    svc_cert, svc_key = self_signed("application service")
+    store = InMemoryContextStore()
+    sts = WsscApp(SecureConversationService(ServiceCredentials(sts_cert, sts_key), store), path="/echo")
+    service = WsscApp(
+        SecureConversationService(ServiceCredentials(svc_cert, svc_key), store), default=echo_handler, path="/echo"
+    )
+    with LiveServer(sts) as sts_server, LiveServer(service) as app_server:
+        client = WsscClient(app_server.url, ClientBootstrap(sts_cert), version=version, issuer_url=sts_server.url)
+        context = client.establish()
+        assert client.session.last_action == version.trust_uri("RST/Issue")
+        assert _text(client.call(PAYLOAD, "urn:example:echo")) == "over http"
+        assert client.renew().identifier == context.identifier
+        assert _text(client.call(PAYLOAD, "urn:example:echo")) == "over http"
+        client.close()
+        assert store.get(context.identifier, context.created) is None

@@ -98,8 +98,11 @@ class _Base:
         must_not_send_cancel: bool = False,
         keylog: KeyLog | None = None,
         establish_security_context: bool = True,
+        issuer_url: str | None = None,
     ) -> None:
         keylog = keylog if keylog is not None else KeyLog.from_environment()
+        #: a separate security token service sharing the service's context store
+        self.issuer_url = issuer_url
         self.session = ClientSession(
             bootstrap,
             url,
@@ -108,9 +111,15 @@ class _Base:
             policy=policy,
             on_new_key=keylog,
             establish_security_context=establish_security_context,
+            issuer_address=issuer_url,
         )
         self.url = url
         self.must_not_send_cancel = must_not_send_cancel
+
+    def _target(self) -> str:
+        if self.issuer_url is not None and self.session.last_target == "issuer":
+            return self.issuer_url
+        return self.url
 
 
 class WsscClient(_Base):
@@ -125,7 +134,7 @@ class WsscClient(_Base):
         try:
             request, action = next(flow)
             while True:
-                response = self.http.post(self.url, content=request, headers=_headers(self.session.soap, action))
+                response = self.http.post(self._target(), content=request, headers=_headers(self.session.soap, action))
                 request, action = flow.send(response.content)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -179,7 +188,9 @@ class AsyncWsscClient(_Base):
         try:
             request, action = next(flow)
             while True:
-                response = await self.http.post(self.url, content=request, headers=_headers(self.session.soap, action))
+                response = await self.http.post(
+                    self._target(), content=request, headers=_headers(self.session.soap, action)
+                )
                 request, action = flow.send(response.content)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]

@@ -107,7 +107,13 @@ class ClientSession:
         clock: Callable[[], datetime] = _utcnow,
         on_new_key: Callable[[SecurityContext], None] | None = None,
         establish_security_context: bool = True,
+        issuer_address: str | None = None,
     ) -> None:
+        #: a separate security token service that issues, renews and cancels the contexts (sharing the
+        #: service's store); None when the service issues its own
+        self.issuer_address = issuer_address
+        #: "issuer" or "service": where the last request must go
+        self.last_target = "service"
         #: False: protect application messages with the bootstrap binding itself, no context (WCF
         #: ``establishSecurityContext=false``)
         self.establish_security_context = establish_security_context
@@ -149,9 +155,21 @@ class ClientSession:
             raise RuntimeError("no security context: establish one first")
         return self.context
 
-    def _addressing(self, action: str) -> Addressing:
+    def _addressing(self, action: str, *, token_operation: bool = False) -> Addressing:
         self.last_action = action
-        return Addressing(action, to=self.address, message_id="urn:uuid:" + str(uuid.uuid4()))
+        to_issuer = token_operation and self.issuer_address is not None
+        self.last_target = "issuer" if to_issuer else "service"
+        to = self.issuer_address if to_issuer else self.address
+        return Addressing(action, to=to, message_id="urn:uuid:" + str(uuid.uuid4()))
+
+    def _binding(self, operation: RequestType) -> actions.Binding:
+        """WS-SC's own actions (``RST/SCT...``) with the service; WS-Trust's generic ones (``RST/Issue``...)
+        with a separate security token service (WS-SC 1.3 section 3.2), and always for Validate."""
+        if operation is RequestType.VALIDATE or (
+            self.issuer_address is not None and operation is not RequestType.AMEND
+        ):
+            return actions.Binding.TRUST
+        return actions.Binding.SCT
 
     def _entropy_request(self, request_type: RequestType, **fields: object) -> RequestSecurityToken:
         entropy = None if self.entropy_mode is EntropyMode.SERVER else client_entropy(self.key_size)
@@ -183,8 +201,8 @@ class ClientSession:
         return self._bootstrap_request(RequestType.VALIDATE, rst)
 
     def _bootstrap_request(self, operation: RequestType, rst: RequestSecurityToken) -> bytes:
-        binding = actions.Binding.TRUST if operation is RequestType.VALIDATE else actions.Binding.SCT
-        addressing = self._addressing(actions.request_action(self.version, operation, binding))
+        action = actions.request_action(self.version, operation, self._binding(operation))
+        addressing = self._addressing(action, token_operation=True)
         data = envelope(rst.to_element(self.version), addressing, self.soap)
         protected, pending = self.bootstrap.protect(data, self.version, self.clock())
         assert addressing.message_id is not None
@@ -241,7 +259,8 @@ class ClientSession:
         self, operation: RequestType, rst: RequestSecurityToken, endorsing: tuple[EndorsingToken, ...] = ()
     ) -> bytes:
         context = self._require_context()
-        addressing = self._addressing(actions.request_action(self.version, operation))
+        action = actions.request_action(self.version, operation, self._binding(operation))
+        addressing = self._addressing(action, token_operation=True)
         data, signature_value = self._protect_under(
             context, envelope(rst.to_element(self.version), addressing, self.soap), endorsing
         )

@@ -371,8 +371,12 @@ class SecureConversationService:
         protection: ProtectionToken,
     ) -> Reply:
         body = response_body(version, operation, [rstr])
-        binding = actions.Binding.TRUST if operation is RequestType.VALIDATE else actions.Binding.SCT
-        action = actions.response_action(version, operation, binding)
+        request = actions.operation_for_action(action_of(message.header) or "")
+        binding = request.binding if request is not None else actions.Binding.SCT
+        if operation is RequestType.VALIDATE:
+            binding = actions.Binding.TRUST
+        # The generic WS-Trust binding has final response actions in 1.3 (RSTRC/IssueFinal ...).
+        action = actions.response_action(version, operation, binding, final=binding is actions.Binding.TRUST)
         data = envelope(
             body, Addressing(action, relates_to=message_id_of(message.header), reply_to_anonymous=False), message.soap
         )
