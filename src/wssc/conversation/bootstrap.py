@@ -26,7 +26,7 @@ from wssc.errors import FailedAuthentication, InvalidSecurity
 from wssc.primitives import algorithms as alg
 from wssc.security.keys import EncryptedKeyProtection, ReferencedKeyProtection, StaticKeys
 from wssc.security.policy import ProtectionPolicy, Requirements
-from wssc.security.protect import protect
+from wssc.security.protect import EndorsingToken, protect
 from wssc.security.result import VerifiedMessage
 from wssc.security.unprotect import Receiver
 from wssc.tokens.encrypted_key import EncryptedKey
@@ -46,6 +46,10 @@ class ServiceCredentials:
     certificate: x509.Certificate
     private_key: rsa.RSAPrivateKey = field(repr=False)
     users: Mapping[str, str] | None = field(default=None, repr=False)
+
+    def private_key_for(self, reference: SecurityTokenReference | None) -> rsa.RSAPrivateKey:
+        """Our private key, when ``reference`` names our certificate (or names nothing)."""
+        return self.resolver().private_key_for(reference)
 
     def resolver(self) -> StaticKeys:
         return StaticKeys(key_pairs=[(self.certificate, self.private_key)])
@@ -104,7 +108,11 @@ class ClientBootstrap:
         return USERNAME_FOR_CERTIFICATE if self.username is not None else ANONYMOUS_FOR_CERTIFICATE
 
     def protect(
-        self, envelope: bytes, version: SCVersion, now: datetime | None = None
+        self,
+        envelope: bytes,
+        version: SCVersion,
+        now: datetime | None = None,
+        endorsing: tuple[EndorsingToken, ...] = (),
     ) -> tuple[bytes, PendingBootstrap]:
         reference = X509Token(self.service_certificate).reference("thumbprint")
         length = max(self.policy.suite.encryption_key_length, self.policy.suite.signature_key_length)
@@ -123,6 +131,7 @@ class ClientBootstrap:
             version=version,
             now=now,
             supporting_tokens=supporting,
+            endorsing=endorsing,
         )
         return protected.data, PendingBootstrap(encrypted_key.sha1, secret, protected.signature_value)
 

@@ -8,6 +8,7 @@ httpx adapter and the CLI drive it.  Faults come back as the typed errors of :mo
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
 from collections.abc import Callable
@@ -32,9 +33,10 @@ from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion
 from wssc.security.unprotect import Receiver
 from wssc.tokens import reference as strs
+from wssc.tokens.encrypted_key import EncryptedKey
 from wssc.tokens.x509 import X509Token
 from wssc.trust import actions
-from wssc.trust.elements import RequestType
+from wssc.trust.elements import Lifetime, RequestType
 from wssc.trust.entropy import EntropyMode, client_entropy, proof_key
 from wssc.trust.rst import RequestSecurityToken
 from wssc.trust.rstr import RequestSecurityTokenResponse, parse_response
@@ -88,6 +90,8 @@ class _Pending:
     rst: RequestSecurityToken | None = None
     bootstrap: PendingBootstrap | None = None
     signature_value: bytes | None = None
+    #: a context we created and propagated: it becomes ours once the service acknowledges it
+    created: SecurityContext | None = None
 
 
 class ClientSession:
@@ -243,17 +247,55 @@ class ClientSession:
 
     def amend(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> bytes:
         """RST/SCT/Amend (WS-SC 1.3 section 5): the certificate's key endorses the context-key signature."""
+        endorsing = self._x509_endorsement(certificate, private_key)
+        rst = RequestSecurityToken(
+            request_type=RequestType.AMEND, token_type=self.version.sct_token_type, context="uuid-" + str(uuid.uuid4())
+        )
+        return self._context_request(RequestType.AMEND, rst, (endorsing,))
+
+    def propagate(
+        self,
+        certificate: x509.Certificate,
+        private_key: rsa.RSAPrivateKey,
+        *,
+        lifetime: timedelta = timedelta(hours=10),
+    ) -> bytes:
+        """Create a context here and propagate it to the service in an unsolicited RSTR (WS-SC 1.3
+        section 3.3): the key travels encrypted to the service certificate, the carrying message is
+        protected by the bootstrap binding and endorsed by ``certificate`` to authenticate us as creator."""
+        now = self.clock()
+        key = os.urandom(self.key_size // 8)
+        context = SecurityContext.new(key, now, lifetime=lifetime, version=self.version)
+        service_cert = self.bootstrap.service_certificate
+        proof, _ = EncryptedKey.create(service_cert, X509Token(service_cert).reference("thumbprint"), secret=key)
+        sct = context.sct()
+        rstr = RequestSecurityTokenResponse(
+            token_type=self.version.sct_token_type,
+            context="uuid-" + str(uuid.uuid4()),
+            requested_security_token=sct,
+            requested_attached_reference=strs.local(sct.wsu_id or "", None),
+            requested_unattached_reference=strs.external_sct(context.identifier, self.version),
+            requested_proof_token=proof,
+            lifetime=Lifetime(context.created, context.expires),
+        )
+        action = actions.response_action(self.version, RequestType.ISSUE)
+        addressing = self._addressing(action, token_operation=True)
+        data = envelope(rstr.to_element(self.version), addressing, self.soap)
+        protected, pending = self.bootstrap.protect(
+            data, self.version, now, endorsing=(self._x509_endorsement(certificate, private_key),)
+        )
+        assert addressing.message_id is not None
+        self._start(_Pending(RequestType.ISSUE, addressing.message_id, None, bootstrap=pending, created=context))
+        return protected
+
+    def _x509_endorsement(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> EndorsingToken:
         token = X509Token(certificate, "X509-" + secrets.token_hex(8))
-        endorsing = EndorsingToken(
+        return EndorsingToken(
             private_key,
             token.reference("bst"),
             alg.RSA_SHA256 if self.policy.suite.digest == alg.SHA256 else alg.RSA_SHA1,
             etree.tostring(token.to_element(), encoding="unicode"),
         )
-        rst = RequestSecurityToken(
-            request_type=RequestType.AMEND, token_type=self.version.sct_token_type, context="uuid-" + str(uuid.uuid4())
-        )
-        return self._context_request(RequestType.AMEND, rst, (endorsing,))
 
     def _context_request(
         self, operation: RequestType, rst: RequestSecurityToken, endorsing: tuple[EndorsingToken, ...] = ()
@@ -318,6 +360,11 @@ class ClientSession:
         return message
 
     def _token_response(self, pending: _Pending, message: VerifiedMessage) -> Event:
+        if pending.created is not None:
+            self.context = pending.created
+            if self.on_new_key is not None:
+                self.on_new_key(self.context)
+            return Established(self.context)
         assert pending.rst is not None and pending.operation is not None
         payload = message.payload()
         if len(payload) != 1:

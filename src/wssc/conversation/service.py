@@ -31,6 +31,7 @@ from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion, soap_version_of
 from wssc.security.unprotect import Receiver
 from wssc.tokens import reference as strs
+from wssc.tokens.encrypted_key import EncryptedKey
 from wssc.tokens.reference import Reference, SecurityTokenReference
 from wssc.tokens.sct import SecurityContextToken
 from wssc.trust import actions
@@ -175,6 +176,8 @@ class SecureConversationService:
         origin = message.signature_key
         if origin is None:
             raise InvalidSecurity("requests must be signed")
+        if len(payload) == 1 and etree.QName(payload[0]).localname == "RequestSecurityTokenResponse":
+            return self._take_on(message, payload[0])
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
             raise InvalidSecurity("the Renew action carries no Renew request")
         if origin.kind == "encrypted-key":
@@ -274,6 +277,45 @@ class SecureConversationService:
         if not self.store.remove(context.identifier):
             raise BadContextToken("the context was cancelled already")
         return TokenReply(RequestType.CANCEL, context, reply)
+
+    def _take_on(self, message: VerifiedMessage, element: Element) -> TokenReply:
+        """A context created by the sender and propagated in an unsolicited RSTR (WS-SC 1.3 section 3.3):
+        its key must be encrypted for us, and the carrying message must authenticate the creator, by the
+        bootstrap credential and an endorsing X.509 signature."""
+        origin = message.signature_key
+        if origin is None or origin.kind != "encrypted-key":
+            raise InvalidSecurity("a propagated context must come under the bootstrap binding")
+        creators = [o.certificate for _, o in message.endorsing if o.certificate is not None]
+        if not creators:
+            raise InvalidSecurity("the creator of a propagated context must endorse the message with X.509")
+        claims = self.credentials.authenticate(message) + tuple(
+            Claim("x509", cert.subject.rfc4514_string(), "context-creator") for cert in creators
+        )
+        version = by_trust_namespace(etree.QName(element).namespace) or self.settings.version
+        rstr = RequestSecurityTokenResponse.from_element(element)
+        sct, proof = rstr.requested_security_token, rstr.requested_proof_token
+        if sct is None or not isinstance(proof, EncryptedKey):
+            raise InvalidRequest("a propagated context carries its SCT and its key encrypted for the recipient")
+        key = proof.decrypt(self.credentials.private_key_for(proof.key_info))
+        now = self.clock()
+        lifetime = rstr.lifetime
+        expires = lifetime.expires if lifetime and lifetime.expires else now + self.settings.context_lifetime
+        if expires <= now:
+            raise InvalidRequest("the propagated context has expired")
+        context = SecurityContext(sct.identifier, key, now, expires, sct.version, sct.instance, claims, (), sct)
+        try:
+            self.store.add(context, now)
+        except KeyError:
+            raise InvalidRequest("a context with this Identifier exists already") from None
+        if self.on_new_key is not None:
+            self.on_new_key(context)
+        ack = RequestSecurityTokenResponse(
+            token_type=version.sct_token_type,
+            context=rstr.context,
+            requested_unattached_reference=strs.external_sct(context.identifier, version, context.instance),
+        )
+        reply = self._reply(message, version, RequestType.ISSUE, ack, response_protection(message))
+        return TokenReply(RequestType.ISSUE, context, reply)
 
     def _validate(self, message: VerifiedMessage, rst: RequestSecurityToken) -> TokenReply:
         version = self._version_of(rst, message)
