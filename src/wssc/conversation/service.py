@@ -159,14 +159,16 @@ class SecureConversationService:
             message = receiver.unprotect(root, now=self.clock())
             return self._dispatch(message, renewing)
         except WsscError as error:
-            return self.fault(error, soap)
+            return self.fault(error, soap, _version_hint(data))
         except Exception:  # a bug of ours must not become a traceback on the wire
             _log.exception("unexpected error while processing a request")
-            return self.fault(RequestFailed("internal error"), soap)
+            return self.fault(RequestFailed("internal error"), soap, _version_hint(data))
 
-    def fault(self, error: WsscError, soap: SOAPVersion = SOAP12) -> FaultReply:
-        """The fault reply for ``error`` (spec code and reason, never the local detail)."""
-        return FaultReply(error, Reply(fault_envelope(error, soap, self.settings.version), soap, 500))
+    def fault(self, error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion | None = None) -> FaultReply:
+        """The fault reply for ``error`` (spec code and reason, never the local detail), with wsc: and wst:
+        codes in the namespaces of the protocol version the request used."""
+        envelope_ = fault_envelope(error, soap, version or self.settings.version)
+        return FaultReply(error, Reply(envelope_, soap, 500))
 
     def _dispatch(self, message: VerifiedMessage, renewing: bool) -> Event:
         payload = message.payload()
@@ -232,6 +234,10 @@ class SecureConversationService:
     def _renew(self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext) -> TokenReply:
         version = self._version_of(rst, message)
         self._check_target(rst.renew_target, context)
+        if message.context is None or message.context.instance != context.instance:
+            # Proof of possession of the *current* key (WS-SC 1.3 section 6): a rolled-over instance may
+            # still carry messages in flight, but it may not renew the context away from its holder.
+            raise BadContextToken("a renewal must be signed with the current key instance")
         issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
         now = self.clock()
         renewed = context.renewed(
@@ -378,7 +384,9 @@ class SecureConversationService:
     def _under(self, context: SecurityContext, message: VerifiedMessage) -> ContextProtection:
         """Answer under the key instance the request used, referencing the SCT by Identifier (as WCF does)."""
         instance = message.context.instance if message.context else context.instance
-        key = context.key_for(instance, self.clock()) or context.key
+        key = context.key_for(instance, self.clock())
+        if key is None:
+            raise BadContextToken("the request's key instance is no longer valid")
         sct = SecurityContextToken(context.identifier, instance, None, context.version)
         return ContextProtection(sct, key, "external")
 
@@ -432,6 +440,14 @@ class SecureConversationService:
             signature_confirmations=confirmations,
         )
         return Reply(protected.data, message.soap)
+
+
+def _version_hint(data: bytes) -> SCVersion | None:
+    """The protocol version a (possibly unverifiable) request used, from the namespaces it mentions."""
+    for version in VERSIONS:
+        if version.sc.encode() in data or version.trust.encode() in data:
+            return version
+    return None
 
 
 def _target_identifier(target: object) -> str | None:
