@@ -38,6 +38,7 @@ class LiveServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
+        self.server.force_exit = True
         self.thread.join(5)
 
 

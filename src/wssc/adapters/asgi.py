@@ -84,8 +84,8 @@ class WsscApp:
         return register
 
     # -- the transport-independent part ------------------------------------------------------------------
-    async def handle(self, body: bytes, transport_action: str | None) -> Reply:
-        event = self.service.receive(body, transport_action=transport_action)
+    async def handle(self, body: bytes, transport_action: str | None, over_tls: bool = False) -> Reply:
+        event = self.service.receive(body, transport_action=transport_action, over_tls=over_tls)
         if isinstance(event, (TokenReply, FaultReply)):
             return event.reply
         return await self._application(event)
@@ -133,7 +133,8 @@ class WsscApp:
                 fault = self.service.fault(InvalidSecurity("message too large"), SOAP12).reply
                 await _respond(send, 413, fault.data, SOAP12.content_type)
                 return
-        reply = await self.handle(bytes(body), _transport_action(scope.get("headers", [])))
+        over_tls = scope.get("scheme") == "https"
+        reply = await self.handle(bytes(body), _transport_action(scope.get("headers", [])), over_tls)
         await _respond(send, reply.status, reply.data, reply.soap.content_type)
 
     # -- WSGI -----------------------------------------------------------------------------------------------
@@ -151,7 +152,8 @@ class WsscApp:
                 body = environ["wsgi.input"].read(length)
                 headers = [(b"soapaction", environ.get("HTTP_SOAPACTION", "").encode("latin-1"))]
                 headers.append((b"content-type", environ.get("CONTENT_TYPE", "").encode("latin-1")))
-                reply = asyncio.run(self.handle(body, _transport_action(headers)))
+                over_tls = environ.get("wsgi.url_scheme") == "https"
+                reply = asyncio.run(self.handle(body, _transport_action(headers), over_tls))
             status = {200: "200 OK", 500: "500 Internal Server Error"}.get(reply.status, f"{reply.status} Error")
             start_response(
                 status, [("Content-Type", reply.soap.content_type), ("Content-Length", str(len(reply.data)))]

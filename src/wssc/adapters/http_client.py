@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.adapters.keylog import KeyLog
-from wssc.conversation.bootstrap import ClientBootstrap
+from wssc.conversation.bootstrap import Bootstrap
 from wssc.conversation.client import ClientSession, Response, Validated
 from wssc.conversation.context import SecurityContext
 from wssc.errors import BadContextToken, RenewNeeded
@@ -90,7 +90,7 @@ class _Base:
     def __init__(
         self,
         url: str,
-        bootstrap: ClientBootstrap,
+        bootstrap: Bootstrap,
         *,
         version: SCVersion = SC_1_3,
         soap: SOAPVersion = SOAP12,
@@ -99,6 +99,7 @@ class _Base:
         keylog: KeyLog | None = None,
         establish_security_context: bool = True,
         issuer_url: str | None = None,
+        over_tls: bool | None = None,
     ) -> None:
         keylog = keylog if keylog is not None else KeyLog.from_environment()
         #: a separate security token service sharing the service's context store
@@ -112,6 +113,7 @@ class _Base:
             on_new_key=keylog,
             establish_security_context=establish_security_context,
             issuer_address=issuer_url,
+            over_tls=url.startswith("https:") if over_tls is None else over_tls,
         )
         self.url = url
         self.must_not_send_cancel = must_not_send_cancel
@@ -125,7 +127,7 @@ class _Base:
 class WsscClient(_Base):
     """A blocking client; use as a context manager so the context is cancelled on exit."""
 
-    def __init__(self, url: str, bootstrap: ClientBootstrap, *, http: httpx.Client | None = None, **kw: Any) -> None:
+    def __init__(self, url: str, bootstrap: Bootstrap, *, http: httpx.Client | None = None, **kw: Any) -> None:
         super().__init__(url, bootstrap, **kw)
         self._own_http = http is None
         self.http = http or httpx.Client(timeout=30.0)
@@ -177,9 +179,7 @@ class WsscClient(_Base):
 class AsyncWsscClient(_Base):
     """The asyncio twin of :class:`WsscClient` (one exchange at a time per client)."""
 
-    def __init__(
-        self, url: str, bootstrap: ClientBootstrap, *, http: httpx.AsyncClient | None = None, **kw: Any
-    ) -> None:
+    def __init__(self, url: str, bootstrap: Bootstrap, *, http: httpx.AsyncClient | None = None, **kw: Any) -> None:
         super().__init__(url, bootstrap, **kw)
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(timeout=30.0)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,8 +26,8 @@ from wssc.conversation.context import Claim
 from wssc.errors import FailedAuthentication, InvalidSecurity
 from wssc.primitives import algorithms as alg
 from wssc.security.keys import EncryptedKeyProtection, ReferencedKeyProtection, StaticKeys
-from wssc.security.policy import ProtectionPolicy, Requirements
-from wssc.security.protect import EndorsingToken, protect
+from wssc.security.policy import TRANSPORT_REQUIREMENTS, ProtectionPolicy, Requirements
+from wssc.security.protect import EndorsingToken, add_transport_header, protect
 from wssc.security.result import VerifiedMessage
 from wssc.security.unprotect import Receiver
 from wssc.tokens.encrypted_key import EncryptedKey
@@ -54,11 +55,14 @@ class ServiceCredentials:
     def resolver(self) -> StaticKeys:
         return StaticKeys(key_pairs=[(self.certificate, self.private_key)])
 
-    def authenticate(self, message: VerifiedMessage) -> tuple[Claim, ...]:
-        """The claims a bootstrap message proves: a verified user name, or an anonymous client."""
+    def authenticate(self, message: VerifiedMessage, *, over_tls: bool = False) -> tuple[Claim, ...]:
+        """The claims a bootstrap message proves: a verified user name, or an anonymous client.
+
+        ``over_tls``: the UsernameToken travelled in clear inside HTTPS (TransportWithMessageCredential)
+        rather than signed and encrypted by the message."""
         if self.users is None:
             return (Claim("authentication", "anonymous"),)
-        protected = [t for t in message.username_tokens if t.signed and t.encrypted]
+        protected = [t for t in message.username_tokens if over_tls or (t.signed and t.encrypted)]
         if len(protected) != 1 or len(message.username_tokens) != 1:
             raise FailedAuthentication("exactly one signed and encrypted UsernameToken is required")
         token = protected[0].token
@@ -69,6 +73,27 @@ class ServiceCredentials:
             raise FailedAuthentication("wrong username or password")
         token.verify(expected)
         return (Claim("name", token.username), Claim("authentication", "password"))
+
+
+class ResponseCheck(Protocol):
+    """How a client verifies the response to a request its bootstrap binding protected."""
+
+    def unprotect(self, data: bytes, requirements: Requirements, now: datetime | None = None) -> VerifiedMessage: ...
+
+
+class Bootstrap(Protocol):
+    """A client's bootstrap binding: :class:`ClientBootstrap` (message security) or :class:`TransportBootstrap`."""
+
+    @property
+    def service_certificate(self) -> x509.Certificate | None: ...
+
+    def protect(
+        self,
+        envelope: bytes,
+        version: SCVersion,
+        now: datetime | None = None,
+        endorsing: tuple[EndorsingToken, ...] = (),
+    ) -> tuple[bytes, ResponseCheck]: ...
 
 
 @dataclass(frozen=True)
@@ -134,6 +159,43 @@ class ClientBootstrap:
             endorsing=endorsing,
         )
         return protected.data, PendingBootstrap(encrypted_key.sha1, secret, protected.signature_value)
+
+
+@dataclass(frozen=True)
+class PendingTransport:
+    """The client's side of a TLS-protected bootstrap exchange: the response carries a Timestamp only."""
+
+    def unprotect(self, data: bytes, requirements: Requirements, now: datetime | None = None) -> VerifiedMessage:
+        receiver = Receiver(StaticKeys(), replace(TRANSPORT_REQUIREMENTS, detect_replays=False))
+        return receiver.unprotect(data, now=now)
+
+
+@dataclass(frozen=True)
+class TransportBootstrap:
+    """TransportWithMessageCredential: HTTPS protects the exchange; a UsernameToken (or nothing, when the
+    TLS client certificate authenticates) rides in the Security header, as WCF and .NET Core clients send."""
+
+    service_certificate: x509.Certificate | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return "transport-with-message-credential"
+
+    def protect(
+        self,
+        envelope: bytes,
+        version: SCVersion,
+        now: datetime | None = None,
+        endorsing: tuple[EndorsingToken, ...] = (),
+    ) -> tuple[bytes, PendingTransport]:
+        if endorsing:
+            raise ValueError("endorsing signatures need a message-level bootstrap key")
+        tokens = []
+        if self.username is not None:
+            tokens.append(UsernameToken.create(self.username, self.password or "").to_xml())
+        return add_transport_header(envelope, now=now, supporting_tokens=tokens), PendingTransport()
 
 
 def response_protection(message: VerifiedMessage) -> ReferencedKeyProtection:

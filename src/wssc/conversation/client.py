@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from wssc.conversation.bootstrap import ClientBootstrap, PendingBootstrap
+from wssc.conversation.bootstrap import Bootstrap, ResponseCheck
 from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, PreviousKey, SecurityContext
 from wssc.errors import InvalidSecurity, RequestFailed
 from wssc.primitives import algorithms as alg
@@ -27,7 +27,7 @@ from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, envelope, header_text
 from wssc.security.faults import read_fault
 from wssc.security.keys import ContextProtection, SCTReferenceStyle, StaticKeys
-from wssc.security.policy import ProtectionPolicy, Requirements
+from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS, ProtectionPolicy, Requirements
 from wssc.security.protect import EndorsingToken, protect
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion
@@ -88,7 +88,7 @@ class _Pending:
     operation: RequestType | None  # None: an application call
     message_id: str
     rst: RequestSecurityToken | None = None
-    bootstrap: PendingBootstrap | None = None
+    bootstrap: ResponseCheck | None = None
     signature_value: bytes | None = None
     #: a context we created and propagated: it becomes ours once the service acknowledges it
     created: SecurityContext | None = None
@@ -99,7 +99,7 @@ class ClientSession:
 
     def __init__(
         self,
-        bootstrap: ClientBootstrap,
+        bootstrap: Bootstrap,
         address: str,
         *,
         version: SCVersion = SC_1_3,
@@ -112,7 +112,10 @@ class ClientSession:
         on_new_key: Callable[[SecurityContext], None] | None = None,
         establish_security_context: bool = True,
         issuer_address: str | None = None,
+        over_tls: bool = False,
     ) -> None:
+        #: TransportWithMessageCredential: HTTPS protects the messages; the context key signs the Timestamp
+        self.over_tls = over_tls
         #: a separate security token service that issues, renews and cancels the contexts (sharing the
         #: service's store); None when the service issues its own
         self.issuer_address = issuer_address
@@ -127,7 +130,7 @@ class ClientSession:
         self.address = address
         self.version = version
         self.soap = soap
-        self.policy = policy or ProtectionPolicy()
+        self.policy = policy or (TRANSPORT_POLICY if over_tls else ProtectionPolicy())
         self.entropy_mode = entropy_mode
         self.key_size = key_size
         self.renewal_interval = renewal_interval
@@ -267,6 +270,8 @@ class ClientSession:
         key = os.urandom(self.key_size // 8)
         context = SecurityContext.new(key, now, lifetime=lifetime, version=self.version)
         service_cert = self.bootstrap.service_certificate
+        if service_cert is None:
+            raise RuntimeError("propagating a context needs the service certificate")
         proof, _ = EncryptedKey.create(service_cert, X509Token(service_cert).reference("thumbprint"), secret=key)
         sct = context.sct()
         rstr = RequestSecurityTokenResponse(
@@ -336,7 +341,10 @@ class ClientSession:
         fault = read_fault(root)
         if fault is not None:
             raise (fault.error or RequestFailed)(fault.reason)
-        requirements = Requirements(encrypted_body=self.policy.encrypt, signed_body=self.policy.sign)
+        if self.over_tls:
+            requirements = TRANSPORT_REQUIREMENTS
+        else:
+            requirements = Requirements(encrypted_body=self.policy.encrypt, signed_body=self.policy.sign_body)
         if pending.bootstrap is not None:
             message = pending.bootstrap.unprotect(data, requirements, self.clock())
         else:

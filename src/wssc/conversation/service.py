@@ -24,8 +24,8 @@ from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, message_id_of
 from wssc.security.faults import fault_envelope
 from wssc.security.keys import ContextProtection, ProtectionToken
-from wssc.security.policy import ProtectionPolicy, Requirements
-from wssc.security.protect import protect
+from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS, ProtectionPolicy, Requirements
+from wssc.security.protect import add_transport_header, protect
 from wssc.security.replay import InMemoryReplayCache
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion, soap_version_of
@@ -101,6 +101,8 @@ class ApplicationRequest:
     action: str | None
     message_id: str | None
     bootstrap_claims: tuple[Claim, ...] = ()
+    #: the request came over HTTPS under TransportWithMessageCredential; the answer is protected the same way
+    over_tls: bool = False
 
     @property
     def claims(self) -> tuple[Claim, ...]:
@@ -108,6 +110,14 @@ class ApplicationRequest:
 
 
 Event = TokenReply | FaultReply | ApplicationRequest
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    """What the transport told about one request."""
+
+    transport_action: str | None = None
+    over_tls: bool = False
 
 
 def _sct_versions(token_type: str | None) -> SCVersion | None:
@@ -133,31 +143,33 @@ class SecureConversationService:
         self.clock = clock
         #: called with every context key the service creates (issue, renew): the key log hooks in here
         self.on_new_key = on_new_key
-        self._transport_action: str | None = None
         self._replays = InMemoryReplayCache()
-        resolver = StoreKeyResolver(self.store, credentials.resolver(), clock)
-        self._receiver = Receiver(resolver, self.settings.requirements, replay_cache=self._replays)
-        renew_resolver = StoreKeyResolver(self.store, credentials.resolver(), clock, allow_expired=True)
-        self._renew_receiver = Receiver(renew_resolver, self.settings.requirements, replay_cache=self._replays)
+        self._receivers: dict[tuple[bool, bool], Receiver] = {}
+        for renewing in (False, True):
+            resolver = StoreKeyResolver(self.store, credentials.resolver(), clock, allow_expired=renewing)
+            for over_tls in (False, True):
+                requirements = TRANSPORT_REQUIREMENTS if over_tls else self.settings.requirements
+                self._receivers[(renewing, over_tls)] = Receiver(resolver, requirements, replay_cache=self._replays)
 
     # -- entry point -----------------------------------------------------------------------------------
-    def receive(self, data: bytes, *, transport_action: str | None = None) -> Event:
+    def receive(self, data: bytes, *, transport_action: str | None = None, over_tls: bool = False) -> Event:
         """Process one request; never raises (the fault is the reply).
 
         ``transport_action`` is the action the transport carried (HTTP ``SOAPAction``, or the SOAP 1.2
         ``action`` media-type parameter), used for application messages without WS-Addressing.
+        ``over_tls`` says the request arrived over HTTPS: then TransportWithMessageCredential messages are
+        accepted too (the context key signs only the Timestamp; a UsernameToken may ride in clear).
         """
         soap = SOAP12
-        self._transport_action = transport_action
         try:
             root = parse(data)
             soap = soap_version_of(root)
             raw_action = action_of(root.find(soap.qname("Header")))
             info = actions.operation_for_action(raw_action or "")
             renewing = info is not None and info.operation is RequestType.RENEW and not info.is_response
-            receiver = self._renew_receiver if renewing else self._receiver
+            receiver = self._receivers[(renewing, over_tls)]
             message = receiver.unprotect(root, now=self.clock())
-            return self._dispatch(message, renewing)
+            return self._dispatch(message, renewing, _Incoming(transport_action, over_tls))
         except WsscError as error:
             return self.fault(error, soap, _version_hint(data))
         except Exception:  # a bug of ours must not become a traceback on the wire
@@ -170,14 +182,21 @@ class SecureConversationService:
         envelope_ = fault_envelope(error, soap, version or self.settings.version)
         return FaultReply(error, Reply(envelope_, soap, 500))
 
-    def _dispatch(self, message: VerifiedMessage, renewing: bool) -> Event:
+    def _dispatch(self, message: VerifiedMessage, renewing: bool, incoming: _Incoming) -> Event:
+        if incoming.over_tls and (message.is_signed(message.body) or message.is_encrypted(message.body)):
+            # Message security used over HTTPS anyway: answer with message security too.
+            incoming = _Incoming(incoming.transport_action, over_tls=False)
         payload = message.payload()
         rst = None
         if len(payload) == 1 and etree.QName(payload[0]).localname == "RequestSecurityToken":
             rst = RequestSecurityToken.from_element(payload[0], action=action_of(message.header))
         origin = message.signature_key
+        if origin is None and incoming.over_tls:
+            return self._transport_bootstrap(message, rst, incoming)
         if origin is None:
             raise InvalidSecurity("requests must be signed")
+        if incoming.over_tls and "Timestamp" not in message.signed_names:
+            raise InvalidSecurity("over TLS the context key must sign the Timestamp")
         if len(payload) == 1 and etree.QName(payload[0]).localname == "RequestSecurityTokenResponse":
             return self._take_on(message, payload[0])
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
@@ -188,12 +207,12 @@ class SecureConversationService:
                 if not self.settings.accept_bootstrap_messages:
                     raise InvalidSecurity("only token requests are accepted without a security context")
                 header = message.header
-                action = action_of(header) or self._transport_action
+                action = action_of(header) or incoming.transport_action
                 return ApplicationRequest(message, None, action, message_id_of(header), claims)
             if rst.request_type is RequestType.ISSUE:
-                return self._issue(message, rst, claims)
+                return self._issue(message, rst, claims, incoming)
             if rst.request_type is RequestType.VALIDATE:
-                return self._validate(message, rst)
+                return self._validate(message, rst, incoming)
             raise InvalidRequest(f"{rst.request_type.value} needs the context's own key")
         if origin.kind != "context" or origin.context is None:
             raise InvalidSecurity("requests must be signed with a context or bootstrap key")
@@ -202,20 +221,38 @@ class SecureConversationService:
             raise BadContextToken("unknown or cancelled context")
         if rst is None:
             header = message.header
-            action = action_of(header) or self._transport_action
-            return ApplicationRequest(message, context, action, message_id_of(header))
+            action = action_of(header) or incoming.transport_action
+            return ApplicationRequest(message, context, action, message_id_of(header), over_tls=incoming.over_tls)
         if rst.request_type is RequestType.RENEW:
-            return self._renew(message, rst, context)
+            return self._renew(message, rst, context, incoming)
         if rst.request_type is RequestType.CANCEL:
-            return self._cancel(message, rst, context)
+            return self._cancel(message, rst, context, incoming)
         if rst.request_type is RequestType.AMEND:
-            return self._amend(message, rst, context)
+            return self._amend(message, rst, context, incoming)
         if rst.request_type is RequestType.VALIDATE:
-            return self._validate(message, rst)
+            return self._validate(message, rst, incoming)
         raise InvalidRequest("a context is issued under the bootstrap binding, not under a context")
 
     # -- operations ---------------------------------------------------------------------------------------
-    def _issue(self, message: VerifiedMessage, rst: RequestSecurityToken, claims: tuple[Claim, ...]) -> TokenReply:
+    def _transport_bootstrap(
+        self, message: VerifiedMessage, rst: RequestSecurityToken | None, incoming: _Incoming
+    ) -> Event:
+        """TransportWithMessageCredential bootstrap: TLS protects the request, a UsernameToken (or the TLS
+        client certificate, at the transport) authenticates it (WS-SP 1.2 section 7.3)."""
+        claims = self.credentials.authenticate(message, over_tls=True)
+        if rst is not None and rst.request_type is RequestType.ISSUE:
+            return self._issue(message, rst, claims, incoming)
+        if rst is not None and rst.request_type is RequestType.VALIDATE:
+            return self._validate(message, rst, incoming)
+        if rst is None and self.settings.accept_bootstrap_messages:
+            header = message.header
+            action = action_of(header) or incoming.transport_action
+            return ApplicationRequest(message, None, action, message_id_of(header), claims, over_tls=True)
+        raise InvalidSecurity("without a context key only token requests are accepted over TLS")
+
+    def _issue(
+        self, message: VerifiedMessage, rst: RequestSecurityToken, claims: tuple[Claim, ...], incoming: _Incoming
+    ) -> TokenReply:
         version = self._version_of(rst, message)
         if _sct_versions(rst.token_type) is None:
             raise InvalidRequest(f"this service issues security context tokens, not {rst.token_type!r}")
@@ -228,10 +265,13 @@ class SecureConversationService:
         if self.on_new_key is not None:
             self.on_new_key(context)
         rstr = self._rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
-        reply = self._reply(message, version, RequestType.ISSUE, rstr, response_protection(message))
+        protection = None if incoming.over_tls and message.signature_key is None else response_protection(message)
+        reply = self._reply(message, version, RequestType.ISSUE, rstr, protection, incoming)
         return TokenReply(RequestType.ISSUE, context, reply)
 
-    def _renew(self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext) -> TokenReply:
+    def _renew(
+        self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: _Incoming
+    ) -> TokenReply:
         version = self._version_of(rst, message)
         self._check_target(rst.renew_target, context)
         if message.context is None or message.context.instance != context.instance:
@@ -250,10 +290,12 @@ class SecureConversationService:
         if self.on_new_key is not None:
             self.on_new_key(renewed)
         rstr = self._rstr(version, rst, renewed, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
-        reply = self._reply(message, version, RequestType.RENEW, rstr, self._under(context, message))
+        reply = self._reply(message, version, RequestType.RENEW, rstr, self._under(context, message), incoming)
         return TokenReply(RequestType.RENEW, renewed, reply)
 
-    def _amend(self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext) -> TokenReply:
+    def _amend(
+        self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: _Incoming
+    ) -> TokenReply:
         version = self._version_of(rst, message)
         added = tuple(
             Claim("x509", origin.certificate.subject.rfc4514_string(), "endorsing-signature")
@@ -271,14 +313,16 @@ class SecureConversationService:
         rstr = RequestSecurityTokenResponse(
             token_type=version.sct_token_type, context=rst.context, requested_security_token=amended.sct()
         )
-        reply = self._reply(message, version, RequestType.AMEND, rstr, self._under(amended, message))
+        reply = self._reply(message, version, RequestType.AMEND, rstr, self._under(amended, message), incoming)
         return TokenReply(RequestType.AMEND, amended, reply)
 
-    def _cancel(self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext) -> TokenReply:
+    def _cancel(
+        self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: _Incoming
+    ) -> TokenReply:
         version = self._version_of(rst, message)
         self._check_target(rst.cancel_target, context)
         rstr = RequestSecurityTokenResponse(context=rst.context, requested_token_cancelled=True)
-        reply = self._reply(message, version, RequestType.CANCEL, rstr, self._under(context, message))
+        reply = self._reply(message, version, RequestType.CANCEL, rstr, self._under(context, message), incoming)
         # From here on every message and derived key of the context gets wsc:BadContextToken.
         if not self.store.remove(context.identifier):
             raise BadContextToken("the context was cancelled already")
@@ -320,10 +364,10 @@ class SecureConversationService:
             context=rstr.context,
             requested_unattached_reference=strs.external_sct(context.identifier, version, context.instance),
         )
-        reply = self._reply(message, version, RequestType.ISSUE, ack, response_protection(message))
+        reply = self._reply(message, version, RequestType.ISSUE, ack, response_protection(message), _Incoming())
         return TokenReply(RequestType.ISSUE, context, reply)
 
-    def _validate(self, message: VerifiedMessage, rst: RequestSecurityToken) -> TokenReply:
+    def _validate(self, message: VerifiedMessage, rst: RequestSecurityToken, incoming: _Incoming) -> TokenReply:
         version = self._version_of(rst, message)
         identifier = _target_identifier(rst.validate_target)
         now = self.clock()
@@ -333,8 +377,10 @@ class SecureConversationService:
         rstr = RequestSecurityTokenResponse(
             token_type=version.trust_uri("RSTR/Status"), context=rst.context, status=status
         )
-        protection: ProtectionToken
-        if message.signature_key is not None and message.signature_key.kind == "encrypted-key":
+        protection: ProtectionToken | None
+        if message.signature_key is None and incoming.over_tls:
+            protection = None
+        elif message.signature_key is not None and message.signature_key.kind == "encrypted-key":
             protection = response_protection(message)
         else:
             assert message.context is not None
@@ -342,7 +388,7 @@ class SecureConversationService:
             if live is None:
                 raise BadContextToken("unknown or cancelled context")
             protection = self._under(live, message)
-        reply = self._reply(message, version, RequestType.VALIDATE, rstr, protection)
+        reply = self._reply(message, version, RequestType.VALIDATE, rstr, protection, incoming)
         return TokenReply(RequestType.VALIDATE, context, reply, valid)
 
     # -- application replies ----------------------------------------------------------------------------------
@@ -357,6 +403,8 @@ class SecureConversationService:
             Addressing(response_action, relates_to=request.message_id, reply_to_anonymous=False),
             request.message.soap,
         )
+        if request.context is None and request.over_tls:
+            return add_transport_header(data, now=self.clock())
         if request.context is None:
             return protect(
                 data,
@@ -367,7 +415,8 @@ class SecureConversationService:
                 signature_confirmations=(request.message.signature_value,),
             ).data
         token = self._under(request.context, request.message)
-        return protect(data, token, self.settings.policy, version=request.context.version, now=self.clock()).data
+        policy = TRANSPORT_POLICY if request.over_tls else self.settings.policy
+        return protect(data, token, policy, version=request.context.version, now=self.clock()).data
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def _version_of(self, rst: RequestSecurityToken, message: VerifiedMessage) -> SCVersion:
@@ -418,7 +467,8 @@ class SecureConversationService:
         version: SCVersion,
         operation: RequestType,
         rstr: RequestSecurityTokenResponse,
-        protection: ProtectionToken,
+        protection: ProtectionToken | None,
+        incoming: _Incoming,
     ) -> Reply:
         body = response_body(version, operation, [rstr])
         request = actions.operation_for_action(action_of(message.header) or "")
@@ -430,14 +480,12 @@ class SecureConversationService:
         data = envelope(
             body, Addressing(action, relates_to=message_id_of(message.header), reply_to_anonymous=False), message.soap
         )
-        confirmations = (message.signature_value,)
+        if protection is None:  # a TLS-protected bootstrap request: TLS protects the answer too
+            return Reply(add_transport_header(data, now=self.clock()), message.soap)
+        policy = TRANSPORT_POLICY if incoming.over_tls else self.settings.policy
+        confirmations = () if incoming.over_tls else (message.signature_value,)
         protected = protect(
-            data,
-            protection,
-            self.settings.policy,
-            version=version,
-            now=self.clock(),
-            signature_confirmations=confirmations,
+            data, protection, policy, version=version, now=self.clock(), signature_confirmations=confirmations
         )
         return Reply(protected.data, message.soap)
 

@@ -34,6 +34,8 @@ class ProtectionPolicy:
     order: ProtectionOrder = ProtectionOrder.SIGN_BEFORE_ENCRYPT
     include_timestamp: bool = True
     timestamp_ttl: timedelta = TIMESTAMP_VALIDITY
+    #: sign the Body (off only under a transport binding, where the context key signs just the Timestamp)
+    sign_body: bool = True
     #: sign every WS-Addressing header present (WCF's bootstrap and application SignedParts)
     sign_addressing_headers: bool = True
     #: further SOAP headers to sign, as Clark names ``{ns}local``
@@ -72,5 +74,21 @@ class Requirements:
     suite: AlgorithmSuite | None = None
     #: reject a message whose signature value was seen before (within the Timestamp's life)
     detect_replays: bool = True
+    #: HTTPS protects the message (``sp:TransportBinding``): accept messages that are neither signed nor
+    #: encrypted at the message level.  Only ever set this for requests that did arrive over TLS.
+    transport_protected: bool = False
     #: Identifier of the only context this receiver accepts (None: any context the resolver knows)
     context_identifier: str | None = None
+
+
+#: What a context (or bootstrap) message carries under HTTPS (WCF TransportWithMessageCredential): the
+#: context key signs the Timestamp, directly, no derived keys; TLS protects the Body.
+TRANSPORT_POLICY = ProtectionPolicy(encrypt=False, derived_keys=False, sign_body=False, sign_addressing_headers=False)
+#: The matching receiver requirements; use them only for requests that arrived over TLS.
+TRANSPORT_REQUIREMENTS = Requirements(
+    signature=False,
+    signed_body=False,
+    protected_body=False,
+    signed_addressing_headers=False,
+    transport_protected=True,
+)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from wssc import namespaces as ns
+from wssc.limits import TIMESTAMP_VALIDITY
 from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import Element, b64encode, c14n, escape_attr, local_id, parse, serialize
 from wssc.security import dsig, xmlenc
@@ -198,8 +199,9 @@ def protect(
         enc_key, enc_ki = key_for(suite.encryption_key_length)
 
     signed_elements: list[tuple[str, Element]] = []
-    if policy.sign:
+    if policy.sign and policy.sign_body:
         signed_elements.append((_ensure_id(env.body, ids, "Body"), env.body))
+    if policy.sign:
         for header in env.header:
             if not isinstance(header.tag, str):
                 continue
@@ -308,3 +310,29 @@ def protect(
     )
     env.header.insert(0, splice.element(security_xml))
     return ProtectedMessage(splice.apply(serialize(root)), signature_value)
+
+
+def add_transport_header(
+    envelope: bytes | Element,
+    *,
+    now: datetime | None = None,
+    ttl: timedelta = TIMESTAMP_VALIDITY,
+    supporting_tokens: Sequence[str] = (),
+) -> bytes:
+    """A Security header with a Timestamp and plain supporting tokens, no signature or encryption: the
+    message-level part of ``sp:TransportBinding`` (WS-SP 1.2 section 7.3), where HTTPS protects the rest
+    (WCF TransportWithMessageCredential: a UsernameToken sent over TLS)."""
+    root = _with_wsu_declared(parse(envelope) if isinstance(envelope, bytes) else envelope)
+    env = split(root, create_header=True)
+    assert env.header is not None
+    stamp = Timestamp.new(now or datetime.now(timezone.utc), ttl, "TS-" + secrets.token_hex(8))
+    splice = _Splicer()
+    security_xml = (
+        f'<wsse:Security xmlns:wsse="{ns.WSSE}" xmlns:wsu="{ns.WSU}" xmlns:soapenv="{env.soap.namespace}" '
+        f'soapenv:mustUnderstand="{env.soap.must_understand_true}">'
+        + stamp.canonical_xml()
+        + "".join(supporting_tokens)
+        + "</wsse:Security>"
+    )
+    env.header.insert(0, splice.element(security_xml))
+    return splice.apply(serialize(root))

@@ -395,7 +395,7 @@ class Receiver:
         )
         if req.signature and primary is None:
             raise InvalidSecurity("the message is not signed")
-        if primary is None and not proc.decrypted:
+        if primary is None and not proc.decrypted and not req.transport_protected:
             raise InvalidSecurity("the message is neither signed nor encrypted")
         _check_coverage(env, proc, signed, req)
 
