@@ -172,3 +172,49 @@ def test_context_from_a_separate_sts_sharing_the_store(version) -> None:  # type
         assert _text(client.call(PAYLOAD, "urn:example:echo")) == "over http"
         client.close()
         assert store.get(context.identifier, context.created) is None
+
+
+def test_cli_mutual_certificate(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from http_support import ServeProcess
+    from wssc.tokens.x509 import self_signed
+
+    cert, key = self_signed("cli client")
+    (tmp_path / "client-cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "client-key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ServeProcess(tmp_path, "--bootstrap", "mutual-certificate")
+    try:
+        done = _wssc(
+            "call",
+            server.url,
+            "--server-cert",
+            str(server.cert_path),
+            "--client-cert",
+            str(tmp_path / "client-cert.pem"),
+            "--client-key",
+            str(tmp_path / "client-key.pem"),
+            "--count",
+            "2",
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("hello from wssc") == 2
+    finally:
+        server.stop()
+
+
+def test_cli_username_for_certificate(tmp_path: Path) -> None:
+    from http_support import ServeProcess
+
+    (tmp_path / "users").write_text("# demo users\nalice:wonderland\n")
+    server = ServeProcess(tmp_path, "--bootstrap", "username-for-certificate", "--users", str(tmp_path / "users"))
+    try:
+        cert = str(server.cert_path)
+        good = _wssc("call", server.url, "--server-cert", cert, "--username", "alice", "--password", "wonderland")
+        assert good.returncode == 0, good.stderr
+        bad = _wssc("call", server.url, "--server-cert", cert, "--username", "alice", "--password", "nope")
+        assert bad.returncode != 0 and "wsse:FailedAuthentication" in bad.stderr
+    finally:
+        server.stop()

@@ -19,8 +19,11 @@ from wssc.adapters.http_client import WsscClient
 from wssc.adapters.keylog import KeyLog
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
+    MUTUAL_CERTIFICATE,
     USERNAME_FOR_CERTIFICATE,
+    Bootstrap,
     ClientBootstrap,
+    MutualCertificateBootstrap,
     ServiceCredentials,
 )
 from wssc.conversation.context import SecurityContext
@@ -33,7 +36,7 @@ from wssc.tokens.x509 import self_signed
 
 DEMO_ACTION = "urn:wssc:demo:echo"
 DEMO_PAYLOAD = b'<echo xmlns="urn:wssc:demo">hello from wssc</echo>'
-BOOTSTRAPS = [ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, "mutual-certificate"]
+BOOTSTRAPS = [ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, MUTUAL_CERTIFICATE]
 
 
 def load_certificate(path: str) -> x509.Certificate:
@@ -100,8 +103,6 @@ def serve(
     """Run the demo echo service at /echo under WS-SecureConversation."""
     import uvicorn
 
-    if bootstrap == "mutual-certificate":
-        raise click.UsageError("the mutual-certificate bootstrap (asymmetric binding) is not implemented yet")
     if (cert_path is None) != (key_path is None):
         raise click.UsageError("--cert and --key go together")
     if cert_path and key_path:
@@ -114,6 +115,12 @@ def serve(
         if users is None:
             raise click.UsageError("--bootstrap username-for-certificate needs --users FILE")
         user_table = read_users(users)
+    if bootstrap == MUTUAL_CERTIFICATE:
+        click.echo(
+            "mutual-certificate: any client certificate whose signature verifies is accepted; "
+            "its subject is the caller's claim",
+            err=True,
+        )
     app = build_app(ServiceCredentials(cert, key, user_table), versions.by_name(sc_version), KeyLog.from_environment())
     click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, WS-SC {sc_version})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -132,8 +139,23 @@ def _body_and_action(infile: str | None) -> tuple[list[Element], str]:
     return [c for c in env.body if isinstance(c.tag, str)], action_of(env.header) or DEMO_ACTION
 
 
-def _client(url: str, server_cert: str, username: str | None, password: str | None, sc_version: str) -> WsscClient:
-    bootstrap = ClientBootstrap(load_certificate(server_cert), username=username, password=password)
+def _client(
+    url: str,
+    server_cert: str,
+    username: str | None,
+    password: str | None,
+    sc_version: str,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+) -> WsscClient:
+    service_cert = load_certificate(server_cert)
+    bootstrap: Bootstrap
+    if client_cert and client_key:
+        bootstrap = MutualCertificateBootstrap(
+            service_cert, load_certificate(client_cert), load_private_key(client_key)
+        )
+    else:
+        bootstrap = ClientBootstrap(service_cert, username=username, password=password)
     return WsscClient(url, bootstrap, version=versions.by_name(sc_version))
 
 
@@ -161,12 +183,14 @@ def call(
     no_cancel: bool,
 ) -> None:
     """Establish a context, send the body COUNT times, print the responses, cancel."""
-    if client_cert or client_key:
-        raise click.UsageError("the mutual-certificate bootstrap (asymmetric binding) is not implemented yet")
+    if (client_cert is None) != (client_key is None):
+        raise click.UsageError("--client-cert and --client-key go together")
     if (username is None) != (password is None):
         raise click.UsageError("--username and --password go together")
+    if client_cert and username:
+        raise click.UsageError("use either --username/--password or --client-cert/--client-key")
     body, action = _body_and_action(infile)
-    client = _client(url, server_cert, username, password, sc_version)
+    client = _client(url, server_cert, username, password, sc_version, client_cert, client_key)
     try:
         for _ in range(count):
             response = client.call([_copy(e) for e in body], action)

@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
+from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.conversation.context import Claim
 from wssc.errors import FailedAuthentication, InvalidSecurity
 from wssc.primitives import algorithms as alg
-from wssc.security.keys import EncryptedKeyProtection, ReferencedKeyProtection, StaticKeys
+from wssc.security.keys import EncryptedKeyProtection, ProtectionToken, ReferencedKeyProtection, StaticKeys
 from wssc.security.policy import TRANSPORT_REQUIREMENTS, ProtectionPolicy, Requirements
-from wssc.security.protect import EndorsingToken, add_transport_header, protect
+from wssc.security.protect import AsymmetricSigner, EndorsingToken, add_transport_header, protect
 from wssc.security.result import VerifiedMessage
 from wssc.security.unprotect import Receiver
 from wssc.tokens.encrypted_key import EncryptedKey
@@ -37,6 +39,7 @@ from wssc.tokens.x509 import X509Token
 from wssc.versions import SCVersion
 
 ANONYMOUS_FOR_CERTIFICATE = "anonymous-for-certificate"
+MUTUAL_CERTIFICATE = "mutual-certificate"
 USERNAME_FOR_CERTIFICATE = "username-for-certificate"
 
 
@@ -47,6 +50,28 @@ class ServiceCredentials:
     certificate: x509.Certificate
     private_key: rsa.RSAPrivateKey = field(repr=False)
     users: Mapping[str, str] | None = field(default=None, repr=False)
+    #: MutualCertificate: the client certificates accepted (None: any certificate whose signature verifies;
+    #: the application then authorizes by the claim, as WCF's ``X509CertificateValidationMode.None`` does)
+    trusted_clients: Sequence[x509.Certificate] | None = None
+
+    def _certificate_claims(self, certificate: x509.Certificate) -> tuple[Claim, ...]:
+        if self.trusted_clients is not None and not any(
+            hmac.compare_digest(certificate.fingerprint(hashes.SHA256()), t.fingerprint(hashes.SHA256()))
+            for t in self.trusted_clients
+        ):
+            raise FailedAuthentication("the client certificate is not trusted")
+        return (Claim("x509", certificate.subject.rfc4514_string()), Claim("authentication", "certificate"))
+
+    def response_security(self, message: VerifiedMessage) -> tuple[ProtectionToken, AsymmetricSigner | None]:
+        """How to answer a bootstrap-protected request: under the client's EncryptedKey (symmetric
+        bootstrap), or signed with our key and encrypted to the client's certificate (MutualCertificate)."""
+        origin = message.signature_key
+        if origin is not None and origin.kind == "x509" and origin.certificate is not None:
+            client = X509Token(origin.certificate)
+            encrypted_key, secret = EncryptedKey.create(origin.certificate, client.reference("thumbprint"))
+            signer = AsymmetricSigner(self.private_key, X509Token(self.certificate).reference("thumbprint"))
+            return EncryptedKeyProtection(encrypted_key, secret), signer
+        return response_protection(message), None
 
     def private_key_for(self, reference: SecurityTokenReference | None) -> rsa.RSAPrivateKey:
         """Our private key, when ``reference`` names our certificate (or names nothing)."""
@@ -60,6 +85,9 @@ class ServiceCredentials:
 
         ``over_tls``: the UsernameToken travelled in clear inside HTTPS (TransportWithMessageCredential)
         rather than signed and encrypted by the message."""
+        origin = message.signature_key
+        if origin is not None and origin.kind == "x509" and origin.certificate is not None:
+            return self._certificate_claims(origin.certificate)
         if self.users is None:
             return (Claim("authentication", "anonymous"),)
         protected = [t for t in message.username_tokens if over_tls or (t.signed and t.encrypted)]
@@ -159,6 +187,77 @@ class ClientBootstrap:
             endorsing=endorsing,
         )
         return protected.data, PendingBootstrap(encrypted_key.sha1, secret, protected.signature_value)
+
+
+@dataclass(frozen=True)
+class PendingMutual:
+    """The client's check of a MutualCertificate response: signed by the service certificate, encrypted to
+    ours, confirming our signature."""
+
+    client_certificate: x509.Certificate
+    client_key: rsa.RSAPrivateKey = field(repr=False)
+    service_certificate: x509.Certificate
+    signature_value: bytes | None
+
+    def unprotect(self, data: bytes, requirements: Requirements, now: datetime | None = None) -> VerifiedMessage:
+        keys = StaticKeys(
+            key_pairs=[(self.client_certificate, self.client_key)], certificates=[self.service_certificate]
+        )
+        verified = Receiver(keys, requirements).unprotect(data, now=now)
+        origin = verified.signature_key
+        if origin is None or origin.certificate is None or origin.certificate != self.service_certificate:
+            raise InvalidSecurity("the response is not signed by the service certificate")
+        if self.signature_value is not None and not any(
+            c is not None and hmac.compare_digest(c, self.signature_value) for c in verified.signature_confirmations
+        ):
+            raise InvalidSecurity("the response does not confirm our request's signature")
+        return verified
+
+
+@dataclass(frozen=True)
+class MutualCertificateBootstrap:
+    """MutualCertificate (WS-SP 1.2 asymmetric binding): the client signs with its certificate's key and
+    encrypts to the service certificate; the service answers signed with its key, encrypted to the client."""
+
+    service_certificate: x509.Certificate
+    client_certificate: x509.Certificate
+    client_key: rsa.RSAPrivateKey = field(repr=False)
+    policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
+    key_transport: str = alg.RSA_OAEP_MGF1P
+
+    @property
+    def name(self) -> str:
+        return MUTUAL_CERTIFICATE
+
+    def protect(
+        self,
+        envelope: bytes,
+        version: SCVersion,
+        now: datetime | None = None,
+        endorsing: tuple[EndorsingToken, ...] = (),
+    ) -> tuple[bytes, PendingMutual]:
+        reference = X509Token(self.service_certificate).reference("thumbprint")
+        length = max(self.policy.suite.encryption_key_length, self.policy.suite.signature_key_length)
+        encrypted_key, secret = EncryptedKey.create(
+            self.service_certificate, reference, length=length, algorithm=self.key_transport
+        )
+        token = X509Token(self.client_certificate, "X509-" + secrets.token_hex(8))
+        signer = AsymmetricSigner(
+            self.client_key, token.reference("bst"), etree.tostring(token.to_element(), encoding="unicode")
+        )
+        protected = protect(
+            envelope,
+            EncryptedKeyProtection(encrypted_key, secret),
+            self.policy,
+            version=version,
+            now=now,
+            endorsing=endorsing,
+            signer=signer,
+        )
+        pending = PendingMutual(
+            self.client_certificate, self.client_key, self.service_certificate, protected.signature_value
+        )
+        return protected.data, pending
 
 
 @dataclass(frozen=True)

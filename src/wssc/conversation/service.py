@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from lxml import etree
 
-from wssc.conversation.bootstrap import ServiceCredentials, response_protection
+from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.context import CONTEXT_LIFETIME, KEY_ROLLOVER_WINDOW, Claim, SecurityContext
 from wssc.conversation.resolver import StoreKeyResolver
 from wssc.conversation.store import ContextStore, InMemoryContextStore, StaleContext
@@ -25,7 +25,7 @@ from wssc.security.addressing import Addressing, action_of, envelope, message_id
 from wssc.security.faults import fault_envelope
 from wssc.security.keys import ContextProtection, ProtectionToken
 from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS, ProtectionPolicy, Requirements
-from wssc.security.protect import add_transport_header, protect
+from wssc.security.protect import AsymmetricSigner, add_transport_header, protect
 from wssc.security.replay import InMemoryReplayCache
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion, soap_version_of
@@ -201,7 +201,7 @@ class SecureConversationService:
             return self._take_on(message, payload[0])
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
             raise InvalidSecurity("the Renew action carries no Renew request")
-        if origin.kind == "encrypted-key":
+        if origin.kind in ("encrypted-key", "x509"):
             claims = self.credentials.authenticate(message)
             if rst is None:
                 if not self.settings.accept_bootstrap_messages:
@@ -265,8 +265,11 @@ class SecureConversationService:
         if self.on_new_key is not None:
             self.on_new_key(context)
         rstr = self._rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
-        protection = None if incoming.over_tls and message.signature_key is None else response_protection(message)
-        reply = self._reply(message, version, RequestType.ISSUE, rstr, protection, incoming)
+        if incoming.over_tls and message.signature_key is None:
+            reply = self._reply(message, version, RequestType.ISSUE, rstr, None, incoming)
+        else:
+            protection, signer = self.credentials.response_security(message)
+            reply = self._reply(message, version, RequestType.ISSUE, rstr, protection, incoming, signer)
         return TokenReply(RequestType.ISSUE, context, reply)
 
     def _renew(
@@ -364,7 +367,8 @@ class SecureConversationService:
             context=rstr.context,
             requested_unattached_reference=strs.external_sct(context.identifier, version, context.instance),
         )
-        reply = self._reply(message, version, RequestType.ISSUE, ack, response_protection(message), _Incoming())
+        protection, signer = self.credentials.response_security(message)
+        reply = self._reply(message, version, RequestType.ISSUE, ack, protection, _Incoming(), signer)
         return TokenReply(RequestType.ISSUE, context, reply)
 
     def _validate(self, message: VerifiedMessage, rst: RequestSecurityToken, incoming: _Incoming) -> TokenReply:
@@ -378,17 +382,18 @@ class SecureConversationService:
             token_type=version.trust_uri("RSTR/Status"), context=rst.context, status=status
         )
         protection: ProtectionToken | None
+        signer = None
         if message.signature_key is None and incoming.over_tls:
             protection = None
-        elif message.signature_key is not None and message.signature_key.kind == "encrypted-key":
-            protection = response_protection(message)
+        elif message.signature_key is not None and message.signature_key.kind in ("encrypted-key", "x509"):
+            protection, signer = self.credentials.response_security(message)
         else:
             assert message.context is not None
             live = self.store.get(message.context.identifier, now)
             if live is None:
                 raise BadContextToken("unknown or cancelled context")
             protection = self._under(live, message)
-        reply = self._reply(message, version, RequestType.VALIDATE, rstr, protection, incoming)
+        reply = self._reply(message, version, RequestType.VALIDATE, rstr, protection, incoming, signer)
         return TokenReply(RequestType.VALIDATE, context, reply, valid)
 
     # -- application replies ----------------------------------------------------------------------------------
@@ -406,13 +411,15 @@ class SecureConversationService:
         if request.context is None and request.over_tls:
             return add_transport_header(data, now=self.clock())
         if request.context is None:
+            protection, signer = self.credentials.response_security(request.message)
             return protect(
                 data,
-                response_protection(request.message),
+                protection,
                 self.settings.policy,
                 version=self.settings.version,
                 now=self.clock(),
                 signature_confirmations=(request.message.signature_value,),
+                signer=signer,
             ).data
         token = self._under(request.context, request.message)
         policy = TRANSPORT_POLICY if request.over_tls else self.settings.policy
@@ -469,6 +476,7 @@ class SecureConversationService:
         rstr: RequestSecurityTokenResponse,
         protection: ProtectionToken | None,
         incoming: _Incoming,
+        signer: AsymmetricSigner | None = None,
     ) -> Reply:
         body = response_body(version, operation, [rstr])
         request = actions.operation_for_action(action_of(message.header) or "")
@@ -485,7 +493,13 @@ class SecureConversationService:
         policy = TRANSPORT_POLICY if incoming.over_tls else self.settings.policy
         confirmations = () if incoming.over_tls else (message.signature_value,)
         protected = protect(
-            data, protection, policy, version=version, now=self.clock(), signature_confirmations=confirmations
+            data,
+            protection,
+            policy,
+            version=version,
+            now=self.clock(),
+            signature_confirmations=confirmations,
+            signer=signer,
         )
         return Reply(protected.data, message.soap)
 

@@ -54,6 +54,17 @@ class EndorsingToken:
 
 
 @dataclass(frozen=True)
+class AsymmetricSigner:
+    """The primary signature of an asymmetric binding (WS-SP 1.2 section 7.5, ``sp:InitiatorToken`` /
+    ``sp:RecipientToken``): an RSA key whose certificate travels as ``token_xml`` (a BinarySecurityToken)
+    or is referenced by ``key_info``; encryption still uses the message's protection token."""
+
+    key: rsa.RSAPrivateKey = field(repr=False)
+    key_info: SecurityTokenReference
+    token_xml: str | None = None
+
+
+@dataclass(frozen=True)
 class ProtectedMessage:
     """The protected envelope and the signature value (for SignatureConfirmation, WSS 1.1 section 8.5)."""
 
@@ -125,6 +136,7 @@ def protect(
     signature_confirmations: tuple[bytes | None, ...] = (),
     endorsing: Sequence[EndorsingToken] = (),
     supporting_tokens: Sequence[tuple[str, str]] = (),
+    signer: AsymmetricSigner | None = None,
 ) -> ProtectedMessage:
     """Secure a SOAP 1.1 or 1.2 envelope with keys from ``token`` under ``policy``.
 
@@ -132,7 +144,8 @@ def protect(
     (``wsse11:SignatureConfirmation``; None confirms an unsigned request).  ``endorsing`` tokens each
     sign the primary signature (they need ``policy.sign``).  ``supporting_tokens`` are ``(wsu:Id, XML text)``
     of tokens such as a UsernameToken, signed and encrypted with the message (WS-SP 1.2 section 8.4,
-    SignedEncryptedSupportingTokens, as WCF's UserNameForCertificate sends them).
+    SignedEncryptedSupportingTokens, as WCF's UserNameForCertificate sends them).  ``signer`` makes the
+    primary signature an RSA signature (asymmetric binding, WCF MutualCertificate).
     """
     policy = policy or ProtectionPolicy()
     root = _with_wsu_declared(parse(envelope) if isinstance(envelope, bytes) else envelope)
@@ -194,7 +207,13 @@ def protect(
     sign_key = enc_key = b""
     sign_ki = enc_ki = ""
     if policy.sign:
-        sign_key, sign_ki = key_for(suite.signature_key_length)
+        if signer is None:
+            sign_key, sign_ki = key_for(suite.signature_key_length)
+        else:
+            if signer.token_xml is not None:
+                header_parts.insert(endorsing_tokens_at, signer.token_xml)
+                endorsing_tokens_at += 1
+            sign_ki = signer.key_info.to_xml()
     if policy.encrypt:
         enc_key, enc_ki = key_for(suite.encryption_key_length)
 
@@ -262,8 +281,8 @@ def protect(
         primary_id = ids("SIG")
         sig_xml, signature_value = dsig.sign(
             sign_parts,
-            key=sign_key,
-            method=suite.symmetric_signature,
+            key=sign_key if signer is None else signer.key,
+            method=suite.symmetric_signature if signer is None else suite.asymmetric_signature,
             digest=suite.digest,
             key_info_xml=sign_ki,
             signature_id=primary_id,
