@@ -229,7 +229,7 @@ def test_signature_wrapping_body_moved(ctx, policy, requirements, where: str) ->
 def test_signature_wrapping_with_copied_id(ctx) -> None:
     data = protect_msg(ctx, SIGN_ONLY)
     body_id = body(parse(data)).get(ns.WSU_ID).encode()
-    evil = EVIL_BODY.replace(b"<s:Body>", b'<s:Body wsu:Id="' + body_id + b'">')
+    evil = EVIL_BODY.replace(b"<s:Body>", b'<s:Body xmlns:wsu="' + ns.WSU.encode() + b'" wsu:Id="' + body_id + b'">')
     exc = rejects(ctx.receiver(), _wrap_body(data, "header", evil), errors.InvalidSecurity)
     assert "duplicate" in exc.detail
 

@@ -81,9 +81,11 @@ def _flow_simple(session: ClientSession, request: bytes) -> Flow[object]:
 
 
 def _headers(soap: SOAPVersion, action: str) -> dict[str, str]:
+    """SOAP 1.1 needs SOAPAction.  SOAP 1.2's optional ``action`` media-type parameter is left out: Mono's
+    WCF lets it replace the signed wsa:Action header and then fails the signature reference."""
     if soap is SOAP11:
         return {"Content-Type": SOAP11.content_type, "SOAPAction": f'"{action}"'}
-    return {"Content-Type": f'{SOAP12.content_type}; action="{action}"'}
+    return {"Content-Type": SOAP12.content_type}
 
 
 class _Base:

@@ -65,7 +65,8 @@ class ServiceSettings:
 
 @dataclass(frozen=True)
 class Reply:
-    """Bytes to send back, with the HTTP status a SOAP binding uses (SOAP 1.2 part 2 section 7.5)."""
+    """Bytes to send back, with the HTTP status: 500 for every fault, as WCF sends and expects (SOAP 1.1
+    section 6.2; SOAP 1.2 part 2 section 7.5.1.2 would allow 400 for Sender faults, WCF clients do not)."""
 
     data: bytes
     soap: SOAPVersion
@@ -352,7 +353,9 @@ class SecureConversationService:
         key = proof.decrypt(self.credentials.private_key_for(proof.key_info))
         now = self.clock()
         lifetime = rstr.lifetime
-        expires = lifetime.expires if lifetime and lifetime.expires else now + self.settings.context_lifetime
+        # The creator proposes a lifetime; the service's own bound wins (and with it key renewal).
+        limit = now + self.settings.context_lifetime
+        expires = min(lifetime.expires, limit) if lifetime and lifetime.expires else limit
         if expires <= now:
             raise InvalidRequest("the propagated context has expired")
         context = SecurityContext(sct.identifier, key, now, expires, sct.version, sct.instance, claims, (), sct)
@@ -416,7 +419,7 @@ class SecureConversationService:
                 data,
                 protection,
                 self.settings.policy,
-                version=self.settings.version,
+                version=_derivation_version(request.message) or self.settings.version,
                 now=self.clock(),
                 signature_confirmations=(request.message.signature_value,),
                 signer=signer,
@@ -502,6 +505,13 @@ class SecureConversationService:
             signer=signer,
         )
         return Reply(protected.data, message.soap)
+
+
+def _derivation_version(message: VerifiedMessage) -> SCVersion | None:
+    """The WS-SC version of the request's derived keys (a bootstrap reply derives its keys the same way;
+    Mono's WCF, for one, reads only Feb 2005 derived keys)."""
+    uri = message.algorithms.get("derivation")
+    return next((v for v in VERSIONS if v.p_sha1 == uri), None)
 
 
 def _version_hint(data: bytes) -> SCVersion | None:

@@ -114,11 +114,13 @@ def _ensure_id(element: Element, ids: _Ids, kind: str) -> str:
 
 
 def _with_wsu_declared(root: Element) -> Element:
-    """Declare ``wsu`` on the Envelope so the wsu:Id attributes added to Body and headers need no local
+    """Declare the utility namespace on the Envelope so the wsu:Id attributes added to Body and headers need no local
     declarations (lxml cannot add a declaration to an existing element, so the children move to a new root)."""
-    if "wsu" in root.nsmap or root.getparent() is not None:
+    if ns.WSU in root.nsmap.values() or "u" in root.nsmap or root.getparent() is not None:
         return root
-    nsmap = {**root.nsmap, "wsu": ns.WSU}  # a None key (default namespace) is valid for lxml
+    # WCF's prefix: Mono's WCF re-serialises the WS-Addressing headers it verifies with ``u:Id`` and an
+    # Envelope-level ``xmlns:u``, so any other prefix breaks their digests there.
+    nsmap = {**root.nsmap, "u": ns.WSU}  # a None key (default namespace) is valid for lxml
     new_root = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=nsmap)  # type: ignore[arg-type,misc]
     new_root.text = root.text
     for child in list(root):

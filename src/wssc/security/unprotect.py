@@ -40,7 +40,7 @@ from wssc.tokens.reference import KeyIdentifier, Reference, SecurityTokenReferen
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.username import USERNAME_TOKEN_TAG, UsernameToken
 from wssc.tokens.x509 import BST_TAG, X509Token, rsa_public_key
-from wssc.versions import VERSIONS, by_sc_namespace
+from wssc.versions import VERSIONS, SCVersion, by_sc_namespace
 
 _SECURITY = ns.qn(ns.WSSE, "Security")
 _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
@@ -92,6 +92,8 @@ class _Processor:
         self.signed_plaintext: list[tuple[dsig.VerifiedSignature, Element]] = []
         self.usernames: list[tuple[UsernameToken, Element]] = []
         self.decrypted_ids: set[str] = set()
+        #: the WS-SC version of the first derived key met (a bootstrap reply answers in the same version)
+        self.derivation_version: SCVersion | None = None
         self.contexts: dict[str, ContextRef] = {}
 
     # -- ids -------------------------------------------------------------------------------------------
@@ -159,6 +161,8 @@ class _Processor:
         raise UnsupportedSecurityToken(f"{el.tag} is not a key-bearing token")
 
     def _derive(self, dkt: DerivedKeyToken) -> _Key:
+        if self.derivation_version is None:
+            self.derivation_version = dkt.version
         if dkt.reference is None:
             raise UnknownDerivationSource("DerivedKeyToken without a SecurityTokenReference")
         try:
@@ -423,9 +427,8 @@ class Receiver:
             algorithms["digest"] = primary[0].digest
         if proc.decrypted:
             algorithms["encryption"] = proc.decrypted[0][1]
-        if any(k.origin.derived for k in used):
-            version = context.version if context and context.version else VERSIONS[0]
-            algorithms["derivation"] = version.p_sha1
+        if proc.derivation_version is not None and any(k.origin.derived for k in used):
+            algorithms["derivation"] = proc.derivation_version.p_sha1
         return VerifiedMessage(
             envelope=root,
             soap=env.soap,
