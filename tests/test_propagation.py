@@ -74,3 +74,9 @@ def test_an_existing_identifier_cannot_be_propagated_again() -> None:
     replay = client2.propagate(*CREATOR)
     assert isinstance(service.receive(replay), TokenReply)  # a fresh Identifier is fine
     assert _fault_code(service.receive(request)) == "InvalidSecurity"  # the same message again: a replay
+
+
+def test_unsupported_key_size_is_unsupported_context_token() -> None:
+    service = SecureConversationService(ServiceCredentials(*SERVICE))
+    client = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", key_size=1024)
+    assert _fault_code(service.receive(client.establish())) == "UnsupportedContextToken"

@@ -192,8 +192,9 @@ class ClientSession:
 
     # -- requests -------------------------------------------------------------------------------------
     def establish(self) -> bytes:
-        """The RST/SCT request (WS-SC 1.3 section 3.2), protected by the bootstrap binding."""
-        rst = self._entropy_request(RequestType.ISSUE)
+        """The RST/SCT request (WS-SC 1.3 section 3.2), protected by the bootstrap binding; AppliesTo names
+        the service the context is for (what a separate STS needs to know)."""
+        rst = self._entropy_request(RequestType.ISSUE, applies_to=self.address)
         return self._bootstrap_request(RequestType.ISSUE, rst)
 
     def validate(self) -> bytes:

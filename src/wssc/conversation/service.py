@@ -19,7 +19,15 @@ from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.context import CONTEXT_LIFETIME, KEY_ROLLOVER_WINDOW, Claim, SecurityContext
 from wssc.conversation.resolver import StoreKeyResolver
 from wssc.conversation.store import ContextStore, InMemoryContextStore, StaleContext
-from wssc.errors import BadContextToken, InvalidRequest, InvalidSecurity, RequestFailed, UnableToRenew, WsscError
+from wssc.errors import (
+    BadContextToken,
+    InvalidRequest,
+    InvalidSecurity,
+    RequestFailed,
+    UnableToRenew,
+    UnsupportedContextToken,
+    WsscError,
+)
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, message_id_of
 from wssc.security.faults import fault_envelope
@@ -257,7 +265,13 @@ class SecureConversationService:
         version = self._version_of(rst, message)
         if _sct_versions(rst.token_type) is None:
             raise InvalidRequest(f"this service issues security context tokens, not {rst.token_type!r}")
-        issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
+        try:
+            issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
+        except InvalidRequest as error:
+            if rst.entropy is None and self.settings.entropy_mode is not EntropyMode.SERVER:
+                raise  # the request lacks what the exchange needs: wst:InvalidRequest
+            # The key size or computed-key algorithm asked for the SCT is not supported (WS-SC 1.3 s9).
+            raise UnsupportedContextToken(error.detail) from None
         now = self.clock()
         context = SecurityContext.new(
             issued.key, now, lifetime=self.settings.context_lifetime, version=version, claims=claims
