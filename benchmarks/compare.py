@@ -14,18 +14,12 @@ derived keys, encrypted signature, SCT in the message):
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wss4j_bench import make_envelope, run_wss4j_bench
@@ -35,29 +29,12 @@ from wssc.security.keys import EncryptedKeyProtection, StaticKeys
 from wssc.security.protect import protect
 from wssc.security.unprotect import Receiver
 from wssc.tokens.encrypted_key import EncryptedKey
-from wssc.tokens.x509 import X509Token
-
-
-def _service_certificate() -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wssc bench service")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
+from wssc.tokens.x509 import X509Token, self_signed
 
 
 def measure_x509(envelope: bytes, count: int) -> dict[str, float]:
     """Per-message X.509: each message carries its own RSA-OAEP EncryptedKey to the service certificate."""
-    cert, key = _service_certificate()
+    cert, key = self_signed("wssc bench service")
     receiver = Receiver(StaticKeys(key_pairs=[(cert, key)]))
     ref = X509Token(cert).reference("thumbprint")
     t0 = time.perf_counter()

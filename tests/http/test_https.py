@@ -3,8 +3,6 @@ TLS): a UsernameToken in clear inside TLS establishes the context, the context k
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import ssl
 import threading
 import time
@@ -14,9 +12,8 @@ import httpx
 import pytest
 import uvicorn
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from http_support import free_port
 from wssc.adapters.asgi import WsscApp, echo_handler
@@ -24,27 +21,14 @@ from wssc.adapters.http_client import WsscClient
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials, TransportBootstrap
 from wssc.conversation.service import SecureConversationService
 from wssc.errors import FailedAuthentication
+from wssc.tokens.x509 import self_signed
 from wssc.versions import SC_1_3, SC_2005_02
 
 PAYLOAD = b'<m:echo xmlns:m="urn:example:m">over tls</m:echo>'
 
 
 def _tls_certificate(directory: Path) -> tuple[Path, Path, x509.Certificate, rsa.RSAPrivateKey]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
+    cert, key = self_signed("127.0.0.1", days=1, ip_address="127.0.0.1")
     cert_path, key_path = directory / "tls-cert.pem", directory / "tls-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from trust_support import roundtrip_xml
 
 from wssc.errors import InvalidRequest, RequestFailed
 from wssc.primitives.psha1 import computed_key
 from wssc.tokens import reference
 from wssc.tokens.encrypted_key import EncryptedKey
+from wssc.tokens.x509 import self_signed
 from wssc.trust.elements import BinarySecret, ComputedKey, RequestType
 from wssc.trust.entropy import (
     DEFAULT_ENTROPY_MODE,
@@ -163,19 +161,7 @@ def test_proof_key_mode_and_decryptor_checks() -> None:
 
 
 def _certificate() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wssc trust test client")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    cert, key = self_signed("wssc trust test client", days=1)
     return key, cert
 
 

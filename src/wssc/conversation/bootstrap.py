@@ -146,6 +146,15 @@ class PendingBootstrap:
         return verified
 
 
+def _key_for(
+    service_certificate: x509.Certificate, policy: ProtectionPolicy, key_transport: str
+) -> tuple[EncryptedKey, bytes]:
+    """A fresh key for one message, transported to the service certificate (referenced by thumbprint)."""
+    reference = X509Token(service_certificate).reference("thumbprint")
+    length = max(policy.suite.encryption_key_length, policy.suite.signature_key_length)
+    return EncryptedKey.create(service_certificate, reference, length=length, algorithm=key_transport)
+
+
 @dataclass(frozen=True)
 class ClientBootstrap:
     """AnonymousForCertificate, or UserNameForCertificate when ``username`` is set."""
@@ -167,11 +176,7 @@ class ClientBootstrap:
         now: datetime | None = None,
         endorsing: tuple[EndorsingToken, ...] = (),
     ) -> tuple[bytes, PendingBootstrap]:
-        reference = X509Token(self.service_certificate).reference("thumbprint")
-        length = max(self.policy.suite.encryption_key_length, self.policy.suite.signature_key_length)
-        encrypted_key, secret = EncryptedKey.create(
-            self.service_certificate, reference, length=length, algorithm=self.key_transport
-        )
+        encrypted_key, secret = _key_for(self.service_certificate, self.policy, self.key_transport)
         supporting: list[tuple[str, str]] = []
         if self.username is not None:
             token_id = "UsernameToken-" + secrets.token_hex(8)
@@ -236,11 +241,7 @@ class MutualCertificateBootstrap:
         now: datetime | None = None,
         endorsing: tuple[EndorsingToken, ...] = (),
     ) -> tuple[bytes, PendingMutual]:
-        reference = X509Token(self.service_certificate).reference("thumbprint")
-        length = max(self.policy.suite.encryption_key_length, self.policy.suite.signature_key_length)
-        encrypted_key, secret = EncryptedKey.create(
-            self.service_certificate, reference, length=length, algorithm=self.key_transport
-        )
+        encrypted_key, secret = _key_for(self.service_certificate, self.policy, self.key_transport)
         token = X509Token(self.client_certificate, "X509-" + secrets.token_hex(8))
         signer = AsymmetricSigner(
             self.client_key, token.reference("bst"), etree.tostring(token.to_element(), encoding="unicode")

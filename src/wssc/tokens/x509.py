@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -116,9 +117,12 @@ def _same_name(issuer: str, cert: x509.Certificate) -> bool:
 
 
 def self_signed(
-    common_name: str, *, days: int = 365, key_size: int = 2048
+    common_name: str, *, days: int = 365, key_size: int = 2048, ip_address: str | None = None
 ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    """A self-signed RSA certificate for development and tests (``wssc serve`` without ``--cert``)."""
+    """A self-signed RSA certificate for development and tests (``wssc serve`` without ``--cert``).
+
+    With ``ip_address`` it is also a TLS server certificate for that address that clients can trust
+    directly (subjectAltName, CA:TRUE)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -131,6 +135,9 @@ def self_signed(
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
     )
-    return cert, key
+    if ip_address is not None:
+        san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip_address))])
+        cert = cert.add_extension(san, critical=False)
+        cert = cert.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    return cert.sign(key, hashes.SHA256()), key
