@@ -1,0 +1,307 @@
+"""The token service's operations (WS-SC 1.3 sections 3-8, WS-Trust 1.3 sections 4-8): Issue, Renew, Amend,
+Cancel and Validate of security context tokens, and taking on a context propagated by its creator.
+
+:class:`TokenOperations` is the half of :class:`~wssc.conversation.service.SecureConversationService` that
+answers RST messages once the request has been verified; the other half receives, routes and answers
+application messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from lxml import etree
+
+from wssc.conversation.bootstrap import ServiceCredentials
+from wssc.conversation.context import Claim, SecurityContext
+from wssc.conversation.events import Incoming, Reply, TokenReply
+from wssc.conversation.settings import ServiceSettings
+from wssc.conversation.store import ContextStore, StaleContext
+from wssc.errors import (
+    BadContextToken,
+    InvalidRequest,
+    InvalidSecurity,
+    UnableToRenew,
+    UnsupportedContextToken,
+)
+from wssc.primitives.xml import Element
+from wssc.security.addressing import Addressing, action_of, envelope, message_id_of
+from wssc.security.keys import ContextProtection, ProtectionToken
+from wssc.security.policy import TRANSPORT_POLICY
+from wssc.security.protect import AsymmetricSigner, add_transport_header, protect
+from wssc.security.result import VerifiedMessage
+from wssc.tokens import reference as strs
+from wssc.tokens.encrypted_key import EncryptedKey
+from wssc.tokens.reference import Reference, SecurityTokenReference
+from wssc.tokens.sct import SecurityContextToken
+from wssc.trust import actions
+from wssc.trust.elements import Lifetime, RequestType, Status
+from wssc.trust.entropy import EntropyMode, issue_key
+from wssc.trust.rst import RequestSecurityToken
+from wssc.trust.rstr import RequestSecurityTokenResponse, response_body
+from wssc.versions import VERSIONS, SCVersion, by_trust_namespace
+
+
+class TokenOperations:
+    """Issue, Renew, Amend, Cancel, Validate and propagation, for a verified request."""
+
+    credentials: ServiceCredentials
+    store: ContextStore
+    settings: ServiceSettings
+    clock: Callable[[], datetime]
+    on_new_key: Callable[[SecurityContext], None] | None
+
+    def _issue(
+        self, message: VerifiedMessage, rst: RequestSecurityToken, claims: tuple[Claim, ...], incoming: Incoming
+    ) -> TokenReply:
+        version = self._version_of(rst, message)
+        if _sct_versions(rst.token_type) is None:
+            raise InvalidRequest(f"this service issues security context tokens, not {rst.token_type!r}")
+        try:
+            issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
+        except InvalidRequest as error:
+            if rst.entropy is None and self.settings.entropy_mode is not EntropyMode.SERVER:
+                raise  # the request lacks what the exchange needs: wst:InvalidRequest
+            # The key size or computed-key algorithm asked for the SCT is not supported (WS-SC 1.3 s9).
+            raise UnsupportedContextToken(error.detail) from None
+        now = self.clock()
+        context = SecurityContext.new(
+            issued.key, now, lifetime=self.settings.context_lifetime, version=version, claims=claims
+        )
+        self.store.add(context, now)
+        if self.on_new_key is not None:
+            self.on_new_key(context)
+        rstr = self._rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
+        if incoming.over_tls and message.signature_key is None:
+            reply = self._reply(message, version, RequestType.ISSUE, rstr, None, incoming)
+        else:
+            protection, signer = self.credentials.response_security(message)
+            reply = self._reply(message, version, RequestType.ISSUE, rstr, protection, incoming, signer)
+        return TokenReply(RequestType.ISSUE, context, reply)
+
+    def _renew(
+        self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
+    ) -> TokenReply:
+        version = self._version_of(rst, message)
+        self._check_target(rst.renew_target, context)
+        if message.context is None or message.context.instance != context.instance:
+            # Proof of possession of the *current* key (WS-SC 1.3 section 6): a rolled-over instance may
+            # still carry messages in flight, but it may not renew the context away from its holder.
+            raise BadContextToken("a renewal must be signed with the current key instance")
+        issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
+        now = self.clock()
+        renewed = context.renewed(
+            issued.key, now, lifetime=self.settings.context_lifetime, rollover=self.settings.rollover
+        )
+        try:
+            self.store.replace(context, renewed, now)
+        except StaleContext:
+            raise UnableToRenew("the context changed while it was being renewed") from None
+        if self.on_new_key is not None:
+            self.on_new_key(renewed)
+        rstr = self._rstr(version, rst, renewed, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
+        reply = self._reply(message, version, RequestType.RENEW, rstr, self._under(context, message), incoming)
+        return TokenReply(RequestType.RENEW, renewed, reply)
+
+    def _amend(
+        self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
+    ) -> TokenReply:
+        version = self._version_of(rst, message)
+        added = tuple(
+            Claim("x509", origin.certificate.subject.rfc4514_string(), "endorsing-signature")
+            for _, origin in message.endorsing
+            if origin.certificate is not None
+        )
+        if not added:
+            raise InvalidRequest("Amend needs an endorsing signature by the new credential")
+        now = self.clock()
+        amended = context.amended(added)
+        try:
+            self.store.replace(context, amended, now)
+        except StaleContext:
+            raise InvalidRequest("the context changed while it was being amended") from None
+        rstr = RequestSecurityTokenResponse(
+            token_type=version.sct_token_type, context=rst.context, requested_security_token=amended.sct()
+        )
+        reply = self._reply(message, version, RequestType.AMEND, rstr, self._under(amended, message), incoming)
+        return TokenReply(RequestType.AMEND, amended, reply)
+
+    def _cancel(
+        self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
+    ) -> TokenReply:
+        version = self._version_of(rst, message)
+        self._check_target(rst.cancel_target, context)
+        rstr = RequestSecurityTokenResponse(context=rst.context, requested_token_cancelled=True)
+        reply = self._reply(message, version, RequestType.CANCEL, rstr, self._under(context, message), incoming)
+        # From here on every message and derived key of the context gets wsc:BadContextToken.
+        if not self.store.remove(context.identifier):
+            raise BadContextToken("the context was cancelled already")
+        return TokenReply(RequestType.CANCEL, context, reply)
+
+    def _take_on(self, message: VerifiedMessage, element: Element) -> TokenReply:
+        """A context created by the sender and propagated in an unsolicited RSTR (WS-SC 1.3 section 3.3):
+        its key must be encrypted for us, and the carrying message must authenticate the creator, by the
+        bootstrap credential and an endorsing X.509 signature."""
+        origin = message.signature_key
+        if origin is None or origin.kind != "encrypted-key":
+            raise InvalidSecurity("a propagated context must come under the bootstrap binding")
+        creators = [o.certificate for _, o in message.endorsing if o.certificate is not None]
+        if not creators:
+            raise InvalidSecurity("the creator of a propagated context must endorse the message with X.509")
+        claims = self.credentials.authenticate(message) + tuple(
+            Claim("x509", cert.subject.rfc4514_string(), "context-creator") for cert in creators
+        )
+        version = by_trust_namespace(etree.QName(element).namespace) or self.settings.version
+        rstr = RequestSecurityTokenResponse.from_element(element)
+        sct, proof = rstr.requested_security_token, rstr.requested_proof_token
+        if sct is None or not isinstance(proof, EncryptedKey):
+            raise InvalidRequest("a propagated context carries its SCT and its key encrypted for the recipient")
+        key = proof.decrypt(self.credentials.private_key_for(proof.key_info))
+        now = self.clock()
+        lifetime = rstr.lifetime
+        # The creator proposes a lifetime; the service's own bound wins (and with it key renewal).
+        limit = now + self.settings.context_lifetime
+        expires = min(lifetime.expires, limit) if lifetime and lifetime.expires else limit
+        if expires <= now:
+            raise InvalidRequest("the propagated context has expired")
+        context = SecurityContext(sct.identifier, key, now, expires, sct.version, sct.instance, claims, (), sct)
+        try:
+            self.store.add(context, now)
+        except KeyError:
+            raise InvalidRequest("a context with this Identifier exists already") from None
+        if self.on_new_key is not None:
+            self.on_new_key(context)
+        ack = RequestSecurityTokenResponse(
+            token_type=version.sct_token_type,
+            context=rstr.context,
+            requested_unattached_reference=strs.external_sct(context.identifier, version, context.instance),
+        )
+        protection, signer = self.credentials.response_security(message)
+        reply = self._reply(message, version, RequestType.ISSUE, ack, protection, Incoming(), signer)
+        return TokenReply(RequestType.ISSUE, context, reply)
+
+    def _validate(self, message: VerifiedMessage, rst: RequestSecurityToken, incoming: Incoming) -> TokenReply:
+        version = self._version_of(rst, message)
+        identifier = _target_identifier(rst.validate_target)
+        now = self.clock()
+        context = self.store.get(identifier, now) if identifier else None
+        valid = context is not None and not context.is_expired(now)
+        status = Status(valid, "context is live" if valid else "context is unknown, expired or cancelled")
+        rstr = RequestSecurityTokenResponse(
+            token_type=version.trust_uri("RSTR/Status"), context=rst.context, status=status
+        )
+        protection: ProtectionToken | None
+        signer = None
+        if message.signature_key is None and incoming.over_tls:
+            protection = None
+        elif message.signature_key is not None and message.signature_key.kind in ("encrypted-key", "x509"):
+            protection, signer = self.credentials.response_security(message)
+        else:
+            assert message.context is not None
+            live = self.store.get(message.context.identifier, now)
+            if live is None:
+                raise BadContextToken("unknown or cancelled context")
+            protection = self._under(live, message)
+        reply = self._reply(message, version, RequestType.VALIDATE, rstr, protection, incoming, signer)
+        return TokenReply(RequestType.VALIDATE, context, reply, valid)
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def _version_of(self, rst: RequestSecurityToken, message: VerifiedMessage) -> SCVersion:
+        payload = message.payload()
+        version = by_trust_namespace(etree.QName(payload[0]).namespace) if payload else None
+        return version or _sct_versions(rst.token_type) or self.settings.version
+
+    def _check_target(self, target: object, context: SecurityContext) -> None:
+        """Renew and Cancel name the context they act on; it must be the one that signed (proof of possession)."""
+        identifier = _target_identifier(target)
+        if identifier != context.identifier:
+            raise BadContextToken("the request's target is not the context that signed it")
+
+    def _under(self, context: SecurityContext, message: VerifiedMessage) -> ContextProtection:
+        """Answer under the key instance the request used, referencing the SCT by Identifier (as WCF does)."""
+        instance = message.context.instance if message.context else context.instance
+        key = context.key_for(instance, self.clock())
+        if key is None:
+            raise BadContextToken("the request's key instance is no longer valid")
+        sct = SecurityContextToken(context.identifier, instance, None, context.version)
+        return ContextProtection(sct, key, "external")
+
+    def _rstr(
+        self,
+        version: SCVersion,
+        rst: RequestSecurityToken,
+        context: SecurityContext,
+        proof: object,
+        server_entropy: bytes | None,
+        key_bits: int,
+    ) -> RequestSecurityTokenResponse:
+        sct = context.sct()
+        return RequestSecurityTokenResponse(
+            token_type=version.sct_token_type,
+            context=rst.context,
+            requested_security_token=sct,
+            requested_attached_reference=strs.local(sct.wsu_id or "", None),
+            requested_unattached_reference=strs.external_sct(context.identifier, version, context.instance),
+            requested_proof_token=proof,  # type: ignore[arg-type]
+            entropy=server_entropy,
+            lifetime=Lifetime(context.created, context.expires),
+            key_size=key_bits,
+        )
+
+    def _reply(
+        self,
+        message: VerifiedMessage,
+        version: SCVersion,
+        operation: RequestType,
+        rstr: RequestSecurityTokenResponse,
+        protection: ProtectionToken | None,
+        incoming: Incoming,
+        signer: AsymmetricSigner | None = None,
+    ) -> Reply:
+        body = response_body(version, operation, [rstr])
+        request = actions.operation_for_action(action_of(message.header) or "")
+        binding = request.binding if request is not None else actions.Binding.SCT
+        if operation is RequestType.VALIDATE:
+            binding = actions.Binding.TRUST
+        # The generic WS-Trust binding has final response actions in 1.3 (RSTRC/IssueFinal ...).
+        action = actions.response_action(version, operation, binding, final=binding is actions.Binding.TRUST)
+        data = envelope(
+            body, Addressing(action, relates_to=message_id_of(message.header), reply_to_anonymous=False), message.soap
+        )
+        if protection is None:  # a TLS-protected bootstrap request: TLS protects the answer too
+            return Reply(add_transport_header(data, now=self.clock()), message.soap)
+        policy = TRANSPORT_POLICY if incoming.over_tls else self.settings.policy
+        confirmations = () if incoming.over_tls else (message.signature_value,)
+        protected = protect(
+            data,
+            protection,
+            policy,
+            version=version,
+            now=self.clock(),
+            signature_confirmations=confirmations,
+            signer=signer,
+        )
+        return Reply(protected.data, message.soap)
+
+
+def _sct_versions(token_type: str | None) -> SCVersion | None:
+    for version in VERSIONS:
+        if token_type == version.sct_token_type:
+            return version
+    return None
+
+
+def derivation_version(message: VerifiedMessage) -> SCVersion | None:
+    """The WS-SC version of the request's derived keys (a bootstrap reply derives its keys the same way;
+    Mono's WCF, for one, reads only Feb 2005 derived keys)."""
+    uri = message.algorithms.get("derivation")
+    return next((v for v in VERSIONS if v.p_sha1 == uri), None)
+
+
+def _target_identifier(target: object) -> str | None:
+    if isinstance(target, SecurityContextToken):
+        return target.identifier
+    if isinstance(target, SecurityTokenReference) and isinstance(target.target, Reference):
+        return None if target.target.is_local else target.target.uri
+    return None
