@@ -80,6 +80,11 @@ def test_transport_with_message_credential(https_service, version) -> None:  # t
         assert reply.signed_names == ["Timestamp"] and reply.encrypted_names == []
         client.renew()
         assert "".join(client.call(PAYLOAD, "urn:example:echo").body.itertext()) == "over tls"
+        amender = self_signed("tls amender")
+        client.amend(*amender)
+        stored = service.store.get(context.identifier, context.created)
+        assert stored is not None and "CN=tls amender" in [c.value for c in stored.claims]
+        assert client.validate() is True
     assert service.store.get(context.identifier, context.created) is None  # cancelled on close
 
 

@@ -107,7 +107,8 @@ class _Processor:
             self.ids[value] = el
 
     def unindex(self, subtree: Element) -> None:
-        for el in _elements_with_id(subtree):
+        """Forget the ids of a (small) subtree leaving the document: an EncryptedData being decrypted."""
+        for el in subtree.iter(etree.Element):
             value = local_id(el)
             if value is not None and self.ids.get(value) is el:
                 del self.ids[value]

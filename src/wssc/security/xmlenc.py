@@ -69,19 +69,23 @@ class EncryptedDataInfo:
 
 
 def parse_encrypted_data(ed: Element) -> EncryptedDataInfo:
+    """Read an EncryptedData (XML Encryption 3.4): EncryptionMethod, optional ds:KeyInfo, CipherData, in order."""
     if ed.tag != ED_TAG:
         raise InvalidSecurity(f"not an EncryptedData: {ed.tag}")
-    method = required_child(ed, _ENC_METHOD).get("Algorithm")
+    children = [c for c in ed if isinstance(c.tag, str)]
+    tags = [c.tag for c in children]
+    if tags not in ([_ENC_METHOD, _CIPHER_DATA], [_ENC_METHOD, _KEY_INFO, _CIPHER_DATA]):
+        raise InvalidSecurity("EncryptedData must hold EncryptionMethod, KeyInfo?, CipherData")
+    method = children[0].get("Algorithm")
     if not method:
         raise UnsupportedAlgorithm("EncryptedData without EncryptionMethod Algorithm")
     key_ref = None
-    key_info = only_child(ed, _KEY_INFO)
-    if key_info is not None:
-        str_el = only_child(key_info, STR_TAG)
+    if len(children) == 3:
+        str_el = only_child(children[1], STR_TAG)
         if str_el is None:
             raise InvalidSecurity("EncryptedData KeyInfo without a SecurityTokenReference")
         key_ref = SecurityTokenReference.from_element(str_el)
-    cipher_value = required_child(required_child(ed, _CIPHER_DATA), _CIPHER_VALUE)
+    cipher_value = required_child(children[-1], _CIPHER_VALUE)
     return EncryptedDataInfo(ed, ed.get("Type"), method, key_ref, b64decode(cipher_value.text, "CipherValue"))
 
 
