@@ -84,3 +84,15 @@ def test_scenario_over_http() -> None:
         assert response.status_code == 500
         with pytest.raises(BadContextToken):
             client.session.receive(response.content)
+
+
+@pytest.mark.parametrize("version", [SC_1_3, SC_2005_02], ids=["1.3", "2005-02"])
+def test_propagated_context_over_http(version) -> None:  # type: ignore[no-untyped-def]
+    server, service = _server("anonymous-for-certificate")
+    with server, WsscClient(server.url, BOOTSTRAPS["anonymous-for-certificate"], version=version) as client:
+        context = client.propagate(*CLIENT)
+        stored = service.store.get(context.identifier, context.created)
+        assert stored is not None and stored.key == context.key
+        assert _echo(client) == "matrix"
+        client.renew()
+        assert _echo(client) == "matrix"

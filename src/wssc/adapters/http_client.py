@@ -152,6 +152,12 @@ class WsscClient(_Base):
     def renew(self) -> SecurityContext:
         return self._run(_flow_renew(self.session))
 
+    def propagate(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> SecurityContext:
+        """Create a context here and hand it to the service in an unsolicited RSTR (WS-SC 1.3 section 3.3)."""
+        self._run(_flow_simple(self.session, self.session.propagate(certificate, private_key)))
+        assert self.session.context is not None
+        return self.session.context
+
     def amend(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> None:
         self._run(_flow_simple(self.session, self.session.amend(certificate, private_key)))
 
@@ -205,6 +211,12 @@ class AsyncWsscClient(_Base):
 
     async def renew(self) -> SecurityContext:
         return await self._run(_flow_renew(self.session))
+
+    async def propagate(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> SecurityContext:
+        """Create a context here and hand it to the service in an unsolicited RSTR (WS-SC 1.3 section 3.3)."""
+        await self._run(_flow_simple(self.session, self.session.propagate(certificate, private_key)))
+        assert self.session.context is not None
+        return self.session.context
 
     async def amend(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> None:
         await self._run(_flow_simple(self.session, self.session.amend(certificate, private_key)))
