@@ -7,7 +7,7 @@ requirements and builds the result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -58,7 +58,7 @@ _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.
 
 @dataclass(frozen=True)
 class TokenKey:
-    secret: bytes | None
+    secret: bytes | None = field(repr=False)
     public: rsa.RSAPublicKey | None
     origin: KeyOrigin
     depth: int = 0

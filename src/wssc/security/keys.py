@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from cryptography import x509
@@ -54,7 +54,7 @@ class ContextProtection:
     """
 
     sct: SecurityContextToken
-    key: bytes
+    key: bytes = field(repr=False)
     style: SCTReferenceStyle = "local"
 
     @property
@@ -87,7 +87,7 @@ class EncryptedKeyProtection:
     """
 
     encrypted_key: EncryptedKey
-    key: bytes
+    key: bytes = field(repr=False)
     include: bool = True
 
     @property
@@ -112,7 +112,7 @@ class ReferencedKeyProtection:
     """A key both parties already hold, referenced and not carried: a responder answering under the
     requestor's EncryptedKey (``KeyIdentifier ValueType=#EncryptedKeySHA1``, WSS 1.1 section 7.3)."""
 
-    key: bytes
+    key: bytes = field(repr=False)
     token_reference: SecurityTokenReference
 
     @property

@@ -21,7 +21,7 @@ import binascii
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Final
@@ -116,7 +116,7 @@ class BinaryExchange:
 class BinarySecret:
     """A ``wst:RequestedProofToken/wst:BinarySecret``: the key itself (WS-Trust 1.3 section 3.3)."""
 
-    value: bytes
+    value: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,9 @@ class IssuedKey(NamedTuple):
     #: the RSTR's ``Entropy`` (combined mode only)
     server_entropy: bytes | None
 
+    def __repr__(self) -> str:  # key material stays out of logs and tracebacks
+        return f"IssuedKey(key=<{len(self.key)} bytes>, proof_token={type(self.proof_token).__name__})"
+
 
 def issue_key(
     request: RequestSecurityToken, mode: EntropyMode = DEFAULT_ENTROPY_MODE, key_size: int = DEFAULT_KEY_SIZE

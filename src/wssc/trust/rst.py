@@ -26,7 +26,7 @@ only when given the ``RST/SCT/Amend`` action; ``claims`` carries optional ``wst:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from lxml import etree
@@ -81,7 +81,7 @@ class RequestSecurityToken:
     token_type: str | None = None
     context: str | None = None
     applies_to: str | None = None
-    entropy: bytes | None = None
+    entropy: bytes | None = field(default=None, repr=False)
     key_size: int | None = None
     computed_key_algorithm: str | None = None
     lifetime: Lifetime | None = None

@@ -17,7 +17,7 @@ The issued SCT is kept as parsed (:attr:`SecurityContextToken.source`), so a cli
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from lxml import etree
@@ -69,7 +69,7 @@ class RequestSecurityTokenResponse:
     requested_unattached_reference: SecurityTokenReference | None = None
     requested_proof_token: ProofToken | None = None
     #: issuer entropy (``Entropy/BinarySecret``, combined-entropy mode)
-    entropy: bytes | None = None
+    entropy: bytes | None = field(default=None, repr=False)
     lifetime: Lifetime | None = None
     key_size: int | None = None
     applies_to: str | None = None
