@@ -84,3 +84,23 @@ def test_untrusted_client_certificate_is_refused() -> None:
     client = ClientSession(MutualCertificateBootstrap(SERVICE[0], *stranger), "http://svc/echo")
     event = service.receive(client.establish())
     assert isinstance(event, FaultReply) and isinstance(event.error, FailedAuthentication)
+
+
+def test_requested_lifetime_is_honoured_up_to_the_service_bound() -> None:
+    from datetime import timedelta
+
+    from wssc.conversation.bootstrap import ClientBootstrap
+
+    service = SecureConversationService(ServiceCredentials(*SERVICE))
+    short = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", requested_lifetime=timedelta(minutes=30))
+    event = service.receive(short.establish())
+    assert isinstance(event, TokenReply) and event.context is not None
+    granted = event.context.expires - event.context.created
+    assert timedelta(minutes=29) < granted <= timedelta(minutes=30)
+    established = short.receive(event.reply.data)
+    assert isinstance(established, Established)
+    assert abs(established.context.expires - event.context.expires) < timedelta(milliseconds=1)
+    long = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", requested_lifetime=timedelta(days=30))
+    event = service.receive(long.establish())
+    assert isinstance(event, TokenReply) and event.context is not None
+    assert event.context.expires - event.context.created == service.settings.context_lifetime

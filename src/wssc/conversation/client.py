@@ -113,7 +113,10 @@ class ClientSession:
         establish_security_context: bool = True,
         issuer_address: str | None = None,
         over_tls: bool = False,
+        requested_lifetime: timedelta | None = None,
     ) -> None:
+        #: ask the service for a context this long (it may grant less, never more than its own bound)
+        self.requested_lifetime = requested_lifetime
         #: TransportWithMessageCredential: HTTPS protects the messages; the context key signs the Timestamp
         self.over_tls = over_tls
         #: a separate security token service that issues, renews and cancels the contexts (sharing the
@@ -187,8 +190,15 @@ class ClientSession:
             entropy=entropy,
             key_size=self.key_size,
             computed_key_algorithm=self.version.ck_psha1 if self.entropy_mode is EntropyMode.COMBINED else None,
+            lifetime=self._requested_lifetime(),
             **fields,  # type: ignore[arg-type]
         )
+
+    def _requested_lifetime(self) -> Lifetime | None:
+        if self.requested_lifetime is None:
+            return None
+        now = self.clock()
+        return Lifetime(now, now + self.requested_lifetime)
 
     # -- requests -------------------------------------------------------------------------------------
     def establish(self) -> bytes:

@@ -9,7 +9,7 @@ application messages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lxml import etree
 
@@ -67,7 +67,7 @@ class TokenOperations:
             raise UnsupportedContextToken(error.detail) from None
         now = self.clock()
         context = SecurityContext.new(
-            issued.key, now, lifetime=self.settings.context_lifetime, version=version, claims=claims
+            issued.key, now, lifetime=self._lifetime(rst, now), version=version, claims=claims
         )
         self.store.add(context, now)
         if self.on_new_key is not None:
@@ -91,9 +91,7 @@ class TokenOperations:
             raise BadContextToken("a renewal must be signed with the current key instance")
         issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
         now = self.clock()
-        renewed = context.renewed(
-            issued.key, now, lifetime=self.settings.context_lifetime, rollover=self.settings.rollover
-        )
+        renewed = context.renewed(issued.key, now, lifetime=self._lifetime(rst, now), rollover=self.settings.rollover)
         try:
             self.store.replace(context, renewed, now)
         except StaleContext:
@@ -207,6 +205,13 @@ class TokenOperations:
         return TokenReply(RequestType.VALIDATE, context, reply, valid)
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    def _lifetime(self, rst: RequestSecurityToken, now: datetime) -> timedelta:
+        """The requested Lifetime (WS-Trust 1.3 section 4.4.2) when shorter than the service's, else the service's."""
+        asked = rst.lifetime.expires if rst.lifetime is not None else None
+        if asked is not None and now < asked < now + self.settings.context_lifetime:
+            return asked - now
+        return self.settings.context_lifetime
+
     def _version_of(self, rst: RequestSecurityToken, message: VerifiedMessage) -> SCVersion:
         payload = message.payload()
         version = by_trust_namespace(etree.QName(payload[0]).namespace) if payload else None
