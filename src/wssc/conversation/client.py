@@ -24,7 +24,7 @@ from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, PreviousKey, Secu
 from wssc.errors import InvalidSecurity, RequestFailed
 from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import Element, parse
-from wssc.security.addressing import Addressing, envelope, header_text
+from wssc.security.addressing import Addressing, action_of, envelope, header_text
 from wssc.security.faults import read_fault
 from wssc.security.keys import ContextProtection, SCTReferenceStyle, StaticKeys
 from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS, ProtectionPolicy, Requirements
@@ -385,6 +385,10 @@ class ClientSession:
                 self.on_new_key(self.context)
             return Established(self.context)
         assert pending.rst is not None and pending.operation is not None
+        action = action_of(message.header)
+        accepted = actions.accepted_response_actions(self.version, pending.operation, self._binding(pending.operation))
+        if action is not None and action not in accepted:
+            raise InvalidSecurity(f"unexpected response action {action!r}")
         payload = message.payload()
         if len(payload) != 1:
             raise InvalidSecurity("a token response has exactly one body element")

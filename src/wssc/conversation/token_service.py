@@ -85,10 +85,7 @@ class TokenOperations:
     ) -> TokenReply:
         version = self._version_of(rst, message)
         self._check_target(rst.renew_target, context)
-        if message.context is None or message.context.instance != context.instance:
-            # Proof of possession of the *current* key (WS-SC 1.3 section 6): a rolled-over instance may
-            # still carry messages in flight, but it may not renew the context away from its holder.
-            raise BadContextToken("a renewal must be signed with the current key instance")
+        _require_current_key(message, context, "a renewal")
         issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
         now = self.clock()
         renewed = context.renewed(issued.key, now, lifetime=self._lifetime(rst, now), rollover=self.settings.rollover)
@@ -106,6 +103,7 @@ class TokenOperations:
         self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
     ) -> TokenReply:
         version = self._version_of(rst, message)
+        _require_current_key(message, context, "an amendment")
         added = tuple(
             Claim("x509", origin.certificate.subject.rfc4514_string(), "endorsing-signature")
             for _, origin in message.endorsing
@@ -295,6 +293,13 @@ def _sct_versions(token_type: str | None) -> SCVersion | None:
         if token_type == version.sct_token_type:
             return version
     return None
+
+
+def _require_current_key(message: VerifiedMessage, context: SecurityContext, what: str) -> None:
+    """Proof of possession of the *current* key (WS-SC 1.3 sections 5 and 6): a rolled-over instance may
+    still carry messages in flight (and may cancel), but it may not renew or amend the context."""
+    if message.context is None or message.context.instance != context.instance:
+        raise BadContextToken(f"{what} must be signed with the current key instance")
 
 
 def derivation_version(message: VerifiedMessage) -> SCVersion | None:

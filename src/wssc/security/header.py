@@ -88,6 +88,8 @@ class HeaderProcessor:
         self.signed_plaintext: list[tuple[dsig.VerifiedSignature, Element]] = []
         self.usernames: list[tuple[UsernameToken, Element]] = []
         self.decrypted_ids: set[str] = set()
+        #: replay detection for messages that are encrypted but not signed
+        self.first_cipher_value: bytes | None = None
         #: the WS-SC version of the first derived key met (a bootstrap reply answers in the same version)
         self.derivation_version: SCVersion | None = None
         self.contexts: dict[str, ContextRef] = {}
@@ -239,6 +241,8 @@ class HeaderProcessor:
         ed_id = ed.get("Id")
         if ed_id:
             self.decrypted_ids.add(ed_id)
+        if self.first_cipher_value is None:
+            self.first_cipher_value = info.cipher_value
         nodes = xmlenc.decrypt(info, key.secret, self.limits)
         for node in nodes:
             self.index(node)

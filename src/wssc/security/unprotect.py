@@ -8,6 +8,7 @@ only that (:class:`VerifiedMessage`).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
 from lxml import etree
@@ -124,10 +125,12 @@ class Receiver:
         if req.context_identifier is not None and (context is None or context.identifier != req.context_identifier):
             raise BadContextToken("the message is not protected by the expected context")
 
-        if req.detect_replays and primary is not None:
+        # A signature value, or for an unsigned message its first cipher text (random IV), is seen once.
+        seen = primary[0].value if primary is not None else proc.first_cipher_value
+        if req.detect_replays and seen is not None:
             ts = proc.timestamp
             expires = (ts.expires if ts and ts.expires else now + TIMESTAMP_VALIDITY) + req.max_clock_skew
-            if not self.replay_cache.add(primary[0].value, expires, now):
+            if not self.replay_cache.add(hashlib.sha256(seen).digest(), expires, now):
                 raise InvalidSecurity("replayed message")
 
         security.getparent().remove(security)  # type: ignore[union-attr]

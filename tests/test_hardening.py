@@ -1,0 +1,65 @@
+"""Hardening beyond the first cut: key instances for Amend, replay of unsigned messages, response actions."""
+
+from __future__ import annotations
+
+import os
+import types
+
+import pytest
+
+from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
+from wssc.conversation.client import ClientSession
+from wssc.conversation.service import FaultReply, SecureConversationService, TokenReply
+from wssc.errors import BadContextToken, InvalidSecurity
+from wssc.security.keys import ContextProtection, StaticKeys
+from wssc.security.policy import ProtectionPolicy, Requirements
+from wssc.security.protect import protect
+from wssc.security.unprotect import Receiver
+from wssc.tokens.sct import SecurityContextToken
+from wssc.tokens.x509 import self_signed
+
+SERVICE = self_signed("hardening service")
+ENVELOPE = (
+    b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><x xmlns="urn:x">1</x></s:Body>'
+    b"</s:Envelope>"
+)
+
+
+def test_amend_needs_the_current_key_instance() -> None:
+    service = SecureConversationService(ServiceCredentials(*SERVICE))
+    client = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo")
+    client.receive(service.receive(client.establish()).reply.data)  # type: ignore[union-attr]
+    old = client.context
+    client.receive(service.receive(client.renew()).reply.data)  # type: ignore[union-attr]
+    client.context = old  # a holder of the previous instance, still inside the rollover window
+    event = service.receive(client.amend(*self_signed("late amender")))
+    assert isinstance(event, FaultReply) and isinstance(event.error, BadContextToken)
+
+
+def test_encrypted_only_messages_are_replay_protected() -> None:
+    key = os.urandom(32)
+    sct = SecurityContextToken("urn:uuid:replay", wsu_id="SCT-1")
+    message = protect(ENVELOPE, ContextProtection(sct, key), ProtectionPolicy(sign=False)).data
+    receiver = Receiver(StaticKeys({sct.identifier: key}), Requirements(signature=False, signed_body=False))
+    receiver.unprotect(message)
+    with pytest.raises(InvalidSecurity):
+        receiver.unprotect(message)
+
+
+def test_client_refuses_a_token_response_with_another_action(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wssc.conversation import token_service
+    from wssc.trust import actions
+
+    service = SecureConversationService(ServiceCredentials(*SERVICE))
+    client = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo")
+    wrong = types.SimpleNamespace(
+        Binding=actions.Binding,
+        operation_for_action=actions.operation_for_action,
+        response_action=lambda *args, **kw: "urn:example:not-an-rstr",
+    )
+    monkeypatch.setattr(token_service, "actions", wrong)
+    event = service.receive(client.establish())
+    assert isinstance(event, TokenReply)
+    with pytest.raises(InvalidSecurity):
+        client.receive(event.reply.data)
+    assert client.context is None
