@@ -63,3 +63,18 @@ def test_client_refuses_a_token_response_with_another_action(monkeypatch: pytest
     with pytest.raises(InvalidSecurity):
         client.receive(event.reply.data)
     assert client.context is None
+
+
+def test_rsa15_suites_transport_the_bootstrap_key_with_rsa15() -> None:
+    from wssc.primitives import algorithms as alg
+    from wssc.primitives.algorithms import suite
+
+    service = SecureConversationService(ServiceCredentials(*SERVICE))
+    policy = ProtectionPolicy(suite=suite("Basic128Rsa15"))
+    client = ClientSession(ClientBootstrap(SERVICE[0], policy=policy), "http://svc/echo", policy=policy)
+    request = client.establish()
+    assert alg.RSA_1_5.encode() in request and alg.RSA_OAEP_MGF1P.encode() not in request
+    event = service.receive(request)
+    assert isinstance(event, TokenReply)
+    client.receive(event.reply.data)
+    assert client.context is not None

@@ -26,7 +26,6 @@ from lxml import etree
 from wssc import namespaces as ns
 from wssc.conversation.context import Claim
 from wssc.errors import FailedAuthentication, InvalidSecurity
-from wssc.primitives import algorithms as alg
 from wssc.security.keys import EncryptedKeyProtection, ProtectionToken, ReferencedKeyProtection, StaticKeys
 from wssc.security.policy import TRANSPORT_REQUIREMENTS, ProtectionPolicy, Requirements
 from wssc.security.protect import AsymmetricSigner, EndorsingToken, add_transport_header, protect
@@ -147,12 +146,14 @@ class PendingBootstrap:
 
 
 def _key_for(
-    service_certificate: x509.Certificate, policy: ProtectionPolicy, key_transport: str
+    service_certificate: x509.Certificate, policy: ProtectionPolicy, key_transport: str | None
 ) -> tuple[EncryptedKey, bytes]:
-    """A fresh key for one message, transported to the service certificate (referenced by thumbprint)."""
+    """A fresh key for one message, transported to the service certificate (referenced by thumbprint) with
+    the suite's asymmetric key wrap (RSA-OAEP, or RSA 1.5 for the ``...Rsa15`` suites) unless overridden."""
     reference = X509Token(service_certificate).reference("thumbprint")
     length = max(policy.suite.encryption_key_length, policy.suite.signature_key_length)
-    return EncryptedKey.create(service_certificate, reference, length=length, algorithm=key_transport)
+    algorithm = key_transport or policy.suite.asymmetric_key_wrap
+    return EncryptedKey.create(service_certificate, reference, length=length, algorithm=algorithm)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,8 @@ class ClientBootstrap:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
-    key_transport: str = alg.RSA_OAEP_MGF1P
+    #: None: the suite's asymmetric key wrap
+    key_transport: str | None = None
 
     @property
     def name(self) -> str:
@@ -228,7 +230,8 @@ class MutualCertificateBootstrap:
     client_certificate: x509.Certificate
     client_key: rsa.RSAPrivateKey = field(repr=False)
     policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
-    key_transport: str = alg.RSA_OAEP_MGF1P
+    #: None: the suite's asymmetric key wrap
+    key_transport: str | None = None
 
     @property
     def name(self) -> str:
