@@ -33,13 +33,13 @@ from wssc.tokens.sct import SecurityContextToken
 from wssc.versions import DEFAULT_LABEL, SC_1_3
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
-_IDS = etree.XPath("//*[@wsu:Id or @Id]", namespaces={"wsu": ns.WSU})
+_IDS = etree.XPath("//@wsu:Id | //@Id", namespaces={"wsu": ns.WSU})
 _DKT, _NONCE, _LENGTH = (SC_1_3.sc_qname(n) for n in ("DerivedKeyToken", "Nonce", "Length"))
 _CV = f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue"
 
 
 def _ids(root: etree._Element) -> dict[str, etree._Element]:
-    return {(e.get(ns.WSU_ID) or e.get("Id") or ""): e for e in _IDS(root)}  # type: ignore[union-attr]
+    return {str(a): a.getparent() for a in _IDS(root)}  # type: ignore[union-attr,misc]
 
 
 def _decrypt_in_place(key: bytes, ed: etree._Element, nsdecl: bytes) -> None:

@@ -24,7 +24,7 @@ from wssc.errors import (
     UnsupportedSecurityToken,
 )
 from wssc.limits import Limits
-from wssc.primitives.xml import Element, b64decode, local_id
+from wssc.primitives.xml import Element, b64decode
 from wssc.security import dsig, xmlenc
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
@@ -44,13 +44,9 @@ _SCT_TAGS = frozenset(v.sc_qname("SecurityContextToken") for v in VERSIONS)
 _DKT_TAGS = frozenset(v.sc_qname("DerivedKeyToken") for v in VERSIONS)
 _SCT_VALUE_TYPES = frozenset(v.sct_token_type for v in VERSIONS)
 #: elements carrying wsu:Id or Id, the subtree root included; one pass in C
-_WITH_ID = etree.XPath("descendant-or-self::*[@wsu:Id or @Id]", namespaces={"wsu": ns.WSU})
-
-
-def _elements_with_id(subtree: Element) -> list[Element]:
-    found = _WITH_ID(subtree)
-    assert isinstance(found, list)
-    return found  # type: ignore[return-value]
+#: every wsu:Id and Id attribute in a subtree, its root included: one pass in C, three times faster than
+#: selecting the elements with a predicate
+_ID_ATTRIBUTES = etree.XPath("descendant-or-self::*/@wsu:Id | descendant-or-self::*/@Id", namespaces={"wsu": ns.WSU})
 
 
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
@@ -96,20 +92,25 @@ class HeaderProcessor:
 
     # -- ids -------------------------------------------------------------------------------------------
     def index(self, subtree: Element) -> None:
-        for el in _elements_with_id(subtree):
-            value = local_id(el)
-            if value is None:
+        """Record the wsu:Id and Id values of ``subtree``; the same value on two elements is refused."""
+        found = _ID_ATTRIBUTES(subtree)
+        assert isinstance(found, list)
+        for attribute in found:
+            value = str(attribute)
+            el = attribute.getparent()  # type: ignore[union-attr]
+            if el is None:
                 continue
-            if value in self.ids and self.ids[value] is not el:
+            known = self.ids.get(value)
+            if known is not None and known is not el:
                 raise InvalidSecurity(f"duplicate id {value!r}")
             self.ids[value] = el
 
     def unindex(self, subtree: Element) -> None:
         """Forget the ids of a (small) subtree leaving the document: an EncryptedData being decrypted."""
         for el in subtree.iter(etree.Element):
-            value = local_id(el)
-            if value is not None and self.ids.get(value) is el:
-                del self.ids[value]
+            for value in (el.get(ns.WSU_ID), el.get("Id")):
+                if value is not None and self.ids.get(value) is el:
+                    del self.ids[value]
 
     # -- tokens ----------------------------------------------------------------------------------------
     def token_key(self, el: Element) -> TokenKey:
