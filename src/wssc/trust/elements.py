@@ -225,6 +225,26 @@ def classify(child: Element, version: SCVersion, passthrough: frozenset[str]) ->
     return None
 
 
+def classified_children(
+    el: Element, version: SCVersion, passthrough: frozenset[str], owner: str, extensions: list[Element]
+) -> Iterator[tuple[str, Element]]:
+    """The known children of an RST or RSTR by local name (AppliesTo included), each at most once (WS-Trust
+    1.3 section 3.1); unknown and passed-through children are appended, verbatim, to ``extensions``."""
+    seen: set[str] = set()
+    for child in element_children(el):
+        local = classify(child, version, passthrough)
+        if local is None:
+            if is_applies_to(child):
+                local = "AppliesTo"
+            else:
+                extensions.append(keep(child))
+                continue
+        if local in seen:
+            raise InvalidRequest(f"{owner} with two {local} elements")
+        seen.add(local)
+        yield local, child
+
+
 def keep(child: Element) -> Element:
     """A detached copy of an extension child, namespace declarations preserved."""
     return copy.deepcopy(child)

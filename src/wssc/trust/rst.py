@@ -155,19 +155,8 @@ class RequestSecurityToken:
         request_type: RequestType | None = None
         claims: tuple[Element, ...] = ()
         claims_dialect: str | None = None
-        seen: set[str] = set()
         extensions: list[Element] = []
-        for child in te.element_children(el):
-            local = te.classify(child, version, _PASSTHROUGH)
-            if local is None:
-                if te.is_applies_to(child):
-                    local = "AppliesTo"
-                else:
-                    extensions.append(te.keep(child))
-                    continue
-            if local in seen:
-                raise InvalidRequest(f"RequestSecurityToken with two {local} elements")
-            seen.add(local)
+        for local, child in te.classified_children(el, version, _PASSTHROUGH, "RequestSecurityToken", extensions):
             if local == "RequestType":
                 request_type = RequestType.from_uri(te.text(child), version)
             elif local in _SIMPLE:

@@ -130,19 +130,10 @@ class RequestSecurityTokenResponse:
         """Parse an RSTR of either version; raises :class:`~wssc.errors.InvalidRequest` on malformed input."""
         version = te.message_version(el, "RequestSecurityTokenResponse")
         fields: dict[str, object] = {}
-        seen: set[str] = set()
         extensions: list[Element] = []
-        for child in te.element_children(el):
-            local = te.classify(child, version, _PASSTHROUGH)
-            if local is None:
-                if te.is_applies_to(child):
-                    local = "AppliesTo"
-                else:
-                    extensions.append(te.keep(child))
-                    continue
-            if local in seen:
-                raise InvalidRequest(f"RequestSecurityTokenResponse with two {local} elements")
-            seen.add(local)
+        for local, child in te.classified_children(
+            el, version, _PASSTHROUGH, "RequestSecurityTokenResponse", extensions
+        ):
             if local == "TokenType":
                 fields["token_type"] = te.text(child)
             elif local == "RequestedSecurityToken":
