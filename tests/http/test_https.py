@@ -98,5 +98,5 @@ def test_wrong_password_over_tls(https_service) -> None:  # type: ignore[no-unty
 def test_message_security_still_works_over_tls(https_service) -> None:  # type: ignore[no-untyped-def]
     url, tls, cert, _service = https_service
     bootstrap = ClientBootstrap(cert, username="alice", password="wonderland")
-    with WsscClient(url, bootstrap, http=httpx.Client(verify=tls), over_tls=False) as client:
+    with WsscClient(url, bootstrap, http=httpx.Client(verify=tls)) as client:
         assert "".join(client.call(PAYLOAD, "urn:example:echo").body.itertext()) == "over tls"

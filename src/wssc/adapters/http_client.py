@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.adapters.keylog import KeyLog
-from wssc.conversation.bootstrap import Bootstrap
+from wssc.conversation.bootstrap import Bootstrap, TransportBootstrap
 from wssc.conversation.client import ClientSession, Response, Validated
 from wssc.conversation.context import SecurityContext
 from wssc.errors import BadContextToken, RenewNeeded
@@ -115,7 +115,9 @@ class _Base:
             on_new_key=keylog,
             establish_security_context=establish_security_context,
             issuer_address=issuer_url,
-            over_tls=url.startswith("https:") if over_tls is None else over_tls,
+            # TransportWithMessageCredential when the bootstrap is the transport one; message security
+            # (also over HTTPS) otherwise, as WCF's Message mode.
+            over_tls=isinstance(bootstrap, TransportBootstrap) if over_tls is None else over_tls,
         )
         self.url = url
         self.must_not_send_cancel = must_not_send_cancel
