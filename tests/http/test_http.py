@@ -14,6 +14,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from http_support import LiveServer
 from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.http_client import AsyncWsscClient, WsscClient
 from wssc.adapters.keylog import KeyLog
@@ -218,3 +219,25 @@ def test_cli_username_for_certificate(tmp_path: Path) -> None:
         assert bad.returncode != 0 and "wsse:FailedAuthentication" in bad.stderr
     finally:
         server.stop()
+
+
+def test_demo_service_accepts_unsigned_addressing_and_ignores_it_for_routing(service_keypair) -> None:  # type: ignore[no-untyped-def]
+    from wssc.adapters.cli_conversation import build_app
+    from wssc.security.policy import ProtectionPolicy
+
+    cert, key = service_keypair
+    app = build_app(ServiceCredentials(cert, key), SC_1_3)
+    seen: list[str | None] = []
+
+    def spy(request):  # type: ignore[no-untyped-def]
+        seen.append(request.action)
+        return echo_handler(request)
+
+    app.default = spy
+    policy = ProtectionPolicy(sign_addressing_headers=False)
+    with LiveServer(app) as server:
+        client = WsscClient(server.url, ClientBootstrap(cert, policy=policy), policy=policy)
+        reply = client.call(PAYLOAD, "urn:example:unsigned")
+        assert _text(reply) == "over http"
+        client.close()
+    assert seen == [None]  # the unsigned wsa:Action was not trusted for routing

@@ -31,6 +31,7 @@ from wssc.conversation.service import SecureConversationService, ServiceSettings
 from wssc.errors import WsscError
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import action_of
+from wssc.security.policy import Requirements
 from wssc.security.soap import soap_version_of, split
 from wssc.tokens.x509 import self_signed
 
@@ -79,7 +80,11 @@ def read_users(path: str) -> dict[str, str]:
 
 
 def build_app(credentials: ServiceCredentials, version: versions.SCVersion, keylog: KeyLog | None = None) -> WsscApp:
-    service = SecureConversationService(credentials, settings=ServiceSettings(version=version), on_new_key=keylog)
+    """The demo echo service: any SOAP 1.1/1.2 message, with or without WS-Addressing, whose Body and
+    Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed)."""
+    requirements = Requirements(encrypted_body=True, signed_addressing_headers=False)
+    settings = ServiceSettings(version=version, requirements=requirements)
+    service = SecureConversationService(credentials, settings=settings, on_new_key=keylog)
     return WsscApp(service, default=echo_handler, path="/echo")
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
+from wssc import namespaces as ns
 from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.events import ApplicationRequest, Event, FaultReply, Incoming, Reply, TokenReply
@@ -129,7 +130,7 @@ class SecureConversationService(TokenOperations):
                 if not self.settings.accept_bootstrap_messages:
                     raise InvalidSecurity("only token requests are accepted without a security context")
                 header = message.header
-                action = action_of(header) or incoming.transport_action
+                action = _verified_action(message, incoming.over_tls) or incoming.transport_action
                 return ApplicationRequest(message, None, action, message_id_of(header), claims)
             if rst.request_type is RequestType.ISSUE:
                 return self._issue(message, rst, claims, incoming)
@@ -143,7 +144,7 @@ class SecureConversationService(TokenOperations):
             raise BadContextToken("unknown or cancelled context")
         if rst is None:
             header = message.header
-            action = action_of(header) or incoming.transport_action
+            action = _verified_action(message, incoming.over_tls) or incoming.transport_action
             return ApplicationRequest(message, context, action, message_id_of(header), over_tls=incoming.over_tls)
         if rst.request_type is RequestType.RENEW:
             return self._renew(message, rst, context, incoming)
@@ -168,7 +169,7 @@ class SecureConversationService(TokenOperations):
             return self._validate(message, rst, incoming)
         if rst is None and self.settings.accept_bootstrap_messages:
             header = message.header
-            action = action_of(header) or incoming.transport_action
+            action = _verified_action(message, incoming.over_tls) or incoming.transport_action
             return ApplicationRequest(message, None, action, message_id_of(header), claims, over_tls=True)
         raise InvalidSecurity("without a context key only token requests are accepted over TLS")
 
@@ -199,6 +200,19 @@ class SecureConversationService(TokenOperations):
         token = self._under(request.context, request.message)
         policy = TRANSPORT_POLICY if request.over_tls else self.settings.policy
         return protect(data, token, policy, version=request.context.version, now=self.clock()).data
+
+
+def _verified_action(message: VerifiedMessage, over_tls: bool) -> str | None:
+    """The wsa:Action an application is routed on, only when the signature covers it (or TLS protects the
+    message); an unsigned header is ignored rather than trusted."""
+    header = message.header
+    if header is None:
+        return None
+    for namespace in ns.WSA_NAMESPACES:
+        element = header.find(ns.qn(namespace, "Action"))
+        if element is not None and (over_tls or message.is_signed(element)):
+            return (element.text or "").strip() or None
+    return None
 
 
 def _version_hint(data: bytes) -> SCVersion | None:
