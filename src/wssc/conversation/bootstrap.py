@@ -61,13 +61,15 @@ class ServiceCredentials:
             raise FailedAuthentication("the client certificate is not trusted")
         return (Claim("x509", certificate.subject.rfc4514_string()), Claim("authentication", "certificate"))
 
-    def response_security(self, message: VerifiedMessage) -> tuple[ProtectionToken, AsymmetricSigner | None]:
+    def response_security(
+        self, message: VerifiedMessage, policy: ProtectionPolicy
+    ) -> tuple[ProtectionToken, AsymmetricSigner | None]:
         """How to answer a bootstrap-protected request: under the client's EncryptedKey (symmetric
-        bootstrap), or signed with our key and encrypted to the client's certificate (MutualCertificate)."""
+        bootstrap), or signed with our key and encrypted to the client's certificate (MutualCertificate),
+        the key transported with ``policy``'s suite."""
         origin = message.signature_key
         if origin is not None and origin.kind == "x509" and origin.certificate is not None:
-            client = X509Token(origin.certificate)
-            encrypted_key, secret = EncryptedKey.create(origin.certificate, client.reference("thumbprint"))
+            encrypted_key, secret = _key_for(origin.certificate, policy, None)
             signer = AsymmetricSigner(self.private_key, X509Token(self.certificate).reference("thumbprint"))
             return EncryptedKeyProtection(encrypted_key, secret), signer
         return response_protection(message), None

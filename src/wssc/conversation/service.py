@@ -187,7 +187,7 @@ class SecureConversationService(TokenOperations):
         if request.context is None and request.over_tls:
             return add_transport_header(data, now=self.clock())
         if request.context is None:
-            protection, signer = self.credentials.response_security(request.message)
+            protection, signer = self.credentials.response_security(request.message, self.settings.policy)
             return protect(
                 data,
                 protection,

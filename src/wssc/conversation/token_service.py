@@ -76,7 +76,7 @@ class TokenOperations:
         if incoming.over_tls and message.signature_key is None:
             reply = self._reply(message, version, RequestType.ISSUE, rstr, None, incoming)
         else:
-            protection, signer = self.credentials.response_security(message)
+            protection, signer = self.credentials.response_security(message, self.settings.policy)
             reply = self._reply(message, version, RequestType.ISSUE, rstr, protection, incoming, signer)
         return TokenReply(RequestType.ISSUE, context, reply)
 
@@ -173,7 +173,7 @@ class TokenOperations:
             context=rstr.context,
             requested_unattached_reference=strs.external_sct(context.identifier, version, context.instance),
         )
-        protection, signer = self.credentials.response_security(message)
+        protection, signer = self.credentials.response_security(message, self.settings.policy)
         reply = self._reply(message, version, RequestType.ISSUE, ack, protection, Incoming(), signer)
         return TokenReply(RequestType.ISSUE, context, reply)
 
@@ -192,7 +192,7 @@ class TokenOperations:
         if message.signature_key is None and incoming.over_tls:
             protection = None
         elif message.signature_key is not None and message.signature_key.kind in ("encrypted-key", "x509"):
-            protection, signer = self.credentials.response_security(message)
+            protection, signer = self.credentials.response_security(message, self.settings.policy)
         else:
             assert message.context is not None
             live = self.store.get(message.context.identifier, now)
