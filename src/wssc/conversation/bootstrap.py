@@ -21,7 +21,6 @@ from typing import Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.conversation.context import Claim
@@ -247,10 +246,8 @@ class MutualCertificateBootstrap:
         endorsing: tuple[EndorsingToken, ...] = (),
     ) -> tuple[bytes, PendingMutual]:
         encrypted_key, secret = _key_for(self.service_certificate, self.policy, self.key_transport)
-        token = X509Token(self.client_certificate, "X509-" + secrets.token_hex(8))
-        signer = AsymmetricSigner(
-            self.client_key, token.reference("bst"), etree.tostring(token.to_element(), encoding="unicode")
-        )
+        token = X509Token.for_message(self.client_certificate)
+        signer = AsymmetricSigner(self.client_key, token.reference("bst"), token.to_xml())
         protected = protect(
             envelope,
             EncryptedKeyProtection(encrypted_key, secret),

@@ -9,7 +9,6 @@ httpx adapter and the CLI drive it.  Faults come back as the typed errors of :mo
 from __future__ import annotations
 
 import os
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,12 +16,10 @@ from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from lxml import etree
 
 from wssc.conversation.bootstrap import Bootstrap, ResponseCheck
 from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, PreviousKey, SecurityContext
 from wssc.errors import InvalidSecurity, RequestFailed
-from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, header_text
 from wssc.security.faults import read_fault
@@ -305,12 +302,9 @@ class ClientSession:
         return protected
 
     def _x509_endorsement(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> EndorsingToken:
-        token = X509Token(certificate, "X509-" + secrets.token_hex(8))
+        token = X509Token.for_message(certificate)
         return EndorsingToken(
-            private_key,
-            token.reference("bst"),
-            alg.RSA_SHA256 if self.policy.suite.digest == alg.SHA256 else alg.RSA_SHA1,
-            etree.tostring(token.to_element(), encoding="unicode"),
+            private_key, token.reference("bst"), self.policy.suite.asymmetric_signature, token.to_xml()
         )
 
     def _context_request(

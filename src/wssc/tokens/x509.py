@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+import secrets
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -62,6 +63,15 @@ class X509Token:
             el.set(ns.WSU_ID, self.wsu_id)
         el.text = b64encode(self.certificate.public_bytes(serialization.Encoding.DER))
         return el
+
+    @classmethod
+    def for_message(cls, certificate: x509.Certificate) -> X509Token:
+        """A BinarySecurityToken to carry in one message, under a fresh wsu:Id."""
+        return cls(certificate, "X509-" + secrets.token_hex(8))
+
+    def to_xml(self) -> str:
+        """Self-contained XML text of :meth:`to_element`."""
+        return etree.tostring(self.to_element(), encoding="unicode")
 
     @classmethod
     def from_element(cls, el: Element) -> X509Token:
