@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Final
@@ -53,6 +54,8 @@ _UTF16_32_BOMS: Final = (
 
 def _as_utf8(data: bytes) -> bytes:
     """Transcode UTF-16/32 input (XML 1.0 appendix F detection) to UTF-8 so byte-level checks see it all."""
+    if data[:1] == b"<" and data[1:2] not in (b"\x00", b""):
+        return data  # the common case: ASCII-compatible, no byte order mark
     for prefix, codec in _UTF16_32_BOMS:
         if data.startswith(prefix):
             try:
@@ -125,13 +128,18 @@ def parse_fragment(data: bytes, nsmap: Mapping[str | None, str], limits: Limits 
     """
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<?xml" in data[:64]:
         raise MalformedXML("decrypted data is not an XML fragment")
+    wrapper = parse(_fragment_head(tuple(nsmap.items())) + data + b"</wssc-fragment>", limits, depth_checked=False)
+    return list(wrapper)
+
+
+@functools.lru_cache(maxsize=256)
+def _fragment_head(declarations: tuple[tuple[str | None, str], ...]) -> bytes:
+    """The wrapper start tag redeclaring ``declarations``; a peer uses the same few namespace contexts."""
     decls = []
-    for prefix, uri in nsmap.items():
+    for prefix, uri in declarations:
         escaped = uri.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
         decls.append(f' xmlns="{escaped}"' if prefix is None else f' xmlns:{prefix}="{escaped}"')
-    head = ("<wssc-fragment" + "".join(decls) + ">").encode()
-    wrapper = parse(head + data + b"</wssc-fragment>", limits, depth_checked=False)
-    return list(wrapper)
+    return ("<wssc-fragment" + "".join(decls) + ">").encode()
 
 
 def c14n(element: Element, inclusive_prefixes: Iterable[str] | None = None) -> bytes:
