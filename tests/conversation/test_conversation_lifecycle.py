@@ -21,9 +21,11 @@ from wssc.security.addressing import action_of
 from wssc.security.keys import StaticKeys
 from wssc.security.soap import SOAP12
 from wssc.security.unprotect import Receiver
+from wssc.tokens import reference as strs
 from wssc.trust import actions
 from wssc.trust.elements import RequestType
 from wssc.trust.entropy import EntropyMode
+from wssc.trust.rst import RequestSecurityToken
 from wssc.trust.rstr import parse_response
 from wssc.versions import SC_1_3
 
@@ -214,15 +216,60 @@ def test_validate_is_true_while_live_and_false_after_cancel(world: World) -> Non
     with pytest.raises(RuntimeError):
         session.validate()
 
-    # Validate is bootstrap-protected: a reconstructed client can still ask about the cancelled context.
+    # A reconstructed client asking under the cancelled key learns it from the service's fault.
     asking = world.holding(snapshot)
     event = world.service.receive(asking.validate())
-    assert isinstance(event, TokenReply)
-    assert event.valid is False
+    assert isinstance(event, FaultReply) and isinstance(event.error, BadContextToken)
     validated = asking.receive(event.reply.data)
     assert isinstance(validated, Validated)
     assert validated.valid is False
     assert validated.reason
+    # Under the bootstrap binding the answer is "not valid" too.
+    asking = world.holding(snapshot)
+    event = world.service.receive(asking.validate(under_bootstrap=True))
+    assert isinstance(event, TokenReply) and event.valid is False
+    assert asking.receive(event.reply.data) == Validated(False, "context is unknown, expired or cancelled")
+
+
+def test_validate_is_no_liveness_oracle_for_other_requesters(world: World) -> None:
+    """Identifiers travel in clear in SCTs; only the context itself (or the authenticated principal it was
+    issued to) learns whether it is live.  An anonymous bootstrap caller is told "not valid", and another
+    context's key may not ask at all."""
+    owner = world.establish()
+    other = world.establish()
+    assert owner.context is not None and other.context is not None
+    foreign = world.holding(owner.context)
+    event = world.service.receive(foreign.validate(under_bootstrap=True))
+    assert isinstance(event, TokenReply) and event.valid is False
+    assert foreign.receive(event.reply.data) == Validated(False, "context is unknown, expired or cancelled")
+
+    # A context key asking about another context: the same fault whether the target is live or not.
+    action = actions.request_action(world.version, RequestType.VALIDATE, actions.Binding.TRUST)
+    for target in (owner.context.identifier, "urn:uuid:no-such-context"):
+        rst = RequestSecurityToken(
+            request_type=RequestType.VALIDATE,
+            token_type=world.version.trust_uri("RSTR/Status"),
+            validate_target=strs.external_sct(target, world.version),
+        )
+        data = world.context_signed(other.context, rst.to_element(world.version), action)
+        world.expect_fault(data, InvalidRequest)
+    world.call(owner, "the owner is unaffected")
+    event = world.service.receive(owner.validate())
+    assert isinstance(event, TokenReply) and event.valid is True
+
+
+def test_cancel_needs_the_current_key_instance(world: World) -> None:
+    """After a renewal the previous key still verifies messages in flight, but it may not cancel."""
+    session = world.establish()
+    before = session.context
+    assert before is not None
+    session.receive(world.service.receive(session.renew()).reply.data)  # type: ignore[union-attr]
+    stale = world.holding(before)
+    world.expect_fault(stale.cancel(), BadContextToken, stale)
+    assert world.stored(session) is not None
+    world.call(session, "still live")
+    session.receive(world.service.receive(session.cancel()).reply.data)  # type: ignore[union-attr]
+    assert world.stored(before) is None
 
 
 def test_validate_of_an_expired_context_is_false(world: World) -> None:
@@ -406,10 +453,14 @@ def test_username_for_certificate_right_password(
     assert event.context is not None and event.context.claims == expected
     assert user_world.call(session, "as alice").claims == expected
 
-    # Validate is bootstrap-protected, so it authenticates too.
-    event = user_world.service.receive(session.validate())
+    # Validate under the bootstrap binding authenticates the principal: alice may ask about her context.
+    event = user_world.service.receive(session.validate(under_bootstrap=True))
     assert isinstance(event, TokenReply) and event.valid
     assert session.receive(event.reply.data) == Validated(True, "context is live")
+    assert session.context is not None
+    bob = user_world.holding(session.context, username="bob", password="hunter2")
+    event = user_world.service.receive(bob.validate(under_bootstrap=True))
+    assert isinstance(event, TokenReply) and event.valid is False
 
     # Amend adds to the user's claims.
     certificate, private_key = amender
@@ -455,7 +506,7 @@ def test_username_for_certificate_requires_a_username_token(user_world: World) -
     alice.receive(user_world.service.receive(alice.establish()).reply.data)  # type: ignore[union-attr]
     assert alice.context is not None
     stranger = user_world.holding(alice.context)
-    user_world.expect_fault(stranger.validate(), FailedAuthentication, stranger)
+    user_world.expect_fault(stranger.validate(under_bootstrap=True), FailedAuthentication, stranger)
     user_world.call(alice)
 
 

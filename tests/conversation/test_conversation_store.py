@@ -435,7 +435,7 @@ def test_client_turns_each_fault_into_its_typed_error(
     for make_request, owner in (
         (lambda: session.request(echo_body("x"), "urn:e:x"), session),
         (session.renew, session),
-        (session.validate, session),
+        (lambda: session.validate(under_bootstrap=True), session),
     ):
         make_request()
         with pytest.raises(error) as raised:

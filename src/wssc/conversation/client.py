@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.conversation.bootstrap import Bootstrap, ResponseCheck
 from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, PreviousKey, SecurityContext
-from wssc.errors import InvalidSecurity, RequestFailed
+from wssc.errors import BadContextToken, InvalidSecurity, RequestFailed
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, header_text
 from wssc.security.faults import read_fault
@@ -204,8 +204,11 @@ class ClientSession:
         rst = self._entropy_request(RequestType.ISSUE, applies_to=self.address)
         return self._bootstrap_request(RequestType.ISSUE, rst)
 
-    def validate(self) -> bytes:
-        """RST/Validate for our context (WS-Trust 1.3 section 7), protected by the bootstrap binding."""
+    def validate(self, *, under_bootstrap: bool | None = None) -> bytes:
+        """RST/Validate for our context (WS-Trust 1.3 section 7): signed with the context key while it is
+        live by our clock (a service answers a context about itself), else protected by the bootstrap
+        binding (a service answers an authenticated principal about the contexts issued to it, and an
+        anonymous client about none).  ``under_bootstrap`` forces one way or the other."""
         context = self._require_context()
         rst = RequestSecurityToken(
             request_type=RequestType.VALIDATE,
@@ -213,7 +216,9 @@ class ClientSession:
             context="uuid-" + str(uuid.uuid4()),
             validate_target=strs.external_sct(context.identifier, self.version),
         )
-        return self._bootstrap_request(RequestType.VALIDATE, rst)
+        if under_bootstrap if under_bootstrap is not None else context.is_expired(self.clock()):
+            return self._bootstrap_request(RequestType.VALIDATE, rst)
+        return self._context_request(RequestType.VALIDATE, rst)
 
     def _bootstrap_request(self, operation: RequestType, rst: RequestSecurityToken) -> bytes:
         action = actions.request_action(self.version, operation, self._binding(operation))
@@ -345,6 +350,13 @@ class ClientSession:
         root = parse(data)
         fault = read_fault(root)
         if fault is not None:
+            if (
+                pending.operation is RequestType.VALIDATE
+                and pending.bootstrap is None
+                and fault.error is BadContextToken
+            ):
+                # Asked under the context key: a service that no longer knows the context can only say so.
+                return Validated(False, fault.reason)
             raise (fault.error or RequestFailed)(fault.reason)
         if self.over_tls:
             requirements = TRANSPORT_REQUIREMENTS

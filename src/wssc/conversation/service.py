@@ -135,7 +135,7 @@ class SecureConversationService(TokenOperations):
             if rst.request_type is RequestType.ISSUE:
                 return self._issue(message, rst, claims, incoming)
             if rst.request_type is RequestType.VALIDATE:
-                return self._validate(message, rst, incoming)
+                return self._validate(message, rst, incoming, claims)
             raise InvalidRequest(f"{rst.request_type.value} needs the context's own key")
         if origin.kind != "context" or origin.context is None:
             raise InvalidSecurity("requests must be signed with a context or bootstrap key")
@@ -166,7 +166,7 @@ class SecureConversationService(TokenOperations):
         if rst is not None and rst.request_type is RequestType.ISSUE:
             return self._issue(message, rst, claims, incoming)
         if rst is not None and rst.request_type is RequestType.VALIDATE:
-            return self._validate(message, rst, incoming)
+            return self._validate(message, rst, incoming, claims)
         if rst is None and self.settings.accept_bootstrap_messages:
             header = message.header
             action = _verified_action(message, incoming.over_tls) or incoming.transport_action

@@ -128,6 +128,7 @@ class TokenOperations:
     ) -> TokenReply:
         version = self._version_of(rst, message)
         self._check_target(rst.cancel_target, context)
+        _require_current_key(message, context, "a cancellation")
         rstr = RequestSecurityTokenResponse(context=rst.context, requested_token_cancelled=True)
         reply = self._reply(message, version, RequestType.CANCEL, rstr, self._under(context, message), incoming)
         # From here on every message and derived key of the context gets wsc:BadContextToken.
@@ -177,11 +178,25 @@ class TokenOperations:
         reply = self._reply(message, version, RequestType.ISSUE, ack, protection, Incoming(), signer)
         return TokenReply(RequestType.ISSUE, context, reply)
 
-    def _validate(self, message: VerifiedMessage, rst: RequestSecurityToken, incoming: Incoming) -> TokenReply:
+    def _validate(
+        self,
+        message: VerifiedMessage,
+        rst: RequestSecurityToken,
+        incoming: Incoming,
+        caller: tuple[Claim, ...] | None = None,
+    ) -> TokenReply:
+        """Validate (WS-Trust 1.3 section 7) answers only a requester entitled to know: the context itself
+        (``caller`` None: the request is signed with its key), or the authenticated principal who holds it
+        (``caller``: the bootstrap claims).  Anyone else, anonymous clients included, learns "not valid"
+        whatever the context's state, so Validate is no liveness oracle for Identifiers seen on the wire."""
         version = self._version_of(rst, message)
         identifier = _target_identifier(rst.validate_target)
+        if caller is None and (message.context is None or identifier != message.context.identifier):
+            raise InvalidRequest("a context key may validate only its own context")
         now = self.clock()
         context = self.store.get(identifier, now) if identifier else None
+        if caller is not None and context is not None and not _holds(caller, context):
+            context = None
         valid = context is not None and not context.is_expired(now)
         status = Status(valid, "context is live" if valid else "context is unknown, expired or cancelled")
         rstr = RequestSecurityTokenResponse(
@@ -295,9 +310,16 @@ def _sct_versions(token_type: str | None) -> SCVersion | None:
     return None
 
 
+def _holds(caller: tuple[Claim, ...], context: SecurityContext) -> bool:
+    """The authenticated ``caller`` is the principal the context was issued to (an anonymous one is nobody)."""
+    if not caller or any(c.type == "authentication" and c.value == "anonymous" for c in caller):
+        return False
+    return all(claim in context.claims for claim in caller)
+
+
 def _require_current_key(message: VerifiedMessage, context: SecurityContext, what: str) -> None:
-    """Proof of possession of the *current* key (WS-SC 1.3 sections 5 and 6): a rolled-over instance may
-    still carry messages in flight (and may cancel), but it may not renew or amend the context."""
+    """Proof of possession of the *current* key (WS-SC 1.3 sections 5, 6 and 8): a rolled-over instance may
+    still carry messages in flight, but it may not renew, amend or cancel the context."""
     if message.context is None or message.context.instance != context.instance:
         raise BadContextToken(f"{what} must be signed with the current key instance")
 
