@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.adapters.keylog import KeyLog
 from wssc.conversation.bootstrap import Bootstrap, TransportBootstrap
-from wssc.conversation.client import ClientSession, Response, Validated
+from wssc.conversation.client import ClientSession
+from wssc.conversation.client_events import Response, Validated
 from wssc.conversation.context import SecurityContext
 from wssc.errors import BadContextToken, RenewNeeded
 from wssc.primitives.xml import Element

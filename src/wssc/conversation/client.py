@@ -18,6 +18,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.conversation.bootstrap import Bootstrap, ResponseCheck
+from wssc.conversation.client_events import (
+    Amended,
+    Cancelled,
+    Established,
+    Event,
+    Renewed,
+    Response,
+    Validated,
+)
 from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, PreviousKey, SecurityContext
 from wssc.errors import BadContextToken, InvalidSecurity, RequestFailed
 from wssc.primitives.xml import Element, parse
@@ -39,45 +48,11 @@ from wssc.trust.rst import RequestSecurityToken
 from wssc.trust.rstr import RequestSecurityTokenResponse, parse_response
 from wssc.versions import SC_1_3, SCVersion
 
+__all__ = ["Amended", "Cancelled", "ClientSession", "Established", "Event", "Renewed", "Response", "Validated"]
+
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class Established:
-    context: SecurityContext
-
-
-@dataclass(frozen=True)
-class Renewed:
-    context: SecurityContext
-
-
-@dataclass(frozen=True)
-class Amended:
-    context: SecurityContext
-
-
-@dataclass(frozen=True)
-class Cancelled:
-    identifier: str
-
-
-@dataclass(frozen=True)
-class Validated:
-    valid: bool
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class Response:
-    """A verified application response."""
-
-    message: VerifiedMessage
-
-
-Event = Established | Renewed | Amended | Cancelled | Validated | Response
 
 
 @dataclass(frozen=True)
