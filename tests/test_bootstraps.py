@@ -18,6 +18,7 @@ from wssc.conversation.client import (
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
 from wssc.errors import BadContextToken, FailedAuthentication
 from wssc.tokens.x509 import self_signed
+from wssc.tokens.x509_trust import CertificateTrust
 from wssc.versions import SC_1_3, SC_2005_02
 
 SERVICE = self_signed("bootstrap service")
@@ -56,7 +57,9 @@ def _life(service: SecureConversationService, client: ClientSession, over_tls: b
 
 @VERSIONS
 def test_mutual_certificate_every_operation(version) -> None:  # type: ignore[no-untyped-def]
-    service = SecureConversationService(ServiceCredentials(*SERVICE, trusted_clients=[CLIENT[0]]))
+    service = SecureConversationService(
+        ServiceCredentials(*SERVICE, client_trust=CertificateTrust(peers=[CLIENT[0], AMENDER[0]]))
+    )
     client = ClientSession(MutualCertificateBootstrap(SERVICE[0], *CLIENT), "http://svc/echo", version=version)
     _life(service, client, over_tls=False)
 
@@ -79,7 +82,9 @@ def test_transport_messages_are_refused_without_tls() -> None:
 
 
 def test_untrusted_client_certificate_is_refused() -> None:
-    service = SecureConversationService(ServiceCredentials(*SERVICE, trusted_clients=[CLIENT[0]]))
+    service = SecureConversationService(
+        ServiceCredentials(*SERVICE, client_trust=CertificateTrust(peers=[CLIENT[0], AMENDER[0]]))
+    )
     stranger = self_signed("stranger")
     client = ClientSession(MutualCertificateBootstrap(SERVICE[0], *stranger), "http://svc/echo")
     event = service.receive(client.establish())

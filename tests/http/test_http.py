@@ -241,3 +241,36 @@ def test_demo_service_accepts_unsigned_addressing_and_ignores_it_for_routing(ser
         assert _text(reply) == "over http"
         client.close()
     assert seen == [None]  # the unsigned wsa:Action was not trusted for routing
+
+
+def test_cli_serve_validates_client_certificates_against_trust_anchors(tmp_path: Path) -> None:
+    """`wssc serve --bootstrap mutual-certificate --trust-anchor CA`: a client certificate the CA issued
+    gets a context; a self-made one gets wsse:FailedAuthentication."""
+    from http_support import ServeProcess
+    from pki import CLIENT, ROOT, STRANGER, key_pem, pem
+
+    for name, data in (
+        ("ca.pem", pem(ROOT[0])),
+        ("client.pem", pem(CLIENT[0])),
+        ("client-key.pem", key_pem(CLIENT[1])),
+        ("stranger.pem", pem(STRANGER[0])),
+        ("stranger-key.pem", key_pem(STRANGER[1])),
+    ):
+        (tmp_path / name).write_bytes(data)
+    server = ServeProcess(tmp_path, "--bootstrap", "mutual-certificate", "--trust-anchor", str(tmp_path / "ca.pem"))
+    try:
+        cert = str(server.cert_path)
+        good = _wssc(
+            "call", server.url, "--server-cert", cert,
+            "--client-cert", str(tmp_path / "client.pem"), "--client-key", str(tmp_path / "client-key.pem"),
+        )  # fmt: skip
+        assert good.returncode == 0, good.stderr
+        assert "hello from wssc" in good.stdout
+        bad = _wssc(
+            "call", server.url, "--server-cert", cert,
+            "--client-cert", str(tmp_path / "stranger.pem"), "--client-key", str(tmp_path / "stranger-key.pem"),
+        )  # fmt: skip
+        assert bad.returncode != 0
+        assert "wsse:FailedAuthentication" in bad.stderr
+    finally:
+        server.stop()

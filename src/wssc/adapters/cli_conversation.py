@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from wssc.security.addressing import action_of
 from wssc.security.policy import Requirements
 from wssc.security.soap import soap_version_of, split
 from wssc.tokens.x509 import self_signed
+from wssc.tokens.x509_trust import CertificateTrust
 
 DEMO_ACTION = "urn:wssc:demo:echo"
 DEMO_PAYLOAD = b'<echo xmlns="urn:wssc:demo">hello from wssc</echo>'
@@ -88,6 +90,12 @@ def build_app(credentials: ServiceCredentials, version: versions.SCVersion, keyl
     return WsscApp(service, default=echo_handler, path="/echo")
 
 
+def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A repeatable option naming PEM files."""
+    kind = click.Path(exists=True, dir_okay=False)
+    return click.option(flag, name, multiple=True, type=kind, help=text + " (repeatable)")
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
@@ -96,6 +104,9 @@ def build_app(credentials: ServiceCredentials, version: versions.SCVersion, keyl
 @click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--bootstrap", type=click.Choice(BOOTSTRAPS), default=ANONYMOUS_FOR_CERTIFICATE, show_default=True)
 @click.option("--users", type=click.Path(exists=True, dir_okay=False), default=None, help="name:password lines")
+@_pem_files("--trust-anchor", "anchors", "PEM CA certificate: client certificates must chain to one")
+@_pem_files("--intermediate", "intermediates", "PEM intermediate CA certificate for --trust-anchor paths")
+@_pem_files("--trust-peer", "peers", "PEM client certificate accepted as is")
 def serve(
     host: str,
     port: int,
@@ -104,6 +115,9 @@ def serve(
     key_path: str | None,
     bootstrap: str,
     users: str | None,
+    anchors: tuple[str, ...],
+    intermediates: tuple[str, ...],
+    peers: tuple[str, ...],
 ) -> None:
     """Run the demo echo service at /echo under WS-SecureConversation."""
     import uvicorn
@@ -120,13 +134,23 @@ def serve(
         if users is None:
             raise click.UsageError("--bootstrap username-for-certificate needs --users FILE")
         user_table = read_users(users)
-    if bootstrap == MUTUAL_CERTIFICATE:
+    trust = None
+    if anchors or peers:
+        trust = CertificateTrust(
+            peers=[load_certificate(p) for p in peers],
+            anchors=[load_certificate(p) for p in anchors],
+            intermediates=[load_certificate(p) for p in intermediates],
+        )
+    elif intermediates:
+        raise click.UsageError("--intermediate needs --trust-anchor")
+    elif bootstrap == MUTUAL_CERTIFICATE:
         click.echo(
-            "mutual-certificate: any client certificate whose signature verifies is accepted; "
-            "its subject is the caller's claim",
+            "mutual-certificate without --trust-anchor or --trust-peer: any client certificate whose "
+            "signature verifies is accepted; its subject is the caller's claim",
             err=True,
         )
-    app = build_app(ServiceCredentials(cert, key, user_table), versions.by_name(sc_version), KeyLog.from_environment())
+    credentials = ServiceCredentials(cert, key, user_table, client_trust=trust)
+    app = build_app(credentials, versions.by_name(sc_version), KeyLog.from_environment())
     click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, WS-SC {sc_version})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

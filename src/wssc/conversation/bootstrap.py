@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc import namespaces as ns
@@ -34,6 +33,7 @@ from wssc.tokens.encrypted_key import EncryptedKey
 from wssc.tokens.reference import KeyIdentifier, SecurityTokenReference
 from wssc.tokens.username import UsernameToken
 from wssc.tokens.x509 import X509Token
+from wssc.tokens.x509_trust import CertificateTrust
 from wssc.versions import SCVersion
 
 ANONYMOUS_FOR_CERTIFICATE = "anonymous-for-certificate"
@@ -48,17 +48,16 @@ class ServiceCredentials:
     certificate: x509.Certificate
     private_key: rsa.RSAPrivateKey = field(repr=False)
     users: Mapping[str, str] | None = field(default=None, repr=False)
-    #: MutualCertificate: the client certificates accepted (None: any certificate whose signature verifies;
-    #: the application then authorizes by the claim, as WCF's ``X509CertificateValidationMode.None`` does)
-    trusted_clients: Sequence[x509.Certificate] | None = None
+    #: the client certificates believed: MutualCertificate clients, Amend endorsers, creators of propagated
+    #: contexts (None: any certificate whose signature verifies, WCF's ``X509CertificateValidationMode.None``;
+    #: the claim then names a key holder, not an identity)
+    client_trust: CertificateTrust | None = None
 
-    def _certificate_claims(self, certificate: x509.Certificate) -> tuple[Claim, ...]:
-        if self.trusted_clients is not None and not any(
-            hmac.compare_digest(certificate.fingerprint(hashes.SHA256()), t.fingerprint(hashes.SHA256()))
-            for t in self.trusted_clients
-        ):
-            raise FailedAuthentication("the client certificate is not trusted")
-        return (Claim("x509", certificate.subject.rfc4514_string()), Claim("authentication", "certificate"))
+    def certificate_claim(self, certificate: x509.Certificate, now: datetime, issuer: str = "self") -> Claim:
+        """The ``x509`` claim for a certificate whose key signed the message, once ``client_trust`` accepts it."""
+        if self.client_trust is not None:
+            self.client_trust.check(certificate, now)
+        return Claim("x509", certificate.subject.rfc4514_string(), issuer)
 
     def response_security(
         self, message: VerifiedMessage, policy: ProtectionPolicy
@@ -80,14 +79,15 @@ class ServiceCredentials:
     def resolver(self) -> StaticKeys:
         return StaticKeys(key_pairs=[(self.certificate, self.private_key)])
 
-    def authenticate(self, message: VerifiedMessage, *, over_tls: bool = False) -> tuple[Claim, ...]:
-        """The claims a bootstrap message proves: a verified user name, or an anonymous client.
+    def authenticate(self, message: VerifiedMessage, now: datetime, *, over_tls: bool = False) -> tuple[Claim, ...]:
+        """The claims a bootstrap message proves: a trusted client certificate, a verified user name, or
+        an anonymous client.
 
         ``over_tls``: the UsernameToken travelled in clear inside HTTPS (TransportWithMessageCredential)
         rather than signed and encrypted by the message."""
         origin = message.signature_key
         if origin is not None and origin.kind == "x509" and origin.certificate is not None:
-            return self._certificate_claims(origin.certificate)
+            return (self.certificate_claim(origin.certificate, now), Claim("authentication", "certificate"))
         if self.users is None:
             return (Claim("authentication", "anonymous"),)
         protected = [t for t in message.username_tokens if over_tls or (t.signed and t.encrypted)]

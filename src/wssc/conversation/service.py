@@ -125,7 +125,7 @@ class SecureConversationService(TokenOperations):
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
             raise InvalidSecurity("the Renew action carries no Renew request")
         if origin.kind in ("encrypted-key", "x509"):
-            claims = self.credentials.authenticate(message)
+            claims = self.credentials.authenticate(message, self.clock())
             if rst is None:
                 if not self.settings.accept_bootstrap_messages:
                     raise InvalidSecurity("only token requests are accepted without a security context")
@@ -162,7 +162,7 @@ class SecureConversationService(TokenOperations):
     ) -> Event:
         """TransportWithMessageCredential bootstrap: TLS protects the request, a UsernameToken (or the TLS
         client certificate, at the transport) authenticates it (WS-SP 1.2 section 7.3)."""
-        claims = self.credentials.authenticate(message, over_tls=True)
+        claims = self.credentials.authenticate(message, self.clock(), over_tls=True)
         if rst is not None and rst.request_type is RequestType.ISSUE:
             return self._issue(message, rst, claims, incoming)
         if rst is not None and rst.request_type is RequestType.VALIDATE:

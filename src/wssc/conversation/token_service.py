@@ -104,14 +104,14 @@ class TokenOperations:
     ) -> TokenReply:
         version = self._version_of(rst, message)
         _require_current_key(message, context, "an amendment")
+        now = self.clock()
         added = tuple(
-            Claim("x509", origin.certificate.subject.rfc4514_string(), "endorsing-signature")
+            self.credentials.certificate_claim(origin.certificate, now, "endorsing-signature")
             for _, origin in message.endorsing
             if origin.certificate is not None
         )
         if not added:
             raise InvalidRequest("Amend needs an endorsing signature by the new credential")
-        now = self.clock()
         amended = context.amended(added)
         try:
             self.store.replace(context, amended, now)
@@ -146,8 +146,9 @@ class TokenOperations:
         creators = [o.certificate for _, o in message.endorsing if o.certificate is not None]
         if not creators:
             raise InvalidSecurity("the creator of a propagated context must endorse the message with X.509")
-        claims = self.credentials.authenticate(message) + tuple(
-            Claim("x509", cert.subject.rfc4514_string(), "context-creator") for cert in creators
+        now = self.clock()
+        claims = self.credentials.authenticate(message, now) + tuple(
+            self.credentials.certificate_claim(cert, now, "context-creator") for cert in creators
         )
         version = by_trust_namespace(etree.QName(element).namespace) or self.settings.version
         rstr = RequestSecurityTokenResponse.from_element(element)
@@ -155,7 +156,6 @@ class TokenOperations:
         if sct is None or not isinstance(proof, EncryptedKey):
             raise InvalidRequest("a propagated context carries its SCT and its key encrypted for the recipient")
         key = proof.decrypt(self.credentials.private_key_for(proof.key_info))
-        now = self.clock()
         lifetime = rstr.lifetime
         # The creator proposes a lifetime; the service's own bound wins (and with it key renewal).
         limit = now + self.settings.context_lifetime
