@@ -19,6 +19,7 @@ from wssc.conversation.store import (
     MAX_CONTEXTS,
     InMemoryContextStore,
     StaleContext,
+    StoreFull,
     amend,
 )
 from wssc.errors import (
@@ -36,10 +37,13 @@ from wssc.security.keys import ContextProtection
 from wssc.security.policy import ProtectionPolicy
 from wssc.security.protect import protect
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
+from wssc.tokens.x509 import self_signed
 from wssc.versions import SC_1_3, SC_2005_02, SCVersion
 
 T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
+
+CREATOR = self_signed("context creator")
 
 
 def context(now: datetime = T0, lifetime: timedelta = HOUR) -> SecurityContext:
@@ -66,8 +70,22 @@ def test_add_get_and_duplicate_identifier() -> None:
 # -- capacity ------------------------------------------------------------------------------------------------
 
 
-def test_capacity_evicts_the_least_recently_used() -> None:
+def test_capacity_refuses_newcomers_and_keeps_live_contexts() -> None:
     store = InMemoryContextStore(capacity=3)
+    held = [context() for _ in range(3)]
+    for x in held:
+        store.add(x, T0)
+    with pytest.raises(StoreFull):
+        store.add(context(), T0)
+    assert all(store.get(x.identifier, T0) is x for x in held)
+    assert store.remove(held[0].identifier)
+    newcomer = context()
+    store.add(newcomer, T0)
+    assert store.get(newcomer.identifier, T0) is newcomer
+
+
+def test_capacity_evicts_the_least_recently_used_when_asked_to() -> None:
+    store = InMemoryContextStore(capacity=3, evict_live_contexts_when_full=True)
     a, b, c, d, e = (context() for _ in range(5))
     for x in (a, b, c):
         store.add(x, T0)
@@ -98,7 +116,7 @@ def test_capacity_forgets_long_expired_contexts_before_evicting_live_ones() -> N
 
 
 def test_capacity_bound_holds_under_many_adds() -> None:
-    store = InMemoryContextStore(capacity=50)
+    store = InMemoryContextStore(capacity=50, evict_live_contexts_when_full=True)
     contexts = [context() for _ in range(500)]
     for c in contexts:
         store.add(c, T0)
@@ -300,10 +318,32 @@ def test_amend_helper_merges_and_retries_once() -> None:
 
 
 @pytest.mark.parametrize(("version", "soap"), VERSION_SOAP)
-def test_service_store_capacity_evicts_the_least_recently_used_context(
+def test_a_full_service_refuses_new_contexts_and_harms_none(
     credentials: ServiceCredentials, version: SCVersion, soap: SOAPVersion
 ) -> None:
+    """Anonymous clients flooding the service with contexts cannot push anyone else's context out."""
     world = make_world(version, soap, credentials, store=InMemoryContextStore(capacity=2))
+    first, second = world.establish(), world.establish()
+    flood = world.session()
+    world.expect_fault(flood.establish(), RequestFailed, flood)
+    assert flood.context is None
+    world.call(first)
+    world.call(second)
+    # Propagating a context is refused the same way.
+    creator = world.session()
+    world.expect_fault(creator.propagate(*CREATOR), RequestFailed, creator)
+    second.receive(world.service.receive(second.cancel()).reply.data)  # type: ignore[union-attr]
+    third = world.establish()
+    world.call(third)
+    world.call(first)
+
+
+@pytest.mark.parametrize(("version", "soap"), VERSION_SOAP)
+def test_service_store_capacity_evicts_the_least_recently_used_context_when_asked_to(
+    credentials: ServiceCredentials, version: SCVersion, soap: SOAPVersion
+) -> None:
+    store = InMemoryContextStore(capacity=2, evict_live_contexts_when_full=True)
+    world = make_world(version, soap, credentials, store=store)
     first, second = world.establish(), world.establish()
     world.call(first, "first is now the most recently used")
     third = world.establish()

@@ -25,9 +25,13 @@ class StaleContext(Exception):
     """The context changed (renewed, amended or cancelled) since the caller read it."""
 
 
+class StoreFull(Exception):
+    """The store holds as many live contexts as it may; a new one is refused rather than another evicted."""
+
+
 class ContextStore(Protocol):
     def add(self, context: SecurityContext, now: datetime) -> None:
-        """Store a new context; raise ``KeyError`` when the Identifier exists already."""
+        """Store a new context; ``KeyError`` when the Identifier exists already, :class:`StoreFull` at capacity."""
 
     def get(self, identifier: str, now: datetime) -> SecurityContext | None:
         """The context, also shortly after it expired; None when unknown, cancelled or long expired."""
@@ -40,11 +44,24 @@ class ContextStore(Protocol):
 
 
 class InMemoryContextStore:
-    """Thread-safe, bounded (least recently used contexts go first), forgets long-expired contexts."""
+    """Thread-safe and bounded; forgets long-expired contexts.
 
-    def __init__(self, capacity: int = MAX_CONTEXTS, expired_retention: timedelta = EXPIRED_RETENTION) -> None:
+    At capacity a new context is refused (:class:`StoreFull`), as WCF's token cache does by default: a
+    client that can establish contexts (anonymously, say) must not be able to push other clients' live
+    contexts out.  ``evict_live_contexts_when_full`` (WCF's ``removeOldestTokensOnCacheFull``) drops the
+    least recently used one instead, trading that isolation for availability to newcomers.
+    """
+
+    def __init__(
+        self,
+        capacity: int = MAX_CONTEXTS,
+        expired_retention: timedelta = EXPIRED_RETENTION,
+        *,
+        evict_live_contexts_when_full: bool = False,
+    ) -> None:
         self._capacity = capacity
         self._retention = expired_retention
+        self._evict = evict_live_contexts_when_full
         self._items: OrderedDict[str, SecurityContext] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -59,6 +76,8 @@ class InMemoryContextStore:
                 raise KeyError(context.identifier)
             if len(self._items) >= self._capacity:
                 self._purge(now)
+            if len(self._items) >= self._capacity and not self._evict:
+                raise StoreFull(f"{len(self._items)} contexts")
             while len(self._items) >= self._capacity:
                 self._items.popitem(last=False)
             self._items[context.identifier] = context

@@ -17,11 +17,12 @@ from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.context import Claim, SecurityContext
 from wssc.conversation.events import Incoming, Reply, TokenReply
 from wssc.conversation.settings import ServiceSettings
-from wssc.conversation.store import ContextStore, StaleContext
+from wssc.conversation.store import ContextStore, StaleContext, StoreFull
 from wssc.errors import (
     BadContextToken,
     InvalidRequest,
     InvalidSecurity,
+    RequestFailed,
     UnableToRenew,
     UnsupportedContextToken,
 )
@@ -69,7 +70,7 @@ class TokenOperations:
         context = SecurityContext.new(
             issued.key, now, lifetime=self._lifetime(rst, now), version=version, claims=claims
         )
-        self.store.add(context, now)
+        self._add(context, now)
         if self.on_new_key is not None:
             self.on_new_key(context)
         rstr = self._rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
@@ -163,10 +164,7 @@ class TokenOperations:
         if expires <= now:
             raise InvalidRequest("the propagated context has expired")
         context = SecurityContext(sct.identifier, key, now, expires, sct.version, sct.instance, claims, (), sct)
-        try:
-            self.store.add(context, now)
-        except KeyError:
-            raise InvalidRequest("a context with this Identifier exists already") from None
+        self._add(context, now)
         if self.on_new_key is not None:
             self.on_new_key(context)
         ack = RequestSecurityTokenResponse(
@@ -218,6 +216,15 @@ class TokenOperations:
         return TokenReply(RequestType.VALIDATE, context, reply, valid)
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    def _add(self, context: SecurityContext, now: datetime) -> None:
+        try:
+            self.store.add(context, now)
+        except KeyError:
+            raise InvalidRequest("a context with this Identifier exists already") from None
+        except StoreFull:
+            # WS-Trust 1.3 section 11: the request was fine, the service cannot take another context now.
+            raise RequestFailed("the service holds as many security contexts as it may") from None
+
     def _lifetime(self, rst: RequestSecurityToken, now: datetime) -> timedelta:
         """The requested Lifetime (WS-Trust 1.3 section 4.4.2) when shorter than the service's, else the service's."""
         asked = rst.lifetime.expires if rst.lifetime is not None else None
