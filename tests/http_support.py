@@ -45,11 +45,11 @@ class LiveServer:
 class ServeProcess:
     """`wssc serve` in a subprocess, with a key log and a generated development certificate."""
 
-    def __init__(self, workdir: Path, *args: str) -> None:
+    def __init__(self, workdir: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/echo"
         self.keylog = workdir / "keys.log"
-        env = dict(os.environ, WSSC_KEYLOG=str(self.keylog))
+        env = dict(os.environ, WSSC_KEYLOG=str(self.keylog), **(env or {}))
         cmd = [sys.executable, "-m", "wssc.adapters.cli", "serve", "--port", str(self.port), *args]
         self.proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.cert_path = workdir / "wssc-dev" / "service-cert.pem"

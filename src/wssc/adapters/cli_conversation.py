@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,11 +29,14 @@ from wssc.conversation.bootstrap import (
     ServiceCredentials,
 )
 from wssc.conversation.context import SecurityContext
+from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.service import SecureConversationService, ServiceSettings
+from wssc.conversation.store import ContextStore
 from wssc.errors import WsscError
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import action_of
 from wssc.security.policy import Requirements
+from wssc.security.replay import ReplayCache
 from wssc.security.soap import soap_version_of, split
 from wssc.tokens.x509 import self_signed
 from wssc.tokens.x509_trust import CertificateTrust
@@ -81,13 +85,45 @@ def read_users(path: str) -> dict[str, str]:
     return users
 
 
-def build_app(credentials: ServiceCredentials, version: versions.SCVersion, keylog: KeyLog | None = None) -> WsscApp:
+def build_app(
+    credentials: ServiceCredentials,
+    version: versions.SCVersion,
+    keylog: KeyLog | None = None,
+    redis_url: str | None = None,
+) -> WsscApp:
     """The demo echo service: any SOAP 1.1/1.2 message, with or without WS-Addressing, whose Body and
-    Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed)."""
+    Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed).
+    With ``redis_url`` its contexts and replay cache live in Redis, shared with the other nodes."""
     requirements = Requirements(encrypted_body=True, signed_addressing_headers=False)
     settings = ServiceSettings(version=version, requirements=requirements)
-    service = SecureConversationService(credentials, settings=settings, on_new_key=keylog)
+    store: ContextStore | None = None
+    replays: ReplayCache | None = None
+    if redis_url is not None:
+        try:
+            from wssc.adapters.redis_store import farm_store
+        except ImportError:
+            raise click.UsageError("--redis needs redis-py: pip install 'wssc[redis]'") from None
+
+        store, replays = farm_store(redis_url, seal_from_environment())
+    service = SecureConversationService(credentials, store, settings, on_new_key=keylog, replay_cache=replays)
     return WsscApp(service, default=echo_handler, path="/echo")
+
+
+def seal_from_environment() -> ContextSeal:
+    """The farm's sealing key: ``WSSC_SEAL_KEY`` (32 bytes, base64), older keys in ``WSSC_SEAL_KEYS_PREVIOUS``
+    (comma-separated) while contexts sealed under them may still be live."""
+    try:
+        key = base64.b64decode(os.environ["WSSC_SEAL_KEY"], validate=True)
+        older = [
+            base64.b64decode(k, validate=True) for k in os.environ.get("WSSC_SEAL_KEYS_PREVIOUS", "").split(",") if k
+        ]
+        return ContextSeal(key, previous_keys=older)
+    except KeyError:
+        raise click.UsageError(
+            "--redis needs WSSC_SEAL_KEY: 32 random bytes in base64, the same on every node"
+        ) from None
+    except ValueError as exc:
+        raise click.UsageError(f"WSSC_SEAL_KEY: {exc}") from None
 
 
 def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -107,6 +143,9 @@ def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]
 @_pem_files("--trust-anchor", "anchors", "PEM CA certificate: client certificates must chain to one")
 @_pem_files("--intermediate", "intermediates", "PEM intermediate CA certificate for --trust-anchor paths")
 @_pem_files("--trust-peer", "peers", "PEM client certificate accepted as is")
+@click.option(
+    "--redis", "redis_url", default=None, help="redis://... : share contexts and replay detection with other nodes"
+)
 def serve(
     host: str,
     port: int,
@@ -118,6 +157,7 @@ def serve(
     anchors: tuple[str, ...],
     intermediates: tuple[str, ...],
     peers: tuple[str, ...],
+    redis_url: str | None,
 ) -> None:
     """Run the demo echo service at /echo under WS-SecureConversation."""
     import uvicorn
@@ -150,7 +190,7 @@ def serve(
             err=True,
         )
     credentials = ServiceCredentials(cert, key, user_table, client_trust=trust)
-    app = build_app(credentials, versions.by_name(sc_version), KeyLog.from_environment())
+    app = build_app(credentials, versions.by_name(sc_version), KeyLog.from_environment(), redis_url)
     click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, WS-SC {sc_version})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -34,7 +34,7 @@ from wssc.security.addressing import Addressing, action_of, envelope, message_id
 from wssc.security.faults import fault_envelope
 from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS
 from wssc.security.protect import add_transport_header, protect
-from wssc.security.replay import InMemoryReplayCache
+from wssc.security.replay import InMemoryReplayCache, ReplayCache
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion, soap_version_of
 from wssc.security.unprotect import Receiver
@@ -59,14 +59,16 @@ class SecureConversationService(TokenOperations):
         *,
         clock: Callable[[], datetime] = _utcnow,
         on_new_key: Callable[[SecurityContext], None] | None = None,
+        replay_cache: ReplayCache | None = None,
     ) -> None:
+        """``store`` and ``replay_cache`` default to this process's memory; a farm shares both (Redis)."""
         self.credentials = credentials
         self.store: ContextStore = store if store is not None else InMemoryContextStore()
         self.settings = settings or ServiceSettings()
         self.clock = clock
         #: called with every context key the service creates (issue, renew): the key log hooks in here
         self.on_new_key = on_new_key
-        self._replays = InMemoryReplayCache()
+        self._replays: ReplayCache = replay_cache if replay_cache is not None else InMemoryReplayCache()
         self._receivers: dict[tuple[bool, bool], Receiver] = {}
         for renewing in (False, True):
             resolver = StoreKeyResolver(self.store, credentials.resolver(), clock, allow_expired=renewing)
