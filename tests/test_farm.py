@@ -57,8 +57,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis[bytes]]:
-    client: redis.Redis[bytes] = redis.Redis.from_url(redis_url)
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client: redis.Redis = redis.Redis.from_url(redis_url)
     client.flushdb()
     yield client
     client.close()
@@ -184,7 +184,7 @@ def test_store_forgets_contexts_after_the_retention_window(make_store: StoreFact
     store.add(_context(), _now() + timedelta(seconds=3))
 
 
-def test_redis_records_are_sealed(redis_client: redis.Redis[bytes]) -> None:
+def test_redis_records_are_sealed(redis_client: redis.Redis) -> None:
     store = RedisContextStore(redis_client, ContextSeal(SEAL_KEY))
     context = _context(claims=(Claim("name", "alice"),))
     store.add(context, _now())
@@ -202,6 +202,11 @@ def test_redis_records_are_sealed(redis_client: redis.Redis[bytes]) -> None:
         store.get(other.identifier, _now())
 
 
+def test_redis_store_refuses_a_decoding_client(redis_url: str) -> None:
+    with pytest.raises(ValueError):
+        RedisContextStore(redis.Redis.from_url(redis_url, decode_responses=True), ContextSeal(SEAL_KEY))
+
+
 def test_redis_replay_cache_is_shared(redis_url: str) -> None:
     first = RedisReplayCache(redis.Redis.from_url(redis_url))
     second = RedisReplayCache(redis.Redis.from_url(redis_url))
@@ -217,7 +222,7 @@ def test_redis_replay_cache_is_shared(redis_url: str) -> None:
 
 def _node(redis_url: str) -> SecureConversationService:
     """One node of the farm: its own Redis connection, the farm's sealing key and service certificate."""
-    client: redis.Redis[bytes] = redis.Redis.from_url(redis_url)
+    client: redis.Redis = redis.Redis.from_url(redis_url)
     return SecureConversationService(
         ServiceCredentials(*SERVICE),
         RedisContextStore(client, ContextSeal(SEAL_KEY)),
@@ -234,7 +239,7 @@ def _call(node: SecureConversationService, session: ClientSession, text: str) ->
     return "".join(response.message.body.itertext())
 
 
-def test_two_nodes_share_every_operation(redis_client: redis.Redis[bytes], redis_url: str) -> None:
+def test_two_nodes_share_every_operation(redis_client: redis.Redis, redis_url: str) -> None:
     a, b = _node(redis_url), _node(redis_url)
     session = ClientSession(ClientBootstrap(SERVICE[0]), "http://farm/echo", version=SC_2005_02)
 
@@ -273,7 +278,7 @@ def test_two_nodes_share_every_operation(redis_client: redis.Redis[bytes], redis
     assert isinstance(refused, FaultReply) and isinstance(refused.error, BadContextToken)
 
 
-def test_concurrent_renewals_on_two_nodes_let_one_win(redis_client: redis.Redis[bytes], redis_url: str) -> None:
+def test_concurrent_renewals_on_two_nodes_let_one_win(redis_client: redis.Redis, redis_url: str) -> None:
     a, b = _node(redis_url), _node(redis_url)
     session = ClientSession(ClientBootstrap(SERVICE[0]), "http://farm/echo")
     event = a.receive(session.establish())
@@ -291,7 +296,7 @@ def test_concurrent_renewals_on_two_nodes_let_one_win(redis_client: redis.Redis[
 
 
 def test_two_wssc_serve_processes_share_contexts_through_redis(
-    redis_client: redis.Redis[bytes], redis_url: str, tmp_path: Path
+    redis_client: redis.Redis, redis_url: str, tmp_path: Path
 ) -> None:
     """`wssc serve --redis`: a context issued by one process is used, renewed and cancelled through the
     other (the client's token requests go to node A as its issuer, its calls to node B)."""

@@ -75,13 +75,15 @@ class RedisContextStore:
 
     def __init__(
         self,
-        client: redis.Redis[bytes],
+        client: redis.Redis,
         seal: ContextSeal,
         *,
         namespace: str = "wssc",
         capacity: int = MAX_CONTEXTS,
         expired_retention: timedelta = EXPIRED_RETENTION,
     ) -> None:
+        if client.get_connection_kwargs().get("decode_responses"):
+            raise ValueError("the context store needs a Redis client that returns bytes (decode_responses=False)")
         self._client = client
         self._seal = seal
         self._prefix = "{" + namespace + "}:ctx:"
@@ -110,7 +112,7 @@ class RedisContextStore:
     def add(self, context: SecurityContext, now: datetime) -> None:
         member = self._member(context.identifier)
         ttl, forget_at, blob, stamp, instance = self._record(context, now)
-        args = [_ms(now), self._capacity, ttl, blob, stamp, instance, forget_at, member]
+        args: list[bytes | str | int] = [_ms(now), self._capacity, ttl, blob, stamp, instance, forget_at, member]
         outcome = self._add(keys=[self._prefix + member, self._index], args=args)
         if outcome == b"EXISTS":
             raise KeyError(context.identifier)
@@ -119,9 +121,9 @@ class RedisContextStore:
 
     def get(self, identifier: str, now: datetime) -> SecurityContext | None:
         blob = self._client.hget(self._prefix + self._member(identifier), "blob")
-        if blob is None:
+        if not isinstance(blob, bytes):
             return None
-        context = self._seal.open(bytes(blob), identifier, _PURPOSE)
+        context = self._seal.open(blob, identifier, _PURPOSE)
         if now >= context.expires + self._retention:
             return None
         return context
@@ -131,7 +133,7 @@ class RedisContextStore:
             raise ValueError("a context keeps its Identifier")
         member = self._member(new.identifier)
         ttl, forget_at, blob, stamp, instance = self._record(new, now)
-        args = [_stamp(expected), ttl, blob, stamp, instance, forget_at, member]
+        args: list[bytes | str | int] = [_stamp(expected), ttl, blob, stamp, instance, forget_at, member]
         if self._replace(keys=[self._prefix + member, self._index], args=args) != b"OK":
             raise StaleContext(expected.identifier)
 
@@ -148,7 +150,7 @@ class RedisContextStore:
 class RedisReplayCache:
     """A :class:`~wssc.security.replay.ReplayCache` shared by a farm: ``SET NX`` with the message's TTL."""
 
-    def __init__(self, client: redis.Redis[bytes], *, namespace: str = "wssc") -> None:
+    def __init__(self, client: redis.Redis, *, namespace: str = "wssc") -> None:
         self._client = client
         self._prefix = "{" + namespace + "}:replay:"
 
@@ -159,5 +161,5 @@ class RedisReplayCache:
 
 def farm_store(url: str, seal: ContextSeal, *, namespace: str = "wssc") -> tuple[RedisContextStore, RedisReplayCache]:
     """The context store and replay cache of a farm whose nodes share the Redis at ``url`` and ``seal``."""
-    client: redis.Redis[bytes] = redis.Redis.from_url(url)
+    client: redis.Redis = redis.Redis.from_url(url)
     return RedisContextStore(client, seal, namespace=namespace), RedisReplayCache(client, namespace=namespace)
