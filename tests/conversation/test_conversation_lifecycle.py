@@ -4,6 +4,7 @@ three entropy modes; UserNameForCertificate (WS-SC 1.3 sections 3-8, SPEC-NOTES 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.conversation.bootstrap import USERNAME_FOR_CERTIFICATE, ServiceCredentials
 from wssc.conversation.client import Amended, Cancelled, Established, Renewed, Validated
-from wssc.conversation.context import Claim
+from wssc.conversation.context import MAX_CLAIMS, Claim
 from wssc.conversation.service import FaultReply, ServiceSettings, TokenReply
 from wssc.errors import BadContextToken, FailedAuthentication, InvalidRequest, RequestFailed
 from wssc.primitives.xml import parse
@@ -191,6 +192,19 @@ def test_amend_adds_the_endorsing_certificate_subject_to_the_claims(
     event = world.service.receive(session.renew())
     session.receive(event.reply.data)  # type: ignore[union-attr]
     assert world.call(session, "after renew").claims == expected
+
+
+def test_amend_cannot_grow_a_context_without_bound(
+    world: World, amender: tuple[x509.Certificate, rsa.RSAPrivateKey]
+) -> None:
+    session = world.establish()
+    stored = world.stored(session)
+    assert stored is not None
+    full = replace(stored, claims=tuple(Claim("test", str(i)) for i in range(MAX_CLAIMS)))
+    world.service.store.replace(stored, full, world.clock())
+    world.expect_fault(session.amend(*amender), InvalidRequest, session)
+    assert world.stored(session) == full
+    world.call(session, "the context still works")
 
 
 # -- validate ------------------------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ KEY_ROLLOVER_WINDOW: Final = timedelta(minutes=5)
 CONTEXT_LIFETIME: Final = timedelta(hours=15)
 #: WCF ``LocalClientSecuritySettings.SessionKeyRenewalInterval``: the client renews after 10 hours.
 CLIENT_RENEWAL_INTERVAL: Final = timedelta(hours=10)
+#: Claims one context may carry (bootstrap claims plus those Amend added).  WCF has no Amend, hence no
+#: precedent; 64 is far above any real use and keeps a client from growing its context without bound.
+MAX_CLAIMS: Final = 64
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,10 @@ class SecurityContext:
         )
 
     def amended(self, claims: tuple[Claim, ...]) -> SecurityContext:
-        """The context with ``claims`` added (WS-SC 1.3 section 5); duplicates are not repeated."""
+        """The context with ``claims`` added (WS-SC 1.3 section 5); duplicates are not repeated.
+
+        Raises ``ValueError`` beyond :data:`MAX_CLAIMS`."""
         merged = self.claims + tuple(c for c in claims if c not in self.claims)
+        if len(merged) > MAX_CLAIMS:
+            raise ValueError(f"a context carries at most {MAX_CLAIMS} claims")
         return replace(self, claims=merged)

@@ -31,8 +31,8 @@ from wssc.versions import by_name
 _FORMAT: Final = b"\x01"
 _NONCE: Final = 12
 _KEY_ID: Final = 4
-#: a sealed context is small (key, times, a few claims, the SCT); anything larger is not ours
-MAX_SEALED_BYTES: Final = 16 * 1024
+#: a sealed context is small (keys, times, at most MAX_CLAIMS claims, the SCT); anything larger is not ours
+MAX_SEALED_BYTES: Final = 64 * 1024
 
 
 def _key_id(key: bytes) -> bytes:
@@ -57,7 +57,10 @@ class ContextSeal:
         nonce = os.urandom(_NONCE)
         header = _FORMAT + key_id
         record = json.dumps(_to_record(context), separators=(",", ":")).encode()
-        return header + nonce + aead.encrypt(nonce, record, _aad(header, purpose, context.identifier))
+        sealed = header + nonce + aead.encrypt(nonce, record, _aad(header, purpose, context.identifier))
+        if len(sealed) > MAX_SEALED_BYTES:
+            raise ValueError(f"the context seals to {len(sealed)} bytes, more than {MAX_SEALED_BYTES}")
+        return sealed
 
     def open(self, sealed: bytes, identifier: str, purpose: str) -> SecurityContext:
         """The context sealed for ``identifier`` and ``purpose``; anything else is ``wsc:BadContextToken``."""

@@ -113,7 +113,10 @@ class TokenOperations:
         )
         if not added:
             raise InvalidRequest("Amend needs an endorsing signature by the new credential")
-        amended = context.amended(added)
+        try:
+            amended = context.amended(added)
+        except ValueError as error:
+            raise InvalidRequest(str(error)) from None
         try:
             self.store.replace(context, amended, now)
         except StaleContext:
