@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -73,3 +77,27 @@ class ServeProcess:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+@contextmanager
+def serve_pair(
+    workdir: Path, pair: tuple[Any, Any], seal_key: bytes, *args: str
+) -> Iterator[tuple[ServeProcess, ServeProcess]]:
+    """Two `wssc serve` nodes of one service: the same certificate and key (``pair``), the same
+    ``WSSC_SEAL_KEY``, the same extra ``args``; nothing else shared."""
+    from pki import key_pem, pem
+
+    certificate, private_key = pair
+    (workdir / "cert.pem").write_bytes(pem(certificate))
+    (workdir / "key.pem").write_bytes(key_pem(private_key))
+    env = {"WSSC_SEAL_KEY": base64.b64encode(seal_key).decode()}
+    common = ("--cert", str(workdir / "cert.pem"), "--key", str(workdir / "key.pem"), *args)
+    nodes: list[ServeProcess] = []
+    try:
+        for name in ("a", "b"):
+            (workdir / name).mkdir()
+            nodes.append(ServeProcess(workdir / name, *common, env=env))
+        yield nodes[0], nodes[1]
+    finally:
+        for node in nodes:
+            node.stop()

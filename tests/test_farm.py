@@ -3,7 +3,6 @@ service nodes sharing them (against a real redis-server)."""
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -302,42 +301,27 @@ def test_two_wssc_serve_processes_share_contexts_through_redis(
     other (the client's token requests go to node A as its issuer, its calls to node B)."""
     import httpx
 
-    from http_support import ServeProcess
-    from pki import key_pem, pem
+    from http_support import serve_pair
     from wssc.adapters.http_client import WsscClient
     from wssc.security.soap import SOAP12
 
-    cert, key = SERVICE
-    (tmp_path / "cert.pem").write_bytes(pem(cert))
-    (tmp_path / "key.pem").write_bytes(key_pem(key))
-    env = {"WSSC_SEAL_KEY": base64.b64encode(SEAL_KEY).decode()}
-    args = ("--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem"), "--redis", redis_url)
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    a = ServeProcess(tmp_path / "a", *args, env=env)
-    try:
-        b = ServeProcess(tmp_path / "b", *args, env=env)
-        try:
-            client = WsscClient(b.url, ClientBootstrap(cert), issuer_url=a.url)
-            context = client.establish()
-            reply = client.call(echo_body("through b"), "urn:e:echo")
-            assert "through b" in "".join(reply.body.itertext())
-            assert client.renew().identifier == context.identifier
-            reply = client.call(echo_body("renewed through a"), "urn:e:echo")
-            assert "renewed through a" in "".join(reply.body.itertext())
-            stale = client.session.context
-            client.cancel()
-            client.session.context = stale
-            request = client.session.request(echo_body("after cancel"), "urn:e:echo")
-            answer = httpx.post(b.url, content=request, headers={"Content-Type": SOAP12.content_type})
-            assert answer.status_code == 500
-            with pytest.raises(BadContextToken):
-                client.session.receive(answer.content)
-            client.session.context = None
-            client.close()
-        finally:
-            b.stop()
-    finally:
-        a.stop()
+    with serve_pair(tmp_path, SERVICE, SEAL_KEY, "--redis", redis_url) as (a, b):
+        client = WsscClient(b.url, ClientBootstrap(SERVICE[0]), issuer_url=a.url)
+        context = client.establish()
+        reply = client.call(echo_body("through b"), "urn:e:echo")
+        assert "through b" in "".join(reply.body.itertext())
+        assert client.renew().identifier == context.identifier
+        reply = client.call(echo_body("renewed through a"), "urn:e:echo")
+        assert "renewed through a" in "".join(reply.body.itertext())
+        stale = client.session.context
+        client.cancel()
+        client.session.context = stale
+        request = client.session.request(echo_body("after cancel"), "urn:e:echo")
+        answer = httpx.post(b.url, content=request, headers={"Content-Type": SOAP12.content_type})
+        assert answer.status_code == 500
+        with pytest.raises(BadContextToken):
+            client.session.receive(answer.content)
+        client.session.context = None
+        client.close()
     # Nothing was left behind: the cancelled context is gone from the shared store.
     assert redis_client.zcard("{wssc}:ctx-index") == 0

@@ -90,12 +90,15 @@ def build_app(
     version: versions.SCVersion,
     keylog: KeyLog | None = None,
     redis_url: str | None = None,
+    stateless: bool = False,
 ) -> WsscApp:
     """The demo echo service: any SOAP 1.1/1.2 message, with or without WS-Addressing, whose Body and
     Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed).
-    With ``redis_url`` its contexts and replay cache live in Redis, shared with the other nodes."""
+    With ``redis_url`` its contexts and replay cache live in Redis, shared with the other nodes; ``stateless``
+    contexts live in their own SCTs, sealed with the farm's key."""
     requirements = Requirements(encrypted_body=True, signed_addressing_headers=False)
-    settings = ServiceSettings(version=version, requirements=requirements)
+    seal = seal_from_environment() if stateless else None
+    settings = ServiceSettings(version=version, requirements=requirements, stateless=seal)
     store: ContextStore | None = None
     replays: ReplayCache | None = None
     if redis_url is not None:
@@ -119,9 +122,7 @@ def seal_from_environment() -> ContextSeal:
         ]
         return ContextSeal(key, previous_keys=older)
     except KeyError:
-        raise click.UsageError(
-            "--redis needs WSSC_SEAL_KEY: 32 random bytes in base64, the same on every node"
-        ) from None
+        raise click.UsageError("needs WSSC_SEAL_KEY: 32 random bytes (base64), the same on every node") from None
     except ValueError as exc:
         raise click.UsageError(f"WSSC_SEAL_KEY: {exc}") from None
 
@@ -146,6 +147,7 @@ def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]
 @click.option(
     "--redis", "redis_url", default=None, help="redis://... : share contexts and replay detection with other nodes"
 )
+@click.option("--stateless", is_flag=True, help="issue cookie-mode contexts sealed with WSSC_SEAL_KEY; store nothing")
 def serve(
     host: str,
     port: int,
@@ -158,6 +160,7 @@ def serve(
     intermediates: tuple[str, ...],
     peers: tuple[str, ...],
     redis_url: str | None,
+    stateless: bool,
 ) -> None:
     """Run the demo echo service at /echo under WS-SecureConversation."""
     import uvicorn
@@ -190,7 +193,7 @@ def serve(
             err=True,
         )
     credentials = ServiceCredentials(cert, key, user_table, client_trust=trust)
-    app = build_app(credentials, versions.by_name(sc_version), KeyLog.from_environment(), redis_url)
+    app = build_app(credentials, versions.by_name(sc_version), KeyLog.from_environment(), redis_url, stateless)
     click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, WS-SC {sc_version})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

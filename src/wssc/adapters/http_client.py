@@ -174,7 +174,7 @@ class WsscClient(_Base):
 
     def close(self) -> None:
         try:
-            if self.session.established and not self.must_not_send_cancel:
+            if self.session.established and not self.must_not_send_cancel and not self.session.stateless:
                 self.cancel()
         finally:
             if self._own_http:
@@ -234,7 +234,7 @@ class AsyncWsscClient(_Base):
 
     async def aclose(self) -> None:
         try:
-            if self.session.established and not self.must_not_send_cancel:
+            if self.session.established and not self.must_not_send_cancel and not self.session.stateless:
                 await self.cancel()
         finally:
             if self._own_http:

@@ -28,6 +28,7 @@ from wssc.conversation.client_events import (
     Validated,
 )
 from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, PreviousKey, SecurityContext
+from wssc.conversation.stateless import is_stateless
 from wssc.errors import BadContextToken, InvalidSecurity, RequestFailed
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, header_text
@@ -119,6 +120,11 @@ class ClientSession:
     @property
     def established(self) -> bool:
         return self.context is not None
+
+    @property
+    def stateless(self) -> bool:
+        """The context is a cookie-mode one (its SCT carries a ``dnse:Cookie``): it is not cancelled, it expires."""
+        return self.context is not None and is_stateless(self.context)
 
     def needs_renewal(self) -> bool:
         """True once the client renewal interval (WCF: 10 hours) has passed or the key is about to expire."""
@@ -391,7 +397,13 @@ class ClientSession:
                 self.on_new_key(renewed)
             return Renewed(renewed)
         if operation is RequestType.AMEND:
-            return Amended(self._require_context())
+            context = self._require_context()
+            token = rstr.requested_security_token
+            if token is not None:  # a stateless service answers with the SCT (and cookie) to use from now on
+                if token.identifier != context.identifier or token.instance != context.instance:
+                    raise RequestFailed("the amended token is for another context or key instance")
+                self.context = context = replace(context, token=token)
+            return Amended(context)
         if operation is RequestType.CANCEL:
             if not rstr.requested_token_cancelled:
                 raise RequestFailed("the cancel response does not say RequestedTokenCancelled")

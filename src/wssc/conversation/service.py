@@ -20,6 +20,7 @@ from wssc.conversation.context import SecurityContext
 from wssc.conversation.events import ApplicationRequest, Event, FaultReply, Incoming, Reply, TokenReply
 from wssc.conversation.resolver import StoreKeyResolver
 from wssc.conversation.settings import ServiceSettings
+from wssc.conversation.stateless import CookieAwareStore, open_cookies
 from wssc.conversation.store import ContextStore, InMemoryContextStore
 from wssc.conversation.token_service import TokenOperations, derivation_version
 from wssc.errors import (
@@ -63,8 +64,9 @@ class SecureConversationService(TokenOperations):
     ) -> None:
         """``store`` and ``replay_cache`` default to this process's memory; a farm shares both (Redis)."""
         self.credentials = credentials
-        self.store: ContextStore = store if store is not None else InMemoryContextStore()
         self.settings = settings or ServiceSettings()
+        base: ContextStore = store if store is not None else InMemoryContextStore()
+        self.store: ContextStore = CookieAwareStore(base) if self.settings.stateless is not None else base
         self.clock = clock
         #: called with every context key the service creates (issue, renew): the key log hooks in here
         self.on_new_key = on_new_key
@@ -93,6 +95,10 @@ class SecureConversationService(TokenOperations):
             info = actions.operation_for_action(raw_action or "")
             renewing = info is not None and info.operation is RequestType.RENEW and not info.is_response
             receiver = self._receivers[(renewing, over_tls)]
+            if isinstance(self.store, CookieAwareStore) and self.settings.stateless is not None:
+                with self.store.restored(open_cookies(root, self.settings.stateless)):
+                    message = receiver.unprotect(root, now=self.clock())
+                    return self._dispatch(message, renewing, Incoming(transport_action, over_tls))
             message = receiver.unprotect(root, now=self.clock())
             return self._dispatch(message, renewing, Incoming(transport_action, over_tls))
         except WsscError as error:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from wssc.conversation.context import CONTEXT_LIFETIME, KEY_ROLLOVER_WINDOW
+from wssc.conversation.sealing import ContextSeal
 from wssc.security.policy import ProtectionPolicy, Requirements
 from wssc.trust.entropy import EntropyMode
 from wssc.versions import SC_1_3, SCVersion
@@ -24,3 +25,6 @@ class ServiceSettings:
     accept_bootstrap_messages: bool = False
     #: what every request must show (bootstrap and context messages alike)
     requirements: Requirements = field(default_factory=lambda: Requirements(encrypted_body=True))
+    #: issue stateless contexts: each SCT carries its context as a cookie sealed with this key, which
+    #: every node of the service holds; nothing is stored (see :mod:`wssc.conversation.stateless`)
+    stateless: ContextSeal | None = None

@@ -17,6 +17,7 @@ from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.context import Claim, SecurityContext
 from wssc.conversation.events import Incoming, Reply, TokenReply
 from wssc.conversation.settings import ServiceSettings
+from wssc.conversation.stateless import is_stateless, with_cookie
 from wssc.conversation.store import ContextStore, StaleContext, StoreFull
 from wssc.errors import (
     BadContextToken,
@@ -67,8 +68,8 @@ class TokenOperations:
             # The key size or computed-key algorithm asked for the SCT is not supported (WS-SC 1.3 s9).
             raise UnsupportedContextToken(error.detail) from None
         now = self.clock()
-        context = SecurityContext.new(
-            issued.key, now, lifetime=self._lifetime(rst, now), version=version, claims=claims
+        context = self._stateful_or_not(
+            SecurityContext.new(issued.key, now, lifetime=self._lifetime(rst, now), version=version, claims=claims)
         )
         self._add(context, now)
         if self.on_new_key is not None:
@@ -89,7 +90,9 @@ class TokenOperations:
         _require_current_key(message, context, "a renewal")
         issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
         now = self.clock()
-        renewed = context.renewed(issued.key, now, lifetime=self._lifetime(rst, now), rollover=self.settings.rollover)
+        renewed = self._stateful_or_not(
+            context.renewed(issued.key, now, lifetime=self._lifetime(rst, now), rollover=self.settings.rollover)
+        )
         try:
             self.store.replace(context, renewed, now)
         except StaleContext:
@@ -114,7 +117,7 @@ class TokenOperations:
         if not added:
             raise InvalidRequest("Amend needs an endorsing signature by the new credential")
         try:
-            amended = context.amended(added)
+            amended = self._stateful_or_not(context.amended(added))
         except ValueError as error:
             raise InvalidRequest(str(error)) from None
         try:
@@ -133,6 +136,8 @@ class TokenOperations:
         version = self._version_of(rst, message)
         self._check_target(rst.cancel_target, context)
         _require_current_key(message, context, "a cancellation")
+        if is_stateless(context):
+            raise InvalidRequest("a stateless context cannot be cancelled; it ends when it expires")
         rstr = RequestSecurityTokenResponse(context=rst.context, requested_token_cancelled=True)
         reply = self._reply(message, version, RequestType.CANCEL, rstr, self._under(context, message), incoming)
         # From here on every message and derived key of the context gets wsc:BadContextToken.
@@ -219,6 +224,11 @@ class TokenOperations:
         return TokenReply(RequestType.VALIDATE, context, reply, valid)
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    def _stateful_or_not(self, context: SecurityContext) -> SecurityContext:
+        """A new or changed context; stateless services put it in the cookie of its SCT."""
+        seal = self.settings.stateless
+        return context if seal is None else with_cookie(context, seal)
+
     def _add(self, context: SecurityContext, now: datetime) -> None:
         try:
             self.store.add(context, now)

@@ -1,0 +1,128 @@
+"""Stateless security contexts (SPEC-NOTES section 10, WCF's cookie-mode SCTs): the context travels inside
+its own SCT as a ``dnse:Cookie``, sealed under a key every node of the service holds, so no node keeps it.
+
+The cookie is this service's own format (:mod:`wssc.conversation.sealing`; WCF's is DPAPI-protected .NET
+binary XML, opaque to everyone else as well); clients echo the SCT verbatim, cookie included, as WCF clients
+do.  Renew and Amend answer with a new SCT and cookie.  What statelessness costs: a context cannot be
+cancelled (WCF clients do not send Cancel for cookie-mode contexts either; wssc refuses it rather than
+pretend), an older cookie stays usable until it expires, so a renewal does not retire the old key early, and
+each node detects replays on its own unless the nodes share a replay cache
+(:class:`~wssc.adapters.redis_store.RedisReplayCache`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Final
+
+from lxml import etree
+
+from wssc import namespaces as ns
+from wssc.conversation.context import SecurityContext
+from wssc.conversation.sealing import ContextSeal
+from wssc.conversation.store import EXPIRED_RETENTION, ContextStore
+from wssc.errors import BadContextToken
+from wssc.primitives.xml import Element, b64decode, b64encode
+from wssc.tokens.sct import SecurityContextToken
+from wssc.versions import VERSIONS
+
+COOKIE_TAG: Final = ns.qn(ns.DNSE, "Cookie")
+_PURPOSE: Final = "wssc stateless context cookie"
+_SCT_TAGS: Final = frozenset(v.sc_qname("SecurityContextToken") for v in VERSIONS)
+_SECURITY: Final = ns.qn(ns.WSSE, "Security")
+
+
+def cookie_of(token: SecurityContextToken | None) -> Element | None:
+    """The ``dnse:Cookie`` an SCT carries, if any (the mark of a stateless context, WCF's included)."""
+    if token is None:
+        return None
+    return next((e for e in token.extensions if e.tag == COOKIE_TAG), None)
+
+
+def is_stateless(context: SecurityContext) -> bool:
+    return cookie_of(context.token) is not None
+
+
+def with_cookie(context: SecurityContext, seal: ContextSeal) -> SecurityContext:
+    """``context`` whose SCT carries the cookie that restores it (the sealed record leaves the token out)."""
+    cookie = etree.Element(COOKIE_TAG, nsmap={"dnse": ns.DNSE})
+    cookie.text = b64encode(seal.seal(replace(context, token=None), _PURPOSE))
+    wsu_id = context.token.wsu_id if context.token is not None else None
+    token = SecurityContextToken(context.identifier, context.instance, wsu_id, context.version, (cookie,))
+    return replace(context, token=token)
+
+
+def open_cookies(root: Element, seal: ContextSeal) -> dict[str, SecurityContext]:
+    """The contexts restored from the cookies of the SCTs in ``root``'s Security headers.
+
+    A cookie that does not open under ``seal``, or opens to another Identifier or Instance than the SCT
+    carrying it, is ``wsc:BadContextToken``.  SCTs without a cookie are left to the store."""
+    opened: dict[str, SecurityContext] = {}
+    header = root[0] if len(root) and etree.QName(root[0]).localname == "Header" else None
+    if header is None:
+        return opened
+    for security in header.iterchildren(_SECURITY):
+        for element in security:
+            if element.tag not in _SCT_TAGS:
+                continue
+            cookies = element.findall(COOKIE_TAG)
+            if not cookies:
+                continue
+            if len(cookies) > 1:
+                raise BadContextToken("an SCT with more than one cookie")
+            token = SecurityContextToken.from_element(element)
+            context = seal.open(b64decode(cookies[0].text, "dnse:Cookie"), token.identifier, _PURPOSE)
+            if context.instance != token.instance:
+                raise BadContextToken("the cookie is for another key instance")
+            opened[token.identifier] = replace(context, token=token)
+    return opened
+
+
+_NONE: Final[Mapping[str, SecurityContext]] = MappingProxyType({})
+_REQUEST_CONTEXTS: contextvars.ContextVar[Mapping[str, SecurityContext]] = contextvars.ContextVar(
+    "wssc_stateless_contexts", default=_NONE
+)
+
+
+class CookieAwareStore:
+    """A :class:`~wssc.conversation.store.ContextStore` that also knows, for the request being processed
+    (a context variable: thread- and task-safe), the stateless contexts its cookies restored.  Stateless
+    contexts are never written to ``base``."""
+
+    def __init__(self, base: ContextStore) -> None:
+        self.base = base
+
+    @contextmanager
+    def restored(self, contexts: Mapping[str, SecurityContext]) -> Iterator[None]:
+        token = _REQUEST_CONTEXTS.set(contexts)
+        try:
+            yield
+        finally:
+            _REQUEST_CONTEXTS.reset(token)
+
+    def add(self, context: SecurityContext, now: datetime) -> None:
+        if not is_stateless(context):
+            self.base.add(context, now)
+
+    def get(self, identifier: str, now: datetime) -> SecurityContext | None:
+        context = _REQUEST_CONTEXTS.get().get(identifier)
+        if context is not None:
+            return None if now >= context.expires + EXPIRED_RETENTION else context
+        return self.base.get(identifier, now)
+
+    def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
+        if not is_stateless(expected):
+            self.base.replace(expected, new, now)
+
+    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
+        if identifier in _REQUEST_CONTEXTS.get():
+            return False  # stateless: nothing to remove (Cancel refuses before it gets here)
+        return self.base.remove(identifier, expected_instance)
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
