@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
@@ -27,7 +27,8 @@ from wssc.conversation.client_events import (
     Response,
     Validated,
 )
-from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, PreviousKey, SecurityContext
+from wssc.conversation.client_tokens import amended_context, issued_context
+from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, SecurityContext
 from wssc.conversation.stateless import is_stateless
 from wssc.errors import BadContextToken, InvalidSecurity, RequestFailed
 from wssc.primitives.xml import Element, parse
@@ -384,26 +385,16 @@ class ClientSession:
             raise RequestFailed("empty token response")
         rstr = responses[0]
         operation = pending.operation
-        if operation is RequestType.ISSUE:
-            self.context = self._context_from(rstr, pending.rst, None)
+        if operation in (RequestType.ISSUE, RequestType.RENEW):
+            old = None if operation is RequestType.ISSUE else self._require_context()
+            key = proof_key(pending.rst, rstr, self.key_size, expected_mode=self.entropy_mode)
+            self.context = issued_context(rstr, key, old, self.clock())
             if self.on_new_key is not None:
                 self.on_new_key(self.context)
-            return Established(self.context)
-        if operation is RequestType.RENEW:
-            old = self._require_context()
-            renewed = self._context_from(rstr, pending.rst, old)
-            self.context = renewed
-            if self.on_new_key is not None:
-                self.on_new_key(renewed)
-            return Renewed(renewed)
+            return Established(self.context) if old is None else Renewed(self.context)
         if operation is RequestType.AMEND:
-            context = self._require_context()
-            token = rstr.requested_security_token
-            if token is not None:  # a stateless service answers with the SCT (and cookie) to use from now on
-                if token.identifier != context.identifier or token.instance != context.instance:
-                    raise RequestFailed("the amended token is for another context or key instance")
-                self.context = context = replace(context, token=token)
-            return Amended(context)
+            self.context = amended_context(rstr, self._require_context())
+            return Amended(self.context)
         if operation is RequestType.CANCEL:
             if not rstr.requested_token_cancelled:
                 raise RequestFailed("the cancel response does not say RequestedTokenCancelled")
@@ -414,23 +405,3 @@ class ClientSession:
         if status is None:
             raise RequestFailed("the validate response has no Status")
         return Validated(status.valid, status.reason)
-
-    def _context_from(
-        self, rstr: RequestSecurityTokenResponse, rst: RequestSecurityToken, old: SecurityContext | None
-    ) -> SecurityContext:
-        sct = rstr.requested_security_token
-        if sct is None:
-            raise RequestFailed("the response carries no SecurityContextToken")
-        if old is not None and sct.identifier != old.identifier:
-            raise RequestFailed("a renewed context keeps its Identifier")
-        key = proof_key(rst, rstr, self.key_size, expected_mode=self.entropy_mode)
-        now = self.clock()
-        lifetime = rstr.lifetime
-        created = lifetime.created if lifetime and lifetime.created else now
-        expires = lifetime.expires if lifetime and lifetime.expires else now + timedelta(hours=10)
-        if old is None:
-            return SecurityContext(sct.identifier, key, created, expires, sct.version, sct.instance, (), (), sct)
-        previous = (*old.previous, PreviousKey(old.instance, old.key, now + timedelta(minutes=5)))
-        return replace(
-            old, key=key, created=created, expires=expires, instance=sct.instance, previous=previous, token=sct
-        )
