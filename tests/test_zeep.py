@@ -11,7 +11,7 @@ import zeep
 from lxml import etree
 
 from wssc.adapters.asgi import WsscApp
-from wssc.adapters.zeep_transport import UnsupportedMessage, WsscTransport
+from wssc.adapters.zeep_transport import WsscTransport
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
 from wssc.conversation.service import ApplicationRequest, SecureConversationService
 from wssc.errors import WsscError
@@ -118,13 +118,24 @@ def test_a_tampered_response_never_reaches_zeep(tmp_path: Path) -> None:
     transport.close()
 
 
-def test_application_headers_are_refused_rather_than_sent_unprotected(tmp_path: Path) -> None:
+def test_application_headers_travel_signed(tmp_path: Path) -> None:
     _, app = _service()
+    seen: list[tuple[str | None, bool]] = []
+
+    @app.operation("urn:example:echo/Echo")
+    def echo(request: ApplicationRequest) -> etree._Element:
+        header = request.message.header
+        tenant = header.find("{urn:example:custom}Tenant") if header is not None else None
+        seen.append((None if tenant is None else tenant.text, tenant is not None and request.message.is_signed(tenant)))
+        answer = etree.Element(f"{{{TNS}}}EchoResponse", nsmap={"e": TNS})
+        etree.SubElement(answer, f"{{{TNS}}}text").text = "ok"
+        return answer
+
     http = httpx.Client(transport=httpx.WSGITransport(app=app.wsgi()))
     transport = WsscTransport(ClientBootstrap(SERVICE[0]), client_options={"http": http})
     client = zeep.Client(_wsdl(tmp_path, SOAP12), transport=transport)
     custom = etree.Element("{urn:example:custom}Tenant")
     custom.text = "blue"
-    with pytest.raises(UnsupportedMessage):
-        client.service.Echo(text="x", _soapheaders=[custom])
+    assert client.service.Echo(text="x", _soapheaders=[custom]) == "ok"
+    assert seen == [("blue", True)]
     transport.close()

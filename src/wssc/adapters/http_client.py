@@ -9,7 +9,7 @@ on its own when the renewal interval has passed, and cancels on close unless tol
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -48,9 +48,11 @@ def _flow_renew(session: ClientSession) -> Flow[SecurityContext]:
     return session.context
 
 
-def _flow_call(session: ClientSession, body: Element | bytes | list[Element], action: str) -> Flow[VerifiedMessage]:
+def _flow_call(
+    session: ClientSession, body: Element | bytes | list[Element], action: str, headers: Sequence[Element] = ()
+) -> Flow[VerifiedMessage]:
     if not session.establish_security_context:
-        event = session.receive((yield session.request(body, action), action))
+        event = session.receive((yield session.request(body, action, headers), action))
         assert isinstance(event, Response)
         return event.message
     if not session.established:
@@ -58,7 +60,7 @@ def _flow_call(session: ClientSession, body: Element | bytes | list[Element], ac
     elif session.needs_renewal():
         yield from _flow_renew(session)
     for attempt in range(2):
-        request = session.request(body, action)
+        request = session.request(body, action, headers)
         try:
             event = session.receive((yield request, action))
         except RenewNeeded:
@@ -149,8 +151,11 @@ class WsscClient(_Base):
     def establish(self) -> SecurityContext:
         return self._run(_flow_establish(self.session))
 
-    def call(self, body: Element | bytes | list[Element], action: str) -> VerifiedMessage:
-        return self._run(_flow_call(self.session, body, action))
+    def call(
+        self, body: Element | bytes | list[Element], action: str, headers: Sequence[Element] = ()
+    ) -> VerifiedMessage:
+        """One operation: ``body`` with ``action`` (and signed application ``headers``) under the context."""
+        return self._run(_flow_call(self.session, body, action, headers))
 
     def renew(self) -> SecurityContext:
         return self._run(_flow_renew(self.session))
@@ -209,8 +214,10 @@ class AsyncWsscClient(_Base):
     async def establish(self) -> SecurityContext:
         return await self._run(_flow_establish(self.session))
 
-    async def call(self, body: Element | bytes | list[Element], action: str) -> VerifiedMessage:
-        return await self._run(_flow_call(self.session, body, action))
+    async def call(
+        self, body: Element | bytes | list[Element], action: str, headers: Sequence[Element] = ()
+    ) -> VerifiedMessage:
+        return await self._run(_flow_call(self.session, body, action, headers))
 
     async def renew(self) -> SecurityContext:
         return await self._run(_flow_renew(self.session))

@@ -3,8 +3,9 @@
 
 zeep builds the envelope and reads the answer; in between, :class:`WsscTransport` hands the Body to a
 :class:`~wssc.adapters.http_client.WsscClient` for the endpoint address, which establishes (and renews) the
-context, protects the request, verifies and decrypts the response.  zeep then parses only what wssc
-verified: the decrypted envelope without its Security header.  WSDL and schema downloads stay plain zeep.
+context, protects the request (application SOAP headers included, signed), verifies and decrypts the
+response.  zeep then parses only what wssc verified: the decrypted envelope without its Security header.
+WSDL and schema downloads stay plain zeep.
 
     from zeep import Client
     from wssc.adapters.zeep_transport import WsscTransport
@@ -32,7 +33,7 @@ from wssc.versions import SC_1_3, SCVersion
 
 
 class UnsupportedMessage(ValueError):
-    """zeep asked for something this transport does not carry (e.g. application SOAP headers)."""
+    """zeep asked for something this transport cannot carry (an operation without an action)."""
 
 
 def _action(envelope: Element, headers: dict[str, str], soap: SOAPVersion) -> str:
@@ -85,13 +86,15 @@ class WsscTransport(Transport):
     def post_xml(self, address: str, envelope: Element, headers: dict[str, str]) -> requests.Response:
         soap = SOAP11 if etree.QName(envelope).namespace == SOAP11.namespace else SOAP12
         header = envelope.find(soap.qname("Header"))
-        if header is not None and any(
-            isinstance(h.tag, str) and etree.QName(h).namespace not in ns.WSA_NAMESPACES for h in header
-        ):
-            raise UnsupportedMessage("application SOAP headers are not carried by WsscTransport")
+        # zeep's own WS-Addressing headers (WsAddressingPlugin) give way to the ones wssc writes and signs.
+        application_headers = [
+            h for h in (header if header is not None else ()) if isinstance(h.tag, str)
+            and etree.QName(h).namespace not in ns.WSA_NAMESPACES
+        ]  # fmt: skip
         body = envelope.find(soap.qname("Body"))
         payload = [child for child in body if isinstance(child.tag, str)] if body is not None else []
-        verified = self.client_for(address, soap).call(payload, _action(envelope, headers, soap))
+        action = _action(envelope, headers, soap)
+        verified = self.client_for(address, soap).call(payload, action, application_headers)
         response = requests.Response()
         response.status_code = 200
         response.headers["Content-Type"] = soap.content_type

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
@@ -211,16 +211,22 @@ class ClientSession:
         self._start(_Pending(operation, addressing.message_id, rst, bootstrap=pending))
         return protected
 
-    def request(self, body: Element | bytes | list[Element], action: str) -> bytes:
-        """An application message protected under the context (or the bootstrap binding, without one)."""
+    def request(self, body: Element | bytes | list[Element], action: str, headers: Sequence[Element] = ()) -> bytes:
+        """An application message protected under the context (or the bootstrap binding, without one).
+
+        ``headers`` are application SOAP headers: carried after the WS-Addressing ones and signed."""
         addressing = self._addressing(action)
         if not self.establish_security_context:
+            if headers:
+                raise ValueError("application headers need a security context (establish_security_context)")
             data, pending = self.bootstrap.protect(envelope(body, addressing, self.soap), self.version, self.clock())
             assert addressing.message_id is not None
             self._start(_Pending(None, addressing.message_id, bootstrap=pending))
             return data
         context = self._require_context()
-        protected = self._protect_under(context, envelope(body, addressing, self.soap))
+        signed = tuple(h.tag for h in headers if isinstance(h.tag, str))
+        data = envelope(body, addressing, self.soap, headers=headers)
+        protected = self._protect_under(context, data, signed_headers=signed)
         assert addressing.message_id is not None
         self._start(_Pending(None, addressing.message_id, signature_value=protected[1]))
         return protected[0]
@@ -308,14 +314,21 @@ class ClientSession:
         return data
 
     def _protect_under(
-        self, context: SecurityContext, data: bytes, endorsing: tuple[EndorsingToken, ...] = ()
+        self,
+        context: SecurityContext,
+        data: bytes,
+        endorsing: tuple[EndorsingToken, ...] = (),
+        signed_headers: tuple[str, ...] = (),
     ) -> tuple[bytes, bytes | None]:
         sct = context.sct()
         style: SCTReferenceStyle = "local" if sct.wsu_id else "external"
+        policy = self.policy
+        if signed_headers:
+            policy = replace(policy, signed_headers=policy.signed_headers + signed_headers)
         protected = protect(
             data,
             ContextProtection(sct, context.key, style),
-            self.policy,
+            policy,
             version=self.version,
             now=self.clock(),
             endorsing=endorsing,

@@ -7,7 +7,9 @@ Reading the Action of an incoming message is done on the verified envelope only
 
 from __future__ import annotations
 
+import copy
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -33,8 +35,10 @@ def envelope(
     addressing: Addressing | None,
     soap: SOAPVersion = SOAP12,
     wsa_namespace: str = ns.WSA10,
+    headers: Sequence[Element] = (),
 ) -> bytes:
-    """A SOAP envelope with WS-Addressing headers and ``body`` (an element or serialised element) in its Body."""
+    """A SOAP envelope with WS-Addressing headers, copies of the application ``headers`` after them, and
+    ``body`` (an element or serialised element) in its Body."""
     root = etree.Element(soap.qname("Envelope"), nsmap={"s": soap.namespace, "a": wsa_namespace})
     header = etree.SubElement(root, soap.qname("Header"))
     if addressing is not None:
@@ -53,6 +57,7 @@ def envelope(
             to = etree.SubElement(header, ns.qn(wsa_namespace, "To"))
             to.set(soap.qname("mustUnderstand"), "1")
             to.text = addressing.to
+    header.extend(copy.deepcopy(h) for h in headers)
     body_el = etree.SubElement(root, soap.qname("Body"))
     if isinstance(body, bytes):
         body_el.append(etree.fromstring(body))
