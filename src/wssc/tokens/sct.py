@@ -47,7 +47,9 @@ class SecurityContextToken:
                 parent.append(el)
             return el
         tag = self.version.sc_qname("SecurityContextToken")
-        el = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
+        # WCF's prefixes rather than lxml's ns0/ns1, so that traces read like WCF's own.
+        nsmap = {"c": self.version.sc, "u": ns.WSU} if self.wsu_id else {"c": self.version.sc}
+        el = etree.Element(tag, nsmap=nsmap) if parent is None else etree.SubElement(parent, tag, nsmap=nsmap)
         if self.wsu_id:
             el.set(ns.WSU_ID, self.wsu_id)
         etree.SubElement(el, self.version.sc_qname("Identifier")).text = self.identifier
