@@ -190,9 +190,10 @@ def bench(as_json: bool, seconds: float) -> None:
 
 def _register() -> None:
     from wssc.adapters.cli_conversation import call, cancel, serve
+    from wssc.adapters.cli_policy import policy
     from wssc.adapters.demo import demo
 
-    for command in (serve, call, cancel, demo):
+    for command in (serve, call, cancel, demo, policy):
         main.add_command(command)
 
 
