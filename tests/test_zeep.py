@@ -139,3 +139,127 @@ def test_application_headers_travel_signed(tmp_path: Path) -> None:
     assert client.service.Echo(text="x", _soapheaders=[custom]) == "ok"
     assert seen == [("blue", True)]
     transport.close()
+
+
+SP12 = "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
+SP11 = "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy"
+
+
+def _policy(sp: str, bootstrap_token: str, supporting: str = "") -> str:
+    """What WCF publishes for wsHttpBinding + establishSecurityContext, without service-credential negotiation."""
+    binding = """<sp:SymmetricBinding><wsp:Policy><sp:ProtectionToken><wsp:Policy>{token}</wsp:Policy>
+      </sp:ProtectionToken><sp:AlgorithmSuite><wsp:Policy><sp:Basic256/></wsp:Policy></sp:AlgorithmSuite>
+      <sp:Layout><wsp:Policy><sp:Strict/></wsp:Policy></sp:Layout><sp:IncludeTimestamp/><sp:EncryptSignature/>
+      <sp:OnlySignEntireHeadersAndBody/></wsp:Policy></sp:SymmetricBinding>"""
+    trust = "Trust13" if sp == SP12 else "Trust10"
+    trust_xml = (
+        f"<sp:{trust}><wsp:Policy><sp:RequireClientEntropy/><sp:RequireServerEntropy/></wsp:Policy></sp:{trust}>"
+    )
+    bootstrap = binding.format(token=bootstrap_token) + supporting + trust_xml
+    sct = (
+        f'<sp:SecureConversationToken sp:IncludeToken="{sp}/IncludeToken/AlwaysToRecipient"><wsp:Policy>'
+        f"<sp:RequireDerivedKeys/><sp:BootstrapPolicy><wsp:Policy>{bootstrap}</wsp:Policy></sp:BootstrapPolicy>"
+        "</wsp:Policy></sp:SecureConversationToken>"
+    )
+    return (
+        f'<wsp:Policy wsu:Id="EchoPolicy" xmlns:wsp="http://schemas.xmlsoap.org/ws/2004/09/policy" xmlns:sp="{sp}" '
+        'xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">'
+        f"<wsp:ExactlyOne><wsp:All>{binding.format(token=sct)}{trust_xml}</wsp:All></wsp:ExactlyOne></wsp:Policy>"
+    )
+
+
+X509_TOKEN = (
+    '<sp:X509Token sp:IncludeToken="{sp}/IncludeToken/Never"><wsp:Policy><sp:RequireDerivedKeys/>'
+    "<sp:RequireThumbprintReference/><sp:WssX509V3Token10/></wsp:Policy></sp:X509Token>"
+)
+USERNAME_SUPPORTING = (
+    '<sp:SignedEncryptedSupportingTokens><wsp:Policy><sp:UsernameToken sp:IncludeToken="{sp}/IncludeToken/'
+    'AlwaysToRecipient"><wsp:Policy><sp:WssUsernameToken10/></wsp:Policy></sp:UsernameToken></wsp:Policy>'
+    "</sp:SignedEncryptedSupportingTokens>"
+)
+
+
+def _wsdl_with_policy(tmp_path: Path, policy: str, publish_certificate: bool) -> str:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    der = base64.b64encode(SERVICE[0].public_bytes(serialization.Encoding.DER)).decode()
+    identity = (
+        '<wsa10:EndpointReference xmlns:wsa10="http://www.w3.org/2005/08/addressing">'
+        f"<wsa10:Address>{ADDRESS}</wsa10:Address>"
+        '<Identity xmlns="http://schemas.xmlsoap.org/ws/2006/02/addressingidentity">'
+        '<KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data>'
+        f"<X509Certificate>{der}</X509Certificate></X509Data></KeyInfo></Identity></wsa10:EndpointReference>"
+    )
+    text = WSDL.format(binding_ns=BINDING_NS[SOAP12.name], address=ADDRESS)
+    text = text.replace("<types>", policy + "<types>", 1)
+    text = text.replace(
+        '<binding name="EchoBinding" type="tns:EchoPortType">',
+        '<binding name="EchoBinding" type="tns:EchoPortType"><wsp:PolicyReference '
+        'xmlns:wsp="http://schemas.xmlsoap.org/ws/2004/09/policy" URI="#EchoPolicy"/>',
+    )
+    if publish_certificate:
+        text = text.replace("</port>", identity + "</port>")
+    path = tmp_path / "echo-policy.wsdl"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("sp", [SP12, SP11], ids=["sp12", "sp11"])
+def test_zeep_configures_the_conversation_from_the_wsdl_policy(tmp_path: Path, sp: str) -> None:
+    """No bootstrap given: the WSDL's policy says AnonymousForCertificate, the WS-SC version (SP 1.2 -> 1.3,
+    SP 2005/07 -> Feb 2005), combined entropy; the endpoint identity publishes the service certificate."""
+    service, app = _service()
+    http = httpx.Client(transport=httpx.WSGITransport(app=app.wsgi()))
+    policy = _policy(sp, X509_TOKEN.format(sp=sp))
+    with WsscTransport(client_options={"http": http}) as transport:
+        client = zeep.Client(_wsdl_with_policy(tmp_path, policy, publish_certificate=True), transport=transport)
+        assert client.service.Echo(text="configured") == "CONFIGURED"
+        (conversation,) = transport.clients.values()
+        assert conversation.session.version is (SC_1_3 if sp == SP12 else SC_2005_02)
+        assert conversation.session.entropy_mode.name == "COMBINED"
+        context = conversation.session.context
+        assert context is not None and service.store.get(context.identifier, context.created) is not None
+
+
+def test_zeep_policy_configuration_asks_for_what_it_needs(tmp_path: Path) -> None:
+    from wssc.conversation.policy_client import ClientCredentials
+    from wssc.conversation.ws_policy import PolicyError
+
+    service = SecureConversationService(ServiceCredentials(*SERVICE, users={"alice": "wonderland"}))
+    app = WsscApp(service)
+
+    @app.operation("urn:example:echo/Echo")
+    def echo(request: ApplicationRequest) -> etree._Element:
+        answer = etree.Element(f"{{{TNS}}}EchoResponse", nsmap={"e": TNS})
+        etree.SubElement(answer, f"{{{TNS}}}text").text = request.claims[0].value
+        return answer
+
+    http = httpx.Client(transport=httpx.WSGITransport(app=app.wsgi()))
+    policy = _policy(SP12, X509_TOKEN.format(sp=SP12), USERNAME_SUPPORTING.format(sp=SP12))
+    wsdl = _wsdl_with_policy(tmp_path, policy, publish_certificate=False)
+    # Neither a service certificate nor a user name: refused with what is missing, before anything is sent.
+    with pytest.raises(PolicyError, match="service certificate"):
+        zeep.Client(wsdl, transport=WsscTransport(client_options={"http": http})).service.Echo(text="x")
+    credentials = ClientCredentials(service_certificate=SERVICE[0])
+    with pytest.raises(PolicyError, match="user name"):
+        zeep.Client(wsdl, transport=WsscTransport(credentials=credentials, client_options={"http": http})).service.Echo(
+            text="x"
+        )
+    credentials = ClientCredentials(username="alice", password="wonderland", service_certificate=SERVICE[0])
+    with WsscTransport(credentials=credentials, client_options={"http": http}) as transport:
+        assert zeep.Client(wsdl, transport=transport).service.Echo(text="x") == "alice"
+
+
+def test_negotiated_bindings_are_refused_by_name(tmp_path: Path, vector_path) -> None:  # type: ignore[no-untyped-def]
+    from wssc.conversation.policy_client import configure_client
+    from wssc.conversation.ws_policy import PolicyError
+    from wssc.conversation.wsdl_policy import parse_policy
+
+    (policy,) = parse_policy(vector_path("wcf-docs-policies/SecureConversation_policy.xml").read_bytes())
+    with pytest.raises(PolicyError, match="SPNEGO"):
+        configure_client(policy)
+    (policy,) = parse_policy(vector_path("wcf-docs-policies/MutualSslNegotiated_policy.xml").read_bytes())
+    with pytest.raises(PolicyError, match="TLSNEGO"):
+        configure_client(policy)

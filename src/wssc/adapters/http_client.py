@@ -27,6 +27,7 @@ from wssc.primitives.xml import Element
 from wssc.security.policy import ProtectionPolicy
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
+from wssc.trust.entropy import EntropyMode
 from wssc.versions import SC_1_3, SCVersion
 
 T = TypeVar("T")
@@ -105,6 +106,7 @@ class _Base:
         establish_security_context: bool = True,
         issuer_url: str | None = None,
         over_tls: bool | None = None,
+        entropy_mode: EntropyMode = EntropyMode.COMBINED,
     ) -> None:
         keylog = keylog if keylog is not None else KeyLog.from_environment()
         #: a separate security token service sharing the service's context store
@@ -117,6 +119,7 @@ class _Base:
             policy=policy,
             on_new_key=keylog,
             establish_security_context=establish_security_context,
+            entropy_mode=entropy_mode,
             issuer_address=issuer_url,
             # TransportWithMessageCredential when the bootstrap is the transport one; message security
             # (also over HTTPS) otherwise, as WCF's Message mode.

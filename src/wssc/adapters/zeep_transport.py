@@ -27,6 +27,9 @@ from zeep.transports import Transport
 from wssc import namespaces as ns
 from wssc.adapters.http_client import WsscClient
 from wssc.conversation.bootstrap import Bootstrap
+from wssc.conversation.policy_client import ClientConfiguration, ClientCredentials, configure_client
+from wssc.conversation.ws_policy import PolicyError
+from wssc.conversation.wsdl_policy import parse_wsdl
 from wssc.primitives.xml import Element, serialize
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
 from wssc.versions import SC_1_3, SCVersion
@@ -57,30 +60,84 @@ def _action(envelope: Element, headers: dict[str, str], soap: SOAPVersion) -> st
 class WsscTransport(Transport):
     """A zeep transport whose operation calls go through one secure conversation per endpoint address.
 
-    ``client_options`` are :class:`~wssc.adapters.http_client.WsscClient` keyword arguments (``policy``,
-    ``issuer_url``, ``establish_security_context``, ``http``, ...); the SOAP version follows the WSDL."""
+    With a ``bootstrap`` every endpoint is called that way, in ``version``.  Without one, the transport reads
+    the WS-SecurityPolicy of the WSDLs zeep loads through it and configures each port's conversation from
+    its policy (:func:`~wssc.conversation.policy_client.configure_client`: bootstrap binding, WS-SC version,
+    suite, entropy, service certificate as published), with the caller's ``credentials``.
+    ``client_options`` are further :class:`~wssc.adapters.http_client.WsscClient` keyword arguments
+    (``policy``, ``issuer_url``, ``http``, ...); the SOAP version follows the WSDL."""
 
     def __init__(
         self,
-        bootstrap: Bootstrap,
+        bootstrap: Bootstrap | None = None,
         *,
         version: SCVersion = SC_1_3,
+        credentials: ClientCredentials | None = None,
         client_options: dict[str, Any] | None = None,
         **transport_options: Any,
     ) -> None:
         super().__init__(**transport_options)  # type: ignore[no-untyped-call]  # zeep leaves it unannotated
         self.bootstrap = bootstrap
         self.version = version
+        self.credentials = credentials or ClientCredentials()
         self.client_options = dict(client_options or {})
         self.clients: dict[tuple[str, str], WsscClient] = {}
+        #: port address -> what its WSDL's policy calls for (or why it cannot be followed)
+        self.endpoints: dict[str, ClientConfiguration | PolicyError] = {}
+
+    def load(self, url: str) -> bytes:
+        """zeep's document loading; WSDLs also have their ports' policies read (when no bootstrap is set)."""
+        content: bytes = super().load(url)  # type: ignore[no-untyped-call]
+        if self.bootstrap is None and b"definitions" in content[:4096]:
+            self._read_policies(content)
+        return content
+
+    def _read_policies(self, content: bytes) -> None:
+        try:
+            bindings = parse_wsdl(content)
+        except PolicyError:
+            return  # not a WSDL (or not one wssc can read): its ports stay unknown, calls to them are refused
+        for binding in bindings:
+            for port in binding.ports:
+                if port.address is None:
+                    continue
+                try:
+                    if not port.policies:
+                        raise PolicyError(f"port {port.name} publishes no security policy")
+                    self.endpoints[port.address] = configure_client(
+                        port.policies[0],
+                        soap=port.soap,
+                        published_certificate=port.certificate,
+                        credentials=self.credentials,
+                    )
+                except PolicyError as error:
+                    self.endpoints[port.address] = error
 
     def client_for(self, address: str, soap: SOAPVersion) -> WsscClient:
         """The conversation with ``address`` (created, not yet established, on first use)."""
         key = (address, soap.name)
         client = self.clients.get(key)
-        if client is None:
+        if client is not None:
+            return client
+        if self.bootstrap is not None:
             client = WsscClient(address, self.bootstrap, version=self.version, soap=soap, **self.client_options)
-            self.clients[key] = client
+        else:
+            config = self.endpoints.get(address)
+            if config is None:
+                raise PolicyError(f"no bootstrap given and no WSDL policy read for {address}")
+            if isinstance(config, PolicyError):
+                raise config
+            options = {
+                "version": config.version,
+                "policy": config.policy,
+                "entropy_mode": config.entropy_mode,
+                "establish_security_context": config.establish_security_context,
+                "must_not_send_cancel": config.must_not_send_cancel,
+                "over_tls": config.over_tls,
+                **self.client_options,
+            }
+            client = WsscClient(address, config.bootstrap, soap=soap, **options)
+        self.clients[key] = client
         return client
 
     def post_xml(self, address: str, envelope: Element, headers: dict[str, str]) -> requests.Response:
