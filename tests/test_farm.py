@@ -325,3 +325,31 @@ def test_two_wssc_serve_processes_share_contexts_through_redis(
         client.close()
     # Nothing was left behind: the cancelled context is gone from the shared store.
     assert redis_client.zcard("{wssc}:ctx-index") == 0
+
+
+def test_a_request_reads_its_context_from_the_store_once() -> None:
+    """The key resolver and the token service share one read per request (one Redis round trip, not two)."""
+
+    class Counting(InMemoryContextStore):
+        reads = 0
+
+        def get(self, identifier: str, now: datetime) -> SecurityContext | None:
+            Counting.reads += 1
+            return super().get(identifier, now)
+
+    store = Counting()
+    node = SecureConversationService(ServiceCredentials(*SERVICE), store)
+    session = ClientSession(ClientBootstrap(SERVICE[0]), "http://farm/echo")
+    event = node.receive(session.establish())
+    assert isinstance(event, TokenReply)
+    session.receive(event.reply.data)
+    Counting.reads = 0
+    assert _call(node, session, "once") == "once"
+    assert Counting.reads == 1
+    Counting.reads = 0
+    renew = node.receive(session.renew())
+    assert isinstance(renew, TokenReply)
+    assert Counting.reads == 1
+    session.receive(renew.reply.data)
+    # Outside a request the store is read through.
+    assert node.store.get("urn:uuid:unknown", _now()) is None

@@ -7,8 +7,11 @@ farm.  :class:`InMemoryContextStore` is the bounded embedded default.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
@@ -129,3 +132,53 @@ def amend(store: ContextStore, identifier: str, claims: tuple[Claim, ...], now: 
             continue
         return new
     raise StaleContext(identifier)
+
+
+_READS: contextvars.ContextVar[dict[str, SecurityContext | None] | None] = contextvars.ContextVar(
+    "wssc_store_reads", default=None
+)
+
+
+class RequestScopedStore:
+    """Reads each context once per request (a context variable scopes it, thread- and task-safe): a shared
+    store such as Redis is asked once, not by the key resolver and again by the token service.  Every
+    write goes to ``base`` and drops the entry read before."""
+
+    def __init__(self, base: ContextStore) -> None:
+        self.base = base
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        token = _READS.set({})
+        try:
+            yield
+        finally:
+            _READS.reset(token)
+
+    def _forget(self, identifier: str) -> None:
+        reads = _READS.get()
+        if reads is not None:
+            reads.pop(identifier, None)
+
+    def add(self, context: SecurityContext, now: datetime) -> None:
+        self._forget(context.identifier)
+        self.base.add(context, now)
+
+    def get(self, identifier: str, now: datetime) -> SecurityContext | None:
+        reads = _READS.get()
+        if reads is None:
+            return self.base.get(identifier, now)
+        if identifier not in reads:
+            reads[identifier] = self.base.get(identifier, now)
+        return reads[identifier]
+
+    def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
+        self._forget(expected.identifier)
+        self.base.replace(expected, new, now)
+
+    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
+        self._forget(identifier)
+        return self.base.remove(identifier, expected_instance)
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
