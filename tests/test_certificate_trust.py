@@ -12,6 +12,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from pki import CLIENT, DEEP_CLIENT, INTERMEDIATE, NOW, ROOT, STRANGER, issue
 from wssc.conversation.bootstrap import ClientBootstrap, MutualCertificateBootstrap, ServiceCredentials
 from wssc.conversation.client import Amended, ClientSession, Established
+from wssc.conversation.context import Claim
 from wssc.conversation.service import FaultReply, SecureConversationService, TokenReply
 from wssc.errors import FailedAuthentication
 from wssc.tokens.x509 import self_signed
@@ -123,3 +124,63 @@ def test_propagated_contexts_need_a_trusted_creator() -> None:
     assert ("x509", "CN=client.example", "context-creator") in [
         (c.type, c.value, c.issuer) for c in event.context.claims
     ]
+
+
+def test_a_client_certificate_endorsing_the_symmetric_bootstrap_authenticates_the_client() -> None:
+    """WCF's wsHttpBinding Message/Certificate without negotiation: the client's X.509 token endorses the
+    bootstrap messages; the service checks it against its trust like a MutualCertificate client."""
+    service = _service()
+    client = ClientSession(
+        ClientBootstrap(SERVICE[0], client_certificate=CLIENT[0], client_key=CLIENT[1]), "http://svc"
+    )
+    assert client.bootstrap.name == "certificate-for-certificate"
+    event = service.receive(client.establish())
+    assert isinstance(event, TokenReply) and event.context is not None
+    assert isinstance(client.receive(event.reply.data), Established)
+    assert event.context.claims == (
+        Claim("x509", "CN=client.example"),
+        Claim("authentication", "certificate"),
+    )
+    stranger = ClientSession(ClientBootstrap(SERVICE[0], client_certificate=STRANGER[0], client_key=STRANGER[1]), "x")
+    refused = service.receive(stranger.establish())
+    assert isinstance(refused, FaultReply) and isinstance(refused.error, FailedAuthentication)
+    with pytest.raises(ValueError):
+        ClientBootstrap(SERVICE[0], client_certificate=CLIENT[0])
+
+
+def test_a_password_service_takes_no_untrusted_certificate_clients() -> None:
+    """A self-made certificate must not stand in for a password: with users and no certificate trust,
+    certificate clients (symmetric endorsed or MutualCertificate) are refused."""
+    service = SecureConversationService(ServiceCredentials(*SERVICE, users={"alice": "wonderland"}))
+    self_made = self_signed("self made")
+    for bootstrap in (
+        ClientBootstrap(SERVICE[0], client_certificate=self_made[0], client_key=self_made[1]),
+        MutualCertificateBootstrap(SERVICE[0], *self_made),
+    ):
+        session = ClientSession(bootstrap, "http://svc/echo")
+        event = service.receive(session.establish())
+        assert isinstance(event, FaultReply) and isinstance(event.error, FailedAuthentication)
+    alice = ClientSession(ClientBootstrap(SERVICE[0], "alice", "wonderland"), "http://svc/echo")
+    assert isinstance(service.receive(alice.establish()), TokenReply)
+
+
+def test_policy_with_an_endorsing_client_certificate_configures_that_client(vector_path) -> None:  # type: ignore[no-untyped-def]
+    from wssc.conversation.policy_client import ClientCredentials, configure_client
+    from wssc.conversation.ws_policy import PolicyError
+    from wssc.conversation.wsdl_policy import parse_wsdl
+
+    data = vector_path("cxf-wssc-wsdl/WSSecureConversation_policy.wsdl").read_bytes()
+    binding = next(b for b in parse_wsdl(data) if b.name == "_XD_IPingService")
+    with pytest.raises(PolicyError, match="client certificate"):
+        configure_client(binding.policies[0], credentials=ClientCredentials(service_certificate=SERVICE[0]))
+    credentials = ClientCredentials(certificate=CLIENT[0], private_key=CLIENT[1], service_certificate=SERVICE[0])
+    config = configure_client(binding.policies[0], credentials=credentials)
+    assert isinstance(config.bootstrap, ClientBootstrap) and config.bootstrap.client_certificate is CLIENT[0]
+    # And the client so configured (Feb 2005, Basic128, derived keys) gets a context from a wssc service.
+    session = ClientSession(
+        config.bootstrap, "http://svc", version=config.version, policy=config.policy, entropy_mode=config.entropy_mode
+    )
+    service = _service()
+    event = service.receive(session.establish())
+    assert isinstance(event, TokenReply), getattr(event, "error", event)
+    assert isinstance(session.receive(event.reply.data), Established)

@@ -39,6 +39,9 @@ from wssc.versions import SCVersion
 ANONYMOUS_FOR_CERTIFICATE = "anonymous-for-certificate"
 MUTUAL_CERTIFICATE = "mutual-certificate"
 USERNAME_FOR_CERTIFICATE = "username-for-certificate"
+#: the symmetric bootstrap endorsed by a client certificate (WCF wsHttpBinding, Message security, Certificate
+#: credential, negotiateServiceCredential=false)
+CERTIFICATE_FOR_CERTIFICATE = "certificate-for-certificate"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,15 @@ class ServiceCredentials:
     #: contexts (None: any certificate whose signature verifies, WCF's ``X509CertificateValidationMode.None``;
     #: the claim then names a key holder, not an identity)
     client_trust: CertificateTrust | None = None
+
+    def _certificate_client(self, certificate: x509.Certificate, now: datetime) -> tuple[Claim, ...]:
+        """A client authenticated by its certificate (MutualCertificate, or an endorsed symmetric bootstrap).
+
+        A service that authenticates by user name and trusts no certificates takes no certificate clients:
+        a self-made certificate must not stand in for a password."""
+        if self.client_trust is None and self.users is not None:
+            raise FailedAuthentication("this service authenticates clients by user name")
+        return (self.certificate_claim(certificate, now), Claim("authentication", "certificate"))
 
     def certificate_claim(self, certificate: x509.Certificate, now: datetime, issuer: str = "self") -> Claim:
         """The ``x509`` claim for a certificate whose key signed the message, once ``client_trust`` accepts it."""
@@ -87,7 +99,10 @@ class ServiceCredentials:
         rather than signed and encrypted by the message."""
         origin = message.signature_key
         if origin is not None and origin.kind == "x509" and origin.certificate is not None:
-            return (self.certificate_claim(origin.certificate, now), Claim("authentication", "certificate"))
+            return self._certificate_client(origin.certificate, now)
+        endorsers = [o.certificate for _, o in message.endorsing if o.certificate is not None]
+        if endorsers and not message.username_tokens:
+            return self._certificate_client(endorsers[0], now)
         if self.users is None:
             return (Claim("authentication", "anonymous"),)
         protected = [t for t in message.username_tokens if over_tls or (t.signed and t.encrypted)]
@@ -159,7 +174,9 @@ def _key_for(
 
 @dataclass(frozen=True)
 class ClientBootstrap:
-    """AnonymousForCertificate, or UserNameForCertificate when ``username`` is set."""
+    """AnonymousForCertificate; UserNameForCertificate when ``username`` is set; with a client certificate
+    and key, WCF's certificate client over the symmetric binding (``wsHttpBinding`` Message/Certificate without
+    negotiation: the client's X.509 token endorses every bootstrap message, WS-SP 1.2 section 8.3)."""
 
     service_certificate: x509.Certificate
     username: str | None = None
@@ -167,9 +184,17 @@ class ClientBootstrap:
     policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
     #: None: the suite's asymmetric key wrap
     key_transport: str | None = None
+    client_certificate: x509.Certificate | None = None
+    client_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if (self.client_certificate is None) != (self.client_key is None):
+            raise ValueError("a client certificate and its private key go together")
 
     @property
     def name(self) -> str:
+        if self.client_certificate is not None:
+            return CERTIFICATE_FOR_CERTIFICATE
         return USERNAME_FOR_CERTIFICATE if self.username is not None else ANONYMOUS_FOR_CERTIFICATE
 
     def protect(
@@ -185,6 +210,10 @@ class ClientBootstrap:
             token_id = "UsernameToken-" + secrets.token_hex(8)
             token = UsernameToken.create(self.username, self.password or "", wsu_id=token_id)
             supporting.append((token_id, token.to_xml()))
+        if self.client_certificate is not None and self.client_key is not None:
+            client = X509Token.for_message(self.client_certificate)
+            method = self.policy.suite.asymmetric_signature
+            endorsing = (EndorsingToken(self.client_key, client.reference("bst"), method, client.to_xml()), *endorsing)
         protected = protect(
             envelope,
             EncryptedKeyProtection(encrypted_key, secret),

@@ -4,8 +4,8 @@ WCF's ``wsHttpBinding`` with ``establishSecurityContext=true`` publishes a Symme
 SecureConversationToken whose ``sp:BootstrapPolicy`` says how the context is obtained; the bootstrap decides
 wssc's :class:`~wssc.conversation.bootstrap.Bootstrap`:
 
-- symmetric binding over the service's X.509 token: AnonymousForCertificate, or UserNameForCertificate with
-  a signed-encrypted UsernameToken (``negotiateServiceCredential=false``);
+- symmetric binding over the service's X.509 token: AnonymousForCertificate, UserNameForCertificate with a
+  signed-encrypted UsernameToken, or a client certificate as endorsing token (``negotiateServiceCredential=false``);
 - asymmetric binding with an initiator X.509 token: MutualCertificate;
 - a TransportBinding carrying the SecureConversationToken as endorsing token: TransportWithMessageCredential;
 - a SpnegoContextToken or SslContextToken: SPNEGO/TLSNEGO negotiation, not implemented: refused by name.
@@ -31,6 +31,7 @@ from wssc.trust.entropy import EntropyMode
 from wssc.versions import SC_1_3, SCVersion
 
 _NEGOTIATED = {TokenKind.SPNEGO_CONTEXT: "SPNEGO", TokenKind.SSL_CONTEXT: "TLSNEGO"}
+_ENDORSING_CATEGORIES = frozenset({SupportingCategory.ENDORSING, SupportingCategory.SIGNED_ENDORSING})
 _USERNAME_CATEGORIES = frozenset(
     {SupportingCategory.SIGNED_ENCRYPTED, SupportingCategory.SIGNED, SupportingCategory.SUPPORTING}
 )
@@ -69,6 +70,13 @@ def _uses_username(policy: SecurityPolicy) -> bool:
     )
 
 
+def _endorses_with_certificate(policy: SecurityPolicy) -> bool:
+    return any(
+        group.category in _ENDORSING_CATEGORIES and any(t.kind is TokenKind.X509 for t in group.tokens)
+        for group in policy.supporting
+    )
+
+
 def _refuse_negotiation(policy: SecurityPolicy, where: str) -> None:
     for _, token in policy.all_tokens():
         if token.kind in _NEGOTIATED:
@@ -99,6 +107,12 @@ def _bootstrap(
     if token is None or token.kind is not TokenKind.X509:
         raise PolicyError("the bootstrap's protection token is not the service's X.509 certificate")
     certificate = _service_certificate(published, credentials)
+    if _endorses_with_certificate(bootstrap):
+        if credentials.certificate is None or credentials.private_key is None:
+            raise PolicyError("the bootstrap is endorsed by a client certificate: a certificate and key are needed")
+        return ClientBootstrap(
+            certificate, policy=messages, client_certificate=credentials.certificate, client_key=credentials.private_key
+        )
     if _uses_username(bootstrap):
         if credentials.username is None:
             raise PolicyError("the bootstrap carries a UsernameToken: a user name and password are needed")

@@ -177,7 +177,10 @@ _TOKEN_GAPS: Final = {
 _SUITE_OPTION_GAP: Final = "algorithm suite option {} (wssc always uses exclusive c14n without normalisation)"
 _SUPPORTING_PARTS_GAP: Final = "parts a supporting token signs or encrypts itself (section 8) are not implemented"
 _X509_ENDORSING: Final = ("EndorsingSupportingTokens", "SignedEndorsingSupportingTokens")
-_X509_ENDORSING_GAP: Final = "wssc endorses with a client certificate only Amend and propagation, not Issue or requests"
+#: a client certificate endorses bootstrap messages (Issue), Amend and propagation, not application messages
+_X509_ENDORSING_GAP: Final = (
+    "wssc endorses application messages with a client certificate only in Amend and propagation"
+)
 
 
 @dataclass(frozen=True)
@@ -319,7 +322,7 @@ class SecurityPolicy:
         self._gaps("", gaps)
         return tuple(dict.fromkeys(gaps))
 
-    def _gaps(self, where: str, gaps: list[str]) -> None:
+    def _gaps(self, where: str, gaps: list[str], bootstrap: bool = False) -> None:
         if self.suite_name is not None and self.suite is None:
             gaps.append(f"{where}algorithm suite {self.suite_name} is not implemented")
         gaps += [where + _SUITE_OPTION_GAP.format(option) for option in sorted(self.suite_options)]
@@ -336,7 +339,7 @@ class SecurityPolicy:
                 gaps.append(f"{where}{group.category.value}: {_SUPPORTING_PARTS_GAP}")
         for place, token in self.all_tokens():
             _token_gaps(token, f"{where}{place} {token.kind.value}", gaps)
-            if token.kind is TokenKind.X509 and place in _X509_ENDORSING:
+            if token.kind is TokenKind.X509 and place in _X509_ENDORSING and not bootstrap:
                 gaps.append(f"{where}{place} X509Token: {_X509_ENDORSING_GAP}")
         gaps += [f"{where}assertion {name} not understood" for name in self.unknown]
 
@@ -353,4 +356,4 @@ def _token_gaps(token: TokenAssertion, where: str, gaps: list[str]) -> None:
     ]
     gaps += [f"{where}: assertion {name} not understood" for name in token.unknown]
     if token.bootstrap is not None:
-        token.bootstrap._gaps(f"{where} > bootstrap: ", gaps)
+        token.bootstrap._gaps(f"{where} > bootstrap: ", gaps, bootstrap=True)
