@@ -312,11 +312,17 @@ def protect(
         else:
             encrypt_parts(in_tree=False)
             if policy.encrypt_signature:
-                ed_id = ids("ED")
-                sig_xml = xmlenc.encrypted_data_xml(
-                    ed_id, ns.XENC_ELEMENT, cipher, enc_key, sig_xml.encode("utf-8"), enc_ki
-                )
-                data_refs.append(ed_id)
+                # sp:EncryptSignature covers every signature, endorsing ones included (as WCF and Mono send).
+                encrypted = []
+                for signature in (sig_xml, *endorsements):
+                    ed_id = ids("ED")
+                    encrypted.append(
+                        xmlenc.encrypted_data_xml(
+                            ed_id, ns.XENC_ELEMENT, cipher, enc_key, signature.encode("utf-8"), enc_ki
+                        )
+                    )
+                    data_refs.append(ed_id)
+                sig_xml, endorsements = encrypted[0], encrypted[1:]
             header_parts.append(reference_list())
             header_parts.append(sig_xml)
             header_parts.extend(endorsements)

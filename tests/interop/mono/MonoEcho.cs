@@ -4,6 +4,9 @@
 //   mono MonoEcho.exe client URL SERVICE_CERT_PATH [TEXT [SC]]  calls the echo operation once, prints ACTION and RESPONSE <body xml>
 //   mono MonoEcho.exe describe [SC]                             prints the binding's security settings
 // SC is the WS-SecureConversation version, "2005-02" (default) or "1.3".
+// WSSC_MONO_ENDORSE (set to anything) adds a client X.509 token as endorsing supporting token to the binding
+// (WCF's certificate client over the symmetric binding); the client then signs with WSSC_MONO_CLIENT_PFX
+// (password as the service's), the service accepts any client certificate that verifies.
 //
 // Binding: WCF AnonymousForCertificate (SecurityBindingElement.CreateAnonymousForCertificateBindingElement:
 // SymmetricSecurityBindingElement, X509SecurityTokenParameters Thumbprint/Never as protection token) with
@@ -67,6 +70,9 @@ public static class MonoEcho
 		security.IncludeTimestamp = true;
 		security.MessageProtectionOrder = MessageProtectionOrder.SignBeforeEncryptAndEncryptSignature;
 		security.DefaultAlgorithmSuite = SecurityAlgorithmSuite.Basic256;
+		if (Environment.GetEnvironmentVariable ("WSSC_MONO_ENDORSE") != null)
+			security.EndpointSupportingTokenParameters.Endorsing.Add (new X509SecurityTokenParameters (
+				X509KeyIdentifierClauseType.Thumbprint, SecurityTokenInclusionMode.AlwaysToRecipient));
 		var encoding = new TextMessageEncodingBindingElement (MessageVersion.Soap12WSAddressing10, Encoding.UTF8);
 		return new CustomBinding (security, encoding, new HttpTransportBindingElement ());
 	}
@@ -129,6 +135,7 @@ public static class MonoEcho
 		if (credentials == null)
 			host.Description.Behaviors.Add (credentials = new ServiceCredentials ());
 		credentials.ServiceCertificate.Certificate = cert;
+		credentials.ClientCertificate.Authentication.CertificateValidationMode = X509CertificateValidationMode.None;
 		var debug = host.Description.Behaviors.Find<ServiceDebugBehavior> ();
 		if (debug == null)
 			host.Description.Behaviors.Add (debug = new ServiceDebugBehavior ());
@@ -149,6 +156,9 @@ public static class MonoEcho
 		var address = new EndpointAddress (new Uri (url), EndpointIdentity.CreateX509CertificateIdentity (cert));
 		var factory = new ChannelFactory<IEcho> (MakeBinding (sc), address);
 		factory.Credentials.ServiceCertificate.DefaultCertificate = cert;
+		string clientPfx = Environment.GetEnvironmentVariable ("WSSC_MONO_CLIENT_PFX");
+		if (clientPfx != null)
+			factory.Credentials.ClientCertificate.Certificate = new X509Certificate2 (clientPfx, "wssc-interop", X509KeyStorageFlags.Exportable);
 		factory.Credentials.ServiceCertificate.Authentication.CertificateValidationMode = X509CertificateValidationMode.None;
 		factory.Credentials.ServiceCertificate.Authentication.RevocationMode = X509RevocationMode.NoCheck;
 		IEcho proxy = factory.CreateChannel ();

@@ -11,6 +11,7 @@ Needs ``apt-get install mono-devel libmono-system-servicemodel4.0a-cil`` (Debian
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import socket
 import subprocess
@@ -125,13 +126,22 @@ class ClientRun:
         return None
 
 
-def run_client(exe: Path, url: str, cert_pem: Path, text: str, sc: str = "2005-02", timeout: float = 120) -> ClientRun:
+def run_client(
+    exe: Path,
+    url: str,
+    cert_pem: Path,
+    text: str,
+    sc: str = "2005-02",
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> ClientRun:
     done = subprocess.run(
         ["mono", str(exe), "client", url, str(cert_pem), text, sc],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env=dict(os.environ, **env) if env else None,
     )
     return ClientRun(done.returncode, done.stdout, done.stderr)
 
@@ -139,7 +149,9 @@ def run_client(exe: Path, url: str, cert_pem: Path, text: str, sc: str = "2005-0
 class MonoService:
     """``MonoEcho.exe service``: http://127.0.0.1:PORT/echo until closed (it exits when its stdin closes)."""
 
-    def __init__(self, exe: Path, cert: ServiceCertificate, log: Path, sc: str = "2005-02") -> None:
+    def __init__(
+        self, exe: Path, cert: ServiceCertificate, log: Path, sc: str = "2005-02", env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/echo"
         self.log = log
@@ -149,6 +161,7 @@ class MonoService:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log_file,
+            env=dict(os.environ, **env) if env else None,
         )
         assert self.process.stdout is not None
         ready = threading.Event()

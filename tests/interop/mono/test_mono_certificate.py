@@ -1,0 +1,139 @@
+"""WCF's certificate client over the symmetric binding, against Mono's WCF: the client's X.509 token endorses
+every message protected by AnonymousForCertificate's EncryptedKey (``EndpointSupportingTokenParameters.Endorsing``;
+WS-SP 1.2 section 8.3), signatures encrypted (SignBeforeEncryptAndEncryptSignature).
+
+Mono encrypts the endorsing signature as well as the primary one when the signature is encrypted, and refuses
+a message whose endorsing signature is in clear; wssc writes them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from mono_wcf import (
+    ACTION,
+    ECHO_NS,
+    MonoService,
+    Recorder,
+    ServiceCertificate,
+    WsscServer,
+    run_client,
+    write_certificate,
+)
+
+from wssc.adapters.asgi import WsscApp
+from wssc.adapters.http_client import WsscClient
+from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
+from wssc.conversation.context import Claim
+from wssc.conversation.service import ApplicationRequest, SecureConversationService
+from wssc.conversation.settings import ServiceSettings
+from wssc.errors import WsscError
+from wssc.security.soap import SOAP12
+from wssc.tokens.x509 import self_signed
+from wssc.tokens.x509_trust import CertificateTrust
+from wssc.versions import SC_2005_02
+
+ENDORSE = {"WSSC_MONO_ENDORSE": "1"}
+TRUSTED_PATH, UNTRUSTED_PATH = "/trusted", "/untrusted"
+
+
+@pytest.fixture(scope="module")
+def client_cert(tmp_path_factory: pytest.TempPathFactory) -> ServiceCertificate:
+    """The client's certificate, as PEM and as the PKCS#12 file Mono's client signs with."""
+    return write_certificate(*self_signed("mono certificate client"), tmp_path_factory.mktemp("mono-client"))
+
+
+@pytest.fixture(scope="module")
+def endorsed_mono_service(
+    mono_exe: Path, service_cert: ServiceCertificate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MonoService]:
+    log = tmp_path_factory.mktemp("mono-endorsed") / "service.log"
+    service = MonoService(mono_exe, service_cert, log, env=ENDORSE)
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+class Claims:
+    def __init__(self) -> None:
+        self.seen: list[tuple[Claim, ...]] = []
+
+
+@pytest.fixture(scope="module")
+def wssc_endorsed(service_cert: ServiceCertificate, client_cert: ServiceCertificate) -> Iterator[tuple[str, Claims]]:
+    """wssc services taking bootstrap-protected messages: one trusting the Mono client's certificate, one not."""
+    claims = Claims()
+
+    def app(trust: CertificateTrust) -> WsscApp:
+        credentials = ServiceCredentials(service_cert.certificate, service_cert.private_key, client_trust=trust)
+        settings = ServiceSettings(accept_bootstrap_messages=True, version=SC_2005_02)
+        wssc = WsscApp(SecureConversationService(credentials, settings=settings))
+
+        @wssc.operation(ACTION)
+        def echo(request: ApplicationRequest) -> list[etree._Element]:
+            claims.seen.append(request.claims)
+            return list(request.message.payload())
+
+        return wssc
+
+    stranger = self_signed("someone else")[0]
+    server = WsscServer(
+        Recorder(
+            {
+                TRUSTED_PATH: app(CertificateTrust(peers=[client_cert.certificate])),
+                UNTRUSTED_PATH: app(CertificateTrust(peers=[stranger])),
+            }
+        )
+    )
+    try:
+        yield f"http://127.0.0.1:{server.port}", claims
+    finally:
+        server.close()
+
+
+def test_mono_client_certificate_authenticates_to_wssc(
+    mono_exe: Path,
+    service_cert: ServiceCertificate,
+    client_cert: ServiceCertificate,
+    wssc_endorsed: tuple[str, Claims],
+) -> None:
+    base, claims = wssc_endorsed
+    env = {**ENDORSE, "WSSC_MONO_CLIENT_PFX": str(client_cert.pfx_path)}
+    run = run_client(mono_exe, base + TRUSTED_PATH, service_cert.pem_path, "endorsed by Mono", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "endorsed by Mono" in (run.line("RESPONSE") or "")
+    assert claims.seen[-1] == (Claim("x509", "CN=mono certificate client"), Claim("authentication", "certificate"))
+
+    refused = run_client(mono_exe, base + UNTRUSTED_PATH, service_cert.pem_path, "not trusted", env=env)
+    assert refused.returncode != 0 and "RESPONSE" not in refused.stdout
+    assert all("not trusted" not in str(seen) for seen in claims.seen)
+
+
+def test_wssc_client_certificate_authenticates_to_mono(
+    endorsed_mono_service: MonoService, service_cert: ServiceCertificate, client_cert: ServiceCertificate
+) -> None:
+    bootstrap = ClientBootstrap(
+        service_cert.certificate, client_certificate=client_cert.certificate, client_key=client_cert.private_key
+    )
+    client = WsscClient(
+        endorsed_mono_service.url, bootstrap, version=SC_2005_02, soap=SOAP12, establish_security_context=False
+    )
+    payload = etree.fromstring(f'<echo xmlns="{ECHO_NS}"><text>endorsed by wssc</text></echo>')
+    reply = client.call(payload, ACTION)
+    assert "endorsed by wssc" in "".join(reply.body.itertext())
+    assert "endorsed by wssc" in endorsed_mono_service.echoed()
+
+    # Without the endorsing certificate the Mono service refuses the message (it enforces the binding).
+    plain = WsscClient(
+        endorsed_mono_service.url,
+        ClientBootstrap(service_cert.certificate),
+        version=SC_2005_02,
+        soap=SOAP12,
+        establish_security_context=False,
+    )
+    with pytest.raises(WsscError):
+        plain.call(payload, ACTION)
