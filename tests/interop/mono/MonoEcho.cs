@@ -7,6 +7,8 @@
 // WSSC_MONO_ENDORSE (set to anything) adds a client X.509 token as endorsing supporting token to the binding
 // (WCF's certificate client over the symmetric binding); the client then signs with WSSC_MONO_CLIENT_PFX
 // (password as the service's), the service accepts any client certificate that verifies.
+// WSSC_MONO_USERNAME=name:password adds a signed and encrypted UsernameToken (WCF's UserNameForCertificate):
+// the client sends those credentials, the service accepts exactly them.
 //
 // Binding: WCF AnonymousForCertificate (SecurityBindingElement.CreateAnonymousForCertificateBindingElement:
 // SymmetricSecurityBindingElement, X509SecurityTokenParameters Thumbprint/Never as protection token) with
@@ -45,6 +47,17 @@ public class EchoService : IEcho
 	}
 }
 
+// Accepts exactly the WSSC_MONO_USERNAME credentials (and logs the name it accepted).
+public class ExactUser : System.IdentityModel.Selectors.UserNamePasswordValidator
+{
+	public override void Validate (string userName, string password)
+	{
+		if (Environment.GetEnvironmentVariable ("WSSC_MONO_USERNAME") != userName + ":" + password)
+			throw new System.IdentityModel.Tokens.SecurityTokenException ("unknown user name or bad password");
+		Console.Error.WriteLine ("USER " + userName);
+	}
+}
+
 public static class MonoEcho
 {
 	public const string Payload = "<echo xmlns=\"urn:wssc:demo\"><text>{0}</text></echo>";
@@ -70,6 +83,8 @@ public static class MonoEcho
 		security.IncludeTimestamp = true;
 		security.MessageProtectionOrder = MessageProtectionOrder.SignBeforeEncryptAndEncryptSignature;
 		security.DefaultAlgorithmSuite = SecurityAlgorithmSuite.Basic256;
+		if (Environment.GetEnvironmentVariable ("WSSC_MONO_USERNAME") != null)
+			security.EndpointSupportingTokenParameters.SignedEncrypted.Add (new UserNameSecurityTokenParameters ());
 		if (Environment.GetEnvironmentVariable ("WSSC_MONO_ENDORSE") != null)
 			security.EndpointSupportingTokenParameters.Endorsing.Add (new X509SecurityTokenParameters (
 				X509KeyIdentifierClauseType.Thumbprint, SecurityTokenInclusionMode.AlwaysToRecipient));
@@ -136,6 +151,10 @@ public static class MonoEcho
 			host.Description.Behaviors.Add (credentials = new ServiceCredentials ());
 		credentials.ServiceCertificate.Certificate = cert;
 		credentials.ClientCertificate.Authentication.CertificateValidationMode = X509CertificateValidationMode.None;
+		if (Environment.GetEnvironmentVariable ("WSSC_MONO_USERNAME") != null) {
+			credentials.UserNameAuthentication.UserNamePasswordValidationMode = UserNamePasswordValidationMode.Custom;
+			credentials.UserNameAuthentication.CustomUserNamePasswordValidator = new ExactUser ();
+		}
 		var debug = host.Description.Behaviors.Find<ServiceDebugBehavior> ();
 		if (debug == null)
 			host.Description.Behaviors.Add (debug = new ServiceDebugBehavior ());
@@ -156,6 +175,11 @@ public static class MonoEcho
 		var address = new EndpointAddress (new Uri (url), EndpointIdentity.CreateX509CertificateIdentity (cert));
 		var factory = new ChannelFactory<IEcho> (MakeBinding (sc), address);
 		factory.Credentials.ServiceCertificate.DefaultCertificate = cert;
+		string user = Environment.GetEnvironmentVariable ("WSSC_MONO_USERNAME");
+		if (user != null) {
+			factory.Credentials.UserName.UserName = user.Split (':') [0];
+			factory.Credentials.UserName.Password = user.Substring (user.IndexOf (':') + 1);
+		}
 		string clientPfx = Environment.GetEnvironmentVariable ("WSSC_MONO_CLIENT_PFX");
 		if (clientPfx != null)
 			factory.Credentials.ClientCertificate.Certificate = new X509Certificate2 (clientPfx, "wssc-interop", X509KeyStorageFlags.Exportable);

@@ -1,6 +1,8 @@
-"""WCF's certificate client over the symmetric binding, against Mono's WCF: the client's X.509 token endorses
-every message protected by AnonymousForCertificate's EncryptedKey (``EndpointSupportingTokenParameters.Endorsing``;
-WS-SP 1.2 section 8.3), signatures encrypted (SignBeforeEncryptAndEncryptSignature).
+"""Client credentials over the symmetric bootstrap binding, against Mono's WCF, both directions:
+
+- WCF's certificate client: the client's X.509 token endorses every message protected by the EncryptedKey
+  (``EndpointSupportingTokenParameters.Endorsing``; WS-SP 1.2 section 8.3), signatures encrypted;
+- UserNameForCertificate: a signed and encrypted UsernameToken (``SignedEncrypted``; WS-SP 1.2 section 8.4).
 
 Mono encrypts the endorsing signature as well as the primary one when the signature is encrypted, and refuses
 a message whose endorsing signature is in clear; wssc writes them the same way.
@@ -137,3 +139,71 @@ def test_wssc_client_certificate_authenticates_to_mono(
     )
     with pytest.raises(WsscError):
         plain.call(payload, ACTION)
+
+
+# -- UserNameForCertificate ----------------------------------------------------------------------------------
+USER = {"WSSC_MONO_USERNAME": "alice:wonderland"}
+
+
+@pytest.fixture(scope="module")
+def username_mono_service(
+    mono_exe: Path, service_cert: ServiceCertificate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MonoService]:
+    log = tmp_path_factory.mktemp("mono-username") / "service.log"
+    service = MonoService(mono_exe, service_cert, log, env=USER)
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+@pytest.fixture(scope="module")
+def wssc_users(service_cert: ServiceCertificate) -> Iterator[tuple[str, Claims]]:
+    claims = Claims()
+    credentials = ServiceCredentials(service_cert.certificate, service_cert.private_key, users={"alice": "wonderland"})
+    wssc = WsscApp(
+        SecureConversationService(
+            credentials, settings=ServiceSettings(accept_bootstrap_messages=True, version=SC_2005_02)
+        )
+    )
+
+    @wssc.operation(ACTION)
+    def echo(request: ApplicationRequest) -> list[etree._Element]:
+        claims.seen.append(request.claims)
+        return list(request.message.payload())
+
+    server = WsscServer(Recorder({"/users": wssc}))
+    try:
+        yield f"http://127.0.0.1:{server.port}/users", claims
+    finally:
+        server.close()
+
+
+def test_mono_username_client_authenticates_to_wssc(
+    mono_exe: Path, service_cert: ServiceCertificate, wssc_users: tuple[str, Claims]
+) -> None:
+    url, claims = wssc_users
+    run = run_client(mono_exe, url, service_cert.pem_path, "as alice", env=USER)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert claims.seen[-1] == (Claim("name", "alice"), Claim("authentication", "password"))
+    wrong = run_client(mono_exe, url, service_cert.pem_path, "as mallory", env={"WSSC_MONO_USERNAME": "alice:guess"})
+    assert wrong.returncode != 0 and "RESPONSE" not in wrong.stdout
+    assert len(claims.seen) == 1
+
+
+def test_wssc_username_client_authenticates_to_mono(
+    username_mono_service: MonoService, service_cert: ServiceCertificate
+) -> None:
+    payload = etree.fromstring(f'<echo xmlns="{ECHO_NS}"><text>alice via wssc</text></echo>')
+
+    def client(password: str) -> WsscClient:
+        bootstrap = ClientBootstrap(service_cert.certificate, "alice", password)
+        return WsscClient(
+            username_mono_service.url, bootstrap, version=SC_2005_02, soap=SOAP12, establish_security_context=False
+        )
+
+    reply = client("wonderland").call(payload, ACTION)
+    assert "alice via wssc" in "".join(reply.body.itertext())
+    assert "USER alice" in username_mono_service.log.read_text(errors="replace")
+    with pytest.raises(WsscError):
+        client("guess").call(payload, ACTION)
