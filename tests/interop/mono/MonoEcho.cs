@@ -9,6 +9,8 @@
 // (password as the service's), the service accepts any client certificate that verifies.
 // WSSC_MONO_USERNAME=name:password adds a signed and encrypted UsernameToken (WCF's UserNameForCertificate):
 // the client sends those credentials, the service accepts exactly them.
+// WSSC_MONO_MUTUAL (set to anything) makes the binding WCF's MutualCertificate (asymmetric) instead; the
+// client signs with WSSC_MONO_CLIENT_PFX.
 //
 // Binding: WCF AnonymousForCertificate (SecurityBindingElement.CreateAnonymousForCertificateBindingElement:
 // SymmetricSecurityBindingElement, X509SecurityTokenParameters Thumbprint/Never as protection token) with
@@ -77,6 +79,19 @@ public static class MonoEcho
 
 	public static Binding MakeBinding (string sc)
 	{
+		var encoding = new TextMessageEncodingBindingElement (MessageVersion.Soap12WSAddressing10, Encoding.UTF8);
+		if (Environment.GetEnvironmentVariable ("WSSC_MONO_MUTUAL") != null) {
+			// WCF's MutualCertificate: the asymmetric binding, the client's key signs, the service's encrypts.
+			var mutual = new AsymmetricSecurityBindingElement (
+				new X509SecurityTokenParameters (X509KeyIdentifierClauseType.Thumbprint, SecurityTokenInclusionMode.Never),
+				new X509SecurityTokenParameters (X509KeyIdentifierClauseType.Any, SecurityTokenInclusionMode.AlwaysToRecipient));
+			mutual.MessageSecurityVersion = SecurityVersion (sc);
+			mutual.RequireSignatureConfirmation = true;  // as CreateMutualCertificateBindingElement does for WSS 1.1
+			mutual.IncludeTimestamp = true;
+			mutual.MessageProtectionOrder = MessageProtectionOrder.SignBeforeEncryptAndEncryptSignature;
+			mutual.DefaultAlgorithmSuite = SecurityAlgorithmSuite.Basic256;
+			return new CustomBinding (mutual, encoding, new HttpTransportBindingElement ());
+		}
 		SymmetricSecurityBindingElement security = SecurityBindingElement.CreateAnonymousForCertificateBindingElement ();
 		security.MessageSecurityVersion = SecurityVersion (sc);
 		security.ProtectionTokenParameters.RequireDerivedKeys = true;
@@ -88,7 +103,6 @@ public static class MonoEcho
 		if (Environment.GetEnvironmentVariable ("WSSC_MONO_ENDORSE") != null)
 			security.EndpointSupportingTokenParameters.Endorsing.Add (new X509SecurityTokenParameters (
 				X509KeyIdentifierClauseType.Thumbprint, SecurityTokenInclusionMode.AlwaysToRecipient));
-		var encoding = new TextMessageEncodingBindingElement (MessageVersion.Soap12WSAddressing10, Encoding.UTF8);
 		return new CustomBinding (security, encoding, new HttpTransportBindingElement ());
 	}
 

@@ -2,7 +2,9 @@
 
 - WCF's certificate client: the client's X.509 token endorses every message protected by the EncryptedKey
   (``EndpointSupportingTokenParameters.Endorsing``; WS-SP 1.2 section 8.3), signatures encrypted;
-- UserNameForCertificate: a signed and encrypted UsernameToken (``SignedEncrypted``; WS-SP 1.2 section 8.4).
+- UserNameForCertificate: a signed and encrypted UsernameToken (``SignedEncrypted``; WS-SP 1.2 section 8.4);
+- MutualCertificate: the asymmetric binding (WS-SP 1.2 section 7.5), the client's key signing, with
+  SignatureConfirmation (as WCF's MutualCertificate for WSS 1.1).
 
 Mono encrypts the endorsing signature as well as the primary one when the signature is encrypted, and refuses
 a message whose endorsing signature is in clear; wssc writes them the same way.
@@ -28,7 +30,7 @@ from mono_wcf import (
 
 from wssc.adapters.asgi import WsscApp
 from wssc.adapters.http_client import WsscClient
-from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
+from wssc.conversation.bootstrap import ClientBootstrap, MutualCertificateBootstrap, ServiceCredentials
 from wssc.conversation.context import Claim
 from wssc.conversation.service import ApplicationRequest, SecureConversationService
 from wssc.conversation.settings import ServiceSettings
@@ -207,3 +209,49 @@ def test_wssc_username_client_authenticates_to_mono(
     assert "USER alice" in username_mono_service.log.read_text(errors="replace")
     with pytest.raises(WsscError):
         client("guess").call(payload, ACTION)
+
+
+# -- MutualCertificate (asymmetric binding) -------------------------------------------------------------------
+MUTUAL = {"WSSC_MONO_MUTUAL": "1"}
+
+
+@pytest.fixture(scope="module")
+def mutual_mono_service(
+    mono_exe: Path, service_cert: ServiceCertificate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MonoService]:
+    log = tmp_path_factory.mktemp("mono-mutual") / "service.log"
+    service = MonoService(mono_exe, service_cert, log, env=MUTUAL)
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+def test_mono_mutual_certificate_client_to_wssc(
+    mono_exe: Path,
+    service_cert: ServiceCertificate,
+    client_cert: ServiceCertificate,
+    wssc_endorsed: tuple[str, Claims],
+) -> None:
+    """The same wssc services take the asymmetric binding too (the request says which one it uses)."""
+    base, claims = wssc_endorsed
+    env = {**MUTUAL, "WSSC_MONO_CLIENT_PFX": str(client_cert.pfx_path)}
+    run = run_client(mono_exe, base + TRUSTED_PATH, service_cert.pem_path, "mutual from Mono", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "mutual from Mono" in (run.line("RESPONSE") or "")
+    assert claims.seen[-1] == (Claim("x509", "CN=mono certificate client"), Claim("authentication", "certificate"))
+    refused = run_client(mono_exe, base + UNTRUSTED_PATH, service_cert.pem_path, "mutual untrusted", env=env)
+    assert refused.returncode != 0 and "RESPONSE" not in refused.stdout
+
+
+def test_wssc_mutual_certificate_client_to_mono(
+    mutual_mono_service: MonoService, service_cert: ServiceCertificate, client_cert: ServiceCertificate
+) -> None:
+    bootstrap = MutualCertificateBootstrap(service_cert.certificate, client_cert.certificate, client_cert.private_key)
+    client = WsscClient(
+        mutual_mono_service.url, bootstrap, version=SC_2005_02, soap=SOAP12, establish_security_context=False
+    )
+    payload = etree.fromstring(f'<echo xmlns="{ECHO_NS}"><text>mutual from wssc</text></echo>')
+    reply = client.call(payload, ACTION)
+    assert "mutual from wssc" in "".join(reply.body.itertext())
+    assert "mutual from wssc" in mutual_mono_service.echoed()
