@@ -184,3 +184,17 @@ def test_policy_with_an_endorsing_client_certificate_configures_that_client(vect
     event = service.receive(session.establish())
     assert isinstance(event, TokenReply), getattr(event, "error", event)
     assert isinstance(session.receive(event.reply.data), Established)
+
+
+def test_the_policy_decides_whether_responses_must_confirm_the_signature(vector_path) -> None:  # type: ignore[no-untyped-def]
+    """The WS-SX interop bindings publish Wss11 without RequireSignatureConfirmation: their services send none."""
+    from wssc.conversation.policy_client import ClientCredentials, configure_client
+    from wssc.conversation.wsdl_policy import parse_wsdl
+
+    data = vector_path("cxf-wssc-wsdl/WSSecureConversation_policy.wsdl").read_bytes()
+    credentials = ClientCredentials(certificate=CLIENT[0], private_key=CLIENT[1], service_certificate=SERVICE[0])
+    for name in ("_XD_IPingService", "_A_IPingService", "_X10_IPingService"):
+        binding = next(b for b in parse_wsdl(data) if b.name == name)
+        bootstrap = configure_client(binding.policies[0], credentials=credentials).bootstrap
+        assert bootstrap.require_signature_confirmation is False, name
+    assert ClientBootstrap(SERVICE[0]).require_signature_confirmation

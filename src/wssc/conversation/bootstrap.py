@@ -186,6 +186,9 @@ class ClientBootstrap:
     key_transport: str | None = None
     client_certificate: x509.Certificate | None = None
     client_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
+    #: demand that the response confirm our signature (WSS 1.1 section 8.5, ``sp:RequireSignatureConfirmation``;
+    #: WCF's defaults send it, a policy without the assertion does not)
+    require_signature_confirmation: bool = True
 
     def __post_init__(self) -> None:
         if (self.client_certificate is None) != (self.client_key is None):
@@ -223,7 +226,8 @@ class ClientBootstrap:
             supporting_tokens=supporting,
             endorsing=endorsing,
         )
-        return protected.data, PendingBootstrap(encrypted_key.sha1, secret, protected.signature_value)
+        confirm = protected.signature_value if self.require_signature_confirmation else None
+        return protected.data, PendingBootstrap(encrypted_key.sha1, secret, confirm)
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,8 @@ class MutualCertificateBootstrap:
     policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
     #: None: the suite's asymmetric key wrap
     key_transport: str | None = None
+    #: as :attr:`ClientBootstrap.require_signature_confirmation`
+    require_signature_confirmation: bool = True
 
     @property
     def name(self) -> str:
@@ -287,7 +293,10 @@ class MutualCertificateBootstrap:
             signer=signer,
         )
         pending = PendingMutual(
-            self.client_certificate, self.client_key, self.service_certificate, protected.signature_value
+            self.client_certificate,
+            self.client_key,
+            self.service_certificate,
+            protected.signature_value if self.require_signature_confirmation else None,
         )
         return protected.data, pending
 

@@ -96,11 +96,18 @@ def _bootstrap(
     """The bootstrap binding that obtains the context (WS-SP 1.2 section 10.1, ``sp:BootstrapPolicy``)."""
     _refuse_negotiation(bootstrap, "bootstrap policy")
     messages = bootstrap.protection_policy()
+    confirm = bootstrap.wss11 is not None and "RequireSignatureConfirmation" in bootstrap.wss11
     if bootstrap.binding is BindingKind.ASYMMETRIC:
         if credentials.certificate is None or credentials.private_key is None:
             raise PolicyError("the bootstrap is MutualCertificate: a client certificate and key are needed")
         certificate = _service_certificate(published, credentials)
-        return MutualCertificateBootstrap(certificate, credentials.certificate, credentials.private_key, messages)
+        return MutualCertificateBootstrap(
+            certificate,
+            credentials.certificate,
+            credentials.private_key,
+            messages,
+            require_signature_confirmation=confirm,
+        )
     if bootstrap.binding is not BindingKind.SYMMETRIC:
         raise PolicyError(f"a {bootstrap.binding} bootstrap is not supported")
     token = bootstrap.protection_token
@@ -111,13 +118,19 @@ def _bootstrap(
         if credentials.certificate is None or credentials.private_key is None:
             raise PolicyError("the bootstrap is endorsed by a client certificate: a certificate and key are needed")
         return ClientBootstrap(
-            certificate, policy=messages, client_certificate=credentials.certificate, client_key=credentials.private_key
+            certificate,
+            policy=messages,
+            client_certificate=credentials.certificate,
+            client_key=credentials.private_key,
+            require_signature_confirmation=confirm,
         )
     if _uses_username(bootstrap):
         if credentials.username is None:
             raise PolicyError("the bootstrap carries a UsernameToken: a user name and password are needed")
-        return ClientBootstrap(certificate, credentials.username, credentials.password, messages)
-    return ClientBootstrap(certificate, policy=messages)
+        return ClientBootstrap(
+            certificate, credentials.username, credentials.password, messages, require_signature_confirmation=confirm
+        )
+    return ClientBootstrap(certificate, policy=messages, require_signature_confirmation=confirm)
 
 
 def configure_client(

@@ -86,7 +86,8 @@ public static class MonoEcho
 				new X509SecurityTokenParameters (X509KeyIdentifierClauseType.Thumbprint, SecurityTokenInclusionMode.Never),
 				new X509SecurityTokenParameters (X509KeyIdentifierClauseType.Any, SecurityTokenInclusionMode.AlwaysToRecipient));
 			mutual.MessageSecurityVersion = SecurityVersion (sc);
-			mutual.RequireSignatureConfirmation = true;  // as CreateMutualCertificateBindingElement does for WSS 1.1
+			// As CreateMutualCertificateBindingElement does for WSS 1.1, unless WSSC_MONO_NO_CONFIRM is set.
+			mutual.RequireSignatureConfirmation = Environment.GetEnvironmentVariable ("WSSC_MONO_NO_CONFIRM") == null;
 			mutual.IncludeTimestamp = true;
 			mutual.MessageProtectionOrder = MessageProtectionOrder.SignBeforeEncryptAndEncryptSignature;
 			mutual.DefaultAlgorithmSuite = SecurityAlgorithmSuite.Basic256;

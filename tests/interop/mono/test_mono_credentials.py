@@ -34,7 +34,7 @@ from wssc.conversation.bootstrap import ClientBootstrap, MutualCertificateBootst
 from wssc.conversation.context import Claim
 from wssc.conversation.service import ApplicationRequest, SecureConversationService
 from wssc.conversation.settings import ServiceSettings
-from wssc.errors import WsscError
+from wssc.errors import InvalidSecurity, WsscError
 from wssc.security.soap import SOAP12
 from wssc.tokens.x509 import self_signed
 from wssc.tokens.x509_trust import CertificateTrust
@@ -255,3 +255,30 @@ def test_wssc_mutual_certificate_client_to_mono(
     reply = client.call(payload, ACTION)
     assert "mutual from wssc" in "".join(reply.body.itertext())
     assert "mutual from wssc" in mutual_mono_service.echoed()
+
+
+def test_signature_confirmation_is_demanded_unless_the_policy_says_otherwise(
+    mono_exe: Path, service_cert: ServiceCertificate, client_cert: ServiceCertificate, tmp_path: Path
+) -> None:
+    """A Mono service whose binding does not require SignatureConfirmation sends none: wssc's default client
+    refuses the unconfirmed response; one configured without ``sp:RequireSignatureConfirmation`` takes it."""
+    service = MonoService(mono_exe, service_cert, tmp_path / "service.log", env={**MUTUAL, "WSSC_MONO_NO_CONFIRM": "1"})
+    try:
+        payload = etree.fromstring(f'<echo xmlns="{ECHO_NS}"><text>unconfirmed</text></echo>')
+        for confirm in (True, False):
+            bootstrap = MutualCertificateBootstrap(
+                service_cert.certificate,
+                client_cert.certificate,
+                client_cert.private_key,
+                require_signature_confirmation=confirm,
+            )
+            client = WsscClient(
+                service.url, bootstrap, version=SC_2005_02, soap=SOAP12, establish_security_context=False
+            )
+            if confirm:
+                with pytest.raises(InvalidSecurity, match="confirm"):
+                    client.call(payload, ACTION)
+            else:
+                assert "unconfirmed" in "".join(client.call(payload, ACTION).body.itertext())
+    finally:
+        service.close()
