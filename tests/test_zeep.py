@@ -3,6 +3,7 @@ parsed by zeep from what wssc verified and decrypted (SOAP 1.1 and 1.2, both WS-
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -263,3 +264,29 @@ def test_negotiated_bindings_are_refused_by_name(tmp_path: Path, vector_path) ->
     (policy,) = parse_policy(vector_path("wcf-docs-policies/MutualSslNegotiated_policy.xml").read_bytes())
     with pytest.raises(PolicyError, match="TLSNEGO"):
         configure_client(policy)
+
+
+def test_zeep_async_client_through_async_transport(tmp_path: Path) -> None:
+    """zeep.AsyncClient with AsyncWsscTransport, the service an ASGI app reached in process."""
+    import asyncio
+
+    from wssc.adapters.zeep_transport import AsyncWsscTransport
+
+    service, app = _service()
+
+    async def run() -> tuple[str, str, str]:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+        transport = AsyncWsscTransport(ClientBootstrap(SERVICE[0]), version=SC_2005_02, client_options={"http": http})
+        async with transport:
+            client = zeep.AsyncClient(_wsdl(tmp_path, SOAP12), transport=transport)
+            first = await client.service.Echo(text="async")
+            second = await client.service.Echo(text="again")
+            (conversation,) = transport.clients.values()
+            context = conversation.session.context
+            assert context is not None and service.store.get(context.identifier, context.created) is not None
+            identifier = context.identifier
+        return first, second, identifier
+
+    first, second, identifier = asyncio.run(run())
+    assert (first, second) == ("ASYNC", "AGAIN")
+    assert service.store.get(identifier, datetime.now(timezone.utc)) is None  # cancelled on exit
