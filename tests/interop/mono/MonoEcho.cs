@@ -77,9 +77,17 @@ public static class MonoEcho
 		throw new ArgumentException ("unknown WS-SC version " + sc);
 	}
 
+	// SOAP 1.2 unless WSSC_MONO_SOAP11 is set; WS-Addressing 1.0 either way.
+	public static MessageVersion SoapVersion ()
+	{
+		if (Environment.GetEnvironmentVariable ("WSSC_MONO_SOAP11") != null)
+			return MessageVersion.Soap11WSAddressing10;
+		return MessageVersion.Soap12WSAddressing10;
+	}
+
 	public static Binding MakeBinding (string sc)
 	{
-		var encoding = new TextMessageEncodingBindingElement (MessageVersion.Soap12WSAddressing10, Encoding.UTF8);
+		var encoding = new TextMessageEncodingBindingElement (SoapVersion (), Encoding.UTF8);
 		if (Environment.GetEnvironmentVariable ("WSSC_MONO_MUTUAL") != null) {
 			// WCF's MutualCertificate: the asymmetric binding, the client's key signs, the service's encrypts.
 			var mutual = new AsymmetricSecurityBindingElement (
@@ -203,7 +211,7 @@ public static class MonoEcho
 		IEcho proxy = factory.CreateChannel ();
 		var body = new XmlDocument ();
 		body.LoadXml (string.Format (Payload, SecurityElement (text)));
-		Message request = Message.CreateMessage (MessageVersion.Soap12WSAddressing10, "urn:wssc:demo:echo", new XmlNodeReader (body.DocumentElement));
+		Message request = Message.CreateMessage (SoapVersion (), "urn:wssc:demo:echo", new XmlNodeReader (body.DocumentElement));
 		Message response = proxy.Echo (request);
 		if (response.IsFault) {
 			MessageFault fault = MessageFault.CreateFault (response, 65536);

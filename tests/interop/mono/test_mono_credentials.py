@@ -20,6 +20,7 @@ from lxml import etree
 from mono_wcf import (
     ACTION,
     ECHO_NS,
+    MONO_COMPATIBLE_POLICY,
     MonoService,
     Recorder,
     ServiceCertificate,
@@ -35,7 +36,8 @@ from wssc.conversation.context import Claim
 from wssc.conversation.service import ApplicationRequest, SecureConversationService
 from wssc.conversation.settings import ServiceSettings
 from wssc.errors import InvalidSecurity, WsscError
-from wssc.security.soap import SOAP12
+from wssc.security.policy import ProtectionPolicy
+from wssc.security.soap import SOAP11, SOAP12
 from wssc.tokens.x509 import self_signed
 from wssc.tokens.x509_trust import CertificateTrust
 from wssc.versions import SC_2005_02
@@ -282,3 +284,44 @@ def test_signature_confirmation_is_demanded_unless_the_policy_says_otherwise(
                 assert "unconfirmed" in "".join(client.call(payload, ACTION).body.itertext())
     finally:
         service.close()
+
+
+# -- SOAP 1.1 ------------------------------------------------------------------------------------------------
+SOAP11_ENV = {"WSSC_MONO_SOAP11": "1"}
+
+
+def test_wssc_soap11_client_to_mono(mono_exe: Path, service_cert: ServiceCertificate, tmp_path: Path) -> None:
+    """UserNameForCertificate over SOAP 1.1.  Known Mono incompatibility: a Mono service replaces the signed
+    wsa:Action by the (mandatory) SOAPAction header, dropping its wsu:Id ("Malformed reference element."),
+    as it does with SOAP 1.2's action parameter; with the WS-Addressing headers left unsigned
+    (``MONO_COMPATIBLE_POLICY``) the exchange goes through, password checked."""
+    service = MonoService(mono_exe, service_cert, tmp_path / "service.log", env={**USER, **SOAP11_ENV})
+    payload = etree.fromstring(f'<echo xmlns="{ECHO_NS}"><text>soap 1.1 from wssc</text></echo>')
+
+    def client(password: str, policy: ProtectionPolicy | None = None) -> WsscClient:
+        bootstrap = ClientBootstrap(service_cert.certificate, "alice", password, policy or ProtectionPolicy())
+        return WsscClient(service.url, bootstrap, version=SC_2005_02, soap=SOAP11, establish_security_context=False)
+
+    try:
+        with pytest.raises(WsscError, match="Malformed reference"):
+            client("wonderland").call(payload, ACTION)
+        reply = client("wonderland", MONO_COMPATIBLE_POLICY).call(payload, ACTION)
+        assert "soap 1.1 from wssc" in "".join(reply.body.itertext())
+        assert "soap 1.1 from wssc" in service.echoed()
+        with pytest.raises(WsscError):
+            client("guess", MONO_COMPATIBLE_POLICY).call(payload, ACTION)
+    finally:
+        service.close()
+
+
+def test_mono_soap11_client_drops_the_action_it_signed(
+    mono_exe: Path, service_cert: ServiceCertificate, wssc_users: tuple[str, Claims]
+) -> None:
+    """Known Mono incompatibility: over SOAP 1.1 Mono's client signs wsa:Action, then sends it only as the HTTP
+    SOAPAction, so its signature references an element that is not in the message.  WCF keeps the header;
+    wssc refuses the message (wsse:InvalidSecurity) rather than accept a signature it cannot check whole."""
+    url, claims = wssc_users
+    before = len(claims.seen)
+    run = run_client(mono_exe, url, service_cert.pem_path, "soap 1.1 from Mono", env={**USER, **SOAP11_ENV})
+    assert run.returncode != 0 and "RESPONSE" not in run.stdout
+    assert len(claims.seen) == before
