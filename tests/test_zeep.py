@@ -290,3 +290,46 @@ def test_zeep_async_client_through_async_transport(tmp_path: Path) -> None:
     first, second, identifier = asyncio.run(run())
     assert (first, second) == ("ASYNC", "AGAIN")
     assert service.store.get(identifier, datetime.now(timezone.utc)) is None  # cancelled on exit
+
+
+@pytest.mark.parametrize("version", [SC_1_3, SC_2005_02], ids=["1.3", "2005-02"])
+def test_zeep_configures_itself_from_a_wssc_service_wsdl(version: SCVersion) -> None:
+    """A wssc service publishes its WSDL at ?wsdl with its security policy and certificate attached (as WCF
+    does); zeep with a bare WsscTransport reads them and calls, as alice for a password service."""
+    from http_support import LiveServer
+    from wssc.conversation.policy_client import ClientCredentials
+    from wssc.conversation.settings import ServiceSettings
+
+    credentials = ServiceCredentials(*SERVICE, users={"alice": "wonderland"})
+    service = SecureConversationService(credentials, settings=ServiceSettings(version=version))
+    app = WsscApp(service, wsdl=WSDL.format(binding_ns=BINDING_NS[SOAP12.name], address="http://placeholder/").encode())
+
+    @app.operation("urn:example:echo/Echo")
+    def echo(request: ApplicationRequest) -> etree._Element:
+        answer = etree.Element(f"{{{TNS}}}EchoResponse", nsmap={"e": TNS})
+        etree.SubElement(answer, f"{{{TNS}}}text").text = request.claims[0].value
+        return answer
+
+    with LiveServer(app) as server:
+        published = httpx.get(server.url + "?wsdl")
+        assert published.status_code == 200 and b"SecureConversationToken" in published.content
+        assert server.url.encode() in published.content  # the ports point where the WSDL was asked from
+        alice = ClientCredentials(username="alice", password="wonderland")
+        with WsscTransport(credentials=alice) as transport:
+            client = zeep.Client(server.url + "?wsdl", transport=transport)
+            assert client.service.Echo(text="x") == "alice"
+            (conversation,) = transport.clients.values()
+            assert conversation.session.version is version
+
+
+def test_zeep_against_wssc_serve(tmp_path: Path) -> None:
+    """`wssc serve` publishes /echo?wsdl; zeep configures itself from it and echoes through the context."""
+    from http_support import ServeProcess
+
+    server = ServeProcess(tmp_path)
+    try:
+        with WsscTransport() as transport:
+            client = zeep.Client(server.url + "?wsdl", transport=transport)
+            assert client.service.Echo("hello from zeep") == "hello from zeep"
+    finally:
+        server.stop()

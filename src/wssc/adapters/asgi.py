@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from wssc.conversation.policy_writer import publish_wsdl
 from wssc.conversation.service import (
     ApplicationRequest,
     FaultReply,
@@ -66,8 +67,11 @@ class WsscApp:
         default: Handler | None = None,
         max_body: int = MAX_MESSAGE_BYTES,
         path: str | None = None,
+        wsdl: bytes | None = None,
     ) -> None:
         self.service = service
+        #: the application's WSDL, served at ``?wsdl`` with the service's security policy and certificate
+        self.wsdl = wsdl
         #: serve only this path (None: every path)
         self.path = path
         self.handlers: dict[str, Handler] = {}
@@ -84,6 +88,11 @@ class WsscApp:
         return register
 
     # -- the transport-independent part ------------------------------------------------------------------
+    def published_wsdl(self, address: str) -> bytes:
+        """The WSDL as ``?wsdl`` serves it: policy attached, certificate published, ports at ``address``."""
+        assert self.wsdl is not None
+        return publish_wsdl(self.wsdl, self.service.credentials, self.service.settings, address)
+
     async def handle(self, body: bytes, transport_action: str | None, over_tls: bool = False) -> Reply:
         event = self.service.receive(body, transport_action=transport_action, over_tls=over_tls)
         if isinstance(event, (TokenReply, FaultReply)):
@@ -120,6 +129,11 @@ class WsscApp:
         if self.path is not None and scope.get("path") != self.path:
             await _respond(send, 404, b"no SOAP endpoint here\n", "text/plain")
             return
+        if scope["method"] == "GET" and self.wsdl is not None and scope.get("query_string", b"").lower() == b"wsdl":
+            host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")
+            address = f"{scope.get('scheme', 'http')}://{host}{scope.get('path', '/')}"
+            await _respond(send, 200, self.published_wsdl(address), "text/xml; charset=utf-8")
+            return
         if scope["method"] != "POST":
             await _respond(send, 405, b"SOAP endpoints accept POST only\n", "text/plain", [(b"allow", b"POST")])
             return
@@ -142,6 +156,16 @@ class WsscApp:
         """The same endpoint as a WSGI application (handlers may still be coroutines)."""
 
         def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+            if (
+                environ.get("REQUEST_METHOD") == "GET"
+                and self.wsdl is not None
+                and environ.get("QUERY_STRING", "").lower() == "wsdl"
+            ):
+                host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")
+                address = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{environ.get('PATH_INFO', '/')}"
+                document = self.published_wsdl(address)
+                start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8")])
+                return [document]
             if environ.get("REQUEST_METHOD") != "POST":
                 start_response("405 Method Not Allowed", [("Content-Type", "text/plain"), ("Allow", "POST")])
                 return [b"SOAP endpoints accept POST only\n"]

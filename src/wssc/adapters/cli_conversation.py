@@ -43,6 +43,20 @@ from wssc.tokens.x509_trust import CertificateTrust
 
 DEMO_ACTION = "urn:wssc:demo:echo"
 DEMO_PAYLOAD = b'<echo xmlns="urn:wssc:demo">hello from wssc</echo>'
+#: the demo service's contract, published at ``/echo?wsdl`` with the security policy (zeep reads it)
+DEMO_WSDL = b"""<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap12="http://schemas.xmlsoap.org/wsdl/soap12/"
+ xmlns:tns="urn:wssc:demo" xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:wssc:demo">
+ <types><xs:schema targetNamespace="urn:wssc:demo" elementFormDefault="qualified">
+  <xs:element name="echo" type="xs:string"/></xs:schema></types>
+ <message name="EchoMessage"><part name="parameters" element="tns:echo"/></message>
+ <portType name="Echo"><operation name="Echo"><input message="tns:EchoMessage"/><output message="tns:EchoMessage"/>
+ </operation></portType>
+ <binding name="EchoBinding" type="tns:Echo"><soap12:binding transport="http://schemas.xmlsoap.org/soap/http"/>
+  <operation name="Echo"><soap12:operation soapAction="urn:wssc:demo:echo" style="document"/>
+   <input><soap12:body use="literal"/></input><output><soap12:body use="literal"/></output></operation></binding>
+ <service name="EchoService"><port name="Echo" binding="tns:EchoBinding"><soap12:address location="http://localhost/echo"/>
+ </port></service>
+</definitions>"""
 BOOTSTRAPS = [ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, MUTUAL_CERTIFICATE]
 
 
@@ -109,7 +123,7 @@ def build_app(
 
         store, replays = farm_store(redis_url, seal_from_environment())
     service = SecureConversationService(credentials, store, settings, on_new_key=keylog, replay_cache=replays)
-    return WsscApp(service, default=echo_handler, path="/echo")
+    return WsscApp(service, default=echo_handler, path="/echo", wsdl=DEMO_WSDL)
 
 
 def seal_from_environment() -> ContextSeal:
