@@ -333,3 +333,30 @@ def test_zeep_against_wssc_serve(tmp_path: Path) -> None:
             assert client.service.Echo("hello from zeep") == "hello from zeep"
     finally:
         server.stop()
+
+
+def test_the_transport_follows_the_first_alternative_it_can(tmp_path: Path) -> None:
+    """Policy alternatives (WS-Policy 1.5 section 3.2): the requester picks one; SPNEGO first, then the X.509
+    bootstrap: the transport takes the second, and an endpoint offering only SPNEGO is refused by name."""
+    from wssc.conversation.ws_policy import PolicyError
+
+    spnego = f'<sp:SpnegoContextToken sp:IncludeToken="{SP12}/IncludeToken/AlwaysToRecipient"/>'
+
+    def alternative(token: str) -> str:
+        policy = _policy(SP12, token)
+        return policy[policy.index("<wsp:All>") : policy.rindex("</wsp:All>") + len("</wsp:All>")]
+
+    both = _policy(SP12, X509_TOKEN.format(sp=SP12)).replace(
+        "<wsp:ExactlyOne>", "<wsp:ExactlyOne>" + alternative(spnego), 1
+    )
+    _, app = _service()
+    http = httpx.Client(transport=httpx.WSGITransport(app=app.wsgi()))
+    with WsscTransport(client_options={"http": http}) as transport:
+        client = zeep.Client(_wsdl_with_policy(tmp_path, both, publish_certificate=True), transport=transport)
+        assert client.service.Echo(text="second") == "SECOND"
+    only_spnego = _policy(SP12, spnego)
+    (tmp_path / "only").mkdir()
+    with WsscTransport(client_options={"http": http}) as transport:
+        client = zeep.Client(_wsdl_with_policy(tmp_path / "only", only_spnego, True), transport=transport)
+        with pytest.raises(PolicyError, match="SPNEGO"):
+            client.service.Echo(text="x")

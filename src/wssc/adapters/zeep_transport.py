@@ -29,7 +29,7 @@ from wssc.adapters.http_client import AsyncWsscClient, WsscClient
 from wssc.conversation.bootstrap import Bootstrap
 from wssc.conversation.policy_client import ClientConfiguration, ClientCredentials, configure_client
 from wssc.conversation.ws_policy import PolicyError
-from wssc.conversation.wsdl_policy import parse_wsdl
+from wssc.conversation.wsdl_policy import PortInfo, parse_wsdl
 from wssc.primitives.xml import Element, serialize
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
@@ -109,17 +109,23 @@ class _Endpoints(Generic[C]):
             for port in binding.ports:
                 if port.address is None:
                     continue
-                try:
-                    if not port.policies:
-                        raise PolicyError(f"port {port.name} publishes no security policy")
-                    self.endpoints[port.address] = configure_client(
-                        port.policies[0],
-                        soap=port.soap,
-                        published_certificate=port.certificate,
-                        credentials=self.credentials,
-                    )
-                except PolicyError as error:
-                    self.endpoints[port.address] = error
+                self.endpoints[port.address] = self._first_usable(port)
+
+    def _first_usable(self, port: PortInfo) -> ClientConfiguration | PolicyError:
+        """The first policy alternative of ``port`` wssc can follow (WS-Policy 1.5 section 3.2: the requester
+        picks one), else why the first one cannot be followed."""
+        if not port.policies:
+            return PolicyError(f"port {port.name} publishes no security policy")
+        first: PolicyError | None = None
+        for alternative in port.policies:
+            try:
+                return configure_client(
+                    alternative, soap=port.soap, published_certificate=port.certificate, credentials=self.credentials
+                )
+            except PolicyError as error:
+                first = first or error
+        assert first is not None
+        return first
 
     def _arguments(self, address: str, soap: SOAPVersion) -> tuple[Bootstrap, dict[str, Any]]:
         """The bootstrap and client keyword arguments for a conversation with ``address``."""
