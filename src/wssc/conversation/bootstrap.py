@@ -214,9 +214,8 @@ class ClientBootstrap:
             token = UsernameToken.create(self.username, self.password or "", wsu_id=token_id)
             supporting.append((token_id, token.to_xml()))
         if self.client_certificate is not None and self.client_key is not None:
-            client = X509Token.for_message(self.client_certificate)
             method = self.policy.suite.asymmetric_signature
-            endorsing = (EndorsingToken(self.client_key, client.reference("bst"), method, client.to_xml()), *endorsing)
+            endorsing = (EndorsingToken.x509(self.client_certificate, self.client_key, method), *endorsing)
         protected = protect(
             envelope,
             EncryptedKeyProtection(encrypted_key, secret),

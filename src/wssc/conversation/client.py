@@ -295,10 +295,7 @@ class ClientSession:
         return protected
 
     def _x509_endorsement(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> EndorsingToken:
-        token = X509Token.for_message(certificate)
-        return EndorsingToken(
-            private_key, token.reference("bst"), self.policy.suite.asymmetric_signature, token.to_xml()
-        )
+        return EndorsingToken.x509(certificate, private_key, self.policy.suite.asymmetric_signature)
 
     def _context_request(
         self, operation: RequestType, rst: RequestSecurityToken, endorsing: tuple[EndorsingToken, ...] = ()

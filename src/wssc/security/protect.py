@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Final
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
@@ -33,6 +34,7 @@ from wssc.security.timestamp import Timestamp
 from wssc.tokens import reference as strs
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.reference import SecurityTokenReference
+from wssc.tokens.x509 import X509Token
 from wssc.versions import SC_1_3, SCVersion
 
 SECURITY_TAG: Final = ns.qn(ns.WSSE, "Security")
@@ -51,6 +53,12 @@ class EndorsingToken:
     key_info: SecurityTokenReference
     method: str
     token_xml: str | None = None
+
+    @classmethod
+    def x509(cls, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey, method: str) -> EndorsingToken:
+        """The certificate carried as a BinarySecurityToken whose key signs the primary signature with ``method``."""
+        token = X509Token.for_message(certificate)
+        return cls(private_key, token.reference("bst"), method, token.to_xml())
 
 
 @dataclass(frozen=True)
