@@ -154,11 +154,16 @@ class PendingBootstrap:
         origin = verified.signature_key
         if origin is None or origin.encrypted_key_sha1 != self.encrypted_key_sha1:
             raise InvalidSecurity("the response is not signed with the key of our request")
-        if self.signature_value is not None and not any(
-            c is not None and hmac.compare_digest(c, self.signature_value) for c in verified.signature_confirmations
-        ):
-            raise InvalidSecurity("the response does not confirm our request's signature")
+        _check_confirmation(verified, self.signature_value)
         return verified
+
+
+def _check_confirmation(verified: VerifiedMessage, signature_value: bytes | None) -> None:
+    """The response confirms our request's signature value (WSS 1.1 section 8.5); None: nothing to confirm."""
+    if signature_value is not None and not any(
+        c is not None and hmac.compare_digest(c, signature_value) for c in verified.signature_confirmations
+    ):
+        raise InvalidSecurity("the response does not confirm our request's signature")
 
 
 def _key_for(
@@ -247,10 +252,7 @@ class PendingMutual:
         origin = verified.signature_key
         if origin is None or origin.certificate is None or origin.certificate != self.service_certificate:
             raise InvalidSecurity("the response is not signed by the service certificate")
-        if self.signature_value is not None and not any(
-            c is not None and hmac.compare_digest(c, self.signature_value) for c in verified.signature_confirmations
-        ):
-            raise InvalidSecurity("the response does not confirm our request's signature")
+        _check_confirmation(verified, self.signature_value)
         return verified
 
 
