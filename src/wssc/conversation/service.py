@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
 
 from lxml import etree
@@ -21,7 +20,7 @@ from wssc.conversation.context import SecurityContext
 from wssc.conversation.events import ApplicationRequest, Event, FaultReply, Incoming, Reply, TokenReply
 from wssc.conversation.resolver import StoreKeyResolver
 from wssc.conversation.settings import ServiceSettings
-from wssc.conversation.stateless import CookieAwareStore, open_cookies
+from wssc.conversation.stateless import open_cookies
 from wssc.conversation.store import ContextStore, InMemoryContextStore, RequestScopedStore
 from wssc.conversation.token_service import TokenOperations, derivation_version
 from wssc.errors import (
@@ -66,9 +65,7 @@ class SecureConversationService(TokenOperations):
         """``store`` and ``replay_cache`` default to this process's memory; a farm shares both (Redis)."""
         self.credentials = credentials
         self.settings = settings or ServiceSettings()
-        base: ContextStore = store if store is not None else InMemoryContextStore()
-        self._cookies = CookieAwareStore(base) if self.settings.stateless is not None else None
-        self._scope = RequestScopedStore(self._cookies if self._cookies is not None else base)
+        self._scope = RequestScopedStore(store if store is not None else InMemoryContextStore())
         self.store: ContextStore = self._scope
         self.clock = clock
         #: called with every context key the service creates (issue, renew): the key log hooks in here
@@ -98,10 +95,9 @@ class SecureConversationService(TokenOperations):
             info = actions.operation_for_action(raw_action or "")
             renewing = info is not None and info.operation is RequestType.RENEW and not info.is_response
             receiver = self._receivers[(renewing, over_tls)]
-            restored = {}
-            if self._cookies is not None and self.settings.stateless is not None:
-                restored = open_cookies(root, self.settings.stateless)
-            with self._scope.request(), self._restoring(restored):
+            seal = self.settings.stateless
+            carried = open_cookies(root, seal, self.clock()) if seal is not None else None
+            with self._scope.request(carried):
                 message = receiver.unprotect(root, now=self.clock())
                 return self._dispatch(message, renewing, Incoming(transport_action, over_tls))
         except WsscError as error:
@@ -109,9 +105,6 @@ class SecureConversationService(TokenOperations):
         except Exception:  # a bug of ours must not become a traceback on the wire
             _log.exception("unexpected error while processing a request")
             return self.fault(RequestFailed("internal error"), soap, _version_hint(data))
-
-    def _restoring(self, contexts: dict[str, SecurityContext]) -> AbstractContextManager[None]:
-        return self._cookies.restored(contexts) if self._cookies is not None else nullcontext()
 
     def fault(self, error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion | None = None) -> FaultReply:
         """The fault reply for ``error`` (spec code and reason, never the local detail), with wsc: and wst:

@@ -12,12 +12,8 @@ each node detects replays on its own unless the nodes share a replay cache
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from types import MappingProxyType
 from typing import Final
 
 from lxml import etree
@@ -25,7 +21,7 @@ from lxml import etree
 from wssc import namespaces as ns
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.sealing import ContextSeal
-from wssc.conversation.store import EXPIRED_RETENTION, ContextStore
+from wssc.conversation.store import EXPIRED_RETENTION
 from wssc.errors import BadContextToken
 from wssc.primitives.xml import Element, b64decode, b64encode
 from wssc.tokens.sct import SecurityContextToken
@@ -57,11 +53,13 @@ def with_cookie(context: SecurityContext, seal: ContextSeal) -> SecurityContext:
     return replace(context, token=token)
 
 
-def open_cookies(root: Element, seal: ContextSeal) -> dict[str, SecurityContext]:
-    """The contexts restored from the cookies of the SCTs in ``root``'s Security headers.
+def open_cookies(root: Element, seal: ContextSeal, now: datetime) -> dict[str, SecurityContext]:
+    """The contexts restored from the cookies of the SCTs in ``root``'s Security headers, for
+    :meth:`~wssc.conversation.store.RequestScopedStore.request`.
 
     A cookie that does not open under ``seal``, or opens to another Identifier or Instance than the SCT
-    carrying it, is ``wsc:BadContextToken``.  SCTs without a cookie are left to the store."""
+    carrying it, is ``wsc:BadContextToken``.  SCTs without a cookie are left to the store, and so is a
+    context long expired (past the retention a store keeps expired contexts for): it is simply unknown."""
     opened: dict[str, SecurityContext] = {}
     header = root[0] if len(root) and etree.QName(root[0]).localname == "Header" else None
     if header is None:
@@ -79,50 +77,6 @@ def open_cookies(root: Element, seal: ContextSeal) -> dict[str, SecurityContext]
             context = seal.open(b64decode(cookies[0].text, "dnse:Cookie"), token.identifier, _PURPOSE)
             if context.instance != token.instance:
                 raise BadContextToken("the cookie is for another key instance")
-            opened[token.identifier] = replace(context, token=token)
+            if now < context.expires + EXPIRED_RETENTION:
+                opened[token.identifier] = replace(context, token=token)
     return opened
-
-
-_NONE: Final[Mapping[str, SecurityContext]] = MappingProxyType({})
-_REQUEST_CONTEXTS: contextvars.ContextVar[Mapping[str, SecurityContext]] = contextvars.ContextVar(
-    "wssc_stateless_contexts", default=_NONE
-)
-
-
-class CookieAwareStore:
-    """A :class:`~wssc.conversation.store.ContextStore` that also knows, for the request being processed
-    (a context variable: thread- and task-safe), the stateless contexts its cookies restored.  Stateless
-    contexts are never written to ``base``."""
-
-    def __init__(self, base: ContextStore) -> None:
-        self.base = base
-
-    @contextmanager
-    def restored(self, contexts: Mapping[str, SecurityContext]) -> Iterator[None]:
-        token = _REQUEST_CONTEXTS.set(contexts)
-        try:
-            yield
-        finally:
-            _REQUEST_CONTEXTS.reset(token)
-
-    def add(self, context: SecurityContext, now: datetime) -> None:
-        if not is_stateless(context):
-            self.base.add(context, now)
-
-    def get(self, identifier: str, now: datetime) -> SecurityContext | None:
-        context = _REQUEST_CONTEXTS.get().get(identifier)
-        if context is not None:
-            return None if now >= context.expires + EXPIRED_RETENTION else context
-        return self.base.get(identifier, now)
-
-    def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
-        if not is_stateless(expected):
-            self.base.replace(expected, new, now)
-
-    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
-        if identifier in _REQUEST_CONTEXTS.get():
-            return False  # stateless: nothing to remove (Cancel refuses before it gets here)
-        return self.base.remove(identifier, expected_instance)
-
-    def __len__(self) -> int:
-        return len(self.base)  # type: ignore[arg-type]

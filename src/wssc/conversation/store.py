@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
@@ -134,49 +135,68 @@ def amend(store: ContextStore, identifier: str, claims: tuple[Claim, ...], now: 
     raise StaleContext(identifier)
 
 
-_READS: contextvars.ContextVar[dict[str, SecurityContext | None] | None] = contextvars.ContextVar(
-    "wssc_store_reads", default=None
-)
+@dataclass
+class _Request:
+    reads: dict[str, SecurityContext | None]
+    #: Identifiers of the contexts the request brought with it (stateless cookies): never written to the store
+    carried: frozenset[str]
+
+
+_REQUEST: contextvars.ContextVar[_Request | None] = contextvars.ContextVar("wssc_store_request", default=None)
 
 
 class RequestScopedStore:
     """Reads each context once per request (a context variable scopes it, thread- and task-safe): a shared
     store such as Redis is asked once, not by the key resolver and again by the token service.  Every
-    write goes to ``base`` and drops the entry read before."""
+    write goes to ``base`` and drops the entry read before.
+
+    Contexts a request carries itself (stateless cookies, :mod:`wssc.conversation.stateless`) are read from
+    the request and never written to ``base``: replacing one only changes what the rest of the request sees."""
 
     def __init__(self, base: ContextStore) -> None:
         self.base = base
 
     @contextmanager
-    def request(self) -> Iterator[None]:
-        token = _READS.set({})
+    def request(self, carried: Mapping[str, SecurityContext] | None = None) -> Iterator[None]:
+        carried = carried or {}
+        token = _REQUEST.set(_Request(dict(carried), frozenset(carried)))
         try:
             yield
         finally:
-            _READS.reset(token)
+            _REQUEST.reset(token)
+
+    def _carried(self, identifier: str) -> bool:
+        request = _REQUEST.get()
+        return request is not None and identifier in request.carried
 
     def _forget(self, identifier: str) -> None:
-        reads = _READS.get()
-        if reads is not None:
-            reads.pop(identifier, None)
+        request = _REQUEST.get()
+        if request is not None:
+            request.reads.pop(identifier, None)
 
     def add(self, context: SecurityContext, now: datetime) -> None:
         self._forget(context.identifier)
         self.base.add(context, now)
 
     def get(self, identifier: str, now: datetime) -> SecurityContext | None:
-        reads = _READS.get()
-        if reads is None:
+        request = _REQUEST.get()
+        if request is None:
             return self.base.get(identifier, now)
-        if identifier not in reads:
-            reads[identifier] = self.base.get(identifier, now)
-        return reads[identifier]
+        if identifier not in request.reads:
+            request.reads[identifier] = self.base.get(identifier, now)
+        return request.reads[identifier]
 
     def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
+        request = _REQUEST.get()
+        if request is not None and expected.identifier in request.carried:
+            request.reads[expected.identifier] = new
+            return
         self._forget(expected.identifier)
         self.base.replace(expected, new, now)
 
     def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
+        if self._carried(identifier):
+            return False  # nothing stored to remove (a stateless Cancel is refused before it gets here)
         self._forget(identifier)
         return self.base.remove(identifier, expected_instance)
 

@@ -230,6 +230,8 @@ class TokenOperations:
         return context if seal is None else with_cookie(context, seal)
 
     def _add(self, context: SecurityContext, now: datetime) -> None:
+        if is_stateless(context):
+            return  # it lives in its own SCT's cookie
         try:
             self.store.add(context, now)
         except KeyError:
