@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 from lxml import etree
 
+from wssc.adapters.asgi import lifespan
 from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.service import SecureConversationService, ServiceSettings
 from wssc.security.policy import ProtectionPolicy
@@ -220,13 +221,8 @@ class Recorder:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         app = self.apps.get(scope.get("path", ""))
         if app is None:
             await send({"type": "http.response.start", "status": 404, "headers": []})
