@@ -79,6 +79,12 @@ class Requirements:
     transport_protected: bool = False
     #: Identifier of the only context this receiver accepts (None: any context the resolver knows)
     context_identifier: str | None = None
+    #: ``sp:EncryptSignature`` (WS-SP 1.2 section 6.4): the primary signature must arrive encrypted
+    encrypted_signature: bool = False
+    #: how an EncryptedKey may name the recipient's certificate (``thumbprint``, ``issuer-serial``, ``ski``;
+    #: WS-SP 1.2 section 5.4.3 ``sp:RequireThumbprintReference`` and friends); None accepts every form.
+    #: The key transport algorithm itself is the ``suite``'s ``asymmetric_key_wrap``.
+    key_references: frozenset[str] | None = None
 
 
 #: What a context (or bootstrap) message carries under HTTPS (WCF TransportWithMessageCredential): the
