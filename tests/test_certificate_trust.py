@@ -13,7 +13,7 @@ from pki import CLIENT, DEEP_CLIENT, INTERMEDIATE, NOW, ROOT, STRANGER, issue
 from wssc.conversation.bootstrap import ClientBootstrap, MutualCertificateBootstrap, ServiceCredentials
 from wssc.conversation.client import Amended, ClientSession, Established
 from wssc.conversation.context import Claim
-from wssc.conversation.service import FaultReply, SecureConversationService, TokenReply
+from wssc.conversation.service import FaultReply, SecureConversationService, ServiceSettings, TokenReply
 from wssc.errors import FailedAuthentication
 from wssc.tokens.x509 import self_signed
 from wssc.tokens.x509_trust import CertificateTrust
@@ -69,8 +69,9 @@ def test_peer_or_chain_trust() -> None:
     assert not _check(CertificateTrust(), CLIENT[0])
 
 
-def _service() -> SecureConversationService:
-    return SecureConversationService(ServiceCredentials(*SERVICE, client_trust=CertificateTrust(anchors=[ROOT[0]])))
+def _service(settings: ServiceSettings | None = None) -> SecureConversationService:
+    credentials = ServiceCredentials(*SERVICE, client_trust=CertificateTrust(anchors=[ROOT[0]]))
+    return SecureConversationService(credentials, settings=settings)
 
 
 def test_mutual_certificate_clients_are_path_validated() -> None:
@@ -176,11 +177,12 @@ def test_policy_with_an_endorsing_client_certificate_configures_that_client(vect
     credentials = ClientCredentials(certificate=CLIENT[0], private_key=CLIENT[1], service_certificate=SERVICE[0])
     config = configure_client(binding.policies[0], credentials=credentials)
     assert isinstance(config.bootstrap, ClientBootstrap) and config.bootstrap.client_certificate is CLIENT[0]
-    # And the client so configured (Feb 2005, Basic128, derived keys) gets a context from a wssc service.
+    # And the client so configured (Feb 2005, Basic128, derived keys) gets a context from a wssc service
+    # publishing that policy.
     session = ClientSession(
         config.bootstrap, "http://svc", version=config.version, policy=config.policy, entropy_mode=config.entropy_mode
     )
-    service = _service()
+    service = _service(ServiceSettings(version=config.version, policy=config.policy))
     event = service.receive(session.establish())
     assert isinstance(event, TokenReply), getattr(event, "error", event)
     assert isinstance(session.receive(event.reply.data), Established)

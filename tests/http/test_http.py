@@ -234,9 +234,9 @@ def test_demo_service_accepts_unsigned_addressing_and_ignores_it_for_routing(ser
         return echo_handler(request)
 
     app.default = spy
-    policy = ProtectionPolicy(sign_addressing_headers=False)
+    policy = ProtectionPolicy(sign_addressing_headers=False)  # the context's messages; the bootstrap signs them
     with LiveServer(app) as server:
-        client = WsscClient(server.url, ClientBootstrap(cert, policy=policy), policy=policy)
+        client = WsscClient(server.url, ClientBootstrap(cert), policy=policy)
         reply = client.call(PAYLOAD, "urn:example:unsigned")
         assert _text(reply) == "over http"
         client.close()

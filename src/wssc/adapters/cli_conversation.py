@@ -21,6 +21,8 @@ from wssc.adapters.http_client import WsscClient
 from wssc.adapters.keylog import KeyLog
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
+    BOOTSTRAP_NAMES,
+    CERTIFICATE_FOR_CERTIFICATE,
     MUTUAL_CERTIFICATE,
     USERNAME_FOR_CERTIFICATE,
     Bootstrap,
@@ -33,9 +35,11 @@ from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.service import SecureConversationService, ServiceSettings
 from wssc.conversation.store import ContextStore
 from wssc.errors import WsscError
+from wssc.primitives.algorithms import BASIC256, AlgorithmSuite
+from wssc.primitives.algorithms import suite as suite_named
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import action_of
-from wssc.security.policy import Requirements
+from wssc.security.policy import ProtectionPolicy
 from wssc.security.replay import ReplayCache
 from wssc.security.soap import soap_version_of, split
 from wssc.tokens.x509 import self_signed
@@ -57,7 +61,9 @@ DEMO_WSDL = b"""<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap
  <service name="EchoService"><port name="Echo" binding="tns:EchoBinding"><soap12:address location="http://localhost/echo"/>
  </port></service>
 </definitions>"""
-BOOTSTRAPS = [ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, MUTUAL_CERTIFICATE]
+BOOTSTRAPS = list(BOOTSTRAP_NAMES)
+#: the suites ``wssc serve --suite`` publishes and demands (WS-SP 1.2 section 6.1)
+SERVE_SUITES = ["Basic256", "Basic128", "Basic256Sha256", "Basic128Sha256", "Basic256Rsa15", "Basic128Rsa15"]
 
 
 def load_certificate(path: str) -> x509.Certificate:
@@ -105,14 +111,22 @@ def build_app(
     keylog: KeyLog | None = None,
     redis_url: str | None = None,
     stateless: bool = False,
+    bootstrap: str = ANONYMOUS_FOR_CERTIFICATE,
+    suite: AlgorithmSuite = BASIC256,
 ) -> WsscApp:
     """The demo echo service: any SOAP 1.1/1.2 message, with or without WS-Addressing, whose Body and
-    Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed).
-    With ``redis_url`` its contexts and replay cache live in Redis, shared with the other nodes; ``stateless``
-    contexts live in their own SCTs, sealed with the farm's key."""
-    requirements = Requirements(encrypted_body=True, signed_addressing_headers=False)
+    Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed, and
+    the published policy says so).  ``bootstrap`` and ``suite`` are published at ``/echo?wsdl`` and demanded
+    of every request.  With ``redis_url`` its contexts and replay cache live in Redis, shared with the other
+    nodes; ``stateless`` contexts live in their own SCTs, sealed with the farm's key."""
     seal = seal_from_environment() if stateless else None
-    settings = ServiceSettings(version=version, requirements=requirements, stateless=seal)
+    settings = ServiceSettings(
+        version=version,
+        policy=ProtectionPolicy(suite=suite),
+        bootstrap=bootstrap,
+        unsigned_addressing=True,
+        stateless=seal,
+    )
     store: ContextStore | None = None
     replays: ReplayCache | None = None
     if redis_url is not None:
@@ -155,6 +169,14 @@ def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]
 @click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--bootstrap", type=click.Choice(BOOTSTRAPS), default=ANONYMOUS_FOR_CERTIFICATE, show_default=True)
 @click.option("--users", type=click.Path(exists=True, dir_okay=False), default=None, help="name:password lines")
+@click.option(
+    "--suite",
+    "suite_name",
+    type=click.Choice(SERVE_SUITES),
+    default="Basic256",
+    show_default=True,
+    help="algorithm suite, published at /echo?wsdl and demanded of every request",
+)
 @_pem_files("--trust-anchor", "anchors", "PEM CA certificate: client certificates must chain to one")
 @_pem_files("--intermediate", "intermediates", "PEM intermediate CA certificate for --trust-anchor paths")
 @_pem_files("--trust-peer", "peers", "PEM client certificate accepted as is")
@@ -170,6 +192,7 @@ def serve(
     key_path: str | None,
     bootstrap: str,
     users: str | None,
+    suite_name: str,
     anchors: tuple[str, ...],
     intermediates: tuple[str, ...],
     peers: tuple[str, ...],
@@ -200,15 +223,17 @@ def serve(
         )
     elif intermediates:
         raise click.UsageError("--intermediate needs --trust-anchor")
-    elif bootstrap == MUTUAL_CERTIFICATE:
+    elif bootstrap in (MUTUAL_CERTIFICATE, CERTIFICATE_FOR_CERTIFICATE):
         click.echo(
-            "mutual-certificate without --trust-anchor or --trust-peer: any client certificate whose "
+            f"{bootstrap} without --trust-anchor or --trust-peer: any client certificate whose "
             "signature verifies is accepted; its subject is the caller's claim",
             err=True,
         )
     credentials = ServiceCredentials(cert, key, user_table, client_trust=trust)
-    app = build_app(credentials, versions.by_name(sc_version), KeyLog.from_environment(), redis_url, stateless)
-    click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, WS-SC {sc_version})", err=True)
+    keylog = KeyLog.from_environment()
+    suite = suite_named(suite_name)
+    app = build_app(credentials, versions.by_name(sc_version), keylog, redis_url, stateless, bootstrap, suite)
+    click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, {suite_name}, WS-SC {sc_version})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

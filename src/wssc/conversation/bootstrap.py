@@ -42,6 +42,8 @@ USERNAME_FOR_CERTIFICATE = "username-for-certificate"
 #: the symmetric bootstrap endorsed by a client certificate (WCF wsHttpBinding, Message security, Certificate
 #: credential, negotiateServiceCredential=false)
 CERTIFICATE_FOR_CERTIFICATE = "certificate-for-certificate"
+#: the message-security bootstraps a service can publish and demand (``ServiceSettings.bootstrap``)
+BOOTSTRAP_NAMES = (ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, CERTIFICATE_FOR_CERTIFICATE, MUTUAL_CERTIFICATE)
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,17 @@ class ServiceCredentials:
     def resolver(self) -> StaticKeys:
         return StaticKeys(key_pairs=[(self.certificate, self.private_key)])
 
-    def authenticate(self, message: VerifiedMessage, now: datetime, *, over_tls: bool = False) -> tuple[Claim, ...]:
+    def authenticate(
+        self, message: VerifiedMessage, now: datetime, *, over_tls: bool = False, bootstrap: str | None = None
+    ) -> tuple[Claim, ...]:
         """The claims a bootstrap message proves: a trusted client certificate, a verified user name, or
         an anonymous client.
 
         ``over_tls``: the UsernameToken travelled in clear inside HTTPS (TransportWithMessageCredential)
-        rather than signed and encrypted by the message."""
+        rather than signed and encrypted by the message.  ``bootstrap``: the binding the service publishes
+        (:func:`require_bootstrap`); None takes every client these credentials can authenticate."""
+        if bootstrap is not None:
+            require_bootstrap(message, bootstrap)
         origin = message.signature_key
         if origin is not None and origin.kind == "x509" and origin.certificate is not None:
             return self._certificate_client(origin.certificate, now)
@@ -116,6 +123,37 @@ class ServiceCredentials:
             raise FailedAuthentication("wrong username or password")
         token.verify(expected)
         return (Claim("name", token.username), Claim("authentication", "password"))
+
+
+def presented_bootstrap(message: VerifiedMessage) -> str:
+    """The bootstrap binding a verified request used, by the credential that authenticates it: signed with a
+    client certificate (MutualCertificate), endorsed by one (the symmetric binding's endorsing X.509 token),
+    carrying a UsernameToken (UserNameForCertificate), or none of these (AnonymousForCertificate)."""
+    origin = message.signature_key
+    if origin is not None and origin.kind == "x509":
+        return MUTUAL_CERTIFICATE
+    if any(o.certificate is not None for _, o in message.endorsing):
+        return CERTIFICATE_FOR_CERTIFICATE
+    return USERNAME_FOR_CERTIFICATE if message.username_tokens else ANONYMOUS_FOR_CERTIFICATE
+
+
+def require_bootstrap(message: VerifiedMessage, published: str) -> None:
+    """Refuse a request whose credential is not the one the ``published`` bootstrap policy names.
+
+    An AnonymousForCertificate service asks for no credential and takes any.  Every other binding demands
+    its own: a MutualCertificate service refuses anonymous, username and endorsed-symmetric clients, a
+    UserNameForCertificate service refuses clients without a UsernameToken, a certificate-endorsed service
+    refuses unendorsed ones.  The fault is ``wsse:InvalidSecurity``, as WCF answers a message that lacks a
+    token its policy requires: the missing supporting token (or the other binding) is a
+    ``MessageSecurityException`` in WCF's ``ReceiveSecurityHeader``, which ``SecurityUtils.
+    CreateSecurityMessageFault`` turns into InvalidSecurity, "An error occurred when verifying security for
+    the message"; only a credential that is present and fails validation (``SecurityTokenValidationException``:
+    a wrong password, an untrusted certificate) is ``wsse:FailedAuthentication``."""
+    if published == ANONYMOUS_FOR_CERTIFICATE:
+        return
+    presented = presented_bootstrap(message)
+    if presented != published:
+        raise InvalidSecurity(f"the service's policy demands the {published} bootstrap, not {presented}")
 
 
 class ResponseCheck(Protocol):

@@ -17,7 +17,13 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from wssc import namespaces as ns
-from wssc.conversation.bootstrap import ServiceCredentials
+from wssc.conversation.bootstrap import (
+    ANONYMOUS_FOR_CERTIFICATE,
+    CERTIFICATE_FOR_CERTIFICATE,
+    MUTUAL_CERTIFICATE,
+    USERNAME_FOR_CERTIFICATE,
+    ServiceCredentials,
+)
 from wssc.conversation.settings import ServiceSettings
 from wssc.errors import InvalidSecurity
 from wssc.primitives.xml import Element, parse
@@ -33,17 +39,46 @@ _WSA_HEADERS: Final = ("To", "From", "FaultTo", "ReplyTo", "MessageID", "Relates
 POLICY_ID: Final = "wssc_SecureConversation_policy"
 
 
-def _binding(sp: str, token: str, policy: ProtectionPolicy) -> str:
-    """An sp:SymmetricBinding with ``token`` as protection token and ``policy``'s options (section 7.4)."""
-    order = "<sp:EncryptBeforeSigning/>" if policy.order is ProtectionOrder.ENCRYPT_BEFORE_SIGN else ""
+def _layout(policy: ProtectionPolicy) -> str:
+    """The suite, layout and protection flags of a binding (sections 6.1-6.5, 7.4-7.5)."""
     flags = "<sp:IncludeTimestamp/>" if policy.include_timestamp else ""
-    flags += order + ("<sp:EncryptSignature/>" if policy.encrypt_signature else "")
+    flags += "<sp:EncryptBeforeSigning/>" if policy.order is ProtectionOrder.ENCRYPT_BEFORE_SIGN else ""
+    flags += "<sp:EncryptSignature/>" if policy.encrypt_signature else ""
     return (
-        f"<sp:SymmetricBinding><wsp:Policy><sp:ProtectionToken><wsp:Policy>{token}</wsp:Policy></sp:ProtectionToken>"
         f"<sp:AlgorithmSuite><wsp:Policy><sp:{policy.suite.name}/></wsp:Policy></sp:AlgorithmSuite>"
         f"<sp:Layout><wsp:Policy><sp:Strict/></wsp:Policy></sp:Layout>{flags}<sp:OnlySignEntireHeadersAndBody/>"
-        "</wsp:Policy></sp:SymmetricBinding>"
     )
+
+
+def _binding(token: str, policy: ProtectionPolicy) -> str:
+    """An sp:SymmetricBinding with ``token`` as protection token and ``policy``'s options (section 7.4)."""
+    return (
+        f"<sp:SymmetricBinding><wsp:Policy><sp:ProtectionToken><wsp:Policy>{token}</wsp:Policy></sp:ProtectionToken>"
+        f"{_layout(policy)}</wsp:Policy></sp:SymmetricBinding>"
+    )
+
+
+def _asymmetric_binding(include: str, service_token: str, policy: ProtectionPolicy) -> str:
+    """MutualCertificate (section 7.5, WCF's ``CreateMutualCertificateBindingElement``): the client's X.509
+    token, sent with every request, signs; the service's, never sent, is the recipient of the EncryptedKey."""
+    client = (
+        f'<sp:X509Token sp:IncludeToken="{include}/AlwaysToRecipient"><wsp:Policy><sp:WssX509V3Token10/>'
+        "</wsp:Policy></sp:X509Token>"
+    )
+    return (
+        f"<sp:AsymmetricBinding><wsp:Policy><sp:InitiatorToken><wsp:Policy>{client}</wsp:Policy></sp:InitiatorToken>"
+        f"<sp:RecipientToken><wsp:Policy>{service_token}</wsp:Policy></sp:RecipientToken>{_layout(policy)}"
+        "</wsp:Policy></sp:AsymmetricBinding>"
+    )
+
+
+def _parts(policy: ProtectionPolicy, addressing: bool) -> str:
+    """SignedParts and EncryptedParts (sections 4.1.1, 4.2.1): what ``ServiceSettings.request_requirements``
+    demands signed (Body, and every WS-Addressing header when ``addressing``) and encrypted (Body)."""
+    headers = "".join(f'<sp:Header Name="{name}" Namespace="{ns.WSA10}"/>' for name in _WSA_HEADERS)
+    signed = ("<sp:Body/>" if policy.sign_body else "") + (headers if addressing else "")
+    text = f"<sp:SignedParts>{signed}</sp:SignedParts>" if policy.sign and signed else ""
+    return text + ("<sp:EncryptedParts><sp:Body/></sp:EncryptedParts>" if policy.encrypt else "")
 
 
 def _trust(settings: ServiceSettings) -> str:
@@ -54,39 +89,54 @@ def _trust(settings: ServiceSettings) -> str:
     return f"<sp:{name}><wsp:Policy><sp:MustSupportIssuedTokens/>{entropy}</wsp:Policy></sp:{name}>"
 
 
+def published_bootstrap(credentials: ServiceCredentials, settings: ServiceSettings) -> str:
+    """The bootstrap a service publishes: its settings' when named, else the one its credentials suggest."""
+    if settings.bootstrap is not None:
+        return settings.bootstrap
+    if credentials.users is not None:
+        return USERNAME_FOR_CERTIFICATE
+    return CERTIFICATE_FOR_CERTIFICATE if credentials.client_trust is not None else ANONYMOUS_FOR_CERTIFICATE
+
+
 def service_policy(credentials: ServiceCredentials, settings: ServiceSettings) -> Element:
-    """The endpoint policy (``wsu:Id`` :data:`POLICY_ID`): a SecureConversationToken whose bootstrap is the
-    symmetric binding over the service certificate, with a signed-encrypted UsernameToken when the service
-    authenticates by password, or the client's X.509 token endorsing when it trusts client certificates."""
+    """The endpoint policy (``wsu:Id`` :data:`POLICY_ID`): a SecureConversationToken whose bootstrap is
+    :func:`published_bootstrap`: the symmetric binding over the service certificate, with a signed-encrypted
+    UsernameToken (UserNameForCertificate) or the client's X.509 token endorsing (certificate-for-certificate),
+    or the asymmetric MutualCertificate binding.  Every assertion is one the service enforces
+    (:meth:`ServiceSettings.request_requirements`)."""
     sp = ns.SP12 if settings.version is SC_1_3 else ns.SP11
     include = f"{sp}/IncludeToken"
     policy = settings.policy
+    kind = published_bootstrap(credentials, settings)
     derived = "<sp:RequireDerivedKeys/>" if policy.derived_keys else ""
     x509 = (
-        f'<sp:X509Token sp:IncludeToken="{include}/Never"><wsp:Policy>{derived}<sp:RequireThumbprintReference/>'
+        f'<sp:X509Token sp:IncludeToken="{include}/Never"><wsp:Policy>{{}}<sp:RequireThumbprintReference/>'
         "<sp:WssX509V3Token10/></wsp:Policy></sp:X509Token>"
     )
     supporting = ""
-    if credentials.users is not None:
+    if kind == USERNAME_FOR_CERTIFICATE:
         supporting = (
             f'<sp:SignedEncryptedSupportingTokens><wsp:Policy><sp:UsernameToken sp:IncludeToken="{include}/'
             'AlwaysToRecipient"><wsp:Policy><sp:WssUsernameToken10/></wsp:Policy></sp:UsernameToken></wsp:Policy>'
             "</sp:SignedEncryptedSupportingTokens>"
         )
-    elif credentials.client_trust is not None:
+    elif kind == CERTIFICATE_FOR_CERTIFICATE:
         supporting = (
             f'<sp:EndorsingSupportingTokens><wsp:Policy><sp:X509Token sp:IncludeToken="{include}/AlwaysToRecipient">'
             "<wsp:Policy><sp:RequireThumbprintReference/><sp:WssX509V3Token10/></wsp:Policy></sp:X509Token>"
             "</wsp:Policy></sp:EndorsingSupportingTokens>"
         )
-    headers = "".join(f'<sp:Header Name="{name}" Namespace="{ns.WSA10}"/>' for name in _WSA_HEADERS)
+    if kind == MUTUAL_CERTIFICATE:
+        binding = _asymmetric_binding(include, x509.format(""), policy)
+    else:
+        binding = _binding(x509.format(derived), policy)
     wss11 = (
         "<sp:Wss11><wsp:Policy><sp:MustSupportRefKeyIdentifier/><sp:MustSupportRefIssuerSerial/>"
         "<sp:MustSupportRefThumbprint/><sp:MustSupportRefEncryptedKey/>{}</wsp:Policy></sp:Wss11>"
     )
     bootstrap = (
-        f"<sp:SignedParts><sp:Body/>{headers}</sp:SignedParts><sp:EncryptedParts><sp:Body/></sp:EncryptedParts>"
-        + _binding(sp, x509, policy)
+        _parts(policy, policy.sign_addressing_headers)
+        + binding
         + supporting
         + wss11.format("<sp:RequireSignatureConfirmation/>")
         + _trust(settings)
@@ -96,10 +146,11 @@ def service_policy(credentials: ServiceCredentials, settings: ServiceSettings) -
         f"<sp:BootstrapPolicy><wsp:Policy>{bootstrap}</wsp:Policy></sp:BootstrapPolicy></wsp:Policy>"
         "</sp:SecureConversationToken>"
     )
+    addressing = policy.sign_addressing_headers and not settings.unsigned_addressing
     text = (
         f'<wsp:Policy xmlns:wsp="{_WSP}" xmlns:sp="{sp}" xmlns:wsu="{ns.WSU}" xmlns:wsaw="{_WSAW}" '
-        f'wsu:Id="{POLICY_ID}"><wsp:ExactlyOne><wsp:All>{_binding(sp, sct, policy)}{wss11.format("")}'
-        f"{_trust(settings)}<wsaw:UsingAddressing/></wsp:All></wsp:ExactlyOne></wsp:Policy>"
+        f'wsu:Id="{POLICY_ID}"><wsp:ExactlyOne><wsp:All>{_binding(sct, policy)}{_parts(policy, addressing)}'
+        f"{wss11.format('')}{_trust(settings)}<wsaw:UsingAddressing/></wsp:All></wsp:ExactlyOne></wsp:Policy>"
     )
     return etree.fromstring(text)
 

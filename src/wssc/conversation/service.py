@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from wssc import namespaces as ns
-from wssc.conversation.bootstrap import ServiceCredentials
+from wssc.conversation.bootstrap import USERNAME_FOR_CERTIFICATE, ServiceCredentials
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.events import ApplicationRequest, Event, FaultReply, Incoming, Reply, TokenReply
 from wssc.conversation.resolver import StoreKeyResolver
@@ -39,6 +39,7 @@ from wssc.security.replay import InMemoryReplayCache, ReplayCache
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion, soap_version_of
 from wssc.security.unprotect import Receiver
+from wssc.tokens.encrypted_key import EK_TAG
 from wssc.trust import actions
 from wssc.trust.elements import RequestType
 from wssc.trust.rst import RequestSecurityToken
@@ -71,12 +72,19 @@ class SecureConversationService(TokenOperations):
         #: called with every context key the service creates (issue, renew): the key log hooks in here
         self.on_new_key = on_new_key
         self._replays: ReplayCache = replay_cache if replay_cache is not None else InMemoryReplayCache()
-        self._receivers: dict[tuple[bool, bool], Receiver] = {}
+        if self.settings.bootstrap == USERNAME_FOR_CERTIFICATE and credentials.users is None:
+            raise ValueError("the username-for-certificate bootstrap needs the credentials' users")
+        # (renewing, over TLS, bootstrap message) -> the receiver demanding what the published policy says
+        self._receivers: dict[tuple[bool, bool, bool], Receiver] = {}
         for renewing in (False, True):
             resolver = StoreKeyResolver(self.store, credentials.resolver(), clock, allow_expired=renewing)
-            for over_tls in (False, True):
-                requirements = TRANSPORT_REQUIREMENTS if over_tls else self.settings.requirements
-                self._receivers[(renewing, over_tls)] = Receiver(resolver, requirements, replay_cache=self._replays)
+            for bootstrap in (False, True):
+                requirements = self.settings.request_requirements(bootstrap=bootstrap)
+                receiver = Receiver(resolver, requirements, replay_cache=self._replays)
+                self._receivers[(renewing, False, bootstrap)] = receiver
+                self._receivers[(renewing, True, bootstrap)] = Receiver(
+                    resolver, TRANSPORT_REQUIREMENTS, replay_cache=self._replays
+                )
 
     # -- entry point -----------------------------------------------------------------------------------
     def receive(self, data: bytes, *, transport_action: str | None = None, over_tls: bool = False) -> Event:
@@ -94,11 +102,13 @@ class SecureConversationService(TokenOperations):
             raw_action = action_of(root.find(soap.qname("Header")))
             info = actions.operation_for_action(raw_action or "")
             renewing = info is not None and info.operation is RequestType.RENEW and not info.is_response
-            receiver = self._receivers[(renewing, over_tls)]
+            bootstrap = _carries_encrypted_key(root, soap)
+            receiver = self._receivers[(renewing, over_tls, bootstrap)]
             seal = self.settings.stateless
             carried = open_cookies(root, seal, self.clock()) if seal is not None else None
             with self._scope.request(carried):
                 message = receiver.unprotect(root, now=self.clock())
+                _check_classification(message, bootstrap, over_tls)
                 return self._dispatch(message, renewing, Incoming(transport_action, over_tls))
         except WsscError as error:
             return self.fault(error, soap, _version_hint(data))
@@ -132,7 +142,7 @@ class SecureConversationService(TokenOperations):
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
             raise InvalidSecurity("the Renew action carries no Renew request")
         if origin.kind in ("encrypted-key", "x509"):
-            claims = self.credentials.authenticate(message, self.clock())
+            claims = self.credentials.authenticate(message, self.clock(), bootstrap=self.settings.bootstrap)
             if rst is None:
                 if not self.settings.accept_bootstrap_messages:
                     raise InvalidSecurity("only token requests are accepted without a security context")
@@ -169,7 +179,7 @@ class SecureConversationService(TokenOperations):
     ) -> Event:
         """TransportWithMessageCredential bootstrap: TLS protects the request, a UsernameToken (or the TLS
         client certificate, at the transport) authenticates it (WS-SP 1.2 section 7.3)."""
-        claims = self.credentials.authenticate(message, self.clock(), over_tls=True)
+        claims = self.credentials.authenticate(message, self.clock(), over_tls=True, bootstrap=self.settings.bootstrap)
         if rst is not None and rst.request_type is RequestType.ISSUE:
             return self._issue(message, rst, claims, incoming)
         if rst is not None and rst.request_type is RequestType.VALIDATE:
@@ -220,6 +230,26 @@ def _verified_action(message: VerifiedMessage, over_tls: bool) -> str | None:
         if element is not None and (over_tls or message.is_signed(element)):
             return (element.text or "").strip() or None
     return None
+
+
+def _carries_encrypted_key(root: Element, soap: SOAPVersion) -> bool:
+    """Whether a Security header of the request holds an xenc:EncryptedKey: a bootstrap message (its key is
+    transported to the service certificate), which gets the bootstrap's requirements; else a context message."""
+    header = root.find(soap.qname("Header"))
+    if header is None:
+        return False
+    return any(h.find(EK_TAG) is not None for h in header.iterchildren(ns.qn(ns.WSSE, "Security")))
+
+
+def _check_classification(message: VerifiedMessage, bootstrap: bool, over_tls: bool) -> None:
+    """The key that signed must be of the kind whose requirements were applied: a context message may not
+    borrow a bootstrap's requirements by carrying an EncryptedKey it does not sign with, nor a bootstrap
+    credential sign a message checked as a context message (wsse:InvalidSecurity, WS-SP 1.2 section 7)."""
+    origin = message.signature_key
+    if over_tls or origin is None:
+        return
+    if bootstrap != (origin.kind in ("encrypted-key", "x509")):
+        raise InvalidSecurity("the message's signing key is not of the kind its tokens announce")
 
 
 def _version_hint(data: bytes) -> SCVersion | None:

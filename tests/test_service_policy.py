@@ -1,0 +1,336 @@
+"""`wssc serve` enforces the policy it publishes (issue 7, finding 4): for each bootstrap, the policy text at
+``/echo?wsdl`` configures the legitimate client (positive control), and every client weaker than that text is
+refused: another credential kind, RSA-1.5 key transport, an issuer-serial reference to the service
+certificate, no derived keys, an unencrypted signature, no Timestamp, an unencrypted Body, unsigned
+WS-Addressing headers, another suite's algorithms.  After each family a context established before it still
+works.
+
+The service is the one `wssc serve` builds (its ``uvicorn.run`` is intercepted), the policy is read back
+with wssc's own WSDL and policy readers, and the legitimate client is the one that policy configures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography import x509
+
+from pki import CLIENT, ROOT, key_pem, pem
+from wssc.adapters.asgi import WsscApp
+from wssc.adapters.cli_conversation import serve
+from wssc.conversation import bootstrap as bootstrap_module
+from wssc.conversation.bootstrap import (
+    ANONYMOUS_FOR_CERTIFICATE,
+    CERTIFICATE_FOR_CERTIFICATE,
+    MUTUAL_CERTIFICATE,
+    USERNAME_FOR_CERTIFICATE,
+    Bootstrap,
+    ClientBootstrap,
+    MutualCertificateBootstrap,
+)
+from wssc.conversation.client import ClientSession, Established, Response
+from wssc.conversation.policy_client import ClientConfiguration, ClientCredentials, configure_client
+from wssc.conversation.security_policy import BindingKind, SecurityPolicy, SupportingCategory, TokenRole
+from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
+from wssc.conversation.wsdl_policy import parse_wsdl
+from wssc.errors import InvalidSecurity, SecurityTokenUnavailable, UnsupportedAlgorithm, WsscError
+from wssc.primitives import algorithms as alg
+from wssc.security.policy import ProtectionPolicy
+from wssc.tokens.encrypted_key import EncryptedKey
+from wssc.tokens.x509 import X509Token, self_signed
+
+SERVICE = self_signed("served policy service")
+PAYLOAD = b'<e:echo xmlns:e="urn:e">policy</e:echo>'
+ACTION = "urn:wssc:demo:echo"
+USERS = "alice:wonderland\n"
+SERVED = [ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, MUTUAL_CERTIFICATE, CERTIFICATE_FOR_CERTIFICATE]
+
+
+@dataclass
+class Served:
+    """A service as `wssc serve` built it, and what its ?wsdl publishes."""
+
+    service: SecureConversationService
+    policy: SecurityPolicy
+    certificate: x509.Certificate
+    bootstrap: str
+
+    def credentials(self) -> ClientCredentials:
+        if self.bootstrap == USERNAME_FOR_CERTIFICATE:
+            return ClientCredentials(username="alice", password="wonderland")
+        if self.bootstrap in (MUTUAL_CERTIFICATE, CERTIFICATE_FOR_CERTIFICATE):
+            return ClientCredentials(certificate=CLIENT[0], private_key=CLIENT[1])
+        return ClientCredentials()
+
+    def configuration(self) -> ClientConfiguration:
+        """The client the published policy configures (service certificate from the port's identity)."""
+        return configure_client(self.policy, published_certificate=self.certificate, credentials=self.credentials())
+
+    def session(self, bootstrap: Bootstrap | None = None) -> ClientSession:
+        config = self.configuration()
+        return ClientSession(
+            bootstrap or config.bootstrap,
+            "http://svc/echo",
+            version=config.version,
+            policy=config.policy,
+            entropy_mode=config.entropy_mode,
+        )
+
+    def establish(self, session: ClientSession) -> TokenReply | FaultReply:
+        event = self.service.receive(session.establish())
+        assert isinstance(event, (TokenReply, FaultReply))
+        if isinstance(event, TokenReply):
+            assert isinstance(session.receive(event.reply.data), Established)
+        return event
+
+    def call(self, session: ClientSession) -> str:
+        event = self.service.receive(session.request(PAYLOAD, ACTION))
+        assert isinstance(event, ApplicationRequest), getattr(event, "error", event)
+        response = session.receive(self.service.respond(event, event.message.payload()))
+        assert isinstance(response, Response)
+        return "".join(str(t) for t in response.message.body.itertext())
+
+
+def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bootstrap: str, suite: str = "Basic256") -> Served:
+    """Run `wssc serve --bootstrap B --suite S` up to uvicorn.run, and read the policy its app publishes."""
+    import uvicorn
+
+    files = {"cert.pem": pem(SERVICE[0]), "key.pem": key_pem(SERVICE[1]), "ca.pem": pem(ROOT[0])}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "users.txt").write_text(USERS)
+    apps: list[WsscApp] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: apps.append(app))
+    args = ["--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem"), "--bootstrap", bootstrap]
+    args += ["--suite", suite, "--trust-anchor", str(tmp_path / "ca.pem"), "--users", str(tmp_path / "users.txt")]
+    result = CliRunner().invoke(serve, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (app,) = apps
+    (binding,) = parse_wsdl(app.published_wsdl("http://svc/echo"))
+    (port,) = binding.ports
+    assert port.certificate == SERVICE[0]
+    return Served(app.service, binding.policy, port.certificate, bootstrap)
+
+
+def _bootstrap_policy(policy: SecurityPolicy) -> SecurityPolicy:
+    token = policy.protection_token
+    assert token is not None and token.bootstrap is not None
+    return token.bootstrap
+
+
+@pytest.fixture(params=SERVED)
+def served(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    yield _serve(tmp_path, monkeypatch, request.param)
+
+
+def _refused(served: Served, session: ClientSession, *errors: type[WsscError]) -> None:
+    event = served.establish(session)
+    assert isinstance(event, FaultReply), f"a weaker bootstrap got a context from a {served.bootstrap} service"
+    assert isinstance(event.error, errors), event.error
+    assert session.context is None
+
+
+# -- what is published is what is demanded -----------------------------------------------------------------------
+
+
+def test_the_published_policy_is_what_the_service_demands(served: Served) -> None:
+    """Read back, the published bootstrap names the bootstrap, the suite, thumbprint references, derived keys
+    (not for MutualCertificate), an encrypted signature, a Timestamp and the signed and encrypted parts; the
+    reader's requirements of that text agree with what the service's receivers demand."""
+    bootstrap = _bootstrap_policy(served.policy)
+    settings = served.service.settings
+    demanded = settings.request_requirements(bootstrap=True)
+    read = bootstrap.requirements()
+    assert bootstrap.suite is alg.BASIC256 and demanded.suite is alg.BASIC256
+    assert bootstrap.encrypt_signature and demanded.encrypted_signature
+    assert bootstrap.include_timestamp and demanded.timestamp and demanded.signed_timestamp
+    assert (read.signed_body, read.encrypted_body, read.signed_addressing_headers) == (True, True, True)
+    assert (demanded.signed_body, demanded.encrypted_body, demanded.signed_addressing_headers) == (True, True, True)
+    assert read.derived_keys is demanded.derived_keys is (served.bootstrap != MUTUAL_CERTIFICATE)
+    assert demanded.key_references == frozenset({"thumbprint"})
+    service_token = bootstrap.token(TokenRole.RECIPIENT) or bootstrap.protection_token
+    assert service_token is not None and "RequireThumbprintReference" in service_token.options
+    categories = {group.category for group in bootstrap.supporting}
+    expected = {
+        ANONYMOUS_FOR_CERTIFICATE: (BindingKind.SYMMETRIC, set()),
+        USERNAME_FOR_CERTIFICATE: (BindingKind.SYMMETRIC, {SupportingCategory.SIGNED_ENCRYPTED}),
+        CERTIFICATE_FOR_CERTIFICATE: (BindingKind.SYMMETRIC, {SupportingCategory.ENDORSING}),
+        MUTUAL_CERTIFICATE: (BindingKind.ASYMMETRIC, set()),
+    }
+    assert (bootstrap.binding, categories) == expected[served.bootstrap]
+    # Context messages: the same suite, derived keys, encrypted signature; WS-A unsigned as the demo says.
+    context = settings.request_requirements(bootstrap=False)
+    outer = served.policy.requirements()
+    assert outer.suite is context.suite is alg.BASIC256 and outer.derived_keys and context.derived_keys
+    assert served.policy.encrypt_signature and context.encrypted_signature
+    assert not outer.signed_addressing_headers and not context.signed_addressing_headers
+    assert outer.encrypted_body and context.encrypted_body
+    assert served.policy.unsupported() == ()
+
+
+# -- weaker credential kinds ----------------------------------------------------------------------------------
+
+
+def _bootstrap_messages(served: Served) -> ProtectionPolicy:
+    """How the published bootstrap protects its messages (as the policy's own client does)."""
+    bootstrap = served.configuration().bootstrap
+    assert isinstance(bootstrap, (ClientBootstrap, MutualCertificateBootstrap))
+    return replace(bootstrap.policy, derived_keys=True)
+
+
+def _other_kinds(served: Served, policy: ProtectionPolicy) -> dict[str, Bootstrap]:
+    cert = served.certificate
+    return {
+        ANONYMOUS_FOR_CERTIFICATE: ClientBootstrap(cert, policy=policy),
+        USERNAME_FOR_CERTIFICATE: ClientBootstrap(cert, "alice", "wonderland", policy=policy),
+        CERTIFICATE_FOR_CERTIFICATE: ClientBootstrap(
+            cert, policy=policy, client_certificate=CLIENT[0], client_key=CLIENT[1]
+        ),
+        MUTUAL_CERTIFICATE: MutualCertificateBootstrap(cert, *CLIENT, policy=replace(policy, derived_keys=False)),
+    }
+
+
+#: the clients each bootstrap must refuse: every weaker kind, and the other certificate binding
+WEAKER_KINDS = {
+    USERNAME_FOR_CERTIFICATE: [ANONYMOUS_FOR_CERTIFICATE],
+    CERTIFICATE_FOR_CERTIFICATE: [ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, MUTUAL_CERTIFICATE],
+    MUTUAL_CERTIFICATE: [ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, CERTIFICATE_FOR_CERTIFICATE],
+}
+
+
+@pytest.mark.parametrize("published", list(WEAKER_KINDS))
+def test_attack_weaker_credential_kind_than_the_published_bootstrap(
+    published: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`wssc serve --bootstrap mutual-certificate --trust-anchor CA` served anonymous and username clients:
+    now each kind other than the published one is wsse:InvalidSecurity (the token the policy requires is
+    missing: WCF's MessageSecurityException), and the published kind is served."""
+    served = _serve(tmp_path, monkeypatch, published)
+    live = served.session()
+    assert isinstance(served.establish(live), TokenReply)  # positive control: the policy's own client
+    assert served.call(live) == "policy"
+    messages = _bootstrap_messages(served)
+    for kind in WEAKER_KINDS[published]:
+        attacker = served.session(_other_kinds(served, messages)[kind])
+        _refused(served, attacker, InvalidSecurity)
+    assert served.call(live) == "policy"  # an unrelated live context still works
+
+
+def test_an_anonymous_service_serves_every_credential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AnonymousForCertificate demands no credential: its policy's client and a username client both get in
+    (a certificate binding is refused only for what its policy shape lacks, not its credential)."""
+    served = _serve(tmp_path, monkeypatch, ANONYMOUS_FOR_CERTIFICATE)
+    messages = _bootstrap_messages(served)
+    for kind in (ANONYMOUS_FOR_CERTIFICATE, USERNAME_FOR_CERTIFICATE, CERTIFICATE_FOR_CERTIFICATE):
+        session = served.session(_other_kinds(served, messages)[kind])
+        assert isinstance(served.establish(session), TokenReply), kind
+
+
+# -- weaker protection than the published binding -------------------------------------------------------------
+
+
+def _weaken(bootstrap: Bootstrap, **changes: object) -> Bootstrap:
+    assert isinstance(bootstrap, (ClientBootstrap, MutualCertificateBootstrap))
+    return replace(bootstrap, policy=replace(bootstrap.policy, **changes))  # type: ignore[arg-type]
+
+
+#: (weakening, the faults WCF and WSS 1.1 section 12 name for it); key transport, issuer-serial and the
+#: unencrypted signature are enforced in wssc.security (Requirements.suite/key_references/encrypted_signature)
+WEAKENINGS: dict[str, tuple[Callable[[Bootstrap], Bootstrap], tuple[type[WsscError], ...]]] = {
+    "no-timestamp": (lambda b: _weaken(b, include_timestamp=False), (InvalidSecurity,)),
+    "unencrypted-body": (lambda b: _weaken(b, encrypt=False), (InvalidSecurity,)),
+    "unsigned-addressing": (lambda b: _weaken(b, sign_addressing_headers=False), (InvalidSecurity,)),
+    "unencrypted-signature": (lambda b: _weaken(b, encrypt_signature=False), (InvalidSecurity,)),
+    "other-suite-cipher": (lambda b: _weaken(b, suite=alg.BASIC128), (UnsupportedAlgorithm,)),
+    "other-suite-digest": (lambda b: _weaken(b, suite=alg.BASIC256_SHA256), (UnsupportedAlgorithm,)),
+    "rsa15-key-transport": (
+        lambda b: replace(b, key_transport=alg.RSA_1_5),  # type: ignore[type-var]
+        (UnsupportedAlgorithm, InvalidSecurity),
+    ),
+}
+
+
+def _by_issuer_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make clients name the service certificate by issuer and serial instead of the published thumbprint."""
+
+    def key_for(
+        certificate: x509.Certificate, policy: ProtectionPolicy, key_transport: str | None
+    ) -> tuple[EncryptedKey, bytes]:
+        reference = X509Token(certificate).reference("issuer-serial")
+        length = max(policy.suite.encryption_key_length, policy.suite.signature_key_length)
+        algorithm = key_transport or policy.suite.asymmetric_key_wrap
+        return EncryptedKey.create(certificate, reference, length=length, algorithm=algorithm)
+
+    monkeypatch.setattr(bootstrap_module, "_key_for", key_for)
+
+
+@pytest.mark.parametrize("weakening", [*WEAKENINGS, "no-derived-keys", "issuer-serial-reference"])
+def test_attack_bootstrap_weaker_than_the_published_binding(
+    served: Served, weakening: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against each `wssc serve` bootstrap (Basic256: OAEP, derived keys, encrypted signature, Timestamp,
+    signed and encrypted Body, signed WS-Addressing, thumbprint reference), a client otherwise configured
+    by the published policy but weaker in one respect is refused."""
+    live = served.session()
+    assert isinstance(served.establish(live), TokenReply)  # positive control
+    legitimate = served.configuration().bootstrap
+    if weakening == "issuer-serial-reference":
+        with monkeypatch.context() as patch:
+            _by_issuer_serial(patch)
+            _refused(served, served.session(), InvalidSecurity, SecurityTokenUnavailable)
+    elif weakening == "no-derived-keys":
+        if served.bootstrap == MUTUAL_CERTIFICATE:
+            pytest.skip("MutualCertificate publishes no derived keys for its bootstrap (WCF's neither)")
+        _refused(served, served.session(_weaken(legitimate, derived_keys=False)), InvalidSecurity)
+    else:
+        weaken, errors = WEAKENINGS[weakening]
+        _refused(served, served.session(weaken(legitimate)), *errors)
+    assert isinstance(served.establish(served.session()), TokenReply)  # the legitimate client still gets in
+    assert served.call(live) == "policy"  # and an unrelated live context still works
+
+
+# -- --suite --------------------------------------------------------------------------------------------------
+
+
+SERVE_SUITES = ["Basic128", "Basic256Sha256", "Basic128Sha256", "Basic256Rsa15", "Basic128Rsa15"]
+
+
+@pytest.mark.parametrize("suite", SERVE_SUITES)
+def test_serve_suite_is_published_and_enforced(suite: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`wssc serve --suite S` publishes S (bootstrap and context bindings); the client it configures is
+    served, and a client of another suite (another cipher or digest) is wsse:UnsupportedAlgorithm."""
+    served = _serve(tmp_path, monkeypatch, ANONYMOUS_FOR_CERTIFICATE, suite)
+    chosen = alg.suite(suite)
+    assert served.policy.suite is chosen and _bootstrap_policy(served.policy).suite is chosen
+    assert served.service.settings.policy.suite is chosen
+    assert served.service.settings.request_requirements(bootstrap=True).suite is chosen
+    live = served.session()
+    assert isinstance(served.establish(live), TokenReply)  # positive control
+    assert served.call(live) == "policy"
+    other = alg.BASIC128 if chosen.encryption == alg.AES256_CBC else alg.BASIC256_SHA256
+    _refused(served, served.session(_weaken(served.configuration().bootstrap, suite=other)), UnsupportedAlgorithm)
+    assert served.call(live) == "policy"
+
+
+@pytest.mark.parametrize("suite", ["Basic256Rsa15", "Basic128Rsa15"])
+def test_attack_key_transport_padding_other_than_the_served_suite(
+    suite: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite names the key transport: RSA-1.5 against an OAEP suite, OAEP against an ...Rsa15 suite."""
+    served = _serve(tmp_path, monkeypatch, ANONYMOUS_FOR_CERTIFICATE, suite)
+    live = served.session()
+    assert isinstance(served.establish(live), TokenReply)  # positive control
+    chosen = alg.suite(suite)
+    other_padding = alg.RSA_OAEP_MGF1P if chosen.asymmetric_key_wrap == alg.RSA_1_5 else alg.RSA_1_5
+    padded = replace(served.configuration().bootstrap, key_transport=other_padding)  # type: ignore[type-var]
+    _refused(served, served.session(padded), UnsupportedAlgorithm, InvalidSecurity)
+    assert served.call(live) == "policy"
+
+
+def test_serve_refuses_an_unknown_suite(tmp_path: Path) -> None:
+    result = CliRunner().invoke(serve, ["--suite", "Basic192"])
+    assert result.exit_code != 0 and "Basic192" in result.output
