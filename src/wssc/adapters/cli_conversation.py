@@ -258,16 +258,18 @@ def _client(
     sc_version: str,
     client_cert: str | None = None,
     client_key: str | None = None,
+    suite_name: str = "Basic256",
 ) -> WsscClient:
     service_cert = load_certificate(server_cert)
+    policy = ProtectionPolicy(suite=suite_named(suite_name))
     bootstrap: Bootstrap
     if client_cert and client_key:
         bootstrap = MutualCertificateBootstrap(
-            service_cert, load_certificate(client_cert), load_private_key(client_key)
+            service_cert, load_certificate(client_cert), load_private_key(client_key), policy
         )
     else:
-        bootstrap = ClientBootstrap(service_cert, username=username, password=password)
-    return WsscClient(url, bootstrap, version=versions.by_name(sc_version))
+        bootstrap = ClientBootstrap(service_cert, username=username, password=password, policy=policy)
+    return WsscClient(url, bootstrap, version=versions.by_name(sc_version), policy=policy)
 
 
 @click.command()
@@ -279,6 +281,7 @@ def _client(
 @click.option("--client-cert", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--client-key", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
+@click.option("--suite", "suite_name", type=click.Choice(SERVE_SUITES), default="Basic256", show_default=True)
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--no-cancel", is_flag=True, help="leave the context open and print its Identifier")
 def call(
@@ -290,6 +293,7 @@ def call(
     client_cert: str | None,
     client_key: str | None,
     sc_version: str,
+    suite_name: str,
     count: int,
     no_cancel: bool,
 ) -> None:
@@ -301,7 +305,7 @@ def call(
     if client_cert and username:
         raise click.UsageError("use either --username/--password or --client-cert/--client-key")
     body, action = _body_and_action(infile)
-    client = _client(url, server_cert, username, password, sc_version, client_cert, client_key)
+    client = _client(url, server_cert, username, password, sc_version, client_cert, client_key, suite_name)
     try:
         for _ in range(count):
             response = client.call([_copy(e) for e in body], action)
