@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
+from lxml import etree
 
 from pki import CLIENT, ROOT, key_pem, pem
+from wssc import namespaces as ns
 from wssc.adapters.asgi import WsscApp
 from wssc.adapters.cli_conversation import serve
 from wssc.conversation import bootstrap as bootstrap_module
@@ -127,11 +129,32 @@ def served(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     yield _serve(tmp_path, monkeypatch, request.param)
 
 
-def _refused(served: Served, session: ClientSession, *errors: type[WsscError]) -> None:
-    event = served.establish(session)
+def _refused(
+    served: Served, session: ClientSession, *errors: type[WsscError], shows: Callable[[bytes], bool] | None = None
+) -> None:
+    """The Issue request ``session`` makes (which ``shows`` the weakness, when given) is refused."""
+    request = session.establish()
+    assert shows is None or shows(request), "the request does not carry the weakness under test"
+    event = served.service.receive(request)
     assert isinstance(event, FaultReply), f"a weaker bootstrap got a context from a {served.bootstrap} service"
     assert isinstance(event.error, errors), event.error
     assert session.context is None
+
+
+def _security(request: bytes) -> etree._Element:
+    root = etree.fromstring(request)
+    found = root.find(f"{{{ns.SOAP12}}}Header/{{{ns.WSSE}}}Security")
+    assert found is not None
+    return found
+
+
+def _body_encrypted(request: bytes) -> bool:
+    body = etree.fromstring(request).find(f"{{{ns.SOAP12}}}Body")
+    return body is not None and body.find(f"{{{ns.XENC}}}EncryptedData") is not None
+
+
+def _uses(*uris: str) -> Callable[[bytes], bool]:
+    return lambda request: all(f'Algorithm="{uri}"'.encode() in request for uri in uris)
 
 
 # -- what is published is what is demanded -----------------------------------------------------------------------
@@ -238,18 +261,50 @@ def _weaken(bootstrap: Bootstrap, **changes: object) -> Bootstrap:
     return replace(bootstrap, policy=replace(bootstrap.policy, **changes))  # type: ignore[arg-type]
 
 
-#: (weakening, the faults WCF and WSS 1.1 section 12 name for it); key transport, issuer-serial and the
-#: unencrypted signature are enforced in wssc.security (Requirements.suite/key_references/encrypted_signature)
-WEAKENINGS: dict[str, tuple[Callable[[Bootstrap], Bootstrap], tuple[type[WsscError], ...]]] = {
-    "no-timestamp": (lambda b: _weaken(b, include_timestamp=False), (InvalidSecurity,)),
-    "unencrypted-body": (lambda b: _weaken(b, encrypt=False), (InvalidSecurity,)),
-    "unsigned-addressing": (lambda b: _weaken(b, sign_addressing_headers=False), (InvalidSecurity,)),
-    "unencrypted-signature": (lambda b: _weaken(b, encrypt_signature=False), (InvalidSecurity,)),
-    "other-suite-cipher": (lambda b: _weaken(b, suite=alg.BASIC128), (UnsupportedAlgorithm,)),
-    "other-suite-digest": (lambda b: _weaken(b, suite=alg.BASIC256_SHA256), (UnsupportedAlgorithm,)),
+#: weakening -> (the weaker client, the faults WCF and WSS 1.1 section 12 name for it, evidence in the request);
+#: key transport, issuer-serial references and the unencrypted signature are enforced in wssc.security
+#: (Requirements.suite's asymmetric_key_wrap, key_references, encrypted_signature)
+Weakening = tuple[Callable[[Bootstrap], Bootstrap], tuple[type[WsscError], ...], Callable[[bytes], bool]]
+WEAKENINGS: dict[str, Weakening] = {
+    "no-timestamp": (
+        lambda b: _weaken(b, include_timestamp=False),
+        (InvalidSecurity,),
+        lambda r: _security(r).find(f"{{{ns.WSU}}}Timestamp") is None,
+    ),
+    "unencrypted-body": (
+        lambda b: _weaken(b, encrypt=False),
+        (InvalidSecurity,),
+        lambda r: not _body_encrypted(r),
+    ),
+    "unsigned-addressing": (
+        lambda b: _weaken(b, sign_addressing_headers=False),
+        (InvalidSecurity,),
+        lambda r: b"MessageID" in r,
+    ),
+    "unencrypted-signature": (
+        lambda b: _weaken(b, encrypt_signature=False),
+        (InvalidSecurity,),
+        lambda r: _security(r).find(f"{{{ns.DS}}}Signature") is not None,
+    ),
+    "other-suite-cipher": (
+        lambda b: _weaken(b, suite=alg.BASIC128),
+        (UnsupportedAlgorithm,),
+        _uses(alg.AES128_CBC),
+    ),
+    "other-suite-digest": (
+        lambda b: _weaken(b, suite=alg.BASIC256_SHA256),
+        (UnsupportedAlgorithm,),  # the same cipher: only the (encrypted) digest and HMAC differ
+        lambda r: True,
+    ),
     "rsa15-key-transport": (
         lambda b: replace(b, key_transport=alg.RSA_1_5),  # type: ignore[type-var]
         (UnsupportedAlgorithm, InvalidSecurity),
+        _uses(alg.RSA_1_5),
+    ),
+    "no-derived-keys": (
+        lambda b: _weaken(b, derived_keys=False),
+        (InvalidSecurity,),
+        lambda r: b"DerivedKeyToken" not in r,
     ),
 }
 
@@ -268,7 +323,7 @@ def _by_issuer_serial(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bootstrap_module, "_key_for", key_for)
 
 
-@pytest.mark.parametrize("weakening", [*WEAKENINGS, "no-derived-keys", "issuer-serial-reference"])
+@pytest.mark.parametrize("weakening", [*WEAKENINGS, "issuer-serial-reference"])
 def test_attack_bootstrap_weaker_than_the_published_binding(
     served: Served, weakening: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -281,16 +336,46 @@ def test_attack_bootstrap_weaker_than_the_published_binding(
     if weakening == "issuer-serial-reference":
         with monkeypatch.context() as patch:
             _by_issuer_serial(patch)
-            _refused(served, served.session(), InvalidSecurity, SecurityTokenUnavailable)
-    elif weakening == "no-derived-keys":
-        if served.bootstrap == MUTUAL_CERTIFICATE:
-            pytest.skip("MutualCertificate publishes no derived keys for its bootstrap (WCF's neither)")
-        _refused(served, served.session(_weaken(legitimate, derived_keys=False)), InvalidSecurity)
+            shows = lambda r: b"X509IssuerSerial" in r  # noqa: E731
+            _refused(served, served.session(), InvalidSecurity, SecurityTokenUnavailable, shows=shows)
+    elif weakening == "no-derived-keys" and served.bootstrap == MUTUAL_CERTIFICATE:
+        pytest.skip("MutualCertificate publishes no derived keys for its bootstrap (nor does WCF's)")
     else:
-        weaken, errors = WEAKENINGS[weakening]
-        _refused(served, served.session(weaken(legitimate)), *errors)
+        weaken, errors, shows = WEAKENINGS[weakening]
+        _refused(served, served.session(weaken(legitimate)), *errors, shows=shows)
     assert isinstance(served.establish(served.session()), TokenReply)  # the legitimate client still gets in
     assert served.call(live) == "policy"  # and an unrelated live context still works
+
+
+def test_attack_context_message_borrowing_the_bootstrap_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MutualCertificate service demands no derived keys of its bootstrap but does of context messages: a
+    context message without derived keys that carries an unrelated EncryptedKey (so it looks like a
+    bootstrap) is still checked as a context message, and refused."""
+    served = _serve(tmp_path, monkeypatch, MUTUAL_CERTIFICATE)
+    live = served.session()
+    assert isinstance(served.establish(live), TokenReply)
+    assert served.call(live) == "policy"  # positive control
+    # Everything a bootstrap demands (signed WS-Addressing too), except derived keys.
+    live.policy = replace(live.policy, derived_keys=False, sign_addressing_headers=True)
+    plain = live.request(PAYLOAD, ACTION)
+    event = served.service.receive(plain)
+    assert isinstance(event, FaultReply) and isinstance(event.error, InvalidSecurity)  # no derived keys
+    with pytest.raises(InvalidSecurity):
+        live.receive(event.reply.data)
+    root = etree.fromstring(live.request(PAYLOAD, ACTION))
+    reference = X509Token(served.certificate).reference("thumbprint")
+    decoy, _ = EncryptedKey.create(served.certificate, reference, length=32, algorithm=alg.RSA_OAEP_MGF1P)
+    security = root.find(f"{{{ns.SOAP12}}}Header/{{{ns.WSSE}}}Security")
+    assert security is not None
+    security.insert(1, decoy.to_element())
+    event = served.service.receive(etree.tostring(root))
+    assert isinstance(event, FaultReply) and isinstance(event.error, InvalidSecurity)
+    with pytest.raises(InvalidSecurity):
+        live.receive(event.reply.data)
+    live.policy = replace(live.policy, derived_keys=True)
+    assert served.call(live) == "policy"
 
 
 # -- --suite --------------------------------------------------------------------------------------------------
