@@ -23,7 +23,7 @@ from lxml import etree
 from pki import CLIENT, ROOT, key_pem, pem
 from wssc import namespaces as ns
 from wssc.adapters.asgi import WsscApp
-from wssc.adapters.cli_conversation import serve
+from wssc.adapters.cli_conversation import DEMO_WSDL, serve
 from wssc.conversation import bootstrap as bootstrap_module
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
@@ -33,17 +33,25 @@ from wssc.conversation.bootstrap import (
     Bootstrap,
     ClientBootstrap,
     MutualCertificateBootstrap,
+    ServiceCredentials,
 )
 from wssc.conversation.client import ClientSession, Established, Response
 from wssc.conversation.policy_client import ClientConfiguration, ClientCredentials, configure_client
 from wssc.conversation.security_policy import BindingKind, SecurityPolicy, SupportingCategory, TokenRole
-from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
+from wssc.conversation.service import (
+    ApplicationRequest,
+    FaultReply,
+    SecureConversationService,
+    ServiceSettings,
+    TokenReply,
+)
 from wssc.conversation.wsdl_policy import parse_wsdl
 from wssc.errors import InvalidSecurity, SecurityTokenUnavailable, UnsupportedAlgorithm, WsscError
 from wssc.primitives import algorithms as alg
-from wssc.security.policy import ProtectionPolicy
+from wssc.security.policy import ProtectionOrder, ProtectionPolicy
 from wssc.tokens.encrypted_key import EncryptedKey
 from wssc.tokens.x509 import X509Token, self_signed
+from wssc.tokens.x509_trust import CertificateTrust
 
 SERVICE = self_signed("served policy service")
 PAYLOAD = b'<e:echo xmlns:e="urn:e">policy</e:echo>'
@@ -419,3 +427,38 @@ def test_attack_key_transport_padding_other_than_the_served_suite(
 def test_serve_refuses_an_unknown_suite(tmp_path: Path) -> None:
     result = CliRunner().invoke(serve, ["--suite", "Basic192"])
     assert result.exit_code != 0 and "Basic192" in result.output
+
+
+# -- one source of truth, whatever the settings ---------------------------------------------------------------
+
+VARIANTS = {
+    "encrypt-before-sign": ProtectionPolicy(order=ProtectionOrder.ENCRYPT_BEFORE_SIGN),
+    "no-derived-keys": ProtectionPolicy(derived_keys=False),
+    "unencrypted-signature": ProtectionPolicy(encrypt_signature=False),
+    "basic128sha256": ProtectionPolicy(suite=alg.BASIC128_SHA256),
+}
+
+
+@pytest.mark.parametrize("bootstrap", [ANONYMOUS_FOR_CERTIFICATE, MUTUAL_CERTIFICATE])
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_the_client_the_published_policy_configures_is_served(bootstrap: str, variant: str) -> None:
+    """Whatever the service's settings, the policy it publishes configures a client it serves, and the
+    reader's requirements of that text are the service's own (suite, derived keys, Timestamp, parts)."""
+    settings = ServiceSettings(policy=VARIANTS[variant], bootstrap=bootstrap)
+    trust = CertificateTrust(anchors=[ROOT[0]])
+    service = SecureConversationService(ServiceCredentials(*SERVICE, client_trust=trust), settings=settings)
+    (binding,) = parse_wsdl(WsscApp(service, wsdl=DEMO_WSDL).published_wsdl("http://svc/echo"))
+    served = Served(service, binding.policy, SERVICE[0], bootstrap)
+    for read, demanded in (
+        (_bootstrap_policy(served.policy).requirements(), settings.request_requirements(bootstrap=True)),
+        (served.policy.requirements(), settings.request_requirements(bootstrap=False)),
+    ):
+        fields = ("suite", "derived_keys", "timestamp", "signed_body", "encrypted_body", "signed_addressing_headers")
+        assert [getattr(read, f) for f in fields] == [getattr(demanded, f) for f in fields]
+    assert (
+        _bootstrap_policy(served.policy).encrypt_signature
+        is settings.request_requirements(bootstrap=True).encrypted_signature
+    )
+    session = served.session()
+    assert isinstance(served.establish(session), TokenReply)
+    assert served.call(session) == "policy"

@@ -24,7 +24,7 @@ from wssc.conversation.bootstrap import (
     USERNAME_FOR_CERTIFICATE,
     ServiceCredentials,
 )
-from wssc.conversation.settings import ServiceSettings
+from wssc.conversation.settings import ServiceSettings, encrypts_signature
 from wssc.errors import InvalidSecurity
 from wssc.primitives.xml import Element, parse
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy
@@ -43,7 +43,7 @@ def _layout(policy: ProtectionPolicy) -> str:
     """The suite, layout and protection flags of a binding (sections 6.1-6.5, 7.4-7.5)."""
     flags = "<sp:IncludeTimestamp/>" if policy.include_timestamp else ""
     flags += "<sp:EncryptBeforeSigning/>" if policy.order is ProtectionOrder.ENCRYPT_BEFORE_SIGN else ""
-    flags += "<sp:EncryptSignature/>" if policy.encrypt_signature else ""
+    flags += "<sp:EncryptSignature/>" if encrypts_signature(policy) else ""
     return (
         f"<sp:AlgorithmSuite><wsp:Policy><sp:{policy.suite.name}/></wsp:Policy></sp:AlgorithmSuite>"
         f"<sp:Layout><wsp:Policy><sp:Strict/></wsp:Policy></sp:Layout>{flags}<sp:OnlySignEntireHeadersAndBody/>"

@@ -16,7 +16,7 @@ from typing import Final
 from wssc.conversation.bootstrap import BOOTSTRAP_NAMES, MUTUAL_CERTIFICATE
 from wssc.conversation.context import CONTEXT_LIFETIME, KEY_ROLLOVER_WINDOW
 from wssc.conversation.sealing import ContextSeal
-from wssc.security.policy import ProtectionPolicy, Requirements
+from wssc.security.policy import ProtectionOrder, ProtectionPolicy, Requirements
 from wssc.trust.entropy import EntropyMode
 from wssc.versions import SC_1_3, SCVersion
 
@@ -24,6 +24,13 @@ from wssc.versions import SC_1_3, SCVersion
 #: MutualCertificate ``sp:RecipientToken``) say ``sp:RequireThumbprintReference`` (WS-SP 1.2 section 5.4.3),
 #: as WCF publishes for a service certificate that is never sent (``IncludeToken/Never``).
 SERVICE_CERTIFICATE_REFERENCES: Final = frozenset({"thumbprint"})
+
+
+def encrypts_signature(policy: ProtectionPolicy) -> bool:
+    """``sp:EncryptSignature`` as wssc sends it: the signature of a sign-then-encrypt message is encrypted
+    (WCF's ``SignBeforeEncryptAndEncryptSignature``; WCF has no encrypt-before-sign variant of it)."""
+    order = policy.order is ProtectionOrder.SIGN_BEFORE_ENCRYPT
+    return policy.sign and policy.encrypt and policy.encrypt_signature and order
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,6 @@ class ServiceSettings:
             encrypted_body=policy.encrypt,
             derived_keys=policy.derived_keys and not mutual,
             suite=policy.suite,
-            encrypted_signature=policy.sign and policy.encrypt and policy.encrypt_signature,
+            encrypted_signature=encrypts_signature(policy),
             key_references=SERVICE_CERTIFICATE_REFERENCES,
         )
