@@ -462,3 +462,23 @@ def test_the_client_the_published_policy_configures_is_served(bootstrap: str, va
     session = served.session()
     assert isinstance(served.establish(session), TokenReply)
     assert served.call(session) == "policy"
+
+
+@pytest.mark.parametrize("weakening", ["no-derived-keys", "other-suite-cipher", "unsigned-addressing"])
+def test_attack_weaker_message_security_bootstrap_over_https(
+    weakening: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind HTTPS (a TLS-terminating proxy) a bootstrap protected at the message level is still held to
+    the published policy, not to TransportWithMessageCredential's Timestamp-only rule."""
+    served = _serve(tmp_path, monkeypatch, USERNAME_FOR_CERTIFICATE)
+    live = served.session()
+    event = served.service.receive(live.establish(), over_tls=True)
+    assert isinstance(event, TokenReply), getattr(event, "error", event)  # positive control
+    assert isinstance(live.receive(event.reply.data), Established)
+    weaken, errors, shows = WEAKENINGS[weakening]
+    attacker = served.session(weaken(served.configuration().bootstrap))
+    request = attacker.establish()
+    assert shows(request)
+    refused = served.service.receive(request, over_tls=True)
+    assert isinstance(refused, FaultReply) and isinstance(refused.error, errors), refused
+    assert served.call(live) == "policy"

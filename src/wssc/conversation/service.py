@@ -74,17 +74,17 @@ class SecureConversationService(TokenOperations):
         self._replays: ReplayCache = replay_cache if replay_cache is not None else InMemoryReplayCache()
         if self.settings.bootstrap == USERNAME_FOR_CERTIFICATE and credentials.users is None:
             raise ValueError("the username-for-certificate bootstrap needs the credentials' users")
-        # (renewing, over TLS, bootstrap message) -> the receiver demanding what the published policy says
+        # (renewing, over TLS, bootstrap message) -> the receiver demanding what the published policy says; a
+        # message-security bootstrap (it carries an EncryptedKey) is held to it over HTTPS too
         self._receivers: dict[tuple[bool, bool, bool], Receiver] = {}
         for renewing in (False, True):
             resolver = StoreKeyResolver(self.store, credentials.resolver(), clock, allow_expired=renewing)
+            transport = Receiver(resolver, TRANSPORT_REQUIREMENTS, replay_cache=self._replays)
             for bootstrap in (False, True):
                 requirements = self.settings.request_requirements(bootstrap=bootstrap)
                 receiver = Receiver(resolver, requirements, replay_cache=self._replays)
                 self._receivers[(renewing, False, bootstrap)] = receiver
-                self._receivers[(renewing, True, bootstrap)] = Receiver(
-                    resolver, TRANSPORT_REQUIREMENTS, replay_cache=self._replays
-                )
+                self._receivers[(renewing, True, bootstrap)] = receiver if bootstrap else transport
 
     # -- entry point -----------------------------------------------------------------------------------
     def receive(self, data: bytes, *, transport_action: str | None = None, over_tls: bool = False) -> Event:
@@ -246,8 +246,8 @@ def _check_classification(message: VerifiedMessage, bootstrap: bool, over_tls: b
     borrow a bootstrap's requirements by carrying an EncryptedKey it does not sign with, nor a bootstrap
     credential sign a message checked as a context message (wsse:InvalidSecurity, WS-SP 1.2 section 7)."""
     origin = message.signature_key
-    if over_tls or origin is None:
-        return
+    if origin is None or (over_tls and not bootstrap):
+        return  # TransportWithMessageCredential: TLS protects the message, the context key signs the Timestamp
     if bootstrap != (origin.kind in ("encrypted-key", "x509")):
         raise InvalidSecurity("the message's signing key is not of the kind its tokens announce")
 
