@@ -6,6 +6,10 @@ service certificate as the ports' endpoint identity, as WCF does.
 Clients that read policy (WCF's svcutil, wssc's own :mod:`~wssc.conversation.policy_client`, zeep through
 :class:`~wssc.adapters.zeep_transport.WsscTransport`) configure themselves from it.  The SP namespace follows
 the service's WS-SC version: SP 1.2 with WS-SC 1.3 (Trust13), SP 2005/07 with February 2005 (Trust10).
+
+What is published is what the service demands: every assertion comes from the ``ServiceSettings`` whose
+:meth:`~wssc.conversation.settings.ServiceSettings.request_requirements` the receivers enforce, and the
+bootstrap named is the one :func:`~wssc.conversation.bootstrap.require_bootstrap` insists on.
 """
 
 from __future__ import annotations
