@@ -63,7 +63,8 @@ class Receiver:
         self.resolver = resolver
         self.requirements = requirements or Requirements()
         self.limits = limits
-        self.replay_cache: ReplayCache = replay_cache or InMemoryReplayCache()
+        # ``is None``, not ``or``: an empty cache is falsy (``__len__``), and a given cache must be shared.
+        self.replay_cache: ReplayCache = InMemoryReplayCache() if replay_cache is None else replay_cache
 
     def unprotect(self, data: bytes | Element, *, now: datetime | None = None) -> VerifiedMessage:
         """Verify and decrypt ``data``; raises a :class:`~wssc.errors.WsscError` subclass on any failure."""
