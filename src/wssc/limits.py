@@ -37,6 +37,11 @@ MAX_CACHED_NONCES: Final = 900_000
 MAX_SECURITY_HEADER_ELEMENTS: Final = 64
 #: References in one ds:SignedInfo (WSS4J ``MAX_SIGNATURE_REFERENCES`` is 100 since 2.0; WCF has no limit).
 MAX_SIGNATURE_REFERENCES: Final = 100
+#: WCF ``LocalServiceSecuritySettings.ReplayWindow`` (``SecurityProtocolFactory.defaultReplayWindow``): 5
+#: minutes.  A Timestamp created before now - (ReplayWindow + MaxClockSkew) is refused as expired, with or
+#: without Expires (WCF ``SecurityTimestamp.ValidateFreshness``, "TimeStampWasCreatedTooLongAgo"), so a
+#: message is acceptable for at most that long and replay detection need remember it no longer.
+REPLAY_WINDOW: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

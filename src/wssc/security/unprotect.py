@@ -19,13 +19,13 @@ from wssc.errors import (
     InvalidSecurity,
     WsscError,
 )
-from wssc.limits import DEFAULT_LIMITS, TIMESTAMP_VALIDITY, Limits
+from wssc.limits import DEFAULT_LIMITS, Limits
 from wssc.primitives.xml import Element, check_depth, parse
 from wssc.security import xmlenc
 from wssc.security.header import HeaderProcessor
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
-from wssc.security.replay import InMemoryReplayCache, ReplayCache
+from wssc.security.replay import InMemoryReplayCache, ReplayCache, replay_retention
 from wssc.security.result import SupportingToken, VerifiedMessage
 from wssc.security.soap import Envelope, split
 
@@ -126,12 +126,12 @@ class Receiver:
         if req.context_identifier is not None and (context is None or context.identifier != req.context_identifier):
             raise BadContextToken("the message is not protected by the expected context")
 
-        # A signature value, or for an unsigned message its first cipher text (random IV), is seen once.
+        # A signature value, or for an unsigned message its first cipher text (random IV), is seen once, and
+        # remembered for as long as the Timestamp checks could pass it, whatever its Expires (replay.py).
         seen = primary[0].value if primary is not None else proc.first_cipher_value
         if req.detect_replays and seen is not None:
-            ts = proc.timestamp
-            expires = (ts.expires if ts and ts.expires else now + TIMESTAMP_VALIDITY) + req.max_clock_skew
-            if not self.replay_cache.add(hashlib.sha256(seen).digest(), expires, now):
+            keep_until = now + replay_retention(req.max_clock_skew)
+            if not self.replay_cache.add(hashlib.sha256(seen).digest(), keep_until, now):
                 raise InvalidSecurity("replayed message")
 
         security.getparent().remove(security)  # type: ignore[union-attr]
