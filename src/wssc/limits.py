@@ -50,6 +50,11 @@ MAX_ENCRYPTED_KEYS: Final = 1
 #: No precedent in WCF or WSS4J, which digest while reading; 4x keeps the worst case within 10x a legitimate one.
 DIGESTED_BYTES_PER_MESSAGE_BYTE: Final = 4
 DIGESTED_BYTES_ALLOWANCE: Final = 64 * 1024
+#: WCF ``LocalServiceSecuritySettings.ReplayWindow`` (``SecurityProtocolFactory.defaultReplayWindow``): 5
+#: minutes.  A Timestamp created before now - (ReplayWindow + MaxClockSkew) is refused as expired, with or
+#: without Expires (WCF ``SecurityTimestamp.ValidateFreshness``, "TimeStampWasCreatedTooLongAgo"), so a
+#: message is acceptable for at most that long and replay detection need remember it no longer.
+REPLAY_WINDOW: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

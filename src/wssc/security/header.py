@@ -33,7 +33,7 @@ from wssc.errors import (
     UnsupportedAlgorithm,
     UnsupportedSecurityToken,
 )
-from wssc.limits import TIMESTAMP_VALIDITY, Limits
+from wssc.limits import REPLAY_WINDOW, Limits
 from wssc.primitives.xml import Element, b64decode
 from wssc.primitives.xsdtime import parse_time
 from wssc.security import dsig, xmlenc
@@ -400,15 +400,16 @@ class HeaderProcessor:
                 raise UnsupportedSecurityToken(f"unsupported {tag} in the Security header")
 
     def _check_fresh(self, token: UsernameToken) -> None:
-        """A UsernameToken's Created, when it has one, within the message age and the clock skew (WSS
-        UsernameToken Profile 1.1 section 4: freshness; its Nonce is remembered by the replay cache)."""
+        """A UsernameToken's Created, when it has one, within the replay window and the clock skew, as a
+        Timestamp's (WSS UsernameToken Profile 1.1 section 4: freshness; its Nonce is remembered by the
+        replay cache)."""
         if token.created is None:
             return
         created = parse_time(token.created)
         skew = self.req.max_clock_skew
         if created > self.now + skew:
             raise InvalidSecurity("UsernameToken created in the future")
-        if created < self.now - TIMESTAMP_VALIDITY - skew:
+        if created < self.now - REPLAY_WINDOW - skew:
             raise MessageExpired("UsernameToken is too old")
 
     def verify(self, sig_el: Element) -> None:

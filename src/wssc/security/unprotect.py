@@ -19,13 +19,13 @@ from wssc.errors import (
     InvalidSecurity,
     WsscError,
 )
-from wssc.limits import DEFAULT_LIMITS, TIMESTAMP_VALIDITY, Limits
+from wssc.limits import DEFAULT_LIMITS, Limits
 from wssc.primitives.xml import Element, check_depth, parse
 from wssc.security import xmlenc
 from wssc.security.header import HeaderProcessor
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
-from wssc.security.replay import InMemoryReplayCache, ReplayCache
+from wssc.security.replay import InMemoryReplayCache, ReplayCache, replay_retention
 from wssc.security.result import SupportingToken, VerifiedMessage
 from wssc.security.soap import Envelope, split
 
@@ -63,7 +63,8 @@ class Receiver:
         self.resolver = resolver
         self.requirements = requirements or Requirements()
         self.limits = limits
-        self.replay_cache: ReplayCache = replay_cache or InMemoryReplayCache()
+        # ``is None``, not ``or``: an empty cache is falsy (``__len__``), and a given cache must be shared.
+        self.replay_cache: ReplayCache = InMemoryReplayCache() if replay_cache is None else replay_cache
 
     def unprotect(self, data: bytes | Element, *, now: datetime | None = None) -> VerifiedMessage:
         """Verify and decrypt ``data``; raises a :class:`~wssc.errors.WsscError` subclass on any failure."""
@@ -125,12 +126,12 @@ class Receiver:
             if state is not None:
                 raise state  # an encrypt-only message under a context that is not live
 
-        # A signature value, or for an unsigned message its first cipher text (random IV), is seen once.
+        # A signature value, or for an unsigned message its first cipher text (random IV), is seen once, and
+        # remembered for as long as the Timestamp checks could pass it, whatever its Expires (replay.py).
         seen = primary[0].value if primary is not None else proc.first_cipher_value
         if req.detect_replays and seen is not None:
-            ts = proc.timestamp
-            expires = (ts.expires if ts and ts.expires else now + TIMESTAMP_VALIDITY) + req.max_clock_skew
-            if not self.replay_cache.add(hashlib.sha256(seen).digest(), expires, now):
+            keep_until = now + replay_retention(req.max_clock_skew)
+            if not self.replay_cache.add(hashlib.sha256(seen).digest(), keep_until, now):
                 raise InvalidSecurity("replayed message")
         _remember_username_nonces(self.replay_cache, proc, now, req)
 
@@ -174,7 +175,7 @@ def _remember_username_nonces(cache: ReplayCache, proc: HeaderProcessor, now: da
     for token, _ in proc.usernames:
         if token.nonce is not None:
             key = hashlib.sha256(b"wsse:UsernameToken/Nonce\0" + token.nonce).digest()
-            if not cache.add(key, now + TIMESTAMP_VALIDITY + 2 * req.max_clock_skew, now):
+            if not cache.add(key, now + replay_retention(req.max_clock_skew), now):
                 raise InvalidSecurity("replayed UsernameToken")
 
 
