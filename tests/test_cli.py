@@ -298,11 +298,13 @@ def test_protect_defaults(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-def test_wrong_key_is_a_wsse_fault(tmp_path: Path, mode: str) -> None:
+def test_wrong_key_is_bad_context_token(tmp_path: Path, mode: str) -> None:
+    """A failed check under a context key is wsc:BadContextToken (a receiver cannot tell a wrong key from an
+    unknown context, and must not tell an unauthenticated sender which it is)."""
     data = protect_cli(tmp_path, b64key(), envelope(), *MODES[mode])
     result, out = unprotect_cli(tmp_path, b64key(), data)
-    report = assert_rejected(result, "wsse:FailedCheck")
-    assert report["reason"] == errors.FailedCheck.reason
+    report = assert_rejected(result, "wsc:BadContextToken", prefix="wsc:")
+    assert report["reason"] == errors.BadContextToken.reason
     assert not out.exists()
 
 
@@ -408,7 +410,7 @@ def test_tampered_message_is_rejected(tmp_path: Path) -> None:
     key = b64key()
     data = protect_cli(tmp_path, key, envelope(), "--sign-only")
     result, _ = unprotect_cli(tmp_path, key, data.replace(b"hello", b"HELLO"))
-    assert_rejected(result, "wsse:FailedCheck")
+    assert_rejected(result, "wsc:BadContextToken", prefix="wsc:")
 
 
 def test_output_has_no_security_header_in_either_soap_version(tmp_path: Path) -> None:
@@ -527,7 +529,7 @@ def test_stdin_and_stdout_in_process(tmp_path: Path) -> None:
     assert verdict(result)["ok"] is True
     result = run(["unprotect", "--key-b64", b64key(), "-", "-"], input=protected)
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["fault"] == "wsse:FailedCheck"
+    assert json.loads(result.stdout)["fault"] == "wsc:BadContextToken"
 
 
 def test_unprotect_failure_through_console_script(wssc_exe: list[str]) -> None:
@@ -591,7 +593,7 @@ def test_failure_verdict_has_exactly_the_contract_keys(tmp_path: Path) -> None:
     key = b64key()
     data = protect_cli(tmp_path, key, envelope(), "--sign-only")
     result, _ = unprotect_cli(tmp_path, key, data.replace(b"hello", b"HELLO"))
-    assert set(assert_rejected(result)) == {"ok", "fault", "reason"}
+    assert set(assert_rejected(result, prefix="wsc:")) == {"ok", "fault", "reason"}
 
 
 @pytest.mark.parametrize("sct_ref", ["local", "identifier", "external"])

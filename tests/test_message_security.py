@@ -591,8 +591,14 @@ def test_fault_envelope_round_trip(error: type[errors.WsscError], soap, version)
     assert root.tag == soap.qname("Envelope")
     fault = one(root, "/*/*[local-name()='Body']/*[local-name()='Fault']")
     assert fault.tag == soap.qname("Fault")
-    expected_ns = {"wsse": ns.WSSE, "wsc": version.sc, "wst": version.trust}[error.code_kind]
-    if soap is SOAP11:
+    expected_ns = {"wsse": ns.WSSE, "wsc": version.sc, "wst": version.trust, "soap": soap.namespace}[error.code_kind]
+    if error.code_kind == "soap" and soap is SOAP12:
+        # a SOAP-defined code (MustUnderstand) is the top-level Code itself, without a Subcode
+        top = fault.find(f"{soap.qname('Code')}/{soap.qname('Value')}")
+        prefix, _, local = top.text.partition(":")
+        assert (top.nsmap[prefix], local) == (ns.SOAP12, error.code)
+        assert fault.find(f"{soap.qname('Code')}/{soap.qname('Subcode')}") is None
+    elif soap is SOAP11:
         code_el = fault.find("faultcode")
         assert code_el is not None
         prefix, _, local = code_el.text.partition(":")

@@ -16,7 +16,8 @@ from wssc import namespaces as ns
 class WsscError(Exception):
     """Base class of every error the library raises on bad input or a failed check."""
 
-    #: namespace kind of the fault code: "wsse" (WS-Security), "wsc" (WS-SC) or "wst" (WS-Trust)
+    #: namespace kind of the fault code: "wsse" (WS-Security), "wsc" (WS-SC), "wst" (WS-Trust) or "soap"
+    #: (the envelope's own namespace, a top-level SOAP fault code)
     code_kind: ClassVar[str] = "wsse"
     #: local name of the fault code
     code: ClassVar[str] = "InvalidSecurity"
@@ -86,6 +87,17 @@ class MessageExpired(WsscError):
     reason = "The message has expired"
 
 
+# --- SOAP 1.1 section 4.4.1, SOAP 1.2 part 1 section 5.4.6 --------------------------------------------------
+
+
+class MustUnderstand(WsscError):
+    """A header marked ``mustUnderstand`` for this receiver that neither wssc nor the application understands."""
+
+    code_kind = "soap"
+    code = "MustUnderstand"
+    reason = "One or more mandatory SOAP header blocks not understood"
+
+
 # --- WS-SecureConversation 1.3 section 9 ----------------------------------------------------------------
 
 
@@ -144,6 +156,7 @@ ALL_ERRORS: tuple[type[WsscError], ...] = (
     FailedCheck,
     SecurityTokenUnavailable,
     MessageExpired,
+    MustUnderstand,
     BadContextToken,
     UnsupportedContextToken,
     UnknownDerivationSource,

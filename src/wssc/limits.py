@@ -37,6 +37,24 @@ MAX_CACHED_NONCES: Final = 900_000
 MAX_SECURITY_HEADER_ELEMENTS: Final = 64
 #: References in one ds:SignedInfo (WSS4J ``MAX_SIGNATURE_REFERENCES`` is 100 since 2.0; WCF has no limit).
 MAX_SIGNATURE_REFERENCES: Final = 100
+#: Signatures in one message: the message signature and at most four endorsing it (WS-SP 1.2 section 8:
+#: WCF's bindings use at most two, the X.509 endorsing token and the context's; WSS4J has no limit).  Every
+#: further one is refused before its digests are computed.
+MAX_SIGNATURES: Final = 5
+#: EncryptedKeys in one message: the one protection token of the symmetric bootstrap or the asymmetric binding
+#: (WS-SP 1.2 sections 7.4-7.5; WCF sends one); each costs an RSA private-key operation.
+MAX_ENCRYPTED_KEYS: Final = 1
+#: Canonical bytes a message's signatures may digest, per byte of the message, plus a fixed allowance: a
+#: legitimate message digests its disjoint signed parts once (exclusive c14n grows them a little: ``<a/>``
+#: becomes ``<a></a>``); a hostile one names nested subtrees to have its input canonicalised many times over.
+#: No precedent in WCF or WSS4J, which digest while reading; 4x keeps the worst case within 10x a legitimate one.
+DIGESTED_BYTES_PER_MESSAGE_BYTE: Final = 4
+DIGESTED_BYTES_ALLOWANCE: Final = 64 * 1024
+#: WCF ``LocalServiceSecuritySettings.ReplayWindow`` (``SecurityProtocolFactory.defaultReplayWindow``): 5
+#: minutes.  A Timestamp created before now - (ReplayWindow + MaxClockSkew) is refused as expired, with or
+#: without Expires (WCF ``SecurityTimestamp.ValidateFreshness``, "TimeStampWasCreatedTooLongAgo"), so a
+#: message is acceptable for at most that long and replay detection need remember it no longer.
+REPLAY_WINDOW: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,14 @@ class Limits:
     max_xml_depth: int = MAX_XML_DEPTH
     max_security_header_elements: int = MAX_SECURITY_HEADER_ELEMENTS
     max_signature_references: int = MAX_SIGNATURE_REFERENCES
+    max_signatures: int = MAX_SIGNATURES
+    max_encrypted_keys: int = MAX_ENCRYPTED_KEYS
+    digested_bytes_per_message_byte: int = DIGESTED_BYTES_PER_MESSAGE_BYTE
+
+    def digest_budget(self, message_bytes: int | None) -> int:
+        """The digest budget of a message of ``message_bytes`` (None: a tree handed over already parsed)."""
+        size = self.max_message_bytes if message_bytes is None else message_bytes
+        return self.digested_bytes_per_message_byte * size + DIGESTED_BYTES_ALLOWANCE
 
 
 DEFAULT_LIMITS: Final = Limits()

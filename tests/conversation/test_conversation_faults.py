@@ -125,9 +125,11 @@ def _tamper(data: bytes, kind: str) -> bytes:
 
 
 @pytest.mark.parametrize("kind", ["body", "signature"])
-def test_tampered_cipher_value_is_failed_check(world: World, bystander: ClientSession, kind: str) -> None:
+def test_tampered_cipher_value_is_bad_context_token(world: World, bystander: ClientSession, kind: str) -> None:
+    """A failed check under a context key is wsc:BadContextToken: an unknown context (checked with a random
+    key) must fail the same way as a live one, so the fault tells nothing about the context's state."""
     session = world.establish()
-    world.expect_fault(_tamper(app_request(session), kind), FailedCheck, session)
+    world.expect_fault(_tamper(app_request(session), kind), BadContextToken, session)
     world.call(session, "the victim's context is not harmed by the forgery")
     still_works(world, bystander)
 
@@ -138,13 +140,13 @@ def test_tampered_bootstrap_request_is_failed_check(world: World, bystander: Cli
     still_works(world, bystander)
 
 
-def test_wrong_context_key_is_failed_check(world: World, bystander: ClientSession) -> None:
+def test_wrong_context_key_is_bad_context_token(world: World, bystander: ClientSession) -> None:
     session = world.establish()
     assert session.context is not None
     impostor = world.holding(dataclasses.replace(session.context, key=os.urandom(32)))
-    world.expect_fault(app_request(impostor), FailedCheck, impostor)
-    world.expect_fault(impostor.renew(), FailedCheck, impostor)
-    world.expect_fault(impostor.cancel(), FailedCheck, impostor)
+    world.expect_fault(app_request(impostor), BadContextToken, impostor)
+    world.expect_fault(impostor.renew(), BadContextToken, impostor)
+    world.expect_fault(impostor.cancel(), BadContextToken, impostor)
     assert world.stored(session) is not None
     world.call(session, "the real holder is unaffected")
     still_works(world, bystander)

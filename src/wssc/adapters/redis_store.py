@@ -26,6 +26,7 @@ import redis
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.store import EXPIRED_RETENTION, MAX_CONTEXTS, StaleContext, StoreFull
+from wssc.security.replay import ReplayCacheFull
 
 _PURPOSE: Final = "wssc context store"
 
@@ -148,7 +149,13 @@ class RedisContextStore:
 
 
 class RedisReplayCache:
-    """A :class:`~wssc.security.replay.ReplayCache` shared by a farm: ``SET NX`` with the message's TTL."""
+    """A :class:`~wssc.security.replay.ReplayCache` shared by a farm: ``SET NX PX``, the TTL being the
+    receiver's retention (``replay_retention``: WCF's replay window plus twice the skew, 15 minutes by
+    default), never the sender's Expires, so entries cannot be made to outlive their use.
+
+    Redis's memory is the bound: run it with ``maxmemory-policy noeviction`` (the default) so that a live
+    entry is never evicted to make room; a write refused for memory (OOM) refuses the message with
+    :class:`~wssc.security.replay.ReplayCacheFull`, as the in-memory cache does at capacity."""
 
     def __init__(self, client: redis.Redis, *, namespace: str = "wssc") -> None:
         self._client = client
@@ -156,7 +163,10 @@ class RedisReplayCache:
 
     def add(self, key: bytes, expires: datetime, now: datetime) -> bool:
         ttl = max(1, _ms(expires) - _ms(now))
-        return bool(self._client.set(self._prefix + key.hex(), b"1", nx=True, px=ttl))
+        try:
+            return bool(self._client.set(self._prefix + key.hex(), b"1", nx=True, px=ttl))
+        except redis.exceptions.OutOfMemoryError:
+            raise ReplayCacheFull("Redis refused a replay cache entry (out of memory)") from None
 
 
 def farm_store(url: str, seal: ContextSeal, *, namespace: str = "wssc") -> tuple[RedisContextStore, RedisReplayCache]:

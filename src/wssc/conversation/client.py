@@ -30,7 +30,7 @@ from wssc.conversation.client_events import (
 from wssc.conversation.client_tokens import amended_context, issued_context
 from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, SecurityContext
 from wssc.conversation.stateless import is_stateless
-from wssc.errors import BadContextToken, InvalidSecurity, RequestFailed
+from wssc.errors import BadContextToken, FailedCheck, InvalidSecurity, RenewNeeded, RequestFailed
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, header_text
 from wssc.security.faults import read_fault
@@ -371,7 +371,13 @@ class ClientSession:
         for old in context.previous:
             if now <= old.valid_until:
                 instances[(context.identifier, old.instance)] = old.key
-        message = Receiver(StaticKeys(instances=instances), requirements).unprotect(data, now=now)
+        try:
+            message = Receiver(StaticKeys(instances=instances), requirements).unprotect(data, now=now)
+        except (BadContextToken, RenewNeeded) as error:
+            # A response we cannot verify is no statement by the service about our context (the receiver
+            # answers a failed check under a context key with wsc:BadContextToken): not a reason to renew or
+            # establish anew and resend a request the service may have carried out.
+            raise FailedCheck(error.detail) from None
         if message.context is None or message.context.identifier != context.identifier:
             raise InvalidSecurity("the response is not protected by our context")
         return message

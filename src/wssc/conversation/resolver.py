@@ -1,6 +1,7 @@
 """A key resolver over a :class:`~wssc.conversation.store.ContextStore` (the service side of WS-SC 1.3 section 9).
 
-Unknown or cancelled contexts are ``wsc:BadContextToken``; an expired one is ``wsc:RenewNeeded``; an
+Unknown or cancelled contexts are ``wsc:BadContextToken``; an expired one is ``wsc:RenewNeeded`` (told only to
+a sender who proves its key, :class:`~wssc.security.keys.ExpiredContextKey`); an
 Instance replaced by renewal is accepted during the rollover window, then ``wsc:BadContextToken``.
 Everything that is not a context (the bootstrap's EncryptedKey, certificates) goes to ``credentials``.
 """
@@ -14,8 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.conversation.store import ContextStore
-from wssc.errors import BadContextToken, RenewNeeded
-from wssc.security.keys import KeyResolver, StaticKeys
+from wssc.errors import BadContextToken
+from wssc.security.keys import ExpiredContextKey, KeyResolver, StaticKeys
 from wssc.tokens.reference import SecurityTokenReference
 
 
@@ -39,11 +40,11 @@ class StoreKeyResolver:
         context = self.store.get(identifier, now)
         if context is None:
             raise BadContextToken(f"unknown or cancelled context {identifier!r}")
-        if context.is_expired(now) and not self.allow_expired:
-            raise RenewNeeded(f"context {identifier!r} expired")
         key = context.key_for(instance, now)
         if key is None:
             raise BadContextToken(f"instance {instance!r} of {identifier!r} is not (or no longer) valid")
+        if context.is_expired(now) and not self.allow_expired:
+            raise ExpiredContextKey(f"context {identifier!r} expired", key)
         return key
 
     def private_key_for(self, reference: SecurityTokenReference | None) -> rsa.RSAPrivateKey:

@@ -37,7 +37,7 @@ from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS
 from wssc.security.protect import add_transport_header, protect
 from wssc.security.replay import InMemoryReplayCache, ReplayCache
 from wssc.security.result import VerifiedMessage
-from wssc.security.soap import SOAP12, SOAPVersion, soap_version_of
+from wssc.security.soap import SOAP12, SOAPVersion, check_understood, soap_version_of, split
 from wssc.security.unprotect import Receiver
 from wssc.tokens.encrypted_key import EK_TAG
 from wssc.trust import actions
@@ -109,6 +109,7 @@ class SecureConversationService(TokenOperations):
             with self._scope.request(carried):
                 message = receiver.unprotect(root, now=self.clock())
                 _check_classification(message, bootstrap, over_tls)
+                check_understood(split(message.envelope), self.settings.understood_headers)
                 return self._dispatch(message, renewing, Incoming(transport_action, over_tls))
         except WsscError as error:
             return self.fault(error, soap, _version_hint(data))
@@ -147,7 +148,7 @@ class SecureConversationService(TokenOperations):
                 if not self.settings.accept_bootstrap_messages:
                     raise InvalidSecurity("only token requests are accepted without a security context")
                 header = message.header
-                action = _verified_action(message, incoming.over_tls) or incoming.transport_action
+                action = _verified_action(message, incoming)
                 return ApplicationRequest(message, None, action, message_id_of(header), claims)
             if rst.request_type is RequestType.ISSUE:
                 return self._issue(message, rst, claims, incoming)
@@ -161,7 +162,7 @@ class SecureConversationService(TokenOperations):
             raise BadContextToken("unknown or cancelled context")
         if rst is None:
             header = message.header
-            action = _verified_action(message, incoming.over_tls) or incoming.transport_action
+            action = _verified_action(message, incoming)
             return ApplicationRequest(message, context, action, message_id_of(header), over_tls=incoming.over_tls)
         if rst.request_type is RequestType.RENEW:
             return self._renew(message, rst, context, incoming)
@@ -186,7 +187,7 @@ class SecureConversationService(TokenOperations):
             return self._validate(message, rst, incoming, claims)
         if rst is None and self.settings.accept_bootstrap_messages:
             header = message.header
-            action = _verified_action(message, incoming.over_tls) or incoming.transport_action
+            action = _verified_action(message, incoming)
             return ApplicationRequest(message, None, action, message_id_of(header), claims, over_tls=True)
         raise InvalidSecurity("without a context key only token requests are accepted over TLS")
 
@@ -219,17 +220,21 @@ class SecureConversationService(TokenOperations):
         return protect(data, token, policy, version=request.context.version, now=self.clock()).data
 
 
-def _verified_action(message: VerifiedMessage, over_tls: bool) -> str | None:
-    """The wsa:Action an application is routed on, only when the signature covers it (or TLS protects the
-    message); an unsigned header is ignored rather than trusted."""
+def _verified_action(message: VerifiedMessage, incoming: Incoming) -> str | None:
+    """The action an application is routed on: the wsa:Action header when the signature covers it (or TLS
+    protects the message), else none (the default handler).  The transport's action (SOAPAction) serves
+    only a sender that uses no WS-Addressing at all: a signed wsa:Action cannot be removed or moved (the
+    receiver refuses signed WS-Addressing headers anywhere but in the SOAP Header), so it can never be
+    swapped for the transport's."""
     header = message.header
-    if header is None:
-        return None
-    for namespace in ns.WSA_NAMESPACES:
-        element = header.find(ns.qn(namespace, "Action"))
-        if element is not None and (over_tls or message.is_signed(element)):
-            return (element.text or "").strip() or None
-    return None
+    if header is not None:
+        for namespace in ns.WSA_NAMESPACES:
+            element = header.find(ns.qn(namespace, "Action"))
+            if element is not None:
+                if incoming.over_tls or message.is_signed(element):
+                    return (element.text or "").strip() or None
+                return None  # an unsigned wsa:Action: neither it nor the transport's action is believed
+    return incoming.transport_action
 
 
 def _carries_encrypted_key(root: Element, soap: SOAPVersion) -> bool:

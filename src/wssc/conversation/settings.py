@@ -58,6 +58,9 @@ class ServiceSettings:
     #: issue stateless contexts: each SCT carries its context as a cookie sealed with this key, which
     #: every node of the service holds; nothing is stored (see :mod:`wssc.conversation.stateless`)
     stateless: ContextSeal | None = None
+    #: SOAP headers (Clark names) the application understands: any other header marked mustUnderstand for
+    #: this service is refused with SOAP's MustUnderstand fault (WS-Addressing and WS-Security are understood)
+    understood_headers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.bootstrap is not None and self.bootstrap not in BOOTSTRAP_NAMES:

@@ -86,7 +86,7 @@ class TokenOperations:
         self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
     ) -> TokenReply:
         version = self._version_of(rst, message)
-        self._check_target(rst.renew_target, context)
+        self._check_target(rst.renew_target, context, message)
         _require_current_key(message, context, "a renewal")
         issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
         now = self.clock()
@@ -134,7 +134,7 @@ class TokenOperations:
         self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
     ) -> TokenReply:
         version = self._version_of(rst, message)
-        self._check_target(rst.cancel_target, context)
+        self._check_target(rst.cancel_target, context, message)
         _require_current_key(message, context, "a cancellation")
         if is_stateless(context):
             raise InvalidRequest("a stateless context cannot be cancelled; it ends when it expires")
@@ -196,7 +196,7 @@ class TokenOperations:
         (``caller``: the bootstrap claims).  Anyone else, anonymous clients included, learns "not valid"
         whatever the context's state, so Validate is no liveness oracle for Identifiers seen on the wire."""
         version = self._version_of(rst, message)
-        identifier = _target_identifier(rst.validate_target)
+        identifier = _target_identifier(rst.validate_target, message)
         if caller is None and (message.context is None or identifier != message.context.identifier):
             raise InvalidRequest("a context key may validate only its own context")
         now = self.clock()
@@ -252,9 +252,9 @@ class TokenOperations:
         version = by_trust_namespace(etree.QName(payload[0]).namespace) if payload else None
         return version or _sct_versions(rst.token_type) or self.settings.version
 
-    def _check_target(self, target: object, context: SecurityContext) -> None:
+    def _check_target(self, target: object, context: SecurityContext, message: VerifiedMessage) -> None:
         """Renew and Cancel name the context they act on; it must be the one that signed (proof of possession)."""
-        identifier = _target_identifier(target)
+        identifier = _target_identifier(target, message)
         if identifier != context.identifier:
             raise BadContextToken("the request's target is not the context that signed it")
 
@@ -353,9 +353,14 @@ def derivation_version(message: VerifiedMessage) -> SCVersion | None:
     return next((v for v in VERSIONS if v.p_sha1 == uri), None)
 
 
-def _target_identifier(target: object) -> str | None:
+def _target_identifier(target: object, message: VerifiedMessage) -> str | None:
+    """The Identifier a Renew/Cancel/ValidateTarget names: the SCT itself, a reference by Identifier, or a
+    ``#wsu:Id`` reference to the SCT this message carried in its Security header (WS-Trust 1.3 section 5,
+    WSS 1.1 section 7: a local reference, as independent WS-Trust clients send it)."""
     if isinstance(target, SecurityContextToken):
         return target.identifier
     if isinstance(target, SecurityTokenReference) and isinstance(target.target, Reference):
-        return None if target.target.is_local else target.target.uri
+        if target.target.is_local:
+            return message.header_contexts.get(target.target.local_id)
+        return target.target.uri
     return None

@@ -53,12 +53,26 @@ def encrypt(uri: str, key: bytes, plaintext: bytes) -> bytes:
 
 def decrypt(uri: str, key: bytes, data: bytes) -> bytes:
     """Inverse of :func:`encrypt`; the pad bytes other than the last are not checked (XML Encryption 5.2)."""
+    plaintext, padding_ok = decrypt_unchecked(uri, key, data)
+    if not padding_ok:
+        raise FailedCheck("decryption failed")
+    return plaintext
+
+
+def decrypt_unchecked(uri: str, key: bytes, data: bytes) -> tuple[bytes, bool]:
+    """Decrypt, returning the plaintext and whether its CBC padding was valid, without failing on bad padding.
+
+    With bad padding the plaintext is the whole decrypted block sequence less its last byte, so a caller
+    that goes on to parse it (as :func:`wssc.security.xmlenc.decrypt` does, then fails) spends the same time
+    on good and bad padding: the padding-oracle attack (Jager and Somorovsky, CCS 2011) times exactly that
+    difference.  GCM and length failures raise :class:`FailedCheck` at once (they need no secret to learn).
+    """
     mode, block = _block(uri, key)
     if mode == "gcm":
         if len(data) < _GCM_IV + _GCM_TAG:
             raise FailedCheck("cipher text too short")
         try:
-            return AESGCM(key).decrypt(data[:_GCM_IV], data[_GCM_IV:], None)
+            return AESGCM(key).decrypt(data[:_GCM_IV], data[_GCM_IV:], None), True
         except InvalidTag:
             raise FailedCheck("authentication tag mismatch") from None
     if len(data) < 2 * block or len(data) % block:
@@ -66,9 +80,8 @@ def decrypt(uri: str, key: bytes, data: bytes) -> bytes:
     dec = Cipher(_cbc_algorithm(uri, key), modes.CBC(data[:block])).decryptor()
     padded = dec.update(data[block:]) + dec.finalize()
     pad = padded[-1]
-    if not 1 <= pad <= block:
-        raise FailedCheck("padding")
-    return padded[:-pad]
+    padding_ok = 1 <= pad <= block
+    return padded[: -pad if padding_ok else -1], padding_ok
 
 
 def _oaep(uri: str, digest: str | None, mgf: str | None) -> padding.OAEP:

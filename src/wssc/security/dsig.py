@@ -109,6 +109,23 @@ class VerifiedSignature:
     value: bytes
 
 
+class DigestBudget:
+    """How many canonical bytes one message may still have digested (all its signatures together).
+
+    A legitimate message digests each signed part once and its parts are disjoint, so it digests about its
+    own size; a hostile one can make every reference name a large subtree (nested elements of the Body,
+    say) and make a receiver canonicalise its input many times over.  The budget refuses that after at
+    most one extra subtree, before its digest is computed again."""
+
+    def __init__(self, limit: int) -> None:
+        self.remaining = limit
+
+    def spend(self, size: int) -> None:
+        self.remaining -= size
+        if self.remaining < 0:
+            raise InvalidSecurity("the signatures of this message digest too many bytes")
+
+
 #: resolves the KeyInfo STR (None when absent) to an HMAC key or an RSA public key
 KeyLookup = Callable[[SecurityTokenReference | None, str], "bytes | rsa.RSAPublicKey"]
 
@@ -120,6 +137,21 @@ def _c14n_prefixes(method_el: Element) -> list[str] | None:
     return (inclusive.get("PrefixList") or "").split()
 
 
+def reference_elements(signed_info: Element, max_references: int) -> list[Element]:
+    """The ds:Reference children of SignedInfo, at least one and at most ``max_references``."""
+    references = list(signed_info.iterchildren(_REFERENCE))
+    if not references:
+        raise InvalidSecurity("ds:SignedInfo without references")
+    if len(references) > max_references:
+        raise InvalidSecurity("too many signature references")
+    return references
+
+
+def reference_uris(sig: Element, max_references: int) -> list[str]:
+    """The URIs a ds:Signature references, read before anything is verified (to classify it cheaply)."""
+    return [r.get("URI") or "" for r in reference_elements(required_child(sig, _SIGNED_INFO), max_references)]
+
+
 def verify(
     sig: Element,
     ids: Mapping[str, Element],
@@ -128,8 +160,10 @@ def verify(
     max_references: int,
     allowed_digests: frozenset[str] | None = None,
     allowed_methods: frozenset[str] | None = None,
+    budget: DigestBudget | None = None,
 ) -> VerifiedSignature:
-    """Verify ``sig``: the SignatureValue over SignedInfo first, then every Reference digest."""
+    """Verify ``sig``: the SignatureValue over SignedInfo first, then every Reference digest, each charged
+    to ``budget``."""
     signed_info = required_child(sig, _SIGNED_INFO)
     c14n_el = required_child(signed_info, _C14N_METHOD)
     if c14n_el.get("Algorithm") != ns.EXC_C14N:
@@ -150,6 +184,8 @@ def verify(
         key_ref = SecurityTokenReference.from_element(str_el)
     key = lookup(key_ref, method)
     data = c14n(signed_info, _c14n_prefixes(c14n_el))
+    if budget is not None:
+        budget.spend(len(data))
     if isinstance(key, rsa.RSAPublicKey):
         try:
             key.verify(value, data, padding.PKCS1v15(), _rsa_hash(method))
@@ -165,11 +201,7 @@ def verify(
     else:
         raise UnsupportedAlgorithm(f"signature method {method!r} for a symmetric key")
 
-    references = list(signed_info.iterchildren(_REFERENCE))
-    if not references:
-        raise InvalidSecurity("ds:SignedInfo without references")
-    if len(references) > max_references:
-        raise InvalidSecurity("too many signature references")
+    references = reference_elements(signed_info, max_references)
     verified: list[tuple[str, Element]] = []
     digests: list[str] = []
     for ref in references:
@@ -193,10 +225,13 @@ def verify(
         if allowed_digests is not None and digest_uri not in allowed_digests:
             raise UnsupportedAlgorithm(f"digest {digest_uri!r} is not allowed here")
         expected = b64decode(parts[1].text, "DigestValue")
-        if not std_hmac.compare_digest(_digest(digest_uri, c14n(target, prefixes)), expected):
-            raise FailedCheck(f"digest mismatch for {uri}")
         if any(target is seen for _, seen in verified):
             raise InvalidSecurity("the same element is referenced twice")
+        canonical = c14n(target, prefixes)
+        if budget is not None:
+            budget.spend(len(canonical))
+        if not std_hmac.compare_digest(_digest(digest_uri, canonical), expected):
+            raise FailedCheck(f"digest mismatch for {uri}")
         verified.append((uri[1:], target))
         digests.append(digest_uri)
     return VerifiedSignature(sig, tuple(verified), method, digests[0], key_ref, value)

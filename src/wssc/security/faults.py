@@ -20,13 +20,22 @@ from wssc.versions import SC_1_3, VERSIONS, SCVersion
 
 def fault_envelope(error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion = SC_1_3) -> bytes:
     """A complete fault envelope for ``error``."""
-    code_ns = error.code_namespace(version.sc, version.trust)
-    prefix = error.code_kind
+    soap_code = error.code_kind == "soap"
+    code_ns = soap.namespace if soap_code else error.code_namespace(version.sc, version.trust)
+    prefix = "s" if soap_code else error.code_kind
     env = etree.Element(soap.qname("Envelope"), nsmap={"s": soap.namespace, prefix: code_ns})
     body = etree.SubElement(env, soap.qname("Body"))
     fault = etree.SubElement(body, soap.qname("Fault"))
     top = soap.sender_code if error.sender_fault else soap.receiver_code
-    if soap is SOAP11:
+    if soap_code and soap is SOAP12:
+        # A SOAP-defined code is the top-level Code itself, with no Subcode (SOAP 1.2 part 1 section 5.4.6).
+        code = etree.SubElement(fault, soap.qname("Code"))
+        etree.SubElement(code, soap.qname("Value")).text = f"s:{error.code}"
+        reason = etree.SubElement(fault, soap.qname("Reason"))
+        text = etree.SubElement(reason, soap.qname("Text"))
+        text.set(ns.qn(ns.XML, "lang"), "en")
+        text.text = error.reason
+    elif soap is SOAP11:
         etree.SubElement(fault, "faultcode").text = f"{prefix}:{error.code}"
         etree.SubElement(fault, "faultstring").text = error.reason
     else:
@@ -93,5 +102,7 @@ def _error_for(code: str) -> type[WsscError] | None:
         if cls.code_kind == "wsc" and namespace in {v.sc for v in VERSIONS}:
             return cls
         if cls.code_kind == "wst" and namespace in {v.trust for v in VERSIONS}:
+            return cls
+        if cls.code_kind == "soap" and namespace in (SOAP11.namespace, SOAP12.namespace):
             return cls
     return None

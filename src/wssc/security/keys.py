@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wssc.errors import BadContextToken, SecurityTokenUnavailable
+from wssc.errors import BadContextToken, RenewNeeded, SecurityTokenUnavailable
 from wssc.primitives.xml import Element
 from wssc.tokens import reference as strs
 from wssc.tokens.encrypted_key import EncryptedKey
@@ -130,11 +130,25 @@ class ReferencedKeyProtection:
         return self.token_reference
 
 
+class ExpiredContextKey(RenewNeeded):
+    """A resolver's answer for an expired context it still remembers: ``wsc:RenewNeeded``, with the key, so
+    that the receiver tells only a sender who proves that key (WS-SC 1.3 section 9); anyone else gets the
+    fault a live context would give them (the context's state is no oracle)."""
+
+    def __init__(self, detail: str, key: bytes) -> None:
+        super().__init__(detail)
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"ExpiredContextKey({self.detail!r})"
+
+
 class KeyResolver(Protocol):
     """The receiver's source of keys."""
 
     def context_key(self, identifier: str, instance: str | None) -> bytes:
-        """The key of a live context instance; raise :class:`BadContextToken` when there is none."""
+        """The key of a live context instance; raise :class:`BadContextToken` when there is none, or
+        :class:`ExpiredContextKey` for an expired one."""
 
     def private_key_for(self, reference: SecurityTokenReference | None) -> rsa.RSAPrivateKey:
         """The private key an EncryptedKey names; raise :class:`SecurityTokenUnavailable` when not ours."""

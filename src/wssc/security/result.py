@@ -73,6 +73,8 @@ class VerifiedMessage:
     endorsing: tuple[tuple[VerifiedSignature, KeyOrigin], ...] = ()
     signature_confirmations: tuple[bytes | None, ...] = ()
     username_tokens: tuple[SupportingToken, ...] = ()
+    #: wsu:Id -> Identifier of the SCTs the Security header carried (for ``#id`` references in the Body)
+    header_contexts: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def signature_value(self) -> bytes | None:

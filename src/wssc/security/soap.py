@@ -8,7 +8,7 @@ from typing import Final
 from lxml import etree
 
 from wssc import namespaces as ns
-from wssc.errors import InvalidSecurity
+from wssc.errors import InvalidSecurity, MustUnderstand
 from wssc.primitives.xml import Element
 
 
@@ -69,3 +69,33 @@ def split(root: Element, create_header: bool = False) -> Envelope:
         header = etree.Element(version.qname("Header"))
         body.addprevious(header)
     return Envelope(root, version, header, body)
+
+
+#: the roles a receiver plays besides the default (SOAP 1.1 section 4.2.2, SOAP 1.2 part 1 section 2.2)
+_OUR_ROLES: Final = frozenset(
+    {
+        "",
+        "http://schemas.xmlsoap.org/soap/actor/next",
+        "http://www.w3.org/2003/05/soap-envelope/role/next",
+        "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver",
+    }
+)
+
+
+def check_understood(env: Envelope, understood: frozenset[str] | tuple[str, ...]) -> None:
+    """Refuse a header block targeted at us with ``mustUnderstand`` true that is not in ``understood`` (Clark
+    names; every WS-Addressing and WS-Security header is understood): SOAP's own MustUnderstand fault
+    (SOAP 1.1 section 4.2.3, SOAP 1.2 part 1 section 5.2.3), never the application's business."""
+    if env.header is None:
+        return
+    soap = env.soap
+    mu_attr, role_attr = soap.qname("mustUnderstand"), soap.qname("actor" if soap is SOAP11 else "role")
+    for block in env.header:
+        if not isinstance(block.tag, str) or (block.get(mu_attr) or "").strip() not in ("1", "true"):
+            continue
+        if (block.get(role_attr) or "").strip() not in _OUR_ROLES:
+            continue
+        namespace = etree.QName(block).namespace
+        if namespace in ns.WSA_NAMESPACES or namespace in (ns.WSSE, ns.WSSE11) or block.tag in understood:
+            continue
+        raise MustUnderstand(f"header {block.tag} is not understood")

@@ -9,6 +9,7 @@ from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.errors import InvalidSecurity, MessageExpired
+from wssc.limits import REPLAY_WINDOW
 from wssc.primitives.xml import Element, escape_attr
 from wssc.primitives.xsdtime import format_time, parse_time
 
@@ -57,8 +58,10 @@ class Timestamp:
             expires = parse_time(children[1].text)
         return cls(parse_time(children[0].text), expires, el.get(ns.WSU_ID))
 
-    def check(self, now: datetime, max_skew: timedelta) -> None:
-        """Created no later than now + skew, Expires no earlier than now - skew (WSS 1.1 section 10)."""
+    def check(self, now: datetime, max_skew: timedelta, max_age: timedelta = REPLAY_WINDOW) -> None:
+        """Created no later than now + skew, Expires no earlier than now - skew (WSS 1.1 section 10), and
+        Created no earlier than now - (max_age + skew), Expires or not (WCF's ``ReplayWindow``): a message is
+        acceptable for a bounded time whatever Expires says, so replay detection can forget it after that."""
         if self.created > now + max_skew:
             raise InvalidSecurity("Timestamp created in the future")
         if self.expires is not None:
@@ -66,3 +69,5 @@ class Timestamp:
                 raise InvalidSecurity("Timestamp expires before it is created")
             if self.expires < now - max_skew:
                 raise MessageExpired("Timestamp has expired")
+        if self.created < now - (max_age + max_skew):
+            raise MessageExpired("Timestamp was created too long ago")

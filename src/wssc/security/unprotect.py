@@ -19,13 +19,13 @@ from wssc.errors import (
     InvalidSecurity,
     WsscError,
 )
-from wssc.limits import DEFAULT_LIMITS, TIMESTAMP_VALIDITY, Limits
+from wssc.limits import DEFAULT_LIMITS, Limits
 from wssc.primitives.xml import Element, check_depth, parse
 from wssc.security import xmlenc
 from wssc.security.header import HeaderProcessor
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
-from wssc.security.replay import InMemoryReplayCache, ReplayCache
+from wssc.security.replay import InMemoryReplayCache, ReplayCache, replay_retention
 from wssc.security.result import SupportingToken, VerifiedMessage
 from wssc.security.soap import Envelope, split
 
@@ -63,7 +63,8 @@ class Receiver:
         self.resolver = resolver
         self.requirements = requirements or Requirements()
         self.limits = limits
-        self.replay_cache: ReplayCache = replay_cache or InMemoryReplayCache()
+        # ``is None``, not ``or``: an empty cache is falsy (``__len__``), and a given cache must be shared.
+        self.replay_cache: ReplayCache = InMemoryReplayCache() if replay_cache is None else replay_cache
 
     def unprotect(self, data: bytes | Element, *, now: datetime | None = None) -> VerifiedMessage:
         """Verify and decrypt ``data``; raises a :class:`~wssc.errors.WsscError` subclass on any failure."""
@@ -89,29 +90,25 @@ class Receiver:
         root = parse(data, self.limits) if isinstance(data, bytes) else data
         env = split(root)
         security = _find_security(env)
-        proc = HeaderProcessor(root, env, security, self.resolver, req, self.limits, now)
+        size = len(data) if isinstance(data, bytes) else None
+        proc = HeaderProcessor(root, env, security, self.resolver, req, self.limits, now, size)
         proc.run()
         if proc.decrypted:
             check_depth(root, self.limits.max_xml_depth)  # decrypted fragments were parsed unchecked
         for leftover in root.iter(xmlenc.ED_TAG):
             raise InvalidSecurity(f"EncryptedData {leftover.get('Id')!r} was not decrypted")
 
-        primary = next(((s, k) for s, k in proc.signatures if k.secret is not None), None)
-        if primary is None and proc.signatures:
-            primary = proc.signatures[0]
+        primary = proc.primary
         signed: tuple[Element, ...] = ()
         if primary is not None:
             signed = tuple(el for _, el in primary[0].references)
             signed += tuple(el for s, el in proc.signed_plaintext if s is primary[0])
-        endorsing = tuple(
-            (s, k.origin)
-            for s, k in proc.signatures
-            if primary is not None and s is not primary[0] and any(el is primary[0].element for _, el in s.references)
-        )
+        endorsing = tuple((s, k.origin) for s, k in proc.signatures if primary is not None and s is not primary[0])
         if req.signature and primary is None:
             raise InvalidSecurity("the message is not signed")
         if primary is None and not proc.decrypted and not req.transport_protected:
             raise InvalidSecurity("the message is neither signed nor encrypted")
+        token = _authenticating_token(proc)
         _check_coverage(env, proc, signed, req)
 
         used = [k for _, _, k in proc.decrypted] + ([] if primary is None else [primary[1]])
@@ -124,14 +121,19 @@ class Receiver:
         context = proc.contexts[next(iter(contexts))] if contexts else None
         if req.context_identifier is not None and (context is None or context.identifier != req.context_identifier):
             raise BadContextToken("the message is not protected by the expected context")
+        if context is not None and token == "context:" + context.identifier:
+            state = proc.context_states.get(context.identifier)
+            if state is not None:
+                raise state  # an encrypt-only message under a context that is not live
 
-        # A signature value, or for an unsigned message its first cipher text (random IV), is seen once.
+        # A signature value, or for an unsigned message its first cipher text (random IV), is seen once, and
+        # remembered for as long as the Timestamp checks could pass it, whatever its Expires (replay.py).
         seen = primary[0].value if primary is not None else proc.first_cipher_value
         if req.detect_replays and seen is not None:
-            ts = proc.timestamp
-            expires = (ts.expires if ts and ts.expires else now + TIMESTAMP_VALIDITY) + req.max_clock_skew
-            if not self.replay_cache.add(hashlib.sha256(seen).digest(), expires, now):
+            keep_until = now + replay_retention(req.max_clock_skew)
+            if not self.replay_cache.add(hashlib.sha256(seen).digest(), keep_until, now):
                 raise InvalidSecurity("replayed message")
+        _remember_username_nonces(self.replay_cache, proc, now, req)
 
         security.getparent().remove(security)  # type: ignore[union-attr]
         algorithms: dict[str, str] = {"c14n": ns.EXC_C14N}
@@ -155,18 +157,74 @@ class Receiver:
             signature=None if primary is None else primary[0],
             signature_key=None if primary is None else primary[1].origin,
             endorsing=endorsing,
-            signature_confirmations=tuple(proc.confirmations),
+            # only what the message signature covers counts as confirmed (WSS 1.1 section 8.5)
+            signature_confirmations=tuple(v for v, el in proc.confirmations if any(el is s for s in signed)),
             username_tokens=tuple(
                 SupportingToken(token, any(el is s for s in signed), any(el is d for d, _, _ in proc.decrypted))
                 for token, el in proc.usernames
             ),
+            header_contexts=dict(proc.sct_ids),
         )
+
+
+def _remember_username_nonces(cache: ReplayCache, proc: HeaderProcessor, now: datetime, req: Requirements) -> None:
+    """A UsernameToken Nonce is accepted once while its token is fresh (UsernameToken Profile 1.1 section 4);
+    WCF's own tokens carry none and are bound to their message's key and Timestamp instead."""
+    if not req.detect_replays:
+        return
+    for token, _ in proc.usernames:
+        if token.nonce is not None:
+            key = hashlib.sha256(b"wsse:UsernameToken/Nonce\0" + token.nonce).digest()
+            if not cache.add(key, now + replay_retention(req.max_clock_skew), now):
+                raise InvalidSecurity("replayed UsernameToken")
+
+
+def _authenticating_token(proc: HeaderProcessor) -> str | None:
+    """The one token the message is bound to, after checking that everything believed is bound to it.
+
+    Symmetric binding (the message signature is an HMAC): every decryption key comes from the signature's
+    token.  Asymmetric binding (an RSA signature, WCF MutualCertificate): the parts are encrypted under one
+    EncryptedKey, and decrypted content counts as signed only where its plaintext was digested (see
+    :meth:`HeaderProcessor.decrypt`).  Unsigned (encrypt-only) messages: the one decryption token."""
+    primary = proc.primary
+    decryption = proc.decryption_token
+    if primary is None:
+        return decryption
+    signer = primary[1]
+    if decryption is not None:
+        if signer.secret is not None and decryption != signer.token:
+            raise InvalidSecurity("parts are encrypted under another token than the one that signs the message")
+        if signer.secret is None and not decryption.startswith("ek:"):
+            raise InvalidSecurity("an asymmetric message must be encrypted under an EncryptedKey")
+    return signer.token
+
+
+def _check_signed_position(element: Element, env: Envelope, security: Element) -> None:
+    """What a signature covers must sit where the message parts it stands for sit (WS-SP 1.2 section 4.1,
+    SignedParts: the Body and whole header blocks): the Body, a header block, an element of the Security
+    header (Timestamp, tokens, confirmations), or the content of the Body.  A signed element anywhere else
+    was moved there (a signed wsa:Action wrapped in another header, say), and believing it would let the
+    message say something its signer did not."""
+    if element is env.body:
+        return
+    parent = element.getparent()
+    if parent is None or parent is env.body or parent is security:
+        if parent is not None and parent is env.body and etree.QName(element).namespace in ns.WSA_NAMESPACES:
+            raise InvalidSecurity("a signed WS-Addressing header outside the SOAP Header")
+        return
+    if parent is env.header:
+        return
+    if etree.QName(element).namespace in ns.WSA_NAMESPACES:
+        raise InvalidSecurity("a signed WS-Addressing header outside the SOAP Header")
+    raise InvalidSecurity("a signed element outside the Body, the header blocks and the Security header")
 
 
 def _check_coverage(env: Envelope, proc: HeaderProcessor, signed: tuple[Element, ...], req: Requirements) -> None:
     def is_signed(el: Element) -> bool:
         return any(el is s for s in signed)
 
+    for element in signed:
+        _check_signed_position(element, env, proc.security)
     if req.timestamp and proc.timestamp is None:
         raise InvalidSecurity("a Timestamp is required")
     if req.signature and req.signed_timestamp and proc.timestamp_el is not None and not is_signed(proc.timestamp_el):

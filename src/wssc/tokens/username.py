@@ -64,6 +64,9 @@ class UsernameToken:
         wsu_id: str | None = None,
     ) -> UsernameToken:
         if not digest:
+            # No Nonce or Created with a clear-text password, as WCF sends it: Mono's WCF cannot read a
+            # #PasswordText token that carries them.  Such a token is bound to its message's key, Timestamp
+            # and signature instead (it is signed and encrypted with them), which is what makes it fresh.
             return cls(username, password, PASSWORD_TEXT, wsu_id=wsu_id)
         stamp = format_time(created or datetime.now().astimezone())
         return cls(username, password, PASSWORD_DIGEST, os.urandom(16), stamp, wsu_id)
