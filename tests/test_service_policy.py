@@ -20,10 +20,11 @@ from click.testing import CliRunner
 from cryptography import x509
 from lxml import etree
 
+from http_support import LiveServer
 from pki import CLIENT, ROOT, key_pem, pem
 from wssc import namespaces as ns
-from wssc.adapters.asgi import WsscApp
-from wssc.adapters.cli_conversation import DEMO_WSDL, serve
+from wssc.adapters.asgi import WsscApp, echo_handler
+from wssc.adapters.cli_conversation import DEMO_WSDL, call, serve
 from wssc.conversation import bootstrap as bootstrap_module
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
@@ -487,3 +488,38 @@ def test_attack_weaker_message_security_bootstrap_over_https(
     refused = served.service.receive(request, over_tls=True)
     assert isinstance(refused, FaultReply) and isinstance(refused.error, errors), refused
     assert served.call(live) == "policy"
+
+
+# -- over HTTP, with `wssc call` ------------------------------------------------------------------------------
+
+CALL_OPTIONS = {
+    ANONYMOUS_FOR_CERTIFICATE: [],
+    USERNAME_FOR_CERTIFICATE: ["--username", "alice", "--password", "wonderland"],
+    MUTUAL_CERTIFICATE: ["--client-cert", "client.pem", "--client-key", "client-key.pem"],
+    CERTIFICATE_FOR_CERTIFICATE: ["--client-cert", "client.pem", "--client-key", "client-key.pem", "--endorse"],
+}
+
+
+@pytest.mark.parametrize("published", SERVED)
+def test_wssc_call_gets_in_only_with_the_published_bootstrap(
+    published: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP: `wssc call` with the bootstrap `wssc serve` publishes echoes; with a weaker one it is
+    refused with the fault, and the anonymous call gets in only where nothing stronger is published."""
+
+    served = _serve(tmp_path, monkeypatch, published, "Basic128Sha256")
+    (tmp_path / "client.pem").write_bytes(pem(CLIENT[0]))
+    (tmp_path / "client-key.pem").write_bytes(key_pem(CLIENT[1]))
+    app = WsscApp(served.service, default=echo_handler, path="/echo")
+    monkeypatch.chdir(tmp_path)
+    with LiveServer(app) as server:
+
+        def wssc_call(bootstrap: str, suite: str = "Basic128Sha256") -> str:
+            args = [server.url, "--server-cert", "cert.pem", "--suite", suite, *CALL_OPTIONS[bootstrap]]
+            return CliRunner().invoke(call, args).output
+
+        assert "hello from wssc" in wssc_call(published)  # positive control
+        assert "wsse:UnsupportedAlgorithm" in wssc_call(published, "Basic256")
+        for weaker in WEAKER_KINDS.get(published, []):
+            assert "wsse:InvalidSecurity" in wssc_call(weaker), weaker
+        assert "hello from wssc" in wssc_call(published)

@@ -259,11 +259,15 @@ def _client(
     client_cert: str | None = None,
     client_key: str | None = None,
     suite_name: str = "Basic256",
+    endorse: bool = False,
 ) -> WsscClient:
     service_cert = load_certificate(server_cert)
     policy = ProtectionPolicy(suite=suite_named(suite_name))
     bootstrap: Bootstrap
-    if client_cert and client_key:
+    if client_cert and client_key and endorse:
+        certificate, key = load_certificate(client_cert), load_private_key(client_key)
+        bootstrap = ClientBootstrap(service_cert, policy=policy, client_certificate=certificate, client_key=key)
+    elif client_cert and client_key:
         bootstrap = MutualCertificateBootstrap(
             service_cert, load_certificate(client_cert), load_private_key(client_key), policy
         )
@@ -282,6 +286,11 @@ def _client(
 @click.option("--client-key", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
 @click.option("--suite", "suite_name", type=click.Choice(SERVE_SUITES), default="Basic256", show_default=True)
+@click.option(
+    "--endorse",
+    is_flag=True,
+    help="the client certificate endorses the symmetric bootstrap (certificate-for-certificate)",
+)
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--no-cancel", is_flag=True, help="leave the context open and print its Identifier")
 def call(
@@ -294,6 +303,7 @@ def call(
     client_key: str | None,
     sc_version: str,
     suite_name: str,
+    endorse: bool,
     count: int,
     no_cancel: bool,
 ) -> None:
@@ -304,8 +314,10 @@ def call(
         raise click.UsageError("--username and --password go together")
     if client_cert and username:
         raise click.UsageError("use either --username/--password or --client-cert/--client-key")
+    if endorse and not client_cert:
+        raise click.UsageError("--endorse needs --client-cert and --client-key")
     body, action = _body_and_action(infile)
-    client = _client(url, server_cert, username, password, sc_version, client_cert, client_key, suite_name)
+    client = _client(url, server_cert, username, password, sc_version, client_cert, client_key, suite_name, endorse)
     try:
         for _ in range(count):
             response = client.call([_copy(e) for e in body], action)
