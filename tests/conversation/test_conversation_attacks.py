@@ -162,7 +162,7 @@ def test_attack_two_encryption_tokens_in_one_message_are_refused_by_the_binding_
     receiver = Receiver(
         world.service.credentials.resolver(), Requirements(encrypted_body=True), limits=Limits(max_encrypted_keys=2)
     )
-    with pytest.raises(InvalidSecurity, match="different tokens"):
+    with pytest.raises(InvalidSecurity, match=r"different tokens|another token than the one that signs"):
         receiver.unprotect(forged, now=world.clock())
 
 
