@@ -395,3 +395,16 @@ def test_attack_old_or_replayed_username_token(credentials: ServiceCredentials) 
     old = world.service.receive(_with_username(world, stale))
     assert isinstance(old, FaultReply)
     world.call(world.establish(username="alice", password=USERS["alice"]), "alice is still served")
+
+
+def test_rapid_renewals_keep_a_bounded_context(world: World) -> None:
+    """Found by the concurrency run: every renewal inside the rollover window kept one more previous key,
+    so a client renewing fast grew its context (and a sealed record or cookie) until sealing failed."""
+    from wssc.conversation.context import MAX_PREVIOUS_INSTANCES
+
+    session = world.establish(username="alice", password=USERS["alice"])
+    for _ in range(20):
+        session.receive(world.service.receive(session.renew()).reply.data)  # type: ignore[union-attr]
+    stored = world.stored(session)
+    assert stored is not None and len(stored.previous) == MAX_PREVIOUS_INSTANCES
+    world.call(session, "the renewed context works")
