@@ -37,6 +37,12 @@ MAX_CACHED_NONCES: Final = 900_000
 MAX_SECURITY_HEADER_ELEMENTS: Final = 64
 #: References in one ds:SignedInfo (WSS4J ``MAX_SIGNATURE_REFERENCES`` is 100 since 2.0; WCF has no limit).
 MAX_SIGNATURE_REFERENCES: Final = 100
+#: WCF ``LocalServiceSecuritySettings.MaxPendingSessions``: 128 contexts issued but not yet used by any
+#: message under their key (a flood of anonymous Issue requests occupies at most this many places).
+MAX_PENDING_CONTEXTS: Final = 128
+#: WCF ``LocalServiceSecuritySettings.InactivityTimeout``: 2 minutes; a context issued and never used for
+#: that long is dropped (WCF aborts such a pending session).
+INACTIVITY_TIMEOUT: Final = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
