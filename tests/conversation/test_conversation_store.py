@@ -1,5 +1,6 @@
-"""The context store (bounded LRU of contexts in use, expired-context retention, compare-and-set, atomic remove), the service
-under a store that changes behind its back, and the client's mapping of fault envelopes to typed errors."""
+"""The context store (bounded LRU of contexts in use, expired-context retention, compare-and-set, atomic
+remove), the service under a store that changes behind its back, and the client's mapping of fault envelopes
+to typed errors."""
 
 from __future__ import annotations
 

@@ -61,11 +61,13 @@ return 'OK'
 _MARK_USED: Final = """
 if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return 0 end
 local forget_at = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not forget_at or redis.call('HDEL', KEYS[1], 'pending') == 0 then
+local issued = redis.call('HGET', KEYS[1], 'pending')
+if not forget_at or not issued or tonumber(issued) <= tonumber(ARGV[3]) then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0
 end
+redis.call('HDEL', KEYS[1], 'pending')
 redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(forget_at) - tonumber(ARGV[2])))
 return 1
 """
@@ -196,7 +198,7 @@ class RedisContextStore:
 
     def mark_used(self, identifier: str, now: datetime) -> None:
         member = self._member(identifier)
-        self._mark_used(keys=self._keys(member), args=[member, _ms(now)])
+        self._mark_used(keys=self._keys(member), args=[member, _ms(now), _ms(now) - self._inactivity_ms])
 
     def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
         """Renew and Amend are made under the context's key: the context is in use from then on."""

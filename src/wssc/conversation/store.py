@@ -178,7 +178,10 @@ class InMemoryContextStore:
 
     def mark_used(self, identifier: str, now: datetime) -> None:
         with self._lock:
-            if identifier in self._items:
+            issued = self._pending.get(identifier)
+            if issued is not None and now - issued >= self._inactivity:
+                self._drop(identifier)  # too late: it stays forgotten
+            elif identifier in self._items:
                 self._activate(identifier)
 
     def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
