@@ -118,6 +118,10 @@ class InMemoryContextStore:
         self._pending.pop(identifier, None)
         self._used.pop(identifier, None)
 
+    def _drop_oldest_pending(self) -> None:
+        identifier, _ = self._pending.popitem(last=False)
+        del self._items[identifier]
+
     def _schedule(self, context: SecurityContext) -> None:
         heapq.heappush(self._expiry, (self._forget_at(context), context.identifier))
         if len(self._expiry) > 2 * len(self._used) + _HEAP_SLACK:  # amortised: after n outdated entries
@@ -140,11 +144,8 @@ class InMemoryContextStore:
             if context is not None and identifier in self._used and self._forget_at(context) <= now:
                 self._drop(identifier)
         cutoff = now - self._inactivity
-        while self._pending:
-            identifier, issued = next(iter(self._pending.items()))
-            if issued > cutoff:
-                break
-            self._drop(identifier)
+        while self._pending and next(iter(self._pending.values())) <= cutoff:
+            self._drop_oldest_pending()
 
     def add(self, context: SecurityContext, now: datetime) -> None:
         with self._lock:
@@ -152,10 +153,10 @@ class InMemoryContextStore:
             if context.identifier in self._items:
                 raise KeyError(context.identifier)
             if len(self._pending) >= self._max_pending:
-                self._drop(next(iter(self._pending)))
+                self._drop_oldest_pending()
             if len(self._items) >= self._capacity:
                 if self._pending:
-                    self._drop(next(iter(self._pending)))
+                    self._drop_oldest_pending()
                 elif self._evict:
                     self._drop(next(iter(self._used)))
                 else:
