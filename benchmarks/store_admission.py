@@ -9,10 +9,14 @@ A store holding 1,000 and one holding 1,000,000 contexts in use, in the same run
   pending one;
 - *eviction*: ``evict_live_contexts_when_full`` and every place in use: the least recently used goes.
 
+With ``--redis URL`` (a scratch Redis: its namespace ``wssc-bench`` is cleared) the same refusal and flood
+admission are timed against :class:`~wssc.adapters.redis_store.RedisContextStore`, whose index is filled
+directly (sorted-set members; the records themselves play no part in admission).
+
 Each figure is the best of 15 rounds of the mean over 1,000 operations (the best, as the machine may be
 shared).  The target is a ratio within 3x between the two sizes.
 
-    PYTHONPATH=src python benchmarks/store_admission.py [--large 1000000]
+    PYTHONPATH=src python benchmarks/store_admission.py [--large 1000000] [--redis redis://127.0.0.1:6379/0]
 """
 
 from __future__ import annotations
@@ -23,10 +27,16 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+import redis
+
+from wssc.adapters.redis_store import RedisContextStore
 from wssc.conversation.context import SecurityContext
+from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.store import InMemoryContextStore, StoreFull
 
 T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+#: when the timed operations happen (and their contexts are issued): a minute after the store was filled
+NOW = T0 + timedelta(minutes=1)
 LIFETIME = timedelta(hours=15)
 KEY = os.urandom(32)
 ROUNDS = 15
@@ -39,14 +49,15 @@ class _Fresh:
     def __init__(self) -> None:
         self.serial = 0
 
-    def batch(self, count: int) -> list[SecurityContext]:
+    def batch(self, count: int, created: datetime = NOW) -> list[SecurityContext]:
         start, self.serial = self.serial, self.serial + count
-        return [SecurityContext(f"urn:uuid:bench-{i}", KEY, T0, T0 + LIFETIME) for i in range(start, self.serial)]
+        expires = created + LIFETIME
+        return [SecurityContext(f"urn:uuid:bench-{i}", KEY, created, expires) for i in range(start, self.serial)]
 
 
 def _filled(size: int, fresh: _Fresh, *, capacity: int, evict: bool = False) -> InMemoryContextStore:
     store = InMemoryContextStore(capacity=capacity, evict_live_contexts_when_full=evict)
-    for context in fresh.batch(size):
+    for context in fresh.batch(size, T0):
         store.add(context, T0)
         store.mark_used(context.identifier, T0)
     return store
@@ -66,12 +77,11 @@ def _best(operation: Callable[[list[SecurityContext]], None], fresh: _Fresh) -> 
 def refusal(size: int) -> float:
     fresh = _Fresh()
     store = _filled(size, fresh, capacity=size)
-    now = T0 + timedelta(minutes=1)
 
     def refuse(contexts: list[SecurityContext]) -> None:
         for context in contexts:
             try:
-                store.add(context, now)
+                store.add(context, NOW)
             except StoreFull:
                 continue
             raise AssertionError("a full store admitted a context")
@@ -82,12 +92,11 @@ def refusal(size: int) -> float:
 def admission(size: int) -> float:
     fresh = _Fresh()
     store = _filled(size, fresh, capacity=size + ROUNDS * OPERATIONS)
-    now = T0 + timedelta(minutes=1)
 
     def admit(contexts: list[SecurityContext]) -> None:
         for context in contexts:
-            store.add(context, now)
-            store.mark_used(context.identifier, now)
+            store.add(context, NOW)
+            store.mark_used(context.identifier, NOW)
 
     return _best(admit, fresh)
 
@@ -95,13 +104,12 @@ def admission(size: int) -> float:
 def flood_admission(size: int) -> float:
     fresh = _Fresh()
     store = _filled(size - 128, fresh, capacity=size)
-    for context in fresh.batch(128):
+    for context in fresh.batch(128, T0):
         store.add(context, T0)  # the pending pool is full too
-    now = T0 + timedelta(minutes=1)
 
     def flood(contexts: list[SecurityContext]) -> None:
         for context in contexts:
-            store.add(context, now)
+            store.add(context, NOW)
 
     seconds = _best(flood, fresh)
     assert len(store) == size
@@ -111,31 +119,82 @@ def flood_admission(size: int) -> float:
 def eviction(size: int) -> float:
     fresh = _Fresh()
     store = _filled(size, fresh, capacity=size, evict=True)
-    now = T0 + timedelta(minutes=1)
 
     def evict(contexts: list[SecurityContext]) -> None:
         for context in contexts:
-            store.add(context, now)
-            store.mark_used(context.identifier, now)
+            store.add(context, NOW)
+            store.mark_used(context.identifier, NOW)
 
     seconds = _best(evict, fresh)
     assert len(store) == size
     return seconds
 
 
+def _redis_store(url: str, used: int, pending: int) -> RedisContextStore:
+    """A Redis store whose index holds ``used`` contexts in use and ``pending`` pending ones, at capacity."""
+    client: redis.Redis = redis.Redis.from_url(url)
+    for key in client.scan_iter("{wssc-bench}:*", count=10_000):
+        client.delete(key)
+    forget_at = int((T0 + LIFETIME).timestamp() * 1000)
+    issued = int(T0.timestamp() * 1000)
+    for start in range(0, used + pending, 10_000):
+        members = range(start, min(start + 10_000, used + pending))
+        client.zadd("{wssc-bench}:ctx-index", {f"m{i}": forget_at for i in members})
+        pending_members = {f"m{i}": issued for i in members if i >= used}
+        if pending_members:
+            client.zadd("{wssc-bench}:ctx-pending", pending_members)
+    return RedisContextStore(client, ContextSeal(KEY), namespace="wssc-bench", capacity=used + pending)
+
+
+def redis_refusal(url: str) -> Callable[[int], float]:
+    def measure(size: int) -> float:
+        store = _redis_store(url, size, 0)
+
+        def refuse(contexts: list[SecurityContext]) -> None:
+            for context in contexts:
+                try:
+                    store.add(context, NOW)
+                except StoreFull:
+                    continue
+                raise AssertionError("a full store admitted a context")
+
+        return _best(refuse, _Fresh())
+
+    return measure
+
+
+def redis_flood_admission(url: str) -> Callable[[int], float]:
+    def measure(size: int) -> float:
+        store = _redis_store(url, size - 128, 128)
+
+        def flood(contexts: list[SecurityContext]) -> None:
+            for context in contexts:
+                store.add(context, NOW)
+
+        seconds = _best(flood, _Fresh())
+        assert len(store) == size
+        return seconds
+
+    return measure
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--redis", metavar="URL", help="also time RedisContextStore against this scratch Redis")
     args = parser.parse_args()
     print(f"{'operation':<18}{args.small:>12,} ctx{args.large:>14,} ctx{'ratio':>9}")
     worst = 0.0
-    for name, measure in (
+    cases: list[tuple[str, Callable[[int], float]]] = [
         ("refusal", refusal),
         ("admission", admission),
         ("flood admission", flood_admission),
         ("eviction", eviction),
-    ):
+    ]
+    if args.redis:
+        cases += [("redis refusal", redis_refusal(args.redis)), ("redis flood adm.", redis_flood_admission(args.redis))]
+    for name, measure in cases:
         small, large = measure(args.small), measure(args.large)
         ratio = large / small
         worst = max(worst, ratio)

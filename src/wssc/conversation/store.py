@@ -58,7 +58,8 @@ class ContextStore(Protocol):
         """The service accepted a message under the context's key: it leaves the pending pool for good."""
 
     def replace(self, expected: SecurityContext, new: SecurityContext, now: datetime) -> None:
-        """Swap ``expected`` for ``new`` atomically (same Identifier); :class:`StaleContext` when it moved on."""
+        """Swap ``expected`` for ``new`` atomically (same Identifier); :class:`StaleContext` when it moved on.
+        Renew and Amend are made under the context's key, so the context is in use from then on."""
 
     def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
         """Cancel: remove atomically; False when there was nothing (or another instance) to remove."""
@@ -72,8 +73,8 @@ class InMemoryContextStore:
     context beyond either bound, or at capacity, drops the oldest *pending* context.  That departs from WCF,
     which refuses newcomers once ``MaxPendingSessions`` are pending (``QuotaExceededException``): refusing
     would let anyone who can Issue (anonymously, say) lock every newcomer out with a trickle of about one
-    request a second, whereas a legitimate client uses its context right away and keeps it unless 128
-    others are issued within its first round trip.
+    request a second, whereas a legitimate client uses its context right away and keeps it unless every
+    pending place (at most 128) is taken by newer contexts within its first round trip.
 
     A context in use is never dropped to make room: when every place holds one, a new context is refused
     (:class:`StoreFull`), as WCF's token cache does by default.  ``evict_live_contexts_when_full`` (WCF's
@@ -81,8 +82,10 @@ class InMemoryContextStore:
     for availability to newcomers.
 
     Used contexts sit in a heap by the time they are forgotten (expiry plus ``expired_retention``) and
-    pending ones in issue order, so purging costs O(log n) per context purged and refusing or admitting
-    a context costs O(log n) whatever the store holds.
+    pending ones in issue order, so purging costs O(log n) per context purged, refusing or admitting a
+    context O(1) and putting it in use O(log n), whatever the store holds (``benchmarks/store_admission.py``).
+    Entries that renewal, Cancel or eviction left behind in the heap are skipped when due, and the heap is
+    rebuilt once they outnumber the contexts in use (amortised O(1) per entry).
     """
 
     def __init__(
