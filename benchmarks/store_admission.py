@@ -32,7 +32,7 @@ import redis
 from wssc.adapters.redis_store import RedisContextStore
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.sealing import ContextSeal
-from wssc.conversation.store import InMemoryContextStore, StoreFull
+from wssc.conversation.store import ContextStore, InMemoryContextStore, StoreFull
 
 T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
 #: when the timed operations happen (and their contexts are issued): a minute after the store was filled
@@ -74,10 +74,10 @@ def _best(operation: Callable[[list[SecurityContext]], None], fresh: _Fresh) -> 
     return best
 
 
-def refusal(size: int) -> float:
-    fresh = _Fresh()
-    store = _filled(size, fresh, capacity=size)
+Operation = Callable[[list[SecurityContext]], None]
 
+
+def _refuse(store: ContextStore) -> Operation:
     def refuse(contexts: list[SecurityContext]) -> None:
         for context in contexts:
             try:
@@ -86,19 +86,34 @@ def refusal(size: int) -> float:
                 continue
             raise AssertionError("a full store admitted a context")
 
-    return _best(refuse, fresh)
+    return refuse
+
+
+def _admit(store: ContextStore, *, use: bool) -> Operation:
+    def admit(contexts: list[SecurityContext]) -> None:
+        for context in contexts:
+            store.add(context, NOW)
+            if use:
+                store.mark_used(context.identifier, NOW)
+
+    return admit
+
+
+def _sized(store: ContextStore, operation: Operation, fresh: _Fresh, size: int) -> float:
+    """``_best`` of an operation that leaves the store at ``size`` contexts (it displaced as many as it added)."""
+    seconds = _best(operation, fresh)
+    assert len(store) == size  # type: ignore[arg-type]
+    return seconds
+
+
+def refusal(size: int) -> float:
+    fresh = _Fresh()
+    return _best(_refuse(_filled(size, fresh, capacity=size)), fresh)
 
 
 def admission(size: int) -> float:
     fresh = _Fresh()
-    store = _filled(size, fresh, capacity=size + ROUNDS * OPERATIONS)
-
-    def admit(contexts: list[SecurityContext]) -> None:
-        for context in contexts:
-            store.add(context, NOW)
-            store.mark_used(context.identifier, NOW)
-
-    return _best(admit, fresh)
+    return _best(_admit(_filled(size, fresh, capacity=size + ROUNDS * OPERATIONS), use=True), fresh)
 
 
 def flood_admission(size: int) -> float:
@@ -106,28 +121,13 @@ def flood_admission(size: int) -> float:
     store = _filled(size - 128, fresh, capacity=size)
     for context in fresh.batch(128, T0):
         store.add(context, T0)  # the pending pool is full too
-
-    def flood(contexts: list[SecurityContext]) -> None:
-        for context in contexts:
-            store.add(context, NOW)
-
-    seconds = _best(flood, fresh)
-    assert len(store) == size
-    return seconds
+    return _sized(store, _admit(store, use=False), fresh, size)
 
 
 def eviction(size: int) -> float:
     fresh = _Fresh()
     store = _filled(size, fresh, capacity=size, evict=True)
-
-    def evict(contexts: list[SecurityContext]) -> None:
-        for context in contexts:
-            store.add(context, NOW)
-            store.mark_used(context.identifier, NOW)
-
-    seconds = _best(evict, fresh)
-    assert len(store) == size
-    return seconds
+    return _sized(store, _admit(store, use=True), fresh, size)
 
 
 def _redis_store(url: str, used: int, pending: int) -> RedisContextStore:
@@ -147,33 +147,13 @@ def _redis_store(url: str, used: int, pending: int) -> RedisContextStore:
 
 
 def redis_refusal(url: str) -> Callable[[int], float]:
-    def measure(size: int) -> float:
-        store = _redis_store(url, size, 0)
-
-        def refuse(contexts: list[SecurityContext]) -> None:
-            for context in contexts:
-                try:
-                    store.add(context, NOW)
-                except StoreFull:
-                    continue
-                raise AssertionError("a full store admitted a context")
-
-        return _best(refuse, _Fresh())
-
-    return measure
+    return lambda size: _best(_refuse(_redis_store(url, size, 0)), _Fresh())
 
 
 def redis_flood_admission(url: str) -> Callable[[int], float]:
     def measure(size: int) -> float:
         store = _redis_store(url, size - 128, 128)
-
-        def flood(contexts: list[SecurityContext]) -> None:
-            for context in contexts:
-                store.add(context, NOW)
-
-        seconds = _best(flood, _Fresh())
-        assert len(store) == size
-        return seconds
+        return _sized(store, _admit(store, use=False), _Fresh(), size)
 
     return measure
 
