@@ -256,6 +256,32 @@ def test_redis_forgets_a_pending_record_by_itself(redis_url: str) -> None:
     client.close()
 
 
+def test_redis_marks_a_context_used_with_one_round_trip_only(
+    redis_url: str, world_over: Callable[[ContextStore], World]
+) -> None:
+    """Every accepted message marks its context used; in Redis that costs a script call only while the
+    context is pending (its record, read anyway, says so), not on every message."""
+    client: redis.Redis = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    store = RedisContextStore(client, SEAL)
+    calls: list[object] = []
+    script = store._mark_used
+
+    def counted(**arguments: object) -> object:
+        calls.append(arguments)
+        return script(**arguments)  # type: ignore[arg-type]
+
+    store._mark_used = counted  # type: ignore[assignment]
+    world = world_over(store)
+    session = world.establish()
+    for text in ("first", "second", "third"):
+        world.call(session, text)
+    assert len(calls) == 1
+    world.clock.advance(hours=1)
+    world.call(session, "in use, long after the inactivity timeout")
+    client.close()
+
+
 # -- cost ---------------------------------------------------------------------------------------------------------
 
 

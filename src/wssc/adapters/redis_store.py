@@ -18,6 +18,7 @@ namespace then live in one slot).  Expiry uses relative TTLs computed from the s
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from datetime import datetime, timedelta
@@ -90,6 +91,11 @@ redis.call('ZREM', KEYS[2], ARGV[3])
 redis.call('ZREM', KEYS[3], ARGV[3])
 return 1
 """
+
+
+#: (store, Identifier) whose last read, in this thread or task, found it in use: marking it used again is a
+#: no-op (a context never returns to the pending pool), so it costs no round trip.
+_SEEN_IN_USE: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar("wssc_redis_in_use", default=None)
 
 
 def _ms(moment: datetime) -> int:
@@ -194,9 +200,12 @@ class RedisContextStore:
         context = self._seal.open(blob, identifier, _PURPOSE)
         if now >= context.expires + self._retention:
             return None
+        _SEEN_IN_USE.set(None if isinstance(pending, bytes) else (id(self), identifier))
         return context
 
     def mark_used(self, identifier: str, now: datetime) -> None:
+        if _SEEN_IN_USE.get() == (id(self), identifier):
+            return
         member = self._member(identifier)
         self._mark_used(keys=self._keys(member), args=[member, _ms(now), _ms(now) - self._inactivity_ms])
 
