@@ -9,6 +9,7 @@ instead.  And a refusal at capacity scanned the whole store (12 ms at 100,000 co
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -236,6 +237,45 @@ def test_pending_context_expires_after_the_inactivity_timeout(make_store: StoreF
     assert store.get(pending.identifier, T0 + timedelta(seconds=31)) is None
     store.add(_context(), T0 + timedelta(seconds=31))  # purges what is due
     assert len(store) == 2  # type: ignore[arg-type]
+
+
+def test_attack_flood_from_many_threads_loses_no_context_in_use() -> None:
+    """Flooding threads and threads of clients that issue and use contexts, on one store: every context
+    put in use survives, and the pending pool never exceeds its bound."""
+    store = InMemoryContextStore(capacity=400, max_pending=16)
+    kept: list[SecurityContext] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def flood() -> None:
+        for _ in range(1500):
+            store.add(_context(), T0)
+            assert len(store._pending) <= 16
+
+    def client() -> None:
+        for _ in range(60):
+            mine = _context()
+            store.add(mine, T0)
+            store.mark_used(mine.identifier, T0)
+            with lock:
+                kept.append(mine)
+            assert store.get(mine.identifier, T0) is mine
+
+    def run(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as error:  # reported below, with the thread's assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in [flood] * 4 + [client] * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(kept) == 240
+    assert all(store.get(c.identifier, T0) is c for c in kept)
+    assert len(store) <= 240 + 16
 
 
 def test_redis_forgets_a_pending_record_by_itself(redis_url: str) -> None:
