@@ -223,6 +223,8 @@ def test_attack_context_state_oracle_by_unsigned_identifier(world: World) -> Non
     expired = world.establish(username="alice", password=USERS["alice"])
     cancelled = world.establish(username="alice", password=USERS["alice"])
     world.service.receive(cancelled.cancel())
+    world.call(live, "in use")
+    world.call(expired, "in use")
     expired_context = expired.context
     assert live.context is not None and expired_context is not None and cancelled.context is not None
     stored = world.stored(expired_context)
@@ -255,6 +257,7 @@ def test_renew_needed_is_told_to_the_key_holder_only(world: World) -> None:
     world.expect_fault(cancelled.request(echo_body("gone"), ECHO_ACTION), BadContextToken, cancelled)
     session = world.establish(username="alice", password=USERS["alice"])
     assert session.context is not None
+    world.call(session, "in use")  # a context never used is dropped after the inactivity timeout
     world.clock.now = session.context.expires + timedelta(seconds=1)
     world.expect_fault(session.request(echo_body("late"), ECHO_ACTION), RenewNeeded, session)
 
