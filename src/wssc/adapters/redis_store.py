@@ -28,7 +28,7 @@ import redis
 
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.sealing import ContextSeal
-from wssc.conversation.store import EXPIRED_RETENTION, MAX_CONTEXTS, StaleContext, StoreFull
+from wssc.conversation.store import ANY_INSTANCE, EXPIRED_RETENTION, MAX_CONTEXTS, StaleContext, StoreFull
 from wssc.limits import INACTIVITY_TIMEOUT, MAX_PENDING_CONTEXTS
 from wssc.security.replay import ReplayCacheFull
 
@@ -220,9 +220,9 @@ class RedisContextStore:
         if self._replace(keys=self._keys(member), args=args) != b"OK":
             raise StaleContext(expected.identifier)
 
-    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
+    def remove(self, identifier: str, expected_instance: str | None = ANY_INSTANCE) -> bool:
         member = self._member(identifier)
-        check = "0" if expected_instance is None else "1"
+        check = "0" if expected_instance == ANY_INSTANCE else "1"
         args = [check, _instance_field(expected_instance), member]
         return bool(self._remove(keys=self._keys(member), args=args))
 

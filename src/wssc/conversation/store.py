@@ -37,6 +37,10 @@ EXPIRED_RETENTION: Final = KEY_ROLLOVER_WINDOW
 _HEAP_SLACK: Final = 64
 
 
+#: ``remove``'s "whatever instance is stored": NUL cannot occur in an XML string, so in no Instance either
+ANY_INSTANCE: Final = "\x00any instance"
+
+
 class StaleContext(Exception):
     """The context changed (renewed, amended or cancelled) since the caller read it."""
 
@@ -61,8 +65,11 @@ class ContextStore(Protocol):
         """Swap ``expected`` for ``new`` atomically (same Identifier); :class:`StaleContext` when it moved on.
         Renew and Amend are made under the context's key, so the context is in use from then on."""
 
-    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
-        """Cancel: remove atomically; False when there was nothing (or another instance) to remove."""
+    def remove(self, identifier: str, expected_instance: str | None = ANY_INSTANCE) -> bool:
+        """Cancel: remove atomically; False when there was nothing (or another instance) to remove.
+
+        ``expected_instance`` (None for a context never renewed) is compared and set, as ``replace`` does;
+        :data:`ANY_INSTANCE` removes whatever instance is stored."""
 
 
 class InMemoryContextStore:
@@ -202,12 +209,13 @@ class InMemoryContextStore:
             elif self._forget_at(new) != self._forget_at(current):
                 self._schedule(new)
 
-    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
+    def remove(self, identifier: str, expected_instance: str | None = ANY_INSTANCE) -> bool:
         with self._lock:
             current = self._items.get(identifier)
             if current is None:
                 return False
-            if expected_instance is not None and current.instance != expected_instance:
+            shown = current.instance if expected_instance == ANY_INSTANCE else expected_instance
+            if current.instance != shown:
                 return False
             self._drop(identifier)
             return True
@@ -294,7 +302,7 @@ class RequestScopedStore:
         if not self._carried(identifier):  # a stateless context is stored nowhere, hence never pending
             self.base.mark_used(identifier, now)
 
-    def remove(self, identifier: str, expected_instance: str | None = None) -> bool:
+    def remove(self, identifier: str, expected_instance: str | None = ANY_INSTANCE) -> bool:
         if self._carried(identifier):
             return False  # nothing stored to remove (a stateless Cancel is refused before it gets here)
         self._forget(identifier)
