@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -103,6 +104,34 @@ class Seed:
     target: Target
     data: bytes
     over_tls: bool = False
+    #: the envelope before protection, and how the client protected it (same keys, fresh signature): mutants
+    #: of ``plain`` protected again reach what the service does after authentication
+    plain: bytes | None = None
+    protect_again: Callable[[bytes], bytes] | None = None
+
+
+def _recorded(session: ClientSession, make: Callable[[ClientSession], bytes]) -> dict[str, Any]:
+    """Run ``make`` (a request of ``session``) recording the envelope it protects and how, as ``Seed`` fields."""
+    seen: dict[str, Any] = {}
+    under_context, bootstrap = session._protect_under, session.bootstrap
+
+    def protect_under(context: SecurityContext, data: bytes, *options: Any, **more: Any) -> tuple[bytes, bytes | None]:
+        seen.update(plain=data, protect_again=lambda d: under_context(context, d, *options, **more)[0])
+        return under_context(context, data, *options, **more)
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(bootstrap, name)
+
+        def protect(self, data: bytes, *options: Any, **more: Any) -> tuple[bytes, Any]:
+            seen.update(plain=data, protect_again=lambda d: bootstrap.protect(d, *options, **more)[0])
+            return bootstrap.protect(data, *options, **more)
+
+    session._protect_under = protect_under  # type: ignore[method-assign]
+    session.bootstrap = Recording()  # type: ignore[assignment]
+    seen["data"] = make(session)
+    session._protect_under, session.bootstrap = under_context, bootstrap  # type: ignore[method-assign]
+    return seen
 
 
 def call_works(node: SecureConversationService, session: ClientSession, text: str = "probe") -> bool:
@@ -155,15 +184,17 @@ def build(service_pair: Pair | None = None) -> tuple[list[Target], list[Seed]]:
     for version, soap in COMBOS:
         combo = f"{version.name}-{soap.name}".replace(" ", "")
         for t in (anonymous, username, mutual, stateless):
-            seeds.append(Seed(f"{t.name}/issue/{combo}", t, t.session(version, soap).establish()))
+            recorded = _recorded(t.session(version, soap), lambda s: s.establish())
+            seeds.append(Seed(f"{t.name}/issue/{combo}", t, **recorded))
         for kind, make, t in context_seeds:
-            session = t.establish(builders[t.name], version, soap)
-            seeds.append(Seed(f"{t.name}/{kind}/{combo}", t, make(session)))
+            recorded = _recorded(t.establish(builders[t.name], version, soap), make)
+            seeds.append(Seed(f"{t.name}/{kind}/{combo}", t, **recorded))
         message = bootstrap_messages.session(version, soap, establish_security_context=False)
-        data = message.request(echo_body("seed"), ECHO_ACTION)
-        seeds.append(Seed(f"bootstrap-messages/call/{combo}", bootstrap_messages, data))
+        recorded = _recorded(message, lambda s: s.request(echo_body("seed"), ECHO_ACTION))
+        seeds.append(Seed(f"bootstrap-messages/call/{combo}", bootstrap_messages, **recorded))
         tls = username.session(version, soap, over_tls=True)
-        seeds.append(Seed(f"username/tls-issue/{combo}", username, tls.establish(), over_tls=True))
+        recorded = _recorded(tls, lambda s: s.establish())
+        seeds.append(Seed(f"username/tls-issue/{combo}", username, over_tls=True, **recorded))
     return targets, seeds
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import dataclasses
 import logging
 import random
 import traceback
@@ -249,23 +250,43 @@ MUTATIONS: list[tuple[Mutation, int]] = [
 
 
 class Mutator:
-    def __init__(self, seeds: list[Seed]) -> None:
+    """Makes the inputs.  ``inner`` is the share of inputs mutated *before* protection (the envelope the
+    client protected, then protected again with the same keys): those pass verification and test what the
+    service does with an authenticated but malformed request (an insider's)."""
+
+    def __init__(self, seeds: list[Seed], inner: float = 0.3) -> None:
         self.seeds = seeds
+        self.inner = inner
         self.trees = [etree.fromstring(s.data) for s in seeds]
-        self.pools = _Pools(self.trees)
+        self.plain = [etree.fromstring(s.plain) if s.plain is not None else None for s in seeds]
+        self.pools = _Pools(self.trees + [t for t in self.plain if t is not None])
         self._functions = [m for m, _ in MUTATIONS]
         self._weights = [w for _, w in MUTATIONS]
 
     def input(self, seed: int, index: int) -> tuple[Seed, bytes, list[str]]:
-        """Input ``index`` of a run with ``seed``: the request it started from, its bytes, what was done."""
+        """Input ``index`` of a run with ``seed``: the request it started from, its bytes, what was done.
+
+        The mutations are a function of ``(seed, index)``; an inner input's keys and nonces are fresh."""
         rng = random.Random(f"{seed}:{index}")
         which = rng.randrange(len(self.seeds))
-        root = copy.deepcopy(self.trees[which])
-        done = []
+        origin, plain = self.seeds[which], self.plain[which]
+        flip_tls = rng.random() < 0.1
+        inner = plain is not None and origin.protect_again is not None and rng.random() < self.inner
+        root = copy.deepcopy(plain if inner and plain is not None else self.trees[which])
+        done = ["before protection:"] if inner else []
         for _ in range(min(4, 1 + int(rng.expovariate(1.0)))):
             mutation = rng.choices(self._functions, self._weights)[0]
             done.append(mutation(rng, root, self.pools))
         data = etree.tostring(root)
+        if flip_tls:  # the same request as if it had come over HTTPS (or not)
+            origin = dataclasses.replace(origin, over_tls=not origin.over_tls)
+            done.append(f"over_tls={origin.over_tls}")
+        if inner and origin.protect_again is not None:
+            try:
+                return origin, origin.protect_again(data), done
+            except Exception:  # the client refuses to protect it: use the mutant as it is
+                done.append("(the client could not protect it; sent unprotected)")
+                return origin, data, done
         if rng.random() < 0.05:
             data = data[: rng.randrange(len(data))]
             done.append("truncate bytes")
@@ -274,7 +295,7 @@ class Mutator:
             flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
             data = bytes(flipped)
             done.append("flip a byte")
-        return self.seeds[which], data, done
+        return origin, data, done
 
 
 class _ErrorRecords(logging.Handler):

@@ -23,6 +23,11 @@ from wssc.security.unprotect import Receiver
 
 SEED = int(os.environ.get("WSSC_FUZZ_SEED", "0"))
 COUNT = int(os.environ.get("WSSC_FUZZ_COUNT", "2000"))
+#: Failures already reported and being fixed elsewhere, by a line of their traceback: the run then ends as
+#: an expected failure naming them instead of a failure.  Remove each entry once its fix has landed.
+KNOWN = {
+    "in open_cookies": "issue 7 item 9: a comment or PI before the Header of a stateless request",
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +69,18 @@ def test_fuzz_receive_path_gives_only_typed_faults(
         if problem is not None:
             failures.append(f"input {SEED}:{index} from {seed.name} ({'; '.join(done)}): {problem}")
     assert harness.probe() is None
-    assert not failures, f"{len(failures)} failures; replay with scripts/fuzz-receive --replay\n" + "\n".join(
-        failures[:5]
-    )
+    known = [f for f in failures if any(line in f for line in KNOWN)]
+    unknown = [f for f in failures if f not in known]
+    assert not unknown, f"{len(unknown)} failures; replay with scripts/fuzz-receive --replay\n" + "\n".join(unknown[:5])
     outcomes = harness.outcomes
-    # The mutants reached well past parsing: refused by each layer, and some still accepted (unsigned parts).
-    for code in ("fault InvalidSecurity", "fault FailedCheck", "fault BadContextToken"):
+    # The mutants reached well past parsing: refused by each layer, accepted (unsigned parts, or mutated before
+    # protection) and refused after authentication.
+    for code in ("fault InvalidSecurity", "fault FailedCheck", "fault BadContextToken", "fault InvalidRequest"):
         assert outcomes.get(code, 0) > 0, outcomes
     assert sum(v for k, v in outcomes.items() if k.startswith("accepted")) > 0, outcomes
+    if known:
+        reasons = sorted({reason for line, reason in KNOWN.items() for f in known if line in f})
+        pytest.xfail(f"{len(known)} inputs hit known bugs: {'; '.join(reasons)}")
 
 
 # -- the harness's own checks fail when they should ------------------------------------------------------------
@@ -125,6 +134,13 @@ def test_harness_reports_a_node_that_lost_its_contexts(harness: receive_fuzz.Har
 
 def test_mutants_are_reproducible_from_seed_and_index(corpus: tuple[list, list]) -> None:  # type: ignore[type-arg]
     first, second = receive_fuzz.Mutator(corpus[1]), receive_fuzz.Mutator(corpus[1])
-    for index in range(50):
-        assert first.input(SEED, index)[1:] == second.input(SEED, index)[1:]
-    assert etree.fromstring(corpus[1][0].data) is not None
+    inner = 0
+    for index in range(100):
+        (seed, data, done), (seed_again, data_again, done_again) = first.input(SEED, index), second.input(SEED, index)
+        assert (seed.name, seed.over_tls, done) == (seed_again.name, seed_again.over_tls, done_again)
+        if done[0] == "before protection:":  # protected again with fresh keys and nonces
+            inner += 1
+            assert etree.fromstring(data).tag == etree.fromstring(data_again).tag
+        else:
+            assert data == data_again
+    assert 0 < inner < 100
