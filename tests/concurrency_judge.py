@@ -37,7 +37,8 @@ class History:
 def judge(
     stress: Stress, rollover: timedelta, store: ContextStore, final_node: Node, *, known: frozenset[str] = frozenset()
 ) -> tuple[list[str], dict[str, int]]:
-    """The violations in the run's ledger (those whose kind is in ``known`` left out) and counts per outcome.
+    """The violations in the run's ledger (those whose kind is in ``known`` left out) and counts per outcome
+    (``operation:outcome``, and ``known:kind`` for the violations left out).
 
     ``store`` is read and ``final_node`` called once per context for the final state."""
     ledger = stress.ledger
@@ -49,11 +50,13 @@ def judge(
         if op.kind != "establish":
             histories[op.identifier].ops.append(op)
     found = list(ledger.violations)
+    counts: dict[str, int] = {}
     for identifier, history in histories.items():
         for kind, text in _judge_one(history, rollover, stress, store, final_node):
-            if kind not in known:
+            if kind in known:
+                counts[f"known:{kind}"] = counts.get(f"known:{kind}", 0) + 1
+            else:
                 found.append(f"{kind}: {identifier}: {text}")
-    counts: dict[str, int] = {}
     for op in ledger.ops:
         key = f"{op.kind}:{op.outcome}"
         counts[key] = counts.get(key, 0) + 1
