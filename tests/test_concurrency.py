@@ -8,6 +8,7 @@ The deterministic races below pin down what the stress runs found.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -98,12 +99,12 @@ def _redis_store(url: str) -> RedisContextStore:
     return RedisContextStore(client, ContextSeal(SEAL_KEY))
 
 
-def _redis_node(url: str) -> SecureConversationService:
+def _redis_node(url: str, rollover: timedelta = SHORT_ROLLOVER) -> SecureConversationService:
     client: redis.Redis = redis.Redis.from_url(url)
     return SecureConversationService(
         ServiceCredentials(*SERVICE),
         RedisContextStore(client, ContextSeal(SEAL_KEY)),
-        ServiceSettings(rollover=SHORT_ROLLOVER),
+        ServiceSettings(rollover=rollover),
         replay_cache=RedisReplayCache(client),
     )
 
@@ -227,3 +228,27 @@ def test_attack_renewal_flood_grows_one_context_without_bound() -> None:
     stored = service.store.get(session.context.identifier, service.clock())
     assert stored is not None
     assert len(stored.previous) <= 8, f"{len(stored.previous)} previous keys kept"
+
+
+@pytest.mark.xfail(strict=True, reason="renewal keeps every previous key of the rollover window (bug)")
+@pytest.mark.parametrize("where", ["stateless", "redis"])
+def test_attack_renewal_flood_makes_the_sealed_context_too_large_to_renew(
+    where: str, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Where contexts are sealed (stateless cookies, the Redis store), the growing list of previous keys
+    passes the sealing limit (``MAX_SEALED_BYTES``) after about 500 renewals within the rollover window;
+    the seal's ValueError then escapes as "internal error" on every further Renew of that context."""
+    if where == "stateless":
+        service = SecureConversationService(
+            ServiceCredentials(*SERVICE), settings=ServiceSettings(stateless=ContextSeal(SEAL_KEY))
+        )
+    else:
+        _redis_store(request.getfixturevalue("redis_url"))  # an empty database
+        service = _redis_node(request.getfixturevalue("redis_url"), KEY_ROLLOVER_WINDOW)
+    session = _established(service)
+    with caplog.at_level(logging.ERROR, logger="wssc"):
+        for renewal in range(600):
+            event = service.receive(session.renew())
+            assert isinstance(event, TokenReply), f"renewal {renewal}: {getattr(event, 'error', event)!r}"
+            session.receive(event.reply.data)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
