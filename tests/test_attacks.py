@@ -132,6 +132,33 @@ def test_flipped_cipher_value_byte(ctx, target: str, position: int, gcm: bool) -
     rejects(ctx.receiver(), tostring(root), CONTEXT_CHECK)
 
 
+@pytest.mark.parametrize("gcm", [False, True], ids=["cbc", "gcm"])
+def test_attack_padding_oracle_gets_no_second_query(ctx, monkeypatch: pytest.MonkeyPatch, gcm: bool) -> None:
+    """Issue 7, finding 6: a captured message with its Body cipher text altered is refused as a replay
+    before the Body is decrypted: the message signature (verified first) was seen, so no padding or parse
+    outcome of the altered plaintext is ever computed, let alone timed."""
+    from wssc.security import xmlenc
+
+    opened: list[str | None] = []
+    real = xmlenc.decrypt
+
+    def spy(info, key, limits):  # type: ignore[no-untyped-def]
+        opened.append(info.data_type)
+        return real(info, key, limits)
+
+    monkeypatch.setattr(xmlenc, "decrypt", spy)
+    receiver = ctx.receiver()
+    data = protect_msg(ctx, ProtectionPolicy(use_gcm=gcm))
+    receiver.unprotect(data, now=NOW)  # positive control: the original is accepted
+    assert ns.XENC_CONTENT in opened
+    root = parse(data)
+    cv = one(one(body(root), "xenc:EncryptedData"), "xenc:CipherData/xenc:CipherValue")
+    cv.text = flip_b64(cv.text, -20)
+    opened.clear()
+    rejects(receiver, tostring(root), errors.InvalidSecurity)
+    assert ns.XENC_CONTENT not in opened, "the altered Body was decrypted"
+
+
 def test_truncated_cipher_value(ctx) -> None:
     for cut in (1, 16, 10_000):
         root = parse(protect_msg(ctx))

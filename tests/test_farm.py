@@ -166,6 +166,7 @@ def test_store_refuses_newcomers_when_full(make_store: StoreFactory) -> None:
     held = [_context(), _context()]
     for context in held:
         store.add(context, _now())
+        store.mark_used(context.identifier, _now())  # in use: never evicted, so the newcomer is refused
     with pytest.raises(StoreFull):
         store.add(_context(), _now())
     assert all(_same(store.get(c.identifier, _now()), c) for c in held)

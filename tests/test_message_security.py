@@ -530,7 +530,8 @@ def test_encrypted_key_request_and_response(reference: str, transport: str, deri
     assert server.signature_key.derived is derived
     assert server.signature_key.base_secret == secret
     assert server.signature_key.encrypted_key_sha1 == ek.sha1
-    assert server.encrypted_names == ["Body", "Signature"]
+    # the encrypted signature is opened first: the Body waits until the signature authenticated the sender
+    assert server.encrypted_names == ["Signature", "Body"]
 
     # The response refers to the same key by EncryptedKeySHA1 and does not carry the EncryptedKey.
     response = protect(

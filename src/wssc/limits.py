@@ -55,6 +55,12 @@ DIGESTED_BYTES_ALLOWANCE: Final = 64 * 1024
 #: without Expires (WCF ``SecurityTimestamp.ValidateFreshness``, "TimeStampWasCreatedTooLongAgo"), so a
 #: message is acceptable for at most that long and replay detection need remember it no longer.
 REPLAY_WINDOW: Final = timedelta(minutes=5)
+#: WCF ``LocalServiceSecuritySettings.MaxPendingSessions``: 128 contexts issued but not yet used by any
+#: message under their key (a flood of anonymous Issue requests occupies at most this many places).
+MAX_PENDING_CONTEXTS: Final = 128
+#: WCF ``LocalServiceSecuritySettings.InactivityTimeout``: 2 minutes; a context issued and never used for
+#: that long is dropped (WCF aborts such a pending session).
+INACTIVITY_TIMEOUT: Final = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)

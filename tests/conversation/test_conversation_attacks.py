@@ -27,13 +27,16 @@ from wssc.errors import BadContextToken, InvalidSecurity, MustUnderstand, RenewN
 from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import c14n, parse
 from wssc.security import dsig
-from wssc.security.keys import ContextProtection, ReferencedKeyProtection, StaticKeys
+from wssc.security.keys import ContextProtection, EncryptedKeyProtection, ReferencedKeyProtection, StaticKeys
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy, Requirements
 from wssc.security.protect import protect
 from wssc.security.soap import SOAP12
 from wssc.security.unprotect import Receiver
 from wssc.tokens.dkt import DerivedKeyToken
+from wssc.tokens.encrypted_key import EncryptedKey
 from wssc.tokens.reference import KeyIdentifier, Reference, SecurityTokenReference
+from wssc.tokens.username import UsernameToken
+from wssc.tokens.x509 import X509Token
 from wssc.trust import actions
 from wssc.trust.elements import RequestType
 from wssc.trust.rst import RequestSecurityToken
@@ -162,7 +165,7 @@ def test_attack_two_encryption_tokens_in_one_message_are_refused_by_the_binding_
     receiver = Receiver(
         world.service.credentials.resolver(), Requirements(encrypted_body=True), limits=Limits(max_encrypted_keys=2)
     )
-    with pytest.raises(InvalidSecurity, match="different tokens"):
+    with pytest.raises(InvalidSecurity, match=r"different tokens|another token than the one that signs"):
         receiver.unprotect(forged, now=world.clock())
 
 
@@ -220,6 +223,8 @@ def test_attack_context_state_oracle_by_unsigned_identifier(world: World) -> Non
     expired = world.establish(username="alice", password=USERS["alice"])
     cancelled = world.establish(username="alice", password=USERS["alice"])
     world.service.receive(cancelled.cancel())
+    world.call(live, "in use")
+    world.call(expired, "in use")
     expired_context = expired.context
     assert live.context is not None and expired_context is not None and cancelled.context is not None
     stored = world.stored(expired_context)
@@ -252,6 +257,7 @@ def test_renew_needed_is_told_to_the_key_holder_only(world: World) -> None:
     world.expect_fault(cancelled.request(echo_body("gone"), ECHO_ACTION), BadContextToken, cancelled)
     session = world.establish(username="alice", password=USERS["alice"])
     assert session.context is not None
+    world.call(session, "in use")  # a context never used is dropped after the inactivity timeout
     world.clock.now = session.context.expires + timedelta(seconds=1)
     world.expect_fault(session.request(echo_body("late"), ECHO_ACTION), RenewNeeded, session)
 
@@ -359,3 +365,49 @@ def test_cancel_target_by_local_reference_to_the_carried_sct(world: World) -> No
     event = world.service.receive(world.context_signed(other.context, rst.to_element(world.version), action))
     assert isinstance(event, FaultReply) and isinstance(event.error, WsscError)
     assert world.stored(other.context) is not None
+
+
+# -- finding 1: a UsernameToken is fresh ---------------------------------------------------------------------------
+
+
+def _with_username(world: World, token: UsernameToken) -> bytes:
+    """A bootstrap application message carrying ``token`` signed and encrypted, as UserNameForCertificate."""
+    reference = X509Token(world.certificate).reference("thumbprint")
+    ek, secret = EncryptedKey.create(world.certificate, reference, length=32)
+    assert token.wsu_id is not None
+    return protect(
+        world.envelope(echo_body("hello"), ECHO_ACTION),
+        EncryptedKeyProtection(ek, secret),
+        now=world.clock(),
+        supporting_tokens=[(token.wsu_id, token.to_xml())],
+    ).data
+
+
+def test_attack_old_or_replayed_username_token(credentials: ServiceCredentials) -> None:
+    users = ServiceCredentials(credentials.certificate, credentials.private_key, users=USERS)
+    world = make_world(SC_1_3, SOAP12, users, settings=ServiceSettings(accept_bootstrap_messages=True))
+    fresh = UsernameToken.create("alice", USERS["alice"], digest=True, created=world.clock(), wsu_id="UT-1")
+    event = world.service.receive(_with_username(world, fresh))
+    assert isinstance(event, ApplicationRequest), repr(getattr(event, "error", event))  # positive control
+    # the same token (same Nonce) in a new message of its own
+    again = world.service.receive(_with_username(world, fresh))
+    assert isinstance(again, FaultReply)
+    stale = UsernameToken.create(
+        "alice", USERS["alice"], digest=True, created=world.clock() - timedelta(days=1), wsu_id="UT-2"
+    )
+    old = world.service.receive(_with_username(world, stale))
+    assert isinstance(old, FaultReply)
+    world.call(world.establish(username="alice", password=USERS["alice"]), "alice is still served")
+
+
+def test_rapid_renewals_keep_a_bounded_context(world: World) -> None:
+    """Found by the concurrency run: every renewal inside the rollover window kept one more previous key,
+    so a client renewing fast grew its context (and a sealed record or cookie) until sealing failed."""
+    from wssc.conversation.context import MAX_PREVIOUS_INSTANCES
+
+    session = world.establish(username="alice", password=USERS["alice"])
+    for _ in range(20):
+        session.receive(world.service.receive(session.renew()).reply.data)  # type: ignore[union-attr]
+    stored = world.stored(session)
+    assert stored is not None and len(stored.previous) == MAX_PREVIOUS_INSTANCES
+    world.call(session, "the renewed context works")

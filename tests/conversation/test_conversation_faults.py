@@ -166,6 +166,7 @@ def test_unknown_context_is_bad_context_token(world: World, bystander: ClientSes
 
 def test_expired_context_is_renew_needed_and_renew_then_succeeds(world: World, amender: KeyPair) -> None:
     session = world.establish()
+    world.call(session, "in use (an unused one is dropped after the inactivity timeout)")
     assert session.context is not None
     world.clock.now = session.context.expires + timedelta(minutes=1)
     bystander = world.establish()
@@ -188,6 +189,7 @@ def test_expired_context_is_renew_needed_and_renew_then_succeeds(world: World, a
 def test_expired_context_cannot_smuggle_other_requests_under_the_renew_action(world: World) -> None:
     """The Renew action unlocks expired keys; it must carry a Renew request and nothing else."""
     session = world.establish()
+    world.call(session, "in use (an unused one is dropped after the inactivity timeout)")
     context = session.context
     assert context is not None
     world.clock.now = context.expires + timedelta(minutes=1)
@@ -434,6 +436,7 @@ def test_faults_use_the_namespace_of_the_version_in_use(
     world = make_world(client_version, soap, credentials, settings=ServiceSettings(version=service_version))
     session = world.establish()
     assert session.context is not None and session.context.version == client_version
+    world.call(session, "in use (an unused one is dropped after the inactivity timeout)")
     world.clock.now = session.context.expires + timedelta(minutes=1)
     world.expect_fault(app_request(session), RenewNeeded, session)  # checks the code's namespace
     world.clock.now += timedelta(minutes=10)  # forgotten now

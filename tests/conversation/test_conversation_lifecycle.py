@@ -363,6 +363,7 @@ def test_client_needs_renewal_after_its_interval_and_before_expiry(
     session = world.session()
     assert not session.needs_renewal()  # nothing to renew yet
     session = world.establish()
+    world.call(session, "in use (an unused one is dropped after the inactivity timeout)")
     assert not session.needs_renewal()
     world.clock.advance(hours=9, minutes=59)
     assert not session.needs_renewal()

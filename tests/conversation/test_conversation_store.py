@@ -1,5 +1,6 @@
-"""The context store (bounded LRU, expired-context retention, compare-and-set, atomic remove), the service
-under a store that changes behind its back, and the client's mapping of fault envelopes to typed errors."""
+"""The context store (bounded LRU of contexts in use, expired-context retention, compare-and-set, atomic
+remove), the service under a store that changes behind its back, and the client's mapping of fault envelopes
+to typed errors."""
 
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ def test_capacity_refuses_newcomers_and_keeps_live_contexts() -> None:
     held = [context() for _ in range(3)]
     for x in held:
         store.add(x, T0)
+        store.mark_used(x.identifier, T0)
     with pytest.raises(StoreFull):
         store.add(context(), T0)
     assert all(store.get(x.identifier, T0) is x for x in held)
@@ -89,8 +91,10 @@ def test_capacity_evicts_the_least_recently_used_when_asked_to() -> None:
     a, b, c, d, e = (context() for _ in range(5))
     for x in (a, b, c):
         store.add(x, T0)
+        store.mark_used(x.identifier, T0)
     assert store.get(a.identifier, T0) is a  # a is now the most recently used; b the least
     store.add(d, T0)
+    store.mark_used(d.identifier, T0)
     assert len(store) == 3
     assert store.get(b.identifier, T0) is None
     for x in (c, a, d):  # use order now c, a, d: c is the least recently used
@@ -106,6 +110,8 @@ def test_capacity_forgets_long_expired_contexts_before_evicting_live_ones() -> N
     live = context()
     store.add(short, T0)
     store.add(live, T0)
+    store.mark_used(live.identifier, T0)
+    store.mark_used(short.identifier, T0)
     store.get(short.identifier, T0)  # short is the most recently used, live the least
     later = T0 + timedelta(minutes=1) + EXPIRED_RETENTION
     newcomer = context(later)
@@ -132,6 +138,7 @@ def test_expired_context_is_retained_for_the_retention_window_then_forgotten() -
     store = InMemoryContextStore()
     c = context()
     store.add(c, T0)
+    store.mark_used(c.identifier, T0)
     expired = c.expires + timedelta(seconds=1)
     assert c.is_expired(expired)
     assert store.get(c.identifier, expired) is c  # still known: its use gets RenewNeeded
@@ -145,6 +152,7 @@ def test_custom_retention() -> None:
     store = InMemoryContextStore(expired_retention=timedelta(0))
     c = context()
     store.add(c, T0)
+    store.mark_used(c.identifier, T0)
     assert store.get(c.identifier, c.expires - timedelta(microseconds=1)) is c
     assert store.get(c.identifier, c.expires) is None
 
@@ -321,9 +329,12 @@ def test_amend_helper_merges_and_retries_once() -> None:
 def test_a_full_service_refuses_new_contexts_and_harms_none(
     credentials: ServiceCredentials, version: SCVersion, soap: SOAPVersion
 ) -> None:
-    """Anonymous clients flooding the service with contexts cannot push anyone else's context out."""
+    """Anonymous clients flooding the service with contexts cannot push anyone else's context out: when
+    every place holds a context in use, a new one is refused."""
     world = make_world(version, soap, credentials, store=InMemoryContextStore(capacity=2))
     first, second = world.establish(), world.establish()
+    world.call(first)
+    world.call(second)
     flood = world.session()
     world.expect_fault(flood.establish(), RequestFailed, flood)
     assert flood.context is None
@@ -345,6 +356,7 @@ def test_service_store_capacity_evicts_the_least_recently_used_context_when_aske
     store = InMemoryContextStore(capacity=2, evict_live_contexts_when_full=True)
     world = make_world(version, soap, credentials, store=store)
     first, second = world.establish(), world.establish()
+    world.call(second)
     world.call(first, "first is now the most recently used")
     third = world.establish()
     assert len(world.service.store) == 2  # type: ignore[arg-type]
@@ -521,6 +533,7 @@ def test_client_receives_real_service_faults_as_typed_errors(
     """End to end: the fault the service produces is the error the client raises."""
     world = make_world(version, soap, credentials)
     session = world.establish()
+    world.call(session, "in use (an unused one is dropped after the inactivity timeout)")
     assert session.context is not None
     world.clock.now = session.context.expires + timedelta(seconds=30)
     event = world.service.receive(session.request(echo_body("late"), "urn:e:x"))

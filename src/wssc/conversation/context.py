@@ -24,6 +24,11 @@ CLIENT_RENEWAL_INTERVAL: Final = timedelta(hours=10)
 #: Claims one context may carry (bootstrap claims plus those Amend added).  WCF has no Amend, hence no
 #: precedent; 64 is far above any real use and keeps a client from growing its context without bound.
 MAX_CLAIMS: Final = 64
+#: Replaced key instances kept for their rollover window: WCF keeps the one before the current
+#: (``SecuritySessionClientSettings`` previous session token); two leave room for a message in flight across
+#: two quick renewals, and bound a context (and the sealed record or cookie that carries it) however fast a
+#: client renews.
+MAX_PREVIOUS_INSTANCES: Final = 2
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ class SecurityContext:
         """The context after Renew (WS-SC 1.3 section 6): same Identifier, new Instance, key and lifetime."""
         instance = instance or "urn:uuid:" + secrets.token_hex(16)
         kept = tuple(p for p in self.previous if now <= p.valid_until)
-        previous = (*kept, PreviousKey(self.instance, self.key, now + rollover))
+        previous = (*kept, PreviousKey(self.instance, self.key, now + rollover))[-MAX_PREVIOUS_INSTANCES:]
         token = SecurityContextToken(self.identifier, instance, "uuid-" + secrets.token_hex(8), self.version)
         return replace(
             self, key=key, instance=instance, created=now, expires=now + lifetime, previous=previous, token=token

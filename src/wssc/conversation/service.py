@@ -160,6 +160,7 @@ class SecureConversationService(TokenOperations):
         context = self.store.get(origin.context.identifier, self.clock())
         if context is None:
             raise BadContextToken("unknown or cancelled context")
+        self.store.mark_used(context.identifier, self.clock())  # verified under its key: no longer pending
         if rst is None:
             header = message.header
             action = _verified_action(message, incoming)

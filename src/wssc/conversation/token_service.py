@@ -140,9 +140,11 @@ class TokenOperations:
             raise InvalidRequest("a stateless context cannot be cancelled; it ends when it expires")
         rstr = RequestSecurityTokenResponse(context=rst.context, requested_token_cancelled=True)
         reply = self._reply(message, version, RequestType.CANCEL, rstr, self._under(context, message), incoming)
-        # From here on every message and derived key of the context gets wsc:BadContextToken.
-        if not self.store.remove(context.identifier):
-            raise BadContextToken("the context was cancelled already")
+        # From here on every message and derived key of the context gets wsc:BadContextToken.  Removed only
+        # as the instance the request proved (compare-and-set, as Renew and Amend): a Renew that landed
+        # since keeps its new context, and this Cancel fails.
+        if not self.store.remove(context.identifier, context.instance):
+            raise BadContextToken("the context was cancelled or renewed meanwhile")
         return TokenReply(RequestType.CANCEL, context, reply)
 
     def _take_on(self, message: VerifiedMessage, element: Element) -> TokenReply:

@@ -161,9 +161,11 @@ def verify(
     allowed_digests: frozenset[str] | None = None,
     allowed_methods: frozenset[str] | None = None,
     budget: DigestBudget | None = None,
+    on_value_verified: Callable[[bytes], None] | None = None,
 ) -> VerifiedSignature:
-    """Verify ``sig``: the SignatureValue over SignedInfo first, then every Reference digest, each charged
-    to ``budget``."""
+    """Verify ``sig``: the SignatureValue over SignedInfo first (then ``on_value_verified`` is told the value:
+    the signer is authenticated, nothing is digested yet), then every Reference digest, each charged to
+    ``budget``."""
     signed_info = required_child(sig, _SIGNED_INFO)
     c14n_el = required_child(signed_info, _C14N_METHOD)
     if c14n_el.get("Algorithm") != ns.EXC_C14N:
@@ -200,6 +202,8 @@ def verify(
             raise FailedCheck("signature value mismatch") from None
     else:
         raise UnsupportedAlgorithm(f"signature method {method!r} for a symmetric key")
+    if on_value_verified is not None:
+        on_value_verified(value)
 
     references = reference_elements(signed_info, max_references)
     verified: list[tuple[str, Element]] = []

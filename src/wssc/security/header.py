@@ -4,19 +4,19 @@ targets in place, signatures are verified over what is in the tree at that momen
 collected on the :class:`HeaderProcessor`; :mod:`wssc.security.unprotect` checks it against the caller's
 requirements and builds the result.
 
-Every key is tagged with the token it comes from (:attr:`TokenKey.token`: one EncryptedKey, one context,
-one certificate), so that the message can be bound to one authenticating token (see
-:mod:`wssc.security.unprotect`).  Work is bounded before anything is authenticated: one EncryptedKey, a few
-signatures (one primary, the others endorsing it), a digest budget, cheap policy checks first.
+Nothing expensive happens before the sender is authenticated, as far as the layout allows: the Timestamp
+is checked first; the message signature's SignatureValue is verified (and its value checked against
+replays) before the Body or any header outside the Security header is decrypted, so a captured message
+with altered cipher text gets no decryption (nor padding) oracle: the second try is a replay.  What
+an unauthenticated sender can make the receiver do is bounded: one EncryptedKey, a few signatures (one
+message signature, the others endorsing it), a digest budget (:class:`~wssc.security.dsig.DigestBudget`).
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
@@ -25,11 +25,7 @@ from wssc.errors import (
     BadContextToken,
     FailedCheck,
     InvalidSecurity,
-    InvalidSecurityToken,
     MessageExpired,
-    RenewNeeded,
-    SecurityTokenUnavailable,
-    UnknownDerivationSource,
     UnsupportedAlgorithm,
     UnsupportedSecurityToken,
 )
@@ -37,52 +33,28 @@ from wssc.limits import REPLAY_WINDOW, Limits
 from wssc.primitives.xml import Element, b64decode
 from wssc.primitives.xsdtime import parse_time
 from wssc.security import dsig, xmlenc
-from wssc.security.keys import ExpiredContextKey, KeyResolver
+from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
-from wssc.security.result import ContextRef, KeyOrigin
 from wssc.security.soap import Envelope
 from wssc.security.timestamp import TIMESTAMP_TAG, Timestamp
-from wssc.tokens.dkt import DerivedKeyToken, implied
-from wssc.tokens.encrypted_key import EK_TAG, EncryptedKey
-from wssc.tokens.reference import IssuerSerial, KeyIdentifier, Reference, SecurityTokenReference
-from wssc.tokens.sct import SecurityContextToken
+from wssc.security.token_keys import DKT_TAGS, SCT_TAGS, TokenKey, TokenKeys
+from wssc.tokens.encrypted_key import EK_TAG
+from wssc.tokens.reference import SecurityTokenReference
 from wssc.tokens.username import USERNAME_TOKEN_TAG, UsernameToken
-from wssc.tokens.x509 import BST_TAG, X509Token, rsa_public_key
-from wssc.versions import VERSIONS, SCVersion, by_sc_namespace
+from wssc.tokens.x509 import BST_TAG
+from wssc.versions import VERSIONS
 
 _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
-_SCT_TAGS = frozenset(v.sc_qname("SecurityContextToken") for v in VERSIONS)
-_DKT_TAGS = frozenset(v.sc_qname("DerivedKeyToken") for v in VERSIONS)
-_SCT_VALUE_TYPES = frozenset(v.sct_token_type for v in VERSIONS)
 #: every wsu:Id, then every Id attribute in a subtree, its root included: one pass in C each.  Two queries, not
 #: one union: libxml2 merges the node sets of a union pairwise, quadratic in their size (a 1 MiB envelope
 #: with both attributes on every element took 8 s to index).
 _WSU_IDS = etree.XPath("descendant-or-self::*/@wsu:Id", namespaces={"wsu": ns.WSU})
 _PLAIN_IDS = etree.XPath("descendant-or-self::*/@Id")
-
-
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
 
-
-@dataclass(frozen=True)
-class TokenKey:
-    secret: bytes | None = field(repr=False)
-    public: rsa.RSAPublicKey | None
-    origin: KeyOrigin
-    depth: int = 0
-    #: the token the key comes from, derived keys included: ``ek:<EncryptedKeySHA1>``,
-    #: ``context:<Identifier>`` or ``x509:<SHA-256 fingerprint>``
-    token: str = ""
-
-
-def _reference_form(ref: SecurityTokenReference | None) -> str:
-    """How an EncryptedKey names the recipient certificate, in :attr:`Requirements.key_references` terms."""
-    target = None if ref is None else ref.target
-    if isinstance(target, IssuerSerial):
-        return "issuer-serial"
-    if isinstance(target, KeyIdentifier):
-        return {ns.THUMBPRINT_SHA1: "thumbprint", ns.X509_SKI: "ski"}.get(target.value_type or "", "other")
-    return "none" if ref is None else "other"
+#: called with the message signature's value once it is verified, before anything else is decrypted
+#: (the receiver's replay check)
+OnAuthenticated = Callable[[bytes], None]
 
 
 class HeaderProcessor:
@@ -96,38 +68,35 @@ class HeaderProcessor:
         limits: Limits,
         now: datetime,
         message_bytes: int | None = None,
+        on_authenticated: OnAuthenticated | None = None,
     ) -> None:
         self.root, self.env, self.security = root, env, security
-        self.resolver, self.req, self.limits, self.now = resolver, requirements, limits, now
+        self.req, self.limits, self.now = requirements, limits, now
+        self.on_authenticated = on_authenticated
         self.ids: dict[str, Element] = {}
+        self.tokens = TokenKeys(security, self.ids, resolver, requirements, limits, self.decrypt_reference)
         #: the message's bound on canonical bytes digested, charged by every reference of every signature
         self.budget = dsig.DigestBudget(limits.digest_budget(message_bytes))
-        self.keys: dict[int, TokenKey] = {}  # id(element) of a processed token -> key
-        self.in_progress: set[int] = set()
         self.timestamp: Timestamp | None = None
         self.timestamp_el: Element | None = None
         self.signatures: list[tuple[dsig.VerifiedSignature, TokenKey]] = []
         #: the one signature that does not sign another signature (WS-SP 1.2 section 6.5: the message signature)
         self.primary: tuple[dsig.VerifiedSignature, TokenKey] | None = None
+        #: the token of the message signature, once its SignatureValue verified
+        self.signer: TokenKey | None = None
         self.decrypted: list[tuple[Element, str, TokenKey]] = []
         #: elements that came out of an EncryptedData (#Element), by identity
         self.decrypted_elements: set[int] = set()
         #: the one token every decryption key of this message comes from
         self.decryption_token: str | None = None
-        self.encrypted_keys = 0
+        #: EncryptedData outside the Security header (Body, headers), decrypted once the sender is authenticated
+        self.deferred: list[tuple[Element, TokenKey | None]] = []
         self.confirmations: list[tuple[bytes | None, Element]] = []
         self.signed_plaintext: list[tuple[dsig.VerifiedSignature, Element]] = []
         self.usernames: list[tuple[UsernameToken, Element]] = []
         self.decrypted_ids: set[str] = set()
         #: replay detection for messages that are encrypted but not signed
         self.first_cipher_value: bytes | None = None
-        #: the WS-SC version of the first derived key met (a bootstrap reply answers in the same version)
-        self.derivation_version: SCVersion | None = None
-        self.contexts: dict[str, ContextRef] = {}
-        #: what a context referenced by this message is, when it is not live: told only to its key holder
-        self.context_states: dict[str, BadContextToken | RenewNeeded] = {}
-        #: wsu:Id -> Identifier of the SCTs carried in this header (a CancelTarget may reference them locally)
-        self.sct_ids: dict[str, str] = {}
 
     # -- ids -------------------------------------------------------------------------------------------
     def index(self, subtree: Element) -> None:
@@ -152,136 +121,6 @@ class HeaderProcessor:
                 if value is not None and self.ids.get(value) is el:
                     del self.ids[value]
 
-    # -- tokens ----------------------------------------------------------------------------------------
-    def token_key(self, el: Element) -> TokenKey:
-        """Process a token element once; its key is memoised by element identity."""
-        key = self.keys.get(id(el))
-        if key is not None:
-            return key
-        if id(el) in self.in_progress:
-            raise InvalidSecurityToken("circular token reference")
-        self.in_progress.add(id(el))
-        try:
-            key = self._process_token(el)
-        finally:
-            self.in_progress.discard(id(el))
-        self.keys[id(el)] = key
-        return key
-
-    def _context(self, identifier: str, instance: str | None, version_ns: str | None) -> TokenKey:
-        wanted = self.req.context_identifier
-        if wanted is not None and identifier != wanted:
-            raise BadContextToken("message is for another context")
-        try:
-            secret = self.resolver.context_key(identifier, instance)
-        except ExpiredContextKey as expired:
-            # Verified with its key all the same: wsc:RenewNeeded goes to the key holder only.
-            secret = expired.key
-            self.context_states[identifier] = RenewNeeded(expired.detail)
-        except (BadContextToken, RenewNeeded) as unknown:
-            # No key to check the message with: go on with a random one, so an unauthenticated sender meets
-            # the very path (and fault) a live context would give it; the state is told to nobody.
-            secret = secrets.token_bytes(32)
-            self.context_states[identifier] = unknown
-        ref = ContextRef(identifier, instance, by_sc_namespace(version_ns))
-        known = self.contexts.get(identifier)
-        if known is None or (known.version is None and ref.version is not None):
-            self.contexts[identifier] = ref
-        return TokenKey(secret, None, KeyOrigin("context", ref, base_secret=secret), token="context:" + identifier)
-
-    def _process_token(self, el: Element) -> TokenKey:
-        if el.tag in _SCT_TAGS:
-            sct = SecurityContextToken.from_element(el, keep_source=False)
-            if sct.wsu_id:
-                self.sct_ids[sct.wsu_id] = sct.identifier
-            return self._context(sct.identifier, sct.instance, sct.version.sc)
-        if el.tag in _DKT_TAGS:
-            dkt = DerivedKeyToken.from_element(el)
-            return self._derive(dkt)
-        if el.tag == EK_TAG:
-            return self._encrypted_key(el)
-        if el.tag == BST_TAG:
-            cert = X509Token.from_element(el).certificate
-            token = "x509:" + cert.fingerprint(hashes.SHA256()).hex()
-            return TokenKey(None, rsa_public_key(cert), KeyOrigin("x509", certificate=cert), token=token)
-        raise UnsupportedSecurityToken(f"{el.tag} is not a key-bearing token")
-
-    def _encrypted_key(self, el: Element) -> TokenKey:
-        """Open the message's EncryptedKey, after the cheap checks: one per message, the suite's key transport,
-        a certificate reference of an accepted form (the RSA operation comes last)."""
-        self.encrypted_keys += 1
-        if self.encrypted_keys > self.limits.max_encrypted_keys:
-            raise InvalidSecurity("too many EncryptedKeys in one message")
-        ek = EncryptedKey.from_element(el)
-        suite = self.req.suite
-        if suite is not None and ek.algorithm != suite.asymmetric_key_wrap:
-            raise UnsupportedAlgorithm(f"key transport {ek.algorithm!r} is not in the {suite.name} suite")
-        allowed = self.req.key_references
-        if allowed is not None and _reference_form(ek.key_info) not in allowed:
-            raise InvalidSecurityToken("the EncryptedKey names the certificate in a form this service refuses")
-        private = self.resolver.private_key_for(ek.key_info)
-        secret = ek.decrypt(private)
-        origin = KeyOrigin("encrypted-key", base_secret=secret, encrypted_key_sha1=ek.sha1)
-        key = TokenKey(secret, None, origin, token="ek:" + ek.sha1.hex())
-        self.keys[id(el)] = key
-        for uri in ek.data_references:
-            self.decrypt_reference(uri, key)
-        return key
-
-    def _derive(self, dkt: DerivedKeyToken) -> TokenKey:
-        if self.derivation_version is None:
-            self.derivation_version = dkt.version
-        if dkt.reference is None:
-            raise UnknownDerivationSource("DerivedKeyToken without a SecurityTokenReference")
-        try:
-            base = self.resolve(dkt.reference, allow_implied=False)
-        except (SecurityTokenUnavailable, InvalidSecurity) as exc:
-            raise UnknownDerivationSource(exc.detail) from None
-        if base.secret is None:
-            raise UnknownDerivationSource("cannot derive from an asymmetric key")
-        if base.depth >= 1:
-            raise InvalidSecurityToken("derived keys may not be derived from derived keys")
-        secret = dkt.derive(base.secret, self.limits)
-        origin = base.origin
-        return TokenKey(
-            secret,
-            None,
-            KeyOrigin(origin.kind, origin.context, True, origin.base_secret, origin.encrypted_key_sha1),
-            base.depth + 1,
-            base.token,
-        )
-
-    def resolve(self, ref: SecurityTokenReference | None, allow_implied: bool = True) -> TokenKey:
-        """The key an STR designates (WSS 1.1 section 7 resolution order: local, then external)."""
-        if ref is None:
-            raise SecurityTokenUnavailable("KeyInfo is required")
-        if ref.implies_derived_key:
-            if not allow_implied:
-                raise InvalidSecurityToken("implied derived key in a derived key")
-            return self._derive(implied(ref))
-        target = ref.target
-        if isinstance(target, Reference):
-            if target.is_local:
-                el = self.ids.get(target.local_id)
-                if el is None or el.getparent() is not self.security:
-                    raise SecurityTokenUnavailable(f"no token {target.uri!r} in the Security header")
-                return self.token_key(el)
-            if target.value_type is None or target.value_type in _SCT_VALUE_TYPES:
-                version_ns = target.value_type.rsplit("/", 1)[0] if target.value_type else None
-                return self._context(target.uri, target.instance, version_ns)
-            raise SecurityTokenUnavailable(f"cannot resolve external reference of type {target.value_type!r}")
-        if isinstance(target, KeyIdentifier) and target.value_type == ns.ENCRYPTED_KEY_SHA1:
-            for el in self.security.iterchildren(EK_TAG):
-                key = self.token_key(el)
-                if key.origin.encrypted_key_sha1 == target.value:
-                    return key
-            secret = self.resolver.encrypted_key_by_sha1(target.value)
-            origin = KeyOrigin("encrypted-key", base_secret=secret, encrypted_key_sha1=target.value)
-            return TokenKey(secret, None, origin, token="ek:" + target.value.hex())
-        cert = self.resolver.certificate_for(ref)
-        token = "x509:" + cert.fingerprint(hashes.SHA256()).hex()
-        return TokenKey(None, rsa_public_key(cert), KeyOrigin("x509", certificate=cert), token=token)
-
     # -- encryption --------------------------------------------------------------------------------------
     def decrypt_reference(self, uri: str, key: TokenKey | None = None) -> None:
         if not uri.startswith("#"):
@@ -291,15 +130,35 @@ class HeaderProcessor:
         ed = self.ids.get(uri[1:])
         if ed is None or ed.tag != xmlenc.ED_TAG:
             raise InvalidSecurity(f"DataReference {uri!r} does not name an EncryptedData")
+        if self.signer is None and ed.getparent() is not self.security:
+            # The Body and the headers wait until the message signature has authenticated the sender (and
+            # been checked against replays); an (encrypted) signature in the header cannot wait.
+            if all(ed is not waiting for waiting, _ in self.deferred):
+                self.deferred.append((ed, key))
+            return
         self.decrypt(ed, key)
+
+    def _decrypt_deferred(self) -> None:
+        """Decrypt what waited for authentication, in the order it was listed (a ReferenceList before the
+        signature lists what the signature digests in plaintext, as in document-order processing)."""
+        waiting, self.deferred = self.deferred, []
+        for ed, key in waiting:
+            if ed.getparent() is not None:
+                self.decrypt(ed, key)
 
     def decrypt(self, ed: Element, key: TokenKey | None = None) -> None:
         info = xmlenc.parse_encrypted_data(ed)
         if info.key_reference is not None or key is None:
-            key = self.resolve(info.key_reference)
+            key = self.tokens.resolve(info.key_reference)
         if key.secret is None:
             raise UnsupportedAlgorithm("encryption with an asymmetric key")
         self._check_cipher(info.algorithm)
+        signer = self.signer
+        if signer is not None and signer.secret is not None and key.token != signer.token:
+            # Checked before decrypting: parts grafted from another message stay sealed.
+            raise InvalidSecurity("parts are encrypted under another token than the one that signs the message")
+        if signer is not None and signer.secret is None and not key.token.startswith("ek:"):
+            raise InvalidSecurity("an asymmetric message must be encrypted under an EncryptedKey")
         if self.decryption_token is None:
             self.decryption_token = key.token
         elif key.token != self.decryption_token:
@@ -379,8 +238,8 @@ class HeaderProcessor:
             tag = child.tag
             if tag == TIMESTAMP_TAG:
                 continue
-            if tag in _SCT_TAGS or tag in _DKT_TAGS or tag in (EK_TAG, BST_TAG):
-                self.token_key(child)
+            if tag in SCT_TAGS or tag in DKT_TAGS or tag in (EK_TAG, BST_TAG):
+                self.tokens.token_key(child)
             elif tag == xmlenc.REFERENCE_LIST_TAG:
                 for ref in child.iterchildren(xmlenc.DATA_REFERENCE_TAG):
                     self.decrypt_reference(ref.get("URI") or "")
@@ -398,6 +257,7 @@ class HeaderProcessor:
                 self.confirmations.append((None if value is None else b64decode(value, "SignatureConfirmation"), child))
             elif etree.QName(child).namespace in _STRICT_NAMESPACES:
                 raise UnsupportedSecurityToken(f"unsupported {tag} in the Security header")
+        self._decrypt_deferred()  # no message signature came (encrypt-only), or it digested cipher text
 
     def _check_fresh(self, token: UsernameToken) -> None:
         """A UsernameToken's Created, when it has one, within the replay window and the clock skew, as a
@@ -429,12 +289,26 @@ class HeaderProcessor:
         found: list[TokenKey] = []
 
         def lookup(ref: SecurityTokenReference | None, method: str) -> bytes | rsa.RSAPublicKey:
-            key = self.resolve(ref)
+            key = self.tokens.resolve(ref)
             found.append(key)
             if key.public is not None:
                 return key.public
             assert key.secret is not None
             return key.secret
+
+        def authenticated(value: bytes) -> None:
+            """The message signature's value verified: the sender holds the key.  Tell it a state its context
+            has, check for a replay, then decrypt what waited, before the digests are computed."""
+            if endorses:
+                return
+            key = found[0]
+            state = key.origin.context and self.tokens.context_states.get(key.origin.context.identifier)
+            if state:
+                raise state  # authenticated under an expired context: now, and only now, say so
+            self.signer = key
+            if self.on_authenticated is not None:
+                self.on_authenticated(value)
+            self._decrypt_deferred()
 
         try:
             verified = dsig.verify(
@@ -447,13 +321,10 @@ class HeaderProcessor:
                 if suite is None
                 else frozenset({suite.symmetric_signature, suite.asymmetric_signature}),
                 budget=self.budget,
+                on_value_verified=authenticated,
             )
         except FailedCheck as failed:
             raise (self._under_context(found[0], failed.detail) if found else failed) from None
-        key = found[0]
-        self.signatures.append((verified, key))
+        self.signatures.append((verified, found[0]))
         if not endorses:
-            self.primary = (verified, key)
-            state = key.origin.context and self.context_states.get(key.origin.context.identifier)
-            if state:
-                raise state  # authenticated under an expired context: now, and only now, say so
+            self.primary = (verified, found[0])

@@ -91,7 +91,18 @@ class Receiver:
         env = split(root)
         security = _find_security(env)
         size = len(data) if isinstance(data, bytes) else None
-        proc = HeaderProcessor(root, env, security, self.resolver, req, self.limits, now, size)
+
+        def seen_once(value: bytes) -> None:
+            """A signature value, or for an unsigned message its first cipher text (random IV), is accepted
+            once, remembered as long as the Timestamp checks could pass it, whatever its Expires (replay.py).
+            Checked as soon as the value is verified, before the Body is decrypted or digested: a captured
+            message with altered parts is refused as a replay, not decrypted (no oracle, no second try)."""
+            if req.detect_replays:
+                keep_until = now + replay_retention(req.max_clock_skew)
+                if not self.replay_cache.add(hashlib.sha256(value).digest(), keep_until, now):
+                    raise InvalidSecurity("replayed message")
+
+        proc = HeaderProcessor(root, env, security, self.resolver, req, self.limits, now, size, seen_once)
         proc.run()
         if proc.decrypted:
             check_depth(root, self.limits.max_xml_depth)  # decrypted fragments were parsed unchecked
@@ -113,26 +124,21 @@ class Receiver:
 
         used = [k for _, _, k in proc.decrypted] + ([] if primary is None else [primary[1]])
         contexts = {k.origin.context.identifier for k in used if k.origin.context is not None}
-        contexts |= set(proc.contexts) if contexts else set()
+        contexts |= set(proc.tokens.contexts) if contexts else set()
         if len(contexts) > 1:
             raise InvalidSecurity("keys of more than one context in one message")
         if req.derived_keys and any(not k.origin.derived for k in used):
             raise InvalidSecurity("derived keys are required")
-        context = proc.contexts[next(iter(contexts))] if contexts else None
+        context = proc.tokens.contexts[next(iter(contexts))] if contexts else None
         if req.context_identifier is not None and (context is None or context.identifier != req.context_identifier):
             raise BadContextToken("the message is not protected by the expected context")
         if context is not None and token == "context:" + context.identifier:
-            state = proc.context_states.get(context.identifier)
+            state = proc.tokens.context_states.get(context.identifier)
             if state is not None:
                 raise state  # an encrypt-only message under a context that is not live
 
-        # A signature value, or for an unsigned message its first cipher text (random IV), is seen once, and
-        # remembered for as long as the Timestamp checks could pass it, whatever its Expires (replay.py).
-        seen = primary[0].value if primary is not None else proc.first_cipher_value
-        if req.detect_replays and seen is not None:
-            keep_until = now + replay_retention(req.max_clock_skew)
-            if not self.replay_cache.add(hashlib.sha256(seen).digest(), keep_until, now):
-                raise InvalidSecurity("replayed message")
+        if primary is None and proc.first_cipher_value is not None:
+            seen_once(proc.first_cipher_value)
         _remember_username_nonces(self.replay_cache, proc, now, req)
 
         security.getparent().remove(security)  # type: ignore[union-attr]
@@ -142,8 +148,8 @@ class Receiver:
             algorithms["digest"] = primary[0].digest
         if proc.decrypted:
             algorithms["encryption"] = proc.decrypted[0][1]
-        if proc.derivation_version is not None and any(k.origin.derived for k in used):
-            algorithms["derivation"] = proc.derivation_version.p_sha1
+        if proc.tokens.derivation_version is not None and any(k.origin.derived for k in used):
+            algorithms["derivation"] = proc.tokens.derivation_version.p_sha1
         return VerifiedMessage(
             envelope=root,
             soap=env.soap,
@@ -163,7 +169,7 @@ class Receiver:
                 SupportingToken(token, any(el is s for s in signed), any(el is d for d, _, _ in proc.decrypted))
                 for token, el in proc.usernames
             ),
-            header_contexts=dict(proc.sct_ids),
+            header_contexts=dict(proc.tokens.sct_ids),
         )
 
 
