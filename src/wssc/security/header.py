@@ -30,6 +30,8 @@ from wssc.errors import (
     UnsupportedSecurityToken,
 )
 from wssc.limits import REPLAY_WINDOW, Limits
+from wssc.primitives import algorithms as alg
+from wssc.primitives.algorithms import AlgorithmSuite
 from wssc.primitives.xml import Element, b64decode
 from wssc.primitives.xsdtime import parse_time
 from wssc.security import dsig, xmlenc
@@ -51,6 +53,13 @@ _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
 _WSU_IDS = etree.XPath("descendant-or-self::*/@wsu:Id", namespaces={"wsu": ns.WSU})
 _PLAIN_IDS = etree.XPath("descendant-or-self::*/@Id")
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
+
+def _signature_methods(suite: AlgorithmSuite) -> frozenset[str]:
+    """The suite's signature algorithms (WS-SP 1.2 section 6.1), and RSA-SHA256 wherever RSA-SHA1 is: a
+    stronger asymmetric signature is no weakness (Mono's WCF endorses with it under Basic256); nothing weaker
+    or of another kind is accepted."""
+    return frozenset({suite.symmetric_signature, suite.asymmetric_signature, alg.RSA_SHA256})
+
 
 #: called with the message signature's value once it is verified, before anything else is decrypted
 #: (the receiver's replay check)
@@ -317,9 +326,7 @@ class HeaderProcessor:
                 lookup,
                 max_references=self.limits.max_signature_references,
                 allowed_digests=None if suite is None else frozenset({suite.digest}),
-                allowed_methods=None
-                if suite is None
-                else frozenset({suite.symmetric_signature, suite.asymmetric_signature}),
+                allowed_methods=None if suite is None else _signature_methods(suite),
                 budget=self.budget,
                 on_value_verified=authenticated,
             )
