@@ -1,0 +1,127 @@
+"""The bounded worker pool an ASGI server runs the receive path in, and the answer past its bound.
+
+Verifying a request is CPU work (parsing, digests, decryption) that an unauthenticated sender can make
+expensive; done on the event loop it stalls every other client (issue 7, finding 3).  :class:`WorkerPool`
+runs it in threads instead, at most ``workers`` at once with at most ``queue`` more waiting, and refuses
+the rest at once, as WCF's ``ServiceThrottlingBehavior`` bounds concurrent calls and uvicorn's
+``--limit-concurrency`` bounds requests in flight.  A refused request gets HTTP 503 with a
+``wsa:EndpointUnavailable`` fault (WS-Addressing 1.0 SOAP Binding section 6.4.5; neither WS-Trust nor
+WS-SC has a "busy" code, and WCF clients turn a 503 into ``ServerTooBusyException``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Final, TypeVar
+
+from lxml import etree
+
+from wssc import namespaces as ns
+from wssc.primitives.xml import serialize
+from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
+
+T = TypeVar("T")
+
+#: WCF ``ServiceThrottlingBehavior.MaxConcurrentCalls``: 16 times the processor count.  Threads beyond the
+#: cores do not add CPU under the GIL; they let handlers that wait on I/O overlap, which is WCF's reason too.
+MAX_CONCURRENT_CALLS: Final = 16 * (os.cpu_count() or 1)
+#: Requests admitted beyond the running ones, waiting for a worker.  WCF queues calls past
+#: ``MaxConcurrentCalls`` without a bound of its own and bounds the sessions that can be waiting with
+#: ``MaxConcurrentSessions``, 100 times the processor count; we take that as the queue's bound.
+MAX_QUEUED_CALLS: Final = 100 * (os.cpu_count() or 1)
+#: What the busy fault asks the client to wait, in seconds (HTTP ``Retry-After``; ``wsa:RetryAfter`` is
+#: in milliseconds).  WCF sends no Retry-After; one second is uvicorn's and most proxies' choice of none,
+#: made explicit so that well-behaved clients back off.
+RETRY_AFTER_SECONDS: Final = 1
+
+_WSA_FAULT_ACTION: Final = f"{ns.WSA10}/fault"
+_REASON: Final = "The endpoint is unable to process the message at this time."
+
+
+class WorkerPool:
+    """Threads for blocking work, with admission control: :meth:`submit` refuses (returns None) when
+    ``workers + queue`` jobs are running or waiting already.  Thread-safe; one pool may serve many apps."""
+
+    def __init__(self, workers: int = MAX_CONCURRENT_CALLS, queue: int = MAX_QUEUED_CALLS) -> None:
+        if workers < 1 or queue < 0:
+            raise ValueError("a pool needs at least one worker and a queue bound of zero or more")
+        self.workers = workers
+        self.queue = queue
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wssc-worker")
+        self._lock = threading.Lock()
+        self._pending = 0
+
+    @property
+    def pending(self) -> int:
+        """Jobs running or waiting."""
+        return self._pending
+
+    @property
+    def full(self) -> bool:
+        return self._pending >= self.workers + self.queue
+
+    def submit(self, fn: Callable[..., T], *args: object, admit: bool = True) -> Future[T] | None:
+        """Run ``fn(*args)`` in a worker; None when refused.  ``admit=False`` is for the later steps of a
+        request already admitted: they are counted but never refused (refusing them would waste the
+        work done and leave the client without an answer)."""
+        with self._lock:
+            if admit and self._pending >= self.workers + self.queue:
+                return None
+            self._pending += 1
+        try:
+            future = self._executor.submit(fn, *args)
+        except BaseException:
+            self._done(None)
+            raise
+        # Released when the job ends or is cancelled before it starts, not when an awaiting task is
+        # cancelled: a thread cannot be stopped, and the bound is on the work the threads hold.
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: object) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a later step of an admitted request in a worker and wait for it."""
+        future = self.submit(fn, *args, admit=False)
+        assert future is not None
+        return await asyncio.wrap_future(future)
+
+
+def soap_version_of_content_type(content_type: str) -> SOAPVersion:
+    """The SOAP version a request's media type names (SOAP 1.2 part 2 section 7.1.4: application/soap+xml;
+    SOAP 1.1 section 6.1.1: text/xml), without reading the body: a refusal must cost nothing."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return SOAP11 if media == "text/xml" else SOAP12
+
+
+def busy_fault(soap: SOAPVersion, retry_after_seconds: int = RETRY_AFTER_SECONDS) -> bytes:
+    """The ``wsa:EndpointUnavailable`` fault (WS-Addressing 1.0 SOAP Binding section 6.4.5) with its
+    ``wsa:RetryAfter`` detail; in SOAP 1.1 the subcode is the faultcode and the detail travels in a
+    ``wsa:FaultDetail`` header (section 6.2)."""
+    nsmap = {"s": soap.namespace, "wsa": ns.WSA10}
+    env = etree.Element(soap.qname("Envelope"), nsmap=nsmap)
+    header = etree.SubElement(env, soap.qname("Header"))
+    etree.SubElement(header, ns.qn(ns.WSA10, "Action")).text = _WSA_FAULT_ACTION
+    fault = etree.SubElement(etree.SubElement(env, soap.qname("Body")), soap.qname("Fault"))
+    retry = etree.Element(ns.qn(ns.WSA10, "RetryAfter"))
+    retry.text = str(retry_after_seconds * 1000)
+    if soap is SOAP11:
+        etree.SubElement(header, ns.qn(ns.WSA10, "FaultDetail")).append(retry)
+        etree.SubElement(fault, "faultcode").text = "wsa:EndpointUnavailable"
+        etree.SubElement(fault, "faultstring").text = _REASON
+    else:
+        code = etree.SubElement(fault, soap.qname("Code"))
+        etree.SubElement(code, soap.qname("Value")).text = f"s:{soap.receiver_code}"
+        sub = etree.SubElement(code, soap.qname("Subcode"))
+        etree.SubElement(sub, soap.qname("Value")).text = "wsa:EndpointUnavailable"
+        text = etree.SubElement(etree.SubElement(fault, soap.qname("Reason")), soap.qname("Text"))
+        text.set(ns.qn(ns.XML, "lang"), "en")
+        text.text = _REASON
+        etree.SubElement(fault, soap.qname("Detail")).append(retry)
+    return serialize(env)
