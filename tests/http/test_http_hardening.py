@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import io
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.x509 import load_pem_x509_certificate
 from lxml import etree
 
 from http_support import LiveServer
@@ -344,3 +347,23 @@ def test_uvicorn_refuses_malformed_content_length_without_a_traceback(live_app, 
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\nhello")
         answer = sock.recv(65536)
         assert answer.startswith(b"HTTP/1.1 400") and b"Traceback" not in answer
+
+
+def test_cli_serve_takes_the_pool_bounds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from http_support import ServeProcess
+
+    node = ServeProcess(tmp_path, "--workers", "1", "--queue", "0")
+    try:
+        client = WsscClient(node.url, ClientBootstrap(load_pem_x509_certificate(node.cert_path.read_bytes())))
+        assert _text(client.call(PAYLOAD, "urn:example:echo")) == "over http"
+        client.close()
+    finally:
+        node.stop()
+    refused = subprocess.run(
+        [sys.executable, "-m", "wssc", "serve", "--queue", "-1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "--queue" in refused.stderr

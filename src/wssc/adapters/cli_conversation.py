@@ -19,6 +19,7 @@ from wssc import versions
 from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.http_client import WsscClient
 from wssc.adapters.keylog import KeyLog
+from wssc.adapters.throttle import MAX_CONCURRENT_CALLS, MAX_QUEUED_CALLS, WorkerPool
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
     MUTUAL_CERTIFICATE,
@@ -105,11 +106,12 @@ def build_app(
     keylog: KeyLog | None = None,
     redis_url: str | None = None,
     stateless: bool = False,
+    pool: WorkerPool | None = None,
 ) -> WsscApp:
     """The demo echo service: any SOAP 1.1/1.2 message, with or without WS-Addressing, whose Body and
     Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed).
     With ``redis_url`` its contexts and replay cache live in Redis, shared with the other nodes; ``stateless``
-    contexts live in their own SCTs, sealed with the farm's key."""
+    contexts live in their own SCTs, sealed with the farm's key; ``pool`` bounds the requests it works on."""
     requirements = Requirements(encrypted_body=True, signed_addressing_headers=False)
     seal = seal_from_environment() if stateless else None
     settings = ServiceSettings(version=version, requirements=requirements, stateless=seal)
@@ -123,7 +125,7 @@ def build_app(
 
         store, replays = farm_store(redis_url, seal_from_environment())
     service = SecureConversationService(credentials, store, settings, on_new_key=keylog, replay_cache=replays)
-    return WsscApp(service, default=echo_handler, path="/echo", wsdl=DEMO_WSDL)
+    return WsscApp(service, default=echo_handler, path="/echo", wsdl=DEMO_WSDL, pool=pool)
 
 
 def seal_from_environment() -> ContextSeal:
@@ -147,6 +149,13 @@ def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]
     return click.option(flag, name, multiple=True, type=kind, help=text + " (repeatable)")
 
 
+def _pool_bound(
+    flag: str, minimum: int, default: int, text: str
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """An option bounding the worker pool (:mod:`wssc.adapters.throttle`)."""
+    return click.option(flag, type=click.IntRange(min=minimum), default=default, show_default=True, help=text)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
@@ -162,6 +171,8 @@ def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]
     "--redis", "redis_url", default=None, help="redis://... : share contexts and replay detection with other nodes"
 )
 @click.option("--stateless", is_flag=True, help="issue cookie-mode contexts sealed with WSSC_SEAL_KEY; store nothing")
+@_pool_bound("--workers", 1, MAX_CONCURRENT_CALLS, "requests verified and answered at once (WCF MaxConcurrentCalls)")
+@_pool_bound("--queue", 0, MAX_QUEUED_CALLS, "requests waiting for a worker; beyond them HTTP 503")
 def serve(
     host: str,
     port: int,
@@ -175,6 +186,8 @@ def serve(
     peers: tuple[str, ...],
     redis_url: str | None,
     stateless: bool,
+    workers: int,
+    queue: int,
 ) -> None:
     """Run the demo echo service at /echo under WS-SecureConversation."""
     import uvicorn
@@ -207,7 +220,9 @@ def serve(
             err=True,
         )
     credentials = ServiceCredentials(cert, key, user_table, client_trust=trust)
-    app = build_app(credentials, versions.by_name(sc_version), KeyLog.from_environment(), redis_url, stateless)
+    keylog = KeyLog.from_environment()
+    pool = WorkerPool(workers, queue)
+    app = build_app(credentials, versions.by_name(sc_version), keylog, redis_url, stateless, pool)
     click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, WS-SC {sc_version})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
