@@ -5,8 +5,9 @@ expensive; done on the event loop it stalls every other client (issue 7, finding
 runs it in threads instead, at most ``workers`` at once with at most ``queue`` more waiting, and refuses
 the rest at once, as WCF's ``ServiceThrottlingBehavior`` bounds concurrent calls and uvicorn's
 ``--limit-concurrency`` bounds requests in flight.  A refused request gets HTTP 503 with a
-``wsa:EndpointUnavailable`` fault (WS-Addressing 1.0 SOAP Binding section 6.4.5; neither WS-Trust nor
-WS-SC has a "busy" code, and WCF clients turn a 503 into ``ServerTooBusyException``).
+``wsa:EndpointUnavailable`` fault (WS-Addressing 1.0 SOAP Binding, section 6, the predefined "Endpoint
+Unavailable" fault with its ``wsa:RetryAfter`` detail; neither WS-Trust nor WS-SC has a "busy" code, and
+WCF clients turn a 503 into ``ServerTooBusyException``).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ MAX_CONCURRENT_CALLS: Final = 16 * (os.cpu_count() or 1)
 #: ``MaxConcurrentCalls`` without a bound of its own and bounds the sessions that can be waiting with
 #: ``MaxConcurrentSessions``, 100 times the processor count; we take that as the queue's bound.
 MAX_QUEUED_CALLS: Final = 100 * (os.cpu_count() or 1)
-#: What the busy fault asks the client to wait, in seconds (HTTP ``Retry-After``; ``wsa:RetryAfter`` is
-#: in milliseconds).  WCF sends no Retry-After; one second is uvicorn's and most proxies' choice of none,
-#: made explicit so that well-behaved clients back off.
+#: What the busy answer asks the client to wait, in seconds (HTTP ``Retry-After``, RFC 9110 section 10.2.3;
+#: ``wsa:RetryAfter`` carries it in milliseconds).  WCF and uvicorn send none; one second lets a
+#: well-behaved client back off without giving up.
 RETRY_AFTER_SECONDS: Final = 1
 
 _WSA_FAULT_ACTION: Final = f"{ns.WSA10}/fault"
@@ -101,9 +102,9 @@ def soap_version_of_content_type(content_type: str) -> SOAPVersion:
 
 
 def busy_fault(soap: SOAPVersion, retry_after_seconds: int = RETRY_AFTER_SECONDS) -> bytes:
-    """The ``wsa:EndpointUnavailable`` fault (WS-Addressing 1.0 SOAP Binding section 6.4.5) with its
-    ``wsa:RetryAfter`` detail; in SOAP 1.1 the subcode is the faultcode and the detail travels in a
-    ``wsa:FaultDetail`` header (section 6.2)."""
+    """The ``wsa:EndpointUnavailable`` fault (WS-Addressing 1.0 SOAP Binding, section 6) with its
+    ``wsa:RetryAfter`` detail; in SOAP 1.1, which has no subcodes, the subcode is the faultcode and the
+    detail travels in a ``wsa:FaultDetail`` header, as that binding's SOAP 1.1 mapping says."""
     nsmap = {"s": soap.namespace, "wsa": ns.WSA10}
     env = etree.Element(soap.qname("Envelope"), nsmap=nsmap)
     header = etree.SubElement(env, soap.qname("Header"))
