@@ -136,7 +136,7 @@ def test_attack_slow_request_does_not_stall_another_clients_call(service_keypair
         client.close()
 
 
-def test_attack_flood_beyond_the_queue_is_refused_at_once_with_503(service_keypair, background) -> None:  # type: ignore[no-untyped-def]
+def test_attack_flood_beyond_the_queue_is_refused_at_once_with_503(service_keypair, background, caplog) -> None:  # type: ignore[no-untyped-def]
     """One worker, one queue place: the third concurrent request is answered at once with HTTP 503 and a
     ``wsa:EndpointUnavailable`` fault; the admitted ones complete; then the pool admits again."""
     cert, _ = service_keypair
@@ -163,6 +163,8 @@ def test_attack_flood_beyond_the_queue_is_refused_at_once_with_503(service_keypa
                 fault = read_fault(root)
                 assert fault is not None and fault.code == ENDPOINT_UNAVAILABLE
                 assert root.find(f".//{{{ns.WSA10}}}RetryAfter").text == "1000"  # type: ignore[union-attr]
+            full = [r for r in caplog.records if r.getMessage().startswith("worker pool full")]
+            assert len(full) == 1  # the operator hears of the flood once
         finally:
             gate.release.set()
         gate.wait_entered()  # the queued one reached the worker after the first finished
@@ -176,12 +178,17 @@ def test_attack_flood_beyond_the_queue_is_refused_at_once_with_503(service_keypa
         client.close()
 
 
-def test_pool_bound_counts_running_and_waiting_jobs() -> None:
+def test_pool_bound_counts_running_and_waiting_jobs(caplog: pytest.LogCaptureFixture) -> None:
     pool = WorkerPool(workers=2, queue=1)
     release = threading.Event()
     futures = [pool.submit(release.wait, 10) for _ in range(3)]
     assert all(f is not None for f in futures) and pool.full
-    assert pool.submit(lambda: None) is None  # refused
+    with caplog.at_level("WARNING", logger="wssc.adapters.throttle"):
+        assert pool.submit(lambda: None) is None  # refused
+        assert pool.submit(lambda: None) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "worker pool full (2 workers, 1 queued): refusing requests"
+    ]  # one warning per flood, not one per refused request
     later = pool.submit(lambda: "later step", admit=False)  # an admitted request's later step: never refused
     assert later is not None
     release.set()
@@ -192,6 +199,7 @@ def test_pool_bound_counts_running_and_waiting_jobs() -> None:
     while pool.pending and time.monotonic() < deadline:
         time.sleep(0.01)
     assert pool.pending == 0 and not pool.full
+    assert caplog.records[-1].getMessage() == "worker pool has room again: accepting requests"
     with pytest.raises(ValueError):
         WorkerPool(workers=0)
 

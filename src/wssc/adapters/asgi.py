@@ -211,7 +211,7 @@ class WsscApp:
             return
         content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"").decode("latin-1")
         soap = soap_version_of_content_type(content_type)
-        if self.pool.full:  # refuse before reading: a refusal must cost the server nothing
+        if not self.pool.admits():  # refuse before reading: a refusal must cost the server nothing
             await _busy(send, soap)
             return
         body = await self._read_body(headers, receive, send)

@@ -13,6 +13,7 @@ WCF clients turn a 503 into ``ServerTooBusyException``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from wssc.primitives.xml import serialize
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 #: WCF ``ServiceThrottlingBehavior.MaxConcurrentCalls``: 16 times the processor count.  Threads beyond the
 #: cores do not add CPU under the GIL; they let handlers that wait on I/O overlap, which is WCF's reason too.
@@ -55,6 +57,8 @@ class WorkerPool:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wssc-worker")
         self._lock = threading.Lock()
         self._pending = 0
+        #: set while refusing, so that a flood logs one warning rather than one per request
+        self._refusing = False
 
     @property
     def pending(self) -> int:
@@ -65,14 +69,19 @@ class WorkerPool:
     def full(self) -> bool:
         return self._pending >= self.workers + self.queue
 
+    def admits(self) -> bool:
+        """Whether a new request would be admitted now (a cheap check before reading its body)."""
+        return not self._refusal(reserve=False)
+
     def submit(self, fn: Callable[..., T], *args: object, admit: bool = True) -> Future[T] | None:
         """Run ``fn(*args)`` in a worker; None when refused.  ``admit=False`` is for the later steps of a
         request already admitted: they are counted but never refused (refusing them would waste the
         work done and leave the client without an answer)."""
-        with self._lock:
-            if admit and self._pending >= self.workers + self.queue:
-                return None
-            self._pending += 1
+        if admit and self._refusal(reserve=True):
+            return None
+        if not admit:
+            with self._lock:
+                self._pending += 1
         try:
             future = self._executor.submit(fn, *args)
         except BaseException:
@@ -83,9 +92,25 @@ class WorkerPool:
         future.add_done_callback(self._done)
         return future
 
+    def _refusal(self, reserve: bool) -> bool:
+        """True when full (the first refusal of a flood is logged); otherwise reserve a place if asked."""
+        with self._lock:
+            refused = self._pending >= self.workers + self.queue
+            first = refused and not self._refusing
+            self._refusing = self._refusing or refused
+            if reserve and not refused:
+                self._pending += 1
+        if first:  # logged outside the lock
+            _log.warning("worker pool full (%d workers, %d queued): refusing requests", self.workers, self.queue)
+        return refused
+
     def _done(self, _future: object) -> None:
         with self._lock:
             self._pending -= 1
+            drained = self._refusing and self._pending < self.workers  # the queue has emptied
+            self._refusing = self._refusing and not drained
+        if drained:
+            _log.warning("worker pool has room again: accepting requests")
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run a later step of an admitted request in a worker and wait for it."""
