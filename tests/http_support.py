@@ -54,6 +54,9 @@ class ServeProcess:
         self.url = f"http://127.0.0.1:{self.port}/echo"
         self.keylog = workdir / "keys.log"
         env = dict(os.environ, WSSC_KEYLOG=str(self.keylog), **(env or {}))
+        # The server runs in ``workdir``: a relative PYTHONPATH (``PYTHONPATH=src``) would miss this checkout.
+        paths = env.get("PYTHONPATH", "").split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in paths if p)
         cmd = [sys.executable, "-m", "wssc.adapters.cli", "serve", "--port", str(self.port), *args]
         self.proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.cert_path = workdir / "wssc-dev" / "service-cert.pem"

@@ -25,9 +25,7 @@ SEED = int(os.environ.get("WSSC_FUZZ_SEED", "0"))
 COUNT = int(os.environ.get("WSSC_FUZZ_COUNT", "2000"))
 #: Failures already reported and being fixed elsewhere, by a line of their traceback: the run then ends as
 #: an expected failure naming them instead of a failure.  Remove each entry once its fix has landed.
-KNOWN = {
-    "in open_cookies": "issue 7 item 9: a comment or PI before the Header of a stateless request",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,12 @@ Application authors register handlers by WS-Addressing action (or SOAPAction)::
 A handler receives only verified data (the signxml model) and returns the payload of the response Body;
 the app protects it under the caller's context.  Token operations (RST/RSTR) and faults never reach
 handlers.  Every failure is a SOAP fault with the spec's code; no request produces a traceback.
+
+Over ASGI, verifying a request, a synchronous handler and protecting the answer run in a bounded
+:class:`~wssc.adapters.throttle.WorkerPool`, never on the event loop, so one expensive request cannot stall
+the others; past the pool's bound a request is answered at once with HTTP 503.  A coroutine handler runs
+on the loop.  The body is bounded before it is read (``max_body``, :data:`wssc.limits.MAX_MESSAGE_BYTES`)
+in both adapters, and a malformed ``Content-Length`` gets HTTP 400 (RFC 9110 section 8.6).
 """
 
 from __future__ import annotations
@@ -19,9 +25,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Final
 
+from wssc.adapters.throttle import RETRY_AFTER_SECONDS, WorkerPool, busy_fault, soap_version_of_content_type
 from wssc.conversation.policy_writer import publish_wsdl
 from wssc.conversation.service import (
     ApplicationRequest,
@@ -32,8 +42,8 @@ from wssc.conversation.service import (
 )
 from wssc.errors import InvalidSecurity, RequestFailed, WsscError
 from wssc.limits import MAX_MESSAGE_BYTES
-from wssc.primitives.xml import Element
-from wssc.security.soap import SOAP12
+from wssc.primitives.xml import Element, is_ascii_digits
+from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
 
 _log = logging.getLogger(__name__)
 
@@ -43,6 +53,10 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+#: More digits than this in a Content-Length is more than any body limit (and than ``int`` should parse).
+_LENGTH_DIGITS: Final = 18
+_BUSY: Final = {soap: busy_fault(soap) for soap in (SOAP11, SOAP12)}
 
 
 def _transport_action(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
@@ -59,6 +73,24 @@ def _transport_action(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+def content_length(value: str) -> int | None:
+    """A Content-Length field value (RFC 9110 section 8.6: ``1*DIGIT``), or None when malformed: negative,
+    signed, blank inside, not ASCII digits.  A value longer than any limit reads as ``sys.maxsize``."""
+    value = value.strip(" \t")
+    if not is_ascii_digits(value):
+        return None
+    significant = value.lstrip("0")
+    return sys.maxsize if len(significant) > _LENGTH_DIGITS else int(significant or "0")
+
+
+@dataclass(frozen=True)
+class _Awaiting:
+    """A verified request whose (coroutine) handler is still to be awaited on the event loop."""
+
+    request: ApplicationRequest
+    result: Awaitable[Payload]
+
+
 class WsscApp:
     def __init__(
         self,
@@ -68,6 +100,7 @@ class WsscApp:
         max_body: int = MAX_MESSAGE_BYTES,
         path: str | None = None,
         wsdl: bytes | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.service = service
         #: the application's WSDL, served at ``?wsdl`` with the service's security policy and certificate
@@ -77,6 +110,8 @@ class WsscApp:
         self.handlers: dict[str, Handler] = {}
         self.default = default
         self.max_body = max_body
+        #: where ASGI requests are verified and answered (WSGI requests run in the WSGI server's threads)
+        self.pool = pool if pool is not None else WorkerPool()
 
     def operation(self, action: str) -> Callable[[Handler], Handler]:
         """Register a handler for messages with this action."""
@@ -87,32 +122,69 @@ class WsscApp:
 
         return register
 
-    # -- the transport-independent part ------------------------------------------------------------------
+    # -- the transport-independent part (blocking: runs in a worker or a WSGI server's thread) ------------
     def published_wsdl(self, address: str) -> bytes:
         """The WSDL as ``?wsdl`` serves it: policy attached, certificate published, ports at ``address``."""
         assert self.wsdl is not None
         return publish_wsdl(self.wsdl, self.service.credentials, self.service.settings, address)
 
-    async def handle(self, body: bytes, transport_action: str | None, over_tls: bool = False) -> Reply:
+    def _begin(self, body: bytes, transport_action: str | None, over_tls: bool) -> Reply | _Awaiting:
+        """Verify the request and run a synchronous handler: the reply, or a coroutine still to await."""
         event = self.service.receive(body, transport_action=transport_action, over_tls=over_tls)
         if isinstance(event, (TokenReply, FaultReply)):
             return event.reply
-        return await self._application(event)
-
-    async def _application(self, request: ApplicationRequest) -> Reply:
-        soap = request.message.soap
-        handler = self.handlers.get(request.action or "", self.default)
+        handler = self.handlers.get(event.action or "", self.default)
         if handler is None:
-            return self.service.fault(InvalidSecurity(f"no operation for action {request.action!r}"), soap).reply
+            error = InvalidSecurity(f"no operation for action {event.action!r}")
+            return self.service.fault(error, event.message.soap).reply
         try:
-            result = handler(request)
-            payload = await result if inspect.isawaitable(result) else result
-            return Reply(self.service.respond(request, payload), soap)
-        except WsscError as error:
-            return self.service.fault(error, soap).reply
-        except Exception:
-            _log.exception("handler for %r failed", request.action)
-            return self.service.fault(RequestFailed("the operation failed"), soap).reply
+            result = handler(event)
+        except Exception as error:
+            return self._failed(event, error)
+        if inspect.isawaitable(result):
+            return _Awaiting(event, result)
+        return self._respond(event, result)
+
+    def _respond(self, request: ApplicationRequest, payload: Payload) -> Reply:
+        """Protect the handler's answer under the request's key."""
+        try:
+            return Reply(self.service.respond(request, payload), request.message.soap)
+        except Exception as error:
+            return self._failed(request, error)
+
+    def _failed(self, request: ApplicationRequest, error: Exception) -> Reply:
+        """The fault for a handler's (or the answer's) failure: its own code, or RequestFailed for a bug."""
+        if not isinstance(error, WsscError):
+            _log.error("handler for %r failed", request.action, exc_info=error)
+            error = RequestFailed("the operation failed")
+        return self.service.fault(error, request.message.soap).reply
+
+    async def _settle(self, pending: _Awaiting) -> Payload | Reply:
+        try:
+            return await pending.result
+        except Exception as error:
+            return self._failed(pending.request, error)
+
+    def handle_blocking(self, body: bytes, transport_action: str | None, over_tls: bool = False) -> Reply:
+        """One whole request in the calling thread (WSGI); a coroutine handler gets its own event loop."""
+        step = self._begin(body, transport_action, over_tls)
+        if isinstance(step, Reply):
+            return step
+        outcome = asyncio.run(self._settle(step))
+        return outcome if isinstance(outcome, Reply) else self._respond(step.request, outcome)
+
+    async def handle(self, body: bytes, transport_action: str | None, over_tls: bool = False) -> Reply:
+        """One whole request from a coroutine: the blocking steps in the pool (never refused here; the ASGI
+        entry point refuses at admission)."""
+        return await self._finish(await self.pool.run(self._begin, body, transport_action, over_tls))
+
+    async def _finish(self, step: Reply | _Awaiting) -> Reply:
+        if isinstance(step, Reply):
+            return step
+        outcome = await self._settle(step)
+        if isinstance(outcome, Reply):
+            return outcome
+        return await self.pool.run(self._respond, step.request, outcome)
 
     # -- ASGI ----------------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,31 +196,64 @@ class WsscApp:
         if self.path is not None and scope.get("path") != self.path:
             await _respond(send, 404, b"no SOAP endpoint here\n", "text/plain")
             return
+        headers = scope.get("headers", [])
         if scope["method"] == "GET" and self.wsdl is not None and scope.get("query_string", b"").lower() == b"wsdl":
-            host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")
+            host = dict(headers).get(b"host", b"localhost").decode("latin-1")
             address = f"{scope.get('scheme', 'http')}://{host}{scope.get('path', '/')}"
-            await _respond(send, 200, self.published_wsdl(address), "text/xml; charset=utf-8")
+            document = self.pool.submit(self.published_wsdl, address)
+            if document is None:
+                await _busy(send, SOAP12)
+                return
+            await _respond(send, 200, await asyncio.wrap_future(document), "text/xml; charset=utf-8")
             return
         if scope["method"] != "POST":
             await _respond(send, 405, b"SOAP endpoints accept POST only\n", "text/plain", [(b"allow", b"POST")])
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_body:
-                fault = self.service.fault(InvalidSecurity("message too large"), SOAP12).reply
-                await _respond(send, 413, fault.data, SOAP12.content_type)
-                return
-        over_tls = scope.get("scheme") == "https"
-        reply = await self.handle(bytes(body), _transport_action(scope.get("headers", [])), over_tls)
+        content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"").decode("latin-1")
+        soap = soap_version_of_content_type(content_type)
+        if not self.pool.admits():  # refuse before reading: a refusal must cost the server nothing
+            await _busy(send, soap)
+            return
+        body = await self._read_body(headers, receive, send)
+        if body is None:
+            return
+        first = self.pool.submit(self._begin, body, _transport_action(headers), scope.get("scheme") == "https")
+        if first is None:
+            await _busy(send, soap)
+            return
+        reply = await self._finish(await asyncio.wrap_future(first))
         await _respond(send, reply.status, reply.data, reply.soap.content_type)
+
+    async def _read_body(self, headers: Iterable[tuple[bytes, bytes]], receive: Receive, send: Send) -> bytes | None:
+        """The request body, never more than ``max_body`` bytes of it held; None when answered already
+        (400 malformed length, 413 too large) or when the client went away."""
+        for name, value in headers:
+            if name.lower() != b"content-length":
+                continue
+            length = content_length(value.decode("latin-1"))
+            if length is None:
+                await _respond(send, 400, b"malformed Content-Length\n", "text/plain")
+                return None
+            if length > self.max_body:
+                await _respond(send, *self._too_large())
+                return None
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            if len(body) + len(chunk) > self.max_body:  # chunked bodies declare no length: count as they come
+                await _respond(send, *self._too_large())
+                return None
+            body += chunk
+            if not message.get("more_body", False):
+                return bytes(body)
 
     # -- WSGI -----------------------------------------------------------------------------------------------
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
-        """The same endpoint as a WSGI application (handlers may still be coroutines)."""
+        """The same endpoint as a WSGI application (handlers may still be coroutines).  The WSGI server's
+        threads are the workers here: bound them there (e.g. gunicorn ``--threads``, waitress ``threads``)."""
 
         def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
             if (
@@ -158,28 +263,41 @@ class WsscApp:
             ):
                 host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")
                 address = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{environ.get('PATH_INFO', '/')}"
-                document = self.published_wsdl(address)
-                start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8")])
-                return [document]
+                return _wsgi_answer(start_response, 200, self.published_wsdl(address), "text/xml; charset=utf-8")
             if environ.get("REQUEST_METHOD") != "POST":
-                start_response("405 Method Not Allowed", [("Content-Type", "text/plain"), ("Allow", "POST")])
-                return [b"SOAP endpoints accept POST only\n"]
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            if length > self.max_body:
-                reply = self.service.fault(InvalidSecurity("message too large"), SOAP12).reply
-            else:
-                body = environ["wsgi.input"].read(length)
-                headers = [(b"soapaction", environ.get("HTTP_SOAPACTION", "").encode("latin-1"))]
-                headers.append((b"content-type", environ.get("CONTENT_TYPE", "").encode("latin-1")))
-                over_tls = environ.get("wsgi.url_scheme") == "https"
-                reply = asyncio.run(self.handle(body, _transport_action(headers), over_tls))
-            status = {200: "200 OK", 500: "500 Internal Server Error"}.get(reply.status, f"{reply.status} Error")
-            start_response(
-                status, [("Content-Type", reply.soap.content_type), ("Content-Length", str(len(reply.data)))]
-            )
-            return [reply.data]
+                message = b"SOAP endpoints accept POST only\n"
+                return _wsgi_answer(start_response, 405, message, "text/plain", [("Allow", "POST")])
+            body = self._wsgi_body(environ)
+            if isinstance(body, tuple):
+                return _wsgi_answer(start_response, *body)
+            headers = [(b"soapaction", environ.get("HTTP_SOAPACTION", "").encode("latin-1"))]
+            headers.append((b"content-type", environ.get("CONTENT_TYPE", "").encode("latin-1")))
+            over_tls = environ.get("wsgi.url_scheme") == "https"
+            reply = self.handle_blocking(body, _transport_action(headers), over_tls)
+            return _wsgi_answer(start_response, reply.status, reply.data, reply.soap.content_type)
 
         return application
+
+    def _wsgi_body(self, environ: dict[str, Any]) -> bytes | tuple[int, bytes, str]:
+        """The body, read with a bound (PEP 3333: never past CONTENT_LENGTH), or the refusal to send."""
+        declared = environ.get("CONTENT_LENGTH") or ""
+        stream = environ["wsgi.input"]
+        if declared.strip():
+            length = content_length(declared)
+            if length is None:
+                return 400, b"malformed Content-Length\n", "text/plain"
+            if length > self.max_body:
+                return self._too_large()
+            data: bytes = stream.read(length)
+            return data
+        if not environ.get("wsgi.input_terminated"):
+            return 411, b"Content-Length required\n", "text/plain"
+        data = stream.read(self.max_body + 1)  # the server ends the stream (a chunked upload)
+        return data if len(data) <= self.max_body else self._too_large()
+
+    def _too_large(self) -> tuple[int, bytes, str]:
+        fault = self.service.fault(InvalidSecurity("message too large"), SOAP12).reply
+        return 413, fault.data, SOAP12.content_type
 
 
 async def lifespan(receive: Receive, send: Send) -> None:
@@ -199,6 +317,23 @@ async def _respond(
     headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(data)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": data})
+
+
+async def _busy(send: Send, soap: SOAPVersion) -> None:
+    """HTTP 503 with the ``wsa:EndpointUnavailable`` fault and Retry-After (:mod:`wssc.adapters.throttle`)."""
+    await _respond(send, 503, _BUSY[soap], soap.content_type, [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
+
+
+def _wsgi_answer(
+    start_response: Callable[..., Any],
+    status: int,
+    data: bytes,
+    content_type: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+    start_response(f"{status} {HTTPStatus(status).phrase}", headers + (extra or []))
+    return [data]
 
 
 def echo_handler(request: ApplicationRequest) -> Payload:

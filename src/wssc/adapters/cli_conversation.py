@@ -19,6 +19,7 @@ from wssc import versions
 from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.http_client import WsscClient
 from wssc.adapters.keylog import KeyLog
+from wssc.adapters.throttle import MAX_CONCURRENT_CALLS, MAX_QUEUED_CALLS, WorkerPool
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
     BOOTSTRAP_NAMES,
@@ -113,12 +114,14 @@ def build_app(
     stateless: bool = False,
     bootstrap: str = ANONYMOUS_FOR_CERTIFICATE,
     suite: AlgorithmSuite = BASIC256,
+    pool: WorkerPool | None = None,
 ) -> WsscApp:
     """The demo echo service: any SOAP 1.1/1.2 message, with or without WS-Addressing, whose Body and
     Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed, and
     the published policy says so).  ``bootstrap`` and ``suite`` are published at ``/echo?wsdl`` and demanded
     of every request.  With ``redis_url`` its contexts and replay cache live in Redis, shared with the other
-    nodes; ``stateless`` contexts live in their own SCTs, sealed with the farm's key."""
+    nodes; ``stateless`` contexts live in their own SCTs, sealed with the farm's key; ``pool`` bounds the
+    requests it works on."""
     seal = seal_from_environment() if stateless else None
     settings = ServiceSettings(
         version=version,
@@ -137,7 +140,7 @@ def build_app(
 
         store, replays = farm_store(redis_url, seal_from_environment())
     service = SecureConversationService(credentials, store, settings, on_new_key=keylog, replay_cache=replays)
-    return WsscApp(service, default=echo_handler, path="/echo", wsdl=DEMO_WSDL)
+    return WsscApp(service, default=echo_handler, path="/echo", wsdl=DEMO_WSDL, pool=pool)
 
 
 def seal_from_environment() -> ContextSeal:
@@ -159,6 +162,13 @@ def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]
     """A repeatable option naming PEM files."""
     kind = click.Path(exists=True, dir_okay=False)
     return click.option(flag, name, multiple=True, type=kind, help=text + " (repeatable)")
+
+
+def _pool_bound(
+    flag: str, minimum: int, default: int, text: str
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """An option bounding the worker pool (:mod:`wssc.adapters.throttle`)."""
+    return click.option(flag, type=click.IntRange(min=minimum), default=default, show_default=True, help=text)
 
 
 @click.command()
@@ -184,6 +194,8 @@ def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]
     "--redis", "redis_url", default=None, help="redis://... : share contexts and replay detection with other nodes"
 )
 @click.option("--stateless", is_flag=True, help="issue cookie-mode contexts sealed with WSSC_SEAL_KEY; store nothing")
+@_pool_bound("--workers", 1, MAX_CONCURRENT_CALLS, "requests verified and answered at once (WCF MaxConcurrentCalls)")
+@_pool_bound("--queue", 0, MAX_QUEUED_CALLS, "requests waiting for a worker; beyond them HTTP 503")
 def serve(
     host: str,
     port: int,
@@ -198,6 +210,8 @@ def serve(
     peers: tuple[str, ...],
     redis_url: str | None,
     stateless: bool,
+    workers: int,
+    queue: int,
 ) -> None:
     """Run the demo echo service at /echo under WS-SecureConversation."""
     import uvicorn
@@ -232,7 +246,8 @@ def serve(
     credentials = ServiceCredentials(cert, key, user_table, client_trust=trust)
     keylog = KeyLog.from_environment()
     suite = suite_named(suite_name)
-    app = build_app(credentials, versions.by_name(sc_version), keylog, redis_url, stateless, bootstrap, suite)
+    pool = WorkerPool(workers, queue)
+    app = build_app(credentials, versions.by_name(sc_version), keylog, redis_url, stateless, bootstrap, suite, pool)
     click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, {suite_name}, WS-SC {sc_version})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -31,6 +31,7 @@ COOKIE_TAG: Final = ns.qn(ns.DNSE, "Cookie")
 _PURPOSE: Final = "wssc stateless context cookie"
 _SCT_TAGS: Final = frozenset(v.sc_qname("SecurityContextToken") for v in VERSIONS)
 _SECURITY: Final = ns.qn(ns.WSSE, "Security")
+_HEADER_TAGS: Final = frozenset(ns.qn(soap, "Header") for soap in (ns.SOAP11, ns.SOAP12))
 
 
 def cookie_of(token: SecurityContextToken | None) -> Element | None:
@@ -61,22 +62,40 @@ def open_cookies(root: Element, seal: ContextSeal, now: datetime) -> dict[str, S
     carrying it, is ``wsc:BadContextToken``.  SCTs without a cookie are left to the store, and so is a
     context long expired (past the retention a store keeps expired contexts for): it is simply unknown."""
     opened: dict[str, SecurityContext] = {}
-    header = root[0] if len(root) and etree.QName(root[0]).localname == "Header" else None
+    header = _header(root)
     if header is None:
         return opened
     for security in header.iterchildren(_SECURITY):
-        for element in security:
-            if element.tag not in _SCT_TAGS:
-                continue
+        for element in security.iterchildren(*_SCT_TAGS):
             cookies = element.findall(COOKIE_TAG)
             if not cookies:
                 continue
             if len(cookies) > 1:
                 raise BadContextToken("an SCT with more than one cookie")
             token = SecurityContextToken.from_element(element)
-            context = seal.open(b64decode(cookies[0].text, "dnse:Cookie"), token.identifier, _PURPOSE)
+            sealed = b64decode(_character_content(cookies[0]), "dnse:Cookie")
+            context = seal.open(sealed, token.identifier, _PURPOSE)
             if context.instance != token.instance:
                 raise BadContextToken("the cookie is for another key instance")
             if now < context.expires + EXPIRED_RETENTION:
                 opened[token.identifier] = replace(context, token=token)
     return opened
+
+
+def _header(root: Element) -> Element | None:
+    """The SOAP Header: the envelope's first element child when it is one (SOAP 1.2 part 1 section 5.1).
+    Comments and processing instructions may stand anywhere between the envelope's children (XML 1.0
+    section 3: element content), so the first child node need not be an element."""
+    first = next(root.iterchildren(etree.Element), None)
+    if first is None or first.tag not in _HEADER_TAGS:
+        return None
+    return first
+
+
+def _character_content(element: Element) -> str:
+    """The text of a simple-content element, across comments and processing instructions inside it (the
+    XPath string-value leaves them out, and so does a base64Binary reader such as WCF's); an element
+    child is malformed."""
+    if next(element.iterchildren(etree.Element), None) is not None:
+        raise BadContextToken("a dnse:Cookie with element content")
+    return (element.text or "") + "".join(child.tail or "" for child in element)

@@ -10,6 +10,7 @@ import base64
 import binascii
 import functools
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Final
 
@@ -77,7 +78,9 @@ def _as_utf8(data: bytes) -> bytes:
     return data
 
 
-_DEPTH_PROBES: dict[int, etree.XPath] = {}
+#: per thread: lxml lets one thread at a time evaluate a given XPath object (a shared probe would make every
+#: request wait for the deepest document in flight)
+_DEPTH_PROBES = threading.local()
 
 
 class MalformedXML(InvalidSecurity):
@@ -85,11 +88,13 @@ class MalformedXML(InvalidSecurity):
 
 
 def _depth_probe(depth: int) -> etree.XPath:
-    probe = _DEPTH_PROBES.get(depth)
+    probes: dict[int, etree.XPath] | None = getattr(_DEPTH_PROBES, "by_depth", None)
+    if probes is None:
+        probes = _DEPTH_PROBES.by_depth = {}
+    probe = probes.get(depth)
     if probe is None:
         # True when an element exists at depth + 1: one walk over the tree, in C.
-        probe = etree.XPath("boolean(/*" + "/*" * depth + ")")
-        _DEPTH_PROBES[depth] = probe
+        probe = probes[depth] = etree.XPath("boolean(/*" + "/*" * depth + ")")
     return probe
 
 

@@ -219,7 +219,7 @@ def verify(
         parts = [c for c in ref if isinstance(c.tag, str)]
         prefixes: list[str] | None = None
         if parts and parts[0].tag == _TRANSFORMS:
-            steps = list(parts.pop(0))
+            steps = [c for c in parts.pop(0) if isinstance(c.tag, str)]  # processing instructions are no steps
             if len(steps) != 1 or steps[0].tag != _TRANSFORM or steps[0].get("Algorithm") != ns.EXC_C14N:
                 raise UnsupportedAlgorithm("only the exclusive c14n transform is accepted")
             prefixes = _c14n_prefixes(steps[0])

@@ -14,6 +14,7 @@ message signature, the others endorsing it), a digest budget (:class:`~wssc.secu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -50,8 +51,20 @@ _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
 #: every wsu:Id, then every Id attribute in a subtree, its root included: one pass in C each.  Two queries, not
 #: one union: libxml2 merges the node sets of a union pairwise, quadratic in their size (a 1 MiB envelope
 #: with both attributes on every element took 8 s to index).
-_WSU_IDS = etree.XPath("descendant-or-self::*/@wsu:Id", namespaces={"wsu": ns.WSU})
-_PLAIN_IDS = etree.XPath("descendant-or-self::*/@Id")
+#: Compiled once per thread: lxml lets one thread at a time evaluate a given XPath object, so a shared one
+#: would make every request wait for the Id index of the largest one in flight.
+_ID_QUERIES = threading.local()
+
+
+def _id_queries() -> tuple[etree.XPath, etree.XPath]:
+    queries: tuple[etree.XPath, etree.XPath] | None = getattr(_ID_QUERIES, "queries", None)
+    if queries is None:
+        queries = (
+            etree.XPath("descendant-or-self::*/@wsu:Id", namespaces={"wsu": ns.WSU}),
+            etree.XPath("descendant-or-self::*/@Id"),
+        )
+        _ID_QUERIES.queries = queries
+    return queries
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
 
 def _signature_methods(suite: AlgorithmSuite) -> frozenset[str]:
@@ -110,8 +123,9 @@ class HeaderProcessor:
     # -- ids -------------------------------------------------------------------------------------------
     def index(self, subtree: Element) -> None:
         """Record the wsu:Id and Id values of ``subtree``; the same value on two elements is refused."""
-        found = _WSU_IDS(subtree)
-        plain = _PLAIN_IDS(subtree)
+        wsu_ids, plain_ids = _id_queries()
+        found = wsu_ids(subtree)
+        plain = plain_ids(subtree)
         assert isinstance(found, list) and isinstance(plain, list)
         for attribute in found + plain:
             value = str(attribute)
