@@ -994,3 +994,20 @@ def test_plaintext_injected_next_to_encrypted_body_content(ctx) -> None:
     at = data.index(b"<xenc:EncryptedData", data.index(b"<s:Body"))
     evil = data[:at] + b'<m:inject xmlns:m="urn:example:m">pay the attacker</m:inject>' + data[at:]
     rejects(ctx.receiver(Requirements(signature=False, encrypted_body=True)), evil, errors.InvalidSecurity)
+
+
+def test_certificate_with_an_invalid_version_is_a_token_error() -> None:
+    """Found by the receive fuzz: cryptography's InvalidVersion is no ValueError and escaped as an internal
+    error; a BinarySecurityToken whose certificate says version 66 is wsse:InvalidSecurityToken."""
+    from cryptography.hazmat.primitives import serialization
+
+    from wssc.tokens.x509 import BST_TAG, X509Token
+
+    cert, _ = rsa_identity()
+    der = cert.public_bytes(serialization.Encoding.DER)
+    assert b"\xa0\x03\x02\x01\x02" in der
+    bad = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x42", 1)
+    el = etree.Element(BST_TAG, ValueType=ns.X509V3)
+    el.text = base64.b64encode(bad).decode()
+    with pytest.raises(errors.InvalidSecurityToken):
+        X509Token.from_element(el)

@@ -192,6 +192,6 @@ def _certificate(port: Element, name: str) -> x509.Certificate | None:
         for element in identity.iter(ns.qn(ns.DS, "X509Certificate")):
             try:
                 return x509.load_der_x509_certificate(b64decode(element.text, "X509Certificate"))
-            except (ValueError, WsscError):
+            except (ValueError, x509.InvalidVersion, WsscError):
                 raise PolicyError(f"port {name}: the published service certificate is unreadable") from None
     return None

@@ -82,7 +82,7 @@ class X509Token:
         der = b64decode(el.text, "BinarySecurityToken")
         try:
             cert = x509.load_der_x509_certificate(der)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (found by fuzzing)
             raise InvalidSecurityToken("BinarySecurityToken is not a DER certificate") from None
         return cls(cert, el.get(ns.WSU_ID))
 
