@@ -1,5 +1,6 @@
-"""The service side of WS-SecureConversation, sans I/O: a token service for Issue, Renew, Amend, Cancel and
-Validate (WS-SC 1.3 sections 3-8, WS-Trust 1.3 sections 4-8) and the gate for application messages.
+"""The service side of WS-SecureConversation, sans I/O: the gate that receives, verifies and routes every
+request (WSS 1.1, WS-SP 1.2 section 7), holding a :class:`~wssc.conversation.token_service.TokenService` for
+Issue, Renew, Amend, Cancel and Validate (WS-SC 1.3 sections 3-6, WS-Trust 1.3 sections 4-7).
 
 :meth:`SecureConversationService.receive` takes the bytes of one request and returns one event: either a
 finished reply (token operations, faults) or an :class:`ApplicationRequest` that the application answers
@@ -22,7 +23,7 @@ from wssc.conversation.resolver import StoreKeyResolver
 from wssc.conversation.settings import ServiceSettings
 from wssc.conversation.stateless import open_cookies
 from wssc.conversation.store import ContextStore, InMemoryContextStore, RequestScopedStore
-from wssc.conversation.token_service import TokenOperations, derivation_version
+from wssc.conversation.token_service import TokenService, derivation_version
 from wssc.errors import (
     BadContextToken,
     InvalidRequest,
@@ -52,7 +53,11 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SecureConversationService(TokenOperations):
+class SecureConversationService:
+    """Receives requests, verifies them against the published policy and routes them: token requests to
+    :attr:`tokens` (its :class:`TokenService`), application messages to the application as an
+    :class:`ApplicationRequest`, answered through :meth:`respond`."""
+
     def __init__(
         self,
         credentials: ServiceCredentials,
@@ -69,8 +74,8 @@ class SecureConversationService(TokenOperations):
         self._scope = RequestScopedStore(store if store is not None else InMemoryContextStore())
         self.store: ContextStore = self._scope
         self.clock = clock
-        #: called with every context key the service creates (issue, renew): the key log hooks in here
-        self.on_new_key = on_new_key
+        #: the security token service answering RSTs, sharing this service's request-scoped store
+        self.tokens = TokenService(credentials, self._scope, self.settings, clock=clock, on_new_key=on_new_key)
         self._replays: ReplayCache = replay_cache if replay_cache is not None else InMemoryReplayCache()
         if self.settings.bootstrap == USERNAME_FOR_CERTIFICATE and credentials.users is None:
             raise ValueError("the username-for-certificate bootstrap needs the credentials' users")
@@ -85,6 +90,15 @@ class SecureConversationService(TokenOperations):
                 receiver = Receiver(resolver, requirements, replay_cache=self._replays)
                 self._receivers[(renewing, False, bootstrap)] = receiver
                 self._receivers[(renewing, True, bootstrap)] = receiver if bootstrap else transport
+
+    @property
+    def on_new_key(self) -> Callable[[SecurityContext], None] | None:
+        """Called with every context key the service creates (issue, renew): the key log hooks in here."""
+        return self.tokens.on_new_key
+
+    @on_new_key.setter
+    def on_new_key(self, hook: Callable[[SecurityContext], None] | None) -> None:
+        self.tokens.on_new_key = hook
 
     # -- entry point -----------------------------------------------------------------------------------
     def receive(self, data: bytes, *, transport_action: str | None = None, over_tls: bool = False) -> Event:
@@ -139,7 +153,7 @@ class SecureConversationService(TokenOperations):
         if incoming.over_tls and "Timestamp" not in message.signed_names:
             raise InvalidSecurity("over TLS the context key must sign the Timestamp")
         if len(payload) == 1 and etree.QName(payload[0]).localname == "RequestSecurityTokenResponse":
-            return self._take_on(message, payload[0])
+            return self.tokens.take_on(message, payload[0])
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
             raise InvalidSecurity("the Renew action carries no Renew request")
         if origin.kind in ("encrypted-key", "x509"):
@@ -151,9 +165,9 @@ class SecureConversationService(TokenOperations):
                 action = _verified_action(message, incoming)
                 return ApplicationRequest(message, None, action, message_id_of(header), claims)
             if rst.request_type is RequestType.ISSUE:
-                return self._issue(message, rst, claims, incoming)
+                return self.tokens.issue(message, rst, claims, incoming)
             if rst.request_type is RequestType.VALIDATE:
-                return self._validate(message, rst, incoming, claims)
+                return self.tokens.validate(message, rst, incoming, claims)
             raise InvalidRequest(f"{rst.request_type.value} needs the context's own key")
         if origin.kind != "context" or origin.context is None:
             raise InvalidSecurity("requests must be signed with a context or bootstrap key")
@@ -166,13 +180,13 @@ class SecureConversationService(TokenOperations):
             action = _verified_action(message, incoming)
             return ApplicationRequest(message, context, action, message_id_of(header), over_tls=incoming.over_tls)
         if rst.request_type is RequestType.RENEW:
-            return self._renew(message, rst, context, incoming)
+            return self.tokens.renew(message, rst, context, incoming)
         if rst.request_type is RequestType.CANCEL:
-            return self._cancel(message, rst, context, incoming)
+            return self.tokens.cancel(message, rst, context, incoming)
         if rst.request_type is RequestType.AMEND:
-            return self._amend(message, rst, context, incoming)
+            return self.tokens.amend(message, rst, context, incoming)
         if rst.request_type is RequestType.VALIDATE:
-            return self._validate(message, rst, incoming)
+            return self.tokens.validate(message, rst, incoming)
         raise InvalidRequest("a context is issued under the bootstrap binding, not under a context")
 
     # -- operations ---------------------------------------------------------------------------------------
@@ -183,9 +197,9 @@ class SecureConversationService(TokenOperations):
         client certificate, at the transport) authenticates it (WS-SP 1.2 section 7.3)."""
         claims = self.credentials.authenticate(message, self.clock(), over_tls=True, bootstrap=self.settings.bootstrap)
         if rst is not None and rst.request_type is RequestType.ISSUE:
-            return self._issue(message, rst, claims, incoming)
+            return self.tokens.issue(message, rst, claims, incoming)
         if rst is not None and rst.request_type is RequestType.VALIDATE:
-            return self._validate(message, rst, incoming, claims)
+            return self.tokens.validate(message, rst, incoming, claims)
         if rst is None and self.settings.accept_bootstrap_messages:
             header = message.header
             action = _verified_action(message, incoming)
@@ -216,7 +230,7 @@ class SecureConversationService(TokenOperations):
                 signature_confirmations=(request.message.signature_value,),
                 signer=signer,
             ).data
-        token = self._under(request.context, request.message)
+        token = self.tokens.under(request.context, request.message)
         policy = TRANSPORT_POLICY if request.over_tls else self.settings.policy
         return protect(data, token, policy, version=request.context.version, now=self.clock()).data
 

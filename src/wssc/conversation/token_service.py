@@ -1,15 +1,19 @@
-"""The token service's operations (WS-SC 1.3 sections 3-8, WS-Trust 1.3 sections 4-8): Issue, Renew, Amend,
-Cancel and Validate of security context tokens, and taking on a context propagated by its creator.
+"""The security token service (WS-Trust 1.3 section 3; WS-SC 1.3 sections 3-6, WS-Trust 1.3 sections 4-8):
+Issue, Renew, Amend, Cancel and Validate of security context tokens, and taking on a context propagated by its
+creator (WS-SC 1.3 section 3).
 
-:class:`TokenOperations` is the half of :class:`~wssc.conversation.service.SecureConversationService` that
-answers RST messages once the request has been verified; the other half receives, routes and answers
-application messages.
+:class:`TokenService` answers RST messages once the request has been verified and its caller authenticated.
+It holds what issuing needs and nothing more: the service credentials (to protect bootstrap replies and to
+turn endorsing certificates into claims), the context store, the :class:`ServiceSettings`, a clock and the
+``on_new_key`` hook.  :class:`~wssc.conversation.service.SecureConversationService` owns one and delegates
+every token request to it; receiving, verifying and routing messages, and answering application messages,
+stay there.  Sans I/O, like the rest of this layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from lxml import etree
 
@@ -45,18 +49,39 @@ from wssc.trust.rstr import RequestSecurityTokenResponse, response_body
 from wssc.versions import VERSIONS, SCVersion, by_trust_namespace
 
 
-class TokenOperations:
-    """Issue, Renew, Amend, Cancel, Validate and propagation, for a verified request."""
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
-    credentials: ServiceCredentials
-    store: ContextStore
-    settings: ServiceSettings
-    clock: Callable[[], datetime]
-    on_new_key: Callable[[SecurityContext], None] | None
 
-    def _issue(
+class TokenService:
+    """Issue, Renew, Amend, Cancel, Validate and propagation, for a request already verified (its signature,
+    Timestamp and replay checked) whose caller the bootstrap binding authenticated.
+
+    ``store`` is where issued contexts live (the service passes its request-scoped store, which also sees
+    the contexts stateless cookies carried); ``on_new_key`` is called with every context key created (issue,
+    renew, propagation): the key log hooks in here.
+    """
+
+    def __init__(
+        self,
+        credentials: ServiceCredentials,
+        store: ContextStore,
+        settings: ServiceSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        on_new_key: Callable[[SecurityContext], None] | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.store = store
+        self.settings = settings or ServiceSettings()
+        self.clock = clock
+        self.on_new_key = on_new_key
+
+    def issue(
         self, message: VerifiedMessage, rst: RequestSecurityToken, claims: tuple[Claim, ...], incoming: Incoming
     ) -> TokenReply:
+        """Issue (WS-SC 1.3 section 3, WS-Trust 1.3 section 4): a new context for the authenticated ``claims``,
+        its key from the entropy mode the settings name (WS-Trust 1.3 section 4.4.3)."""
         version = self._version_of(rst, message)
         if _sct_versions(rst.token_type) is None:
             raise InvalidRequest(f"this service issues security context tokens, not {rst.token_type!r}")
@@ -82,9 +107,11 @@ class TokenOperations:
             reply = self._reply(message, version, RequestType.ISSUE, rstr, protection, incoming, signer)
         return TokenReply(RequestType.ISSUE, context, reply)
 
-    def _renew(
+    def renew(
         self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
     ) -> TokenReply:
+        """Renew (WS-SC 1.3 section 5, WS-Trust 1.3 section 5): a new key for ``context``, which signed the
+        request with its current key."""
         version = self._version_of(rst, message)
         self._check_target(rst.renew_target, context, message)
         _require_current_key(message, context, "a renewal")
@@ -100,12 +127,13 @@ class TokenOperations:
         if self.on_new_key is not None:
             self.on_new_key(renewed)
         rstr = self._rstr(version, rst, renewed, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
-        reply = self._reply(message, version, RequestType.RENEW, rstr, self._under(context, message), incoming)
+        reply = self._reply(message, version, RequestType.RENEW, rstr, self.under(context, message), incoming)
         return TokenReply(RequestType.RENEW, renewed, reply)
 
-    def _amend(
+    def amend(
         self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
     ) -> TokenReply:
+        """Amend (WS-SC 1.3 section 4): the claims of the endorsing certificates join ``context``."""
         version = self._version_of(rst, message)
         _require_current_key(message, context, "an amendment")
         now = self.clock()
@@ -127,19 +155,20 @@ class TokenOperations:
         rstr = RequestSecurityTokenResponse(
             token_type=version.sct_token_type, context=rst.context, requested_security_token=amended.sct()
         )
-        reply = self._reply(message, version, RequestType.AMEND, rstr, self._under(amended, message), incoming)
+        reply = self._reply(message, version, RequestType.AMEND, rstr, self.under(amended, message), incoming)
         return TokenReply(RequestType.AMEND, amended, reply)
 
-    def _cancel(
+    def cancel(
         self, message: VerifiedMessage, rst: RequestSecurityToken, context: SecurityContext, incoming: Incoming
     ) -> TokenReply:
+        """Cancel (WS-SC 1.3 section 6, WS-Trust 1.3 section 6): ``context`` ends; its keys are refused from now on."""
         version = self._version_of(rst, message)
         self._check_target(rst.cancel_target, context, message)
         _require_current_key(message, context, "a cancellation")
         if is_stateless(context):
             raise InvalidRequest("a stateless context cannot be cancelled; it ends when it expires")
         rstr = RequestSecurityTokenResponse(context=rst.context, requested_token_cancelled=True)
-        reply = self._reply(message, version, RequestType.CANCEL, rstr, self._under(context, message), incoming)
+        reply = self._reply(message, version, RequestType.CANCEL, rstr, self.under(context, message), incoming)
         # From here on every message and derived key of the context gets wsc:BadContextToken.  Removed only
         # as the instance the request proved (compare-and-set, as Renew and Amend): a Renew that landed
         # since keeps its new context, and this Cancel fails.
@@ -147,7 +176,7 @@ class TokenOperations:
             raise BadContextToken("the context was cancelled or renewed meanwhile")
         return TokenReply(RequestType.CANCEL, context, reply)
 
-    def _take_on(self, message: VerifiedMessage, element: Element) -> TokenReply:
+    def take_on(self, message: VerifiedMessage, element: Element) -> TokenReply:
         """A context created by the sender and propagated in an unsolicited RSTR (WS-SC 1.3 section 3.3):
         its key must be encrypted for us, and the carrying message must authenticate the creator, by the
         bootstrap credential and an endorsing X.509 signature."""
@@ -186,7 +215,7 @@ class TokenOperations:
         reply = self._reply(message, version, RequestType.ISSUE, ack, protection, Incoming(), signer)
         return TokenReply(RequestType.ISSUE, context, reply)
 
-    def _validate(
+    def validate(
         self,
         message: VerifiedMessage,
         rst: RequestSecurityToken,
@@ -221,7 +250,7 @@ class TokenOperations:
             live = self.store.get(message.context.identifier, now)
             if live is None:
                 raise BadContextToken("unknown or cancelled context")
-            protection = self._under(live, message)
+            protection = self.under(live, message)
         reply = self._reply(message, version, RequestType.VALIDATE, rstr, protection, incoming, signer)
         return TokenReply(RequestType.VALIDATE, context, reply, valid)
 
@@ -260,7 +289,7 @@ class TokenOperations:
         if identifier != context.identifier:
             raise BadContextToken("the request's target is not the context that signed it")
 
-    def _under(self, context: SecurityContext, message: VerifiedMessage) -> ContextProtection:
+    def under(self, context: SecurityContext, message: VerifiedMessage) -> ContextProtection:
         """Answer under the key instance the request used, referencing the SCT by Identifier (as WCF does)."""
         instance = message.context.instance if message.context else context.instance
         key = context.key_for(instance, self.clock())
@@ -342,7 +371,7 @@ def _holds(caller: tuple[Claim, ...], context: SecurityContext) -> bool:
 
 
 def _require_current_key(message: VerifiedMessage, context: SecurityContext, what: str) -> None:
-    """Proof of possession of the *current* key (WS-SC 1.3 sections 5, 6 and 8): a rolled-over instance may
+    """Proof of possession of the *current* key (WS-SC 1.3 sections 4, 5 and 6): a rolled-over instance may
     still carry messages in flight, but it may not renew, amend or cancel the context."""
     if message.context is None or message.context.instance != context.instance:
         raise BadContextToken(f"{what} must be signed with the current key instance")
