@@ -1011,3 +1011,21 @@ def test_certificate_with_an_invalid_version_is_a_token_error() -> None:
     el.text = base64.b64encode(bad).decode()
     with pytest.raises(errors.InvalidSecurityToken):
         X509Token.from_element(el)
+
+
+def test_certificate_with_a_key_type_cryptography_does_not_know_is_a_token_error() -> None:
+    """Found by the receive fuzz: a certificate whose key algorithm cryptography cannot load (here the
+    RSASSA-PSS-like OID 1.2.840.113549.1.1.17) escaped as an internal error; it is unsupported."""
+    from cryptography.hazmat.primitives import serialization
+
+    from wssc.tokens.x509 import rsa_public_key
+
+    cert, _ = rsa_identity()
+    der = cert.public_bytes(serialization.Encoding.DER)
+    rsa_oid = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"  # rsaEncryption in SubjectPublicKeyInfo
+    assert rsa_oid in der
+    odd = der.replace(rsa_oid, b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x11", 1)
+    from cryptography import x509
+
+    with pytest.raises(errors.UnsupportedSecurityToken):
+        rsa_public_key(x509.load_der_x509_certificate(odd))

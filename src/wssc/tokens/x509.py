@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm as UnsupportedAlgorithmError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
@@ -44,7 +45,10 @@ def issuer_serial(cert: x509.Certificate) -> IssuerSerial:
 
 
 def rsa_public_key(cert: x509.Certificate) -> rsa.RSAPublicKey:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithmError):  # a key type cryptography does not know (found by fuzzing)
+        raise UnsupportedSecurityToken("only RSA certificates are supported") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise UnsupportedSecurityToken("only RSA certificates are supported")
     return key
