@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-LAYERS = {"primitives": 1, "tokens": 2, "security": 3, "trust": 4, "conversation": 5, "adapters": 6}
+LAYERS = {"primitives": 1, "tokens": 2, "security": 3, "trust": 4, "policy": 5, "conversation": 6, "adapters": 7}
 
 
 def _graph() -> dict[str, set[str]]:

@@ -167,8 +167,8 @@ def test_a_password_service_takes_no_untrusted_certificate_clients() -> None:
 
 def test_policy_with_an_endorsing_client_certificate_configures_that_client(vector_path) -> None:  # type: ignore[no-untyped-def]
     from wssc.conversation.policy_client import ClientCredentials, configure_client
-    from wssc.conversation.ws_policy import PolicyError
-    from wssc.conversation.wsdl_policy import parse_wsdl
+    from wssc.policy.ws_policy import PolicyError
+    from wssc.policy.wsdl import parse_wsdl
 
     data = vector_path("cxf-wssc-wsdl/WSSecureConversation_policy.wsdl").read_bytes()
     binding = next(b for b in parse_wsdl(data) if b.name == "_XD_IPingService")
@@ -191,7 +191,7 @@ def test_policy_with_an_endorsing_client_certificate_configures_that_client(vect
 def test_the_policy_decides_whether_responses_must_confirm_the_signature(vector_path) -> None:  # type: ignore[no-untyped-def]
     """The WS-SX interop bindings publish Wss11 without RequireSignatureConfirmation: their services send none."""
     from wssc.conversation.policy_client import ClientCredentials, configure_client
-    from wssc.conversation.wsdl_policy import parse_wsdl
+    from wssc.policy.wsdl import parse_wsdl
 
     data = vector_path("cxf-wssc-wsdl/WSSecureConversation_policy.wsdl").read_bytes()
     credentials = ClientCredentials(certificate=CLIENT[0], private_key=CLIENT[1], service_certificate=SERVICE[0])

@@ -26,8 +26,8 @@ from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
 from wssc.conversation.settings import ServiceSettings
 from wssc.conversation.stateless import COOKIE_TAG
-from wssc.conversation.wsdl_policy import parse_wsdl
 from wssc.errors import BadContextToken, WsscError
+from wssc.policy.wsdl import parse_wsdl
 from wssc.tokens.x509 import self_signed
 
 SERVICE = self_signed("fuzz service")

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from wssc import namespaces as ns
 from wssc.adapters.cli import main
-from wssc.conversation.security_policy import (
+from wssc.errors import WsscError
+from wssc.policy.security_policy import (
     BindingKind,
     IncludeToken,
     Layout,
@@ -32,9 +33,8 @@ from wssc.conversation.security_policy import (
     TokenKind,
     TokenRole,
 )
-from wssc.conversation.ws_policy import MAX_POLICY_ALTERNATIVES, PolicyError
-from wssc.conversation.wsdl_policy import BindingPolicy, parse_policy, parse_wsdl
-from wssc.errors import WsscError
+from wssc.policy.ws_policy import MAX_POLICY_ALTERNATIVES, PolicyError
+from wssc.policy.wsdl import BindingPolicy, parse_policy, parse_wsdl
 from wssc.primitives.algorithms import BASIC128, BASIC256, SUITES
 from wssc.primitives.xml import MalformedXML
 from wssc.security.policy import TRANSPORT_POLICY, ProtectionOrder

@@ -38,7 +38,6 @@ from wssc.conversation.bootstrap import (
 )
 from wssc.conversation.client import ClientSession, Established, Response
 from wssc.conversation.policy_client import ClientConfiguration, ClientCredentials, configure_client
-from wssc.conversation.security_policy import BindingKind, SecurityPolicy, SupportingCategory, TokenRole
 from wssc.conversation.service import (
     ApplicationRequest,
     FaultReply,
@@ -46,13 +45,14 @@ from wssc.conversation.service import (
     ServiceSettings,
     TokenReply,
 )
-from wssc.conversation.wsdl_policy import parse_wsdl
 from wssc.errors import (
     InvalidSecurity,
     InvalidSecurityToken,
     UnsupportedAlgorithm,
     WsscError,
 )
+from wssc.policy.security_policy import BindingKind, SecurityPolicy, SupportingCategory, TokenRole
+from wssc.policy.wsdl import parse_wsdl
 from wssc.primitives import algorithms as alg
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy
 from wssc.tokens.encrypted_key import EncryptedKey

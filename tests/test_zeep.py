@@ -226,7 +226,7 @@ def test_zeep_configures_the_conversation_from_the_wsdl_policy(tmp_path: Path, s
 
 def test_zeep_policy_configuration_asks_for_what_it_needs(tmp_path: Path) -> None:
     from wssc.conversation.policy_client import ClientCredentials
-    from wssc.conversation.ws_policy import PolicyError
+    from wssc.policy.ws_policy import PolicyError
 
     service = SecureConversationService(ServiceCredentials(*SERVICE, users={"alice": "wonderland"}))
     app = WsscApp(service)
@@ -255,8 +255,8 @@ def test_zeep_policy_configuration_asks_for_what_it_needs(tmp_path: Path) -> Non
 
 def test_negotiated_bindings_are_refused_by_name(tmp_path: Path, vector_path) -> None:  # type: ignore[no-untyped-def]
     from wssc.conversation.policy_client import configure_client
-    from wssc.conversation.ws_policy import PolicyError
-    from wssc.conversation.wsdl_policy import parse_policy
+    from wssc.policy.ws_policy import PolicyError
+    from wssc.policy.wsdl import parse_policy
 
     (policy,) = parse_policy(vector_path("wcf-docs-policies/SecureConversation_policy.xml").read_bytes())
     with pytest.raises(PolicyError, match="SPNEGO"):
@@ -338,7 +338,7 @@ def test_zeep_against_wssc_serve(tmp_path: Path) -> None:
 def test_the_transport_follows_the_first_alternative_it_can(tmp_path: Path) -> None:
     """Policy alternatives (WS-Policy 1.5 section 3.2): the requester picks one; SPNEGO first, then the X.509
     bootstrap: the transport takes the second, and an endpoint offering only SPNEGO is refused by name."""
-    from wssc.conversation.ws_policy import PolicyError
+    from wssc.policy.ws_policy import PolicyError
 
     spnego = f'<sp:SpnegoContextToken sp:IncludeToken="{SP12}/IncludeToken/AlwaysToRecipient"/>'
 

@@ -13,10 +13,10 @@ import click
 from cryptography.hazmat.primitives import hashes
 
 from wssc import namespaces as ns
-from wssc.conversation.policy_parts import MessageParts
-from wssc.conversation.security_policy import SecurityPolicy, TokenAssertion
-from wssc.conversation.wsdl_policy import POLICY_LIMITS, BindingPolicy, PortInfo, parse_wsdl
 from wssc.errors import WsscError
+from wssc.policy.parts import MessageParts
+from wssc.policy.security_policy import SecurityPolicy, TokenAssertion
+from wssc.policy.wsdl import POLICY_LIMITS, BindingPolicy, PortInfo, parse_wsdl
 
 _SP_LABELS: Final = {ns.SP11: "SP 2005/07", ns.SP12: "SP 1.2"}
 _POLICY_FLAGS: Final = (

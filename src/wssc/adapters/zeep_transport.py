@@ -28,8 +28,8 @@ from wssc import namespaces as ns
 from wssc.adapters.http_client import AsyncWsscClient, WsscClient
 from wssc.conversation.bootstrap import Bootstrap
 from wssc.conversation.policy_client import ClientConfiguration, ClientCredentials, configure_client
-from wssc.conversation.ws_policy import PolicyError
-from wssc.conversation.wsdl_policy import PortInfo, parse_wsdl
+from wssc.policy.ws_policy import PolicyError
+from wssc.policy.wsdl import PortInfo, parse_wsdl
 from wssc.primitives.xml import Element, serialize
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion

@@ -23,8 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.conversation.bootstrap import Bootstrap, ClientBootstrap, MutualCertificateBootstrap, TransportBootstrap
-from wssc.conversation.security_policy import BindingKind, SecurityPolicy, SupportingCategory, TokenKind
-from wssc.conversation.ws_policy import PolicyError
+from wssc.policy.security_policy import BindingKind, SecurityPolicy, SupportingCategory, TokenKind
+from wssc.policy.ws_policy import PolicyError
 from wssc.security.policy import ProtectionPolicy
 from wssc.security.soap import SOAP12, SOAPVersion
 from wssc.trust.entropy import EntropyMode

@@ -1,7 +1,7 @@
 """WS-SecurityPolicy assertions as a typed model, and the wssc settings they imply (SPEC-NOTES section 11).
 
 One :class:`SecurityPolicy` is one normal-form policy alternative (WS-Policy 1.5 section 4.1), read by
-:mod:`wssc.conversation.policy_reader` from what :mod:`wssc.conversation.ws_policy` normalises.  Each assertion is
+:mod:`wssc.policy.reader` from what :mod:`wssc.policy.ws_policy` normalises.  Each assertion is
 matched by its own namespace, so documents mixing SP 1.1 (``2005/07``: WCF's Feb 2005 stack, WS-SC Feb 2005),
 SP 1.2 (``200702``: WS-SC 1.3) and WCF's ``mssp`` extensions read as one model.  Whatever wssc cannot honour
 is listed by :meth:`SecurityPolicy.unsupported`, never dropped.
@@ -14,8 +14,8 @@ from enum import Enum
 from typing import Final
 
 from wssc import namespaces as ns
-from wssc.conversation.policy_parts import MessageParts
-from wssc.conversation.ws_policy import PolicyError
+from wssc.policy.parts import MessageParts
+from wssc.policy.ws_policy import PolicyError
 from wssc.primitives.algorithms import AlgorithmSuite
 from wssc.security.policy import (
     TRANSPORT_POLICY,

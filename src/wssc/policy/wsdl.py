@@ -10,7 +10,7 @@ we also read its address, its SOAP version and the service certificate WCF publi
 reference (``wsa10:EndpointReference/Identity/KeyInfo/X509Data/X509Certificate``).
 
 Documents are untrusted: they are parsed by the hardened parser (no DTDs, 4 MB) with room for WSDL nesting
-(:data:`POLICY_LIMITS`), and normalised within the bounds of :mod:`wssc.conversation.ws_policy`.
+(:data:`POLICY_LIMITS`), and normalised within the bounds of :mod:`wssc.policy.ws_policy`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from cryptography import x509
 from lxml import etree
 
 from wssc import namespaces as ns
-from wssc.conversation.policy_reader import PolicyReader
-from wssc.conversation.security_policy import SecurityPolicy
-from wssc.conversation.ws_policy import (
+from wssc.errors import WsscError
+from wssc.limits import Limits
+from wssc.policy.reader import PolicyReader
+from wssc.policy.security_policy import SecurityPolicy
+from wssc.policy.ws_policy import (
     WSP_NAMESPACES,
     Alternatives,
     Normaliser,
@@ -32,8 +34,6 @@ from wssc.conversation.ws_policy import (
     child_elements,
     is_policy_element,
 )
-from wssc.errors import WsscError
-from wssc.limits import Limits
 from wssc.primitives.xml import Element, b64decode, local_id, parse
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
 

@@ -1,5 +1,5 @@
 """Reading WS-SecurityPolicy assertions (SP 1.1 ``2005/07``, SP 1.2 ``200702`` and WCF's ``mssp``) from a
-normal-form alternative into :class:`~wssc.conversation.security_policy.SecurityPolicy`.
+normal-form alternative into :class:`~wssc.policy.security_policy.SecurityPolicy`.
 
 Every assertion is matched by its own namespace (WCF's secure-conversation policy has an SP 1.2 binding around an
 SP 2005/07 bootstrap); an assertion this module does not know is kept by name in ``unknown``, never dropped.
@@ -16,8 +16,8 @@ from typing import Final, TypeVar, cast
 from lxml import etree
 
 from wssc import namespaces as ns
-from wssc.conversation.policy_parts import HeaderPart, MessageParts
-from wssc.conversation.security_policy import (
+from wssc.policy.parts import HeaderPart, MessageParts
+from wssc.policy.security_policy import (
     BindingKind,
     IncludeToken,
     Layout,
@@ -28,7 +28,7 @@ from wssc.conversation.security_policy import (
     TokenKind,
     TokenRole,
 )
-from wssc.conversation.ws_policy import SP_NAMESPACES, Assertion, PolicyError, child_elements
+from wssc.policy.ws_policy import SP_NAMESPACES, Assertion, PolicyError, child_elements
 from wssc.primitives.algorithms import SUITES
 
 #: WS-Addressing policy assertions: WSDL Binding 1.0 ``wsaw:UsingAddressing``, the 2004/08 submission's
