@@ -1,7 +1,7 @@
 """``wssc policy``: what a WSDL's WS-SecurityPolicy demands, per binding, and what of it wssc cannot do.
 
 Reads WSDL 1.1 documents (and stand-alone ``wsp:Policy`` documents) as WCF, CoreWCF, CXF and Metro publish them;
-see :mod:`wssc.conversation.wsdl_policy`.  Malformed or refused documents exit 1 with a one-line error.
+see :mod:`wssc.policy.wsdl`.  Malformed or refused documents exit 1 with a one-line error.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ wssc's :class:`~wssc.conversation.bootstrap.Bootstrap`:
 
 The service certificate comes from the caller or from the WSDL (WCF publishes it in the port's endpoint
 identity); user names and client certificates come from the caller.  Whatever the policy asks that wssc
-cannot do is a :class:`~wssc.conversation.ws_policy.PolicyError`, never a silently weaker client.
+cannot do is a :class:`~wssc.policy.ws_policy.PolicyError`, never a silently weaker client.
 """
 
 from __future__ import annotations
