@@ -1,0 +1,41 @@
+"""Deprecated alias of :mod:`wssc.adapters.cli.conversation` (moved in issue 8); removed in the next release."""
+
+import warnings
+
+from wssc.adapters.cli.conversation import (
+    BOOTSTRAPS,
+    DEMO_ACTION,
+    DEMO_PAYLOAD,
+    DEMO_WSDL,
+    SERVE_SUITES,
+    build_app,
+    call,
+    cancel,
+    development_certificate,
+    load_certificate,
+    load_private_key,
+    read_users,
+    seal_from_environment,
+    serve,
+)
+
+__all__ = [
+    "BOOTSTRAPS",
+    "DEMO_ACTION",
+    "DEMO_PAYLOAD",
+    "DEMO_WSDL",
+    "SERVE_SUITES",
+    "build_app",
+    "call",
+    "cancel",
+    "development_certificate",
+    "load_certificate",
+    "load_private_key",
+    "read_users",
+    "seal_from_environment",
+    "serve",
+]
+
+warnings.warn(
+    "wssc.adapters.cli_conversation moved to wssc.adapters.cli.conversation", DeprecationWarning, stacklevel=2
+)
