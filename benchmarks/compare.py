@@ -24,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wss4j_bench import make_envelope, run_wss4j_bench
 
-from wssc.adapters.bench import measure
+from wssc.adapters.cli.bench import measure
 from wssc.security.keys import EncryptedKeyProtection, StaticKeys
 from wssc.security.protect import protect
 from wssc.security.unprotect import Receiver

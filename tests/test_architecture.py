@@ -64,3 +64,14 @@ def test_no_import_cycles() -> None:
         if node != "wssc" and not state.get(node):
             visit(node, [])
     assert [c for c in cycles if "wssc" not in c] == []
+
+
+def test_sub_packages_take_their_parent_layer() -> None:
+    """A sub-package sits in its parent's layer, so the rules above cover it: negotiation is trust (4) and may
+    not import conversation or adapters; the command line is an adapter (6)."""
+    graph = _graph()
+    assert {"wssc.trust.negotiation", "wssc.trust.negotiation.mechanism", "wssc.adapters.cli.commands"} <= set(graph)
+    assert _layer("wssc.trust.negotiation") == _layer("wssc.trust.negotiation.mechanism") == LAYERS["trust"]
+    assert _layer("wssc.adapters.cli") == _layer("wssc.adapters.cli.conversation") == LAYERS["adapters"]
+    negotiation = {d for m, deps in graph.items() if m.startswith("wssc.trust.negotiation") for d in deps}
+    assert not {d for d in negotiation if _layer(d) > LAYERS["trust"]}

@@ -222,7 +222,7 @@ def test_cli_username_for_certificate(tmp_path: Path) -> None:
 
 
 def test_demo_service_accepts_unsigned_addressing_and_ignores_it_for_routing(service_keypair) -> None:  # type: ignore[no-untyped-def]
-    from wssc.adapters.cli_conversation import build_app
+    from wssc.adapters.cli.conversation import build_app
     from wssc.security.policy import ProtectionPolicy
 
     cert, key = service_keypair

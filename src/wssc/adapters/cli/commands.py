@@ -179,7 +179,7 @@ def unprotect_cmd(
 @click.option("--seconds", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="time per measurement")
 def bench(as_json: bool, seconds: float) -> None:
     """Time protect and unprotect of 1 KB and 10 KB bodies against the XML floor, in one run."""
-    from wssc.adapters.bench import render, run
+    from wssc.adapters.cli.bench import render, run
 
     results = run(seconds)
     if as_json:
@@ -189,15 +189,12 @@ def bench(as_json: bool, seconds: float) -> None:
 
 
 def _register() -> None:
-    from wssc.adapters.cli_conversation import call, cancel, serve
-    from wssc.adapters.cli_policy import policy
-    from wssc.adapters.demo import demo
+    from wssc.adapters.cli.conversation import call, cancel, serve
+    from wssc.adapters.cli.demo import demo
+    from wssc.adapters.cli.policy import policy
 
     for command in (serve, call, cancel, demo, policy):
         main.add_command(command)
 
 
 _register()
-
-if __name__ == "__main__":
-    main()

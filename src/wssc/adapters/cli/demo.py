@@ -16,7 +16,7 @@ from lxml import etree
 from rich.console import Console
 
 from wssc import versions
-from wssc.adapters.cli_conversation import DEMO_ACTION, DEMO_PAYLOAD, build_app, development_certificate
+from wssc.adapters.cli.conversation import DEMO_ACTION, DEMO_PAYLOAD, build_app, development_certificate
 from wssc.adapters.http_client import WsscClient
 from wssc.adapters.keylog import KeyLog
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
