@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from wssc.conversation.bootstrap import ClientBootstrap
+from wssc.adapters.http_client import WsscClient
+from wssc.conversation.bootstrap import ClientBootstrap, TransportBootstrap
 from wssc.conversation.client import ClientSession
 from wssc.conversation.client_settings import DEFAULT_CLIENT_SETTINGS, ClientSettings
 from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS, ProtectionPolicy
@@ -78,3 +79,13 @@ def test_the_old_keywords_still_work_with_a_deprecation_warning() -> None:
     with pytest.warns(DeprecationWarning), pytest.raises(TypeError):
         ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", no_such_option=1)
 
+
+def test_http_client_takes_settings_or_the_keywords() -> None:
+    settings = ClientSettings(version=SC_2005_02, issuer_address="https://sts/issue")
+    with WsscClient("https://svc/echo", ClientBootstrap(SERVICE[0]), settings=settings) as client:
+        assert client.session.settings is settings and client.issuer_url == "https://sts/issue"
+    transport = TransportBootstrap(username="alice", password="pw")
+    with WsscClient("https://svc/echo", transport, soap=SOAP11) as client:
+        assert client.session.settings == ClientSettings(soap=SOAP11, over_tls=True)
+    with pytest.raises(TypeError, match="not both"):
+        WsscClient("https://svc/echo", ClientBootstrap(SERVICE[0]), settings=settings, version=SC_2005_02)

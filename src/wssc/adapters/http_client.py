@@ -99,6 +99,7 @@ class _Base:
         url: str,
         bootstrap: Bootstrap,
         *,
+        settings: ClientSettings | None = None,
         version: SCVersion = SC_1_3,
         soap: SOAPVersion = SOAP12,
         policy: ProtectionPolicy | None = None,
@@ -109,18 +110,24 @@ class _Base:
         over_tls: bool | None = None,
         entropy_mode: EntropyMode = EntropyMode.COMBINED,
     ) -> None:
+        """``settings`` configure the conversation whole (its ``issuer_address`` is the ``issuer_url``);
+        without them, the keywords ``version`` to ``entropy_mode`` make them up, as before."""
         keylog = keylog if keylog is not None else KeyLog.from_environment()
-        settings = ClientSettings(
-            version=version,
-            soap=soap,
-            policy=policy,
-            establish_security_context=establish_security_context,
-            entropy_mode=entropy_mode,
-            issuer_address=issuer_url,
-            # TransportWithMessageCredential when the bootstrap is the transport one; message security
-            # (also over HTTPS) otherwise, as WCF's Message mode.
-            over_tls=isinstance(bootstrap, TransportBootstrap) if over_tls is None else over_tls,
-        )
+        options = (version, soap, policy, establish_security_context, issuer_url, over_tls, entropy_mode)
+        if settings is None:
+            settings = ClientSettings(
+                version=version,
+                soap=soap,
+                policy=policy,
+                establish_security_context=establish_security_context,
+                entropy_mode=entropy_mode,
+                issuer_address=issuer_url,
+                # TransportWithMessageCredential when the bootstrap is the transport one; message security
+                # (also over HTTPS) otherwise, as WCF's Message mode.
+                over_tls=isinstance(bootstrap, TransportBootstrap) if over_tls is None else over_tls,
+            )
+        elif options != (SC_1_3, SOAP12, None, True, None, None, EntropyMode.COMBINED):
+            raise TypeError("give the settings or the keywords that make them up, not both")
         #: a separate security token service sharing the service's context store
         self.issuer_url = settings.issuer_address
         self.session = ClientSession(bootstrap, url, settings, on_new_key=keylog)
