@@ -38,6 +38,7 @@ from wssc.conversation.client import (
     Response,
     Validated,
 )
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.service import ApplicationRequest, SecureConversationService
 from wssc.errors import BadContextToken, InvalidRequest, UnableToRenew, WsscError
@@ -178,7 +179,9 @@ class Stress:
     slots: list[Slot] = dataclasses.field(default_factory=list)
 
     def session(self, version: SCVersion, soap: SOAPVersion, context: SecurityContext | None) -> ClientSession:
-        session = ClientSession(ClientBootstrap(self.certificate), ADDRESS, version=version, soap=soap, clock=now)
+        session = ClientSession(
+            ClientBootstrap(self.certificate), ADDRESS, ClientSettings(version=version, soap=soap), clock=now
+        )
         session.context = context
         return session
 

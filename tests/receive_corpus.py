@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.conversation.bootstrap import ClientBootstrap, MutualCertificateBootstrap, ServiceCredentials
 from wssc.conversation.client import ClientSession, Response
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, ServiceSettings
@@ -78,14 +79,8 @@ class Target:
         return self.service(store)
 
     def session(self, version: SCVersion, soap: SOAPVersion, **options: object) -> ClientSession:
-        return ClientSession(
-            self.bootstrap(),
-            ADDRESS,
-            version=version,
-            soap=soap,
-            clock=self.clock,
-            **options,  # type: ignore[arg-type]
-        )
+        settings = ClientSettings(version=version, soap=soap, **options)  # type: ignore[arg-type]
+        return ClientSession(self.bootstrap(), ADDRESS, settings, clock=self.clock)
 
     def establish(self, node: SecureConversationService, version: SCVersion, soap: SOAPVersion) -> ClientSession:
         session = self.session(version, soap)

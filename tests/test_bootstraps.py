@@ -15,6 +15,7 @@ from wssc.conversation.client import (
     Response,
     Validated,
 )
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
 from wssc.errors import BadContextToken, FailedAuthentication
 from wssc.tokens.x509 import self_signed
@@ -60,7 +61,9 @@ def test_mutual_certificate_every_operation(version) -> None:  # type: ignore[no
     service = SecureConversationService(
         ServiceCredentials(*SERVICE, client_trust=CertificateTrust(peers=[CLIENT[0], AMENDER[0]]))
     )
-    client = ClientSession(MutualCertificateBootstrap(SERVICE[0], *CLIENT), "http://svc/echo", version=version)
+    client = ClientSession(
+        MutualCertificateBootstrap(SERVICE[0], *CLIENT), "http://svc/echo", ClientSettings(version=version)
+    )
     _life(service, client, over_tls=False)
 
 
@@ -68,14 +71,14 @@ def test_mutual_certificate_every_operation(version) -> None:  # type: ignore[no
 def test_transport_with_message_credential_every_operation(version) -> None:  # type: ignore[no-untyped-def]
     service = SecureConversationService(ServiceCredentials(*SERVICE, users={"alice": "wonderland"}))
     bootstrap = TransportBootstrap(username="alice", password="wonderland")
-    client = ClientSession(bootstrap, "https://svc/echo", version=version, over_tls=True)
+    client = ClientSession(bootstrap, "https://svc/echo", ClientSettings(version=version, over_tls=True))
     _life(service, client, over_tls=True)
 
 
 def test_transport_messages_are_refused_without_tls() -> None:
     service = SecureConversationService(ServiceCredentials(*SERVICE, users={"alice": "wonderland"}))
     client = ClientSession(
-        TransportBootstrap(username="alice", password="wonderland"), "https://svc/echo", over_tls=True
+        TransportBootstrap(username="alice", password="wonderland"), "https://svc/echo", ClientSettings(over_tls=True)
     )
     event = service.receive(client.establish(), over_tls=False)
     assert isinstance(event, FaultReply)
@@ -97,7 +100,9 @@ def test_requested_lifetime_is_honoured_up_to_the_service_bound() -> None:
     from wssc.conversation.bootstrap import ClientBootstrap
 
     service = SecureConversationService(ServiceCredentials(*SERVICE))
-    short = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", requested_lifetime=timedelta(minutes=30))
+    short = ClientSession(
+        ClientBootstrap(SERVICE[0]), "http://svc/echo", ClientSettings(requested_lifetime=timedelta(minutes=30))
+    )
     event = service.receive(short.establish())
     assert isinstance(event, TokenReply) and event.context is not None
     granted = event.context.expires - event.context.created
@@ -105,7 +110,9 @@ def test_requested_lifetime_is_honoured_up_to_the_service_bound() -> None:
     established = short.receive(event.reply.data)
     assert isinstance(established, Established)
     assert abs(established.context.expires - event.context.expires) < timedelta(milliseconds=1)
-    long = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", requested_lifetime=timedelta(days=30))
+    long = ClientSession(
+        ClientBootstrap(SERVICE[0]), "http://svc/echo", ClientSettings(requested_lifetime=timedelta(days=30))
+    )
     event = service.receive(long.establish())
     assert isinstance(event, TokenReply) and event.context is not None
     assert event.context.expires - event.context.created == service.settings.context_lifetime

@@ -12,6 +12,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from pki import CLIENT, DEEP_CLIENT, INTERMEDIATE, NOW, ROOT, STRANGER, issue
 from wssc.conversation.bootstrap import ClientBootstrap, MutualCertificateBootstrap, ServiceCredentials
 from wssc.conversation.client import Amended, ClientSession, Established
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.context import Claim
 from wssc.conversation.service import FaultReply, SecureConversationService, ServiceSettings, TokenReply
 from wssc.errors import FailedAuthentication
@@ -180,7 +181,9 @@ def test_policy_with_an_endorsing_client_certificate_configures_that_client(vect
     # And the client so configured (Feb 2005, Basic128, derived keys) gets a context from a wssc service
     # publishing that policy.
     session = ClientSession(
-        config.bootstrap, "http://svc", version=config.version, policy=config.policy, entropy_mode=config.entropy_mode
+        config.bootstrap,
+        "http://svc",
+        ClientSettings(version=config.version, policy=config.policy, entropy_mode=config.entropy_mode),
     )
     service = _service(ServiceSettings(version=config.version, policy=config.policy))
     event = service.receive(session.establish())

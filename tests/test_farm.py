@@ -16,6 +16,7 @@ from redis_support import redis_server
 from wssc.adapters.redis_store import RedisContextStore, RedisReplayCache
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
 from wssc.conversation.client import ClientSession, Renewed, Response
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.context import Claim, SecurityContext
 from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
@@ -241,7 +242,7 @@ def _call(node: SecureConversationService, session: ClientSession, text: str) ->
 
 def test_two_nodes_share_every_operation(redis_client: redis.Redis, redis_url: str) -> None:
     a, b = _node(redis_url), _node(redis_url)
-    session = ClientSession(ClientBootstrap(SERVICE[0]), "http://farm/echo", version=SC_2005_02)
+    session = ClientSession(ClientBootstrap(SERVICE[0]), "http://farm/echo", ClientSettings(version=SC_2005_02))
 
     event = a.receive(session.establish())
     assert isinstance(event, TokenReply)

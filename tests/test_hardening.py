@@ -9,6 +9,7 @@ import pytest
 
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
 from wssc.conversation.client import ClientSession
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.service import FaultReply, SecureConversationService, ServiceSettings, TokenReply
 from wssc.errors import BadContextToken, InvalidSecurity
 from wssc.security.keys import ContextProtection, StaticKeys
@@ -71,7 +72,7 @@ def test_rsa15_suites_transport_the_bootstrap_key_with_rsa15() -> None:
 
     policy = ProtectionPolicy(suite=suite("Basic128Rsa15"))
     service = SecureConversationService(ServiceCredentials(*SERVICE), settings=ServiceSettings(policy=policy))
-    client = ClientSession(ClientBootstrap(SERVICE[0], policy=policy), "http://svc/echo", policy=policy)
+    client = ClientSession(ClientBootstrap(SERVICE[0], policy=policy), "http://svc/echo", ClientSettings(policy=policy))
     request = client.establish()
     assert alg.RSA_1_5.encode() in request and alg.RSA_OAEP_MGF1P.encode() not in request
     event = service.receive(request)

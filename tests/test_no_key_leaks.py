@@ -42,3 +42,43 @@ def test_secrets_are_not_in_reprs() -> None:
     )
     issued = issue_key(RequestSecurityToken(RequestType.ISSUE, entropy=key), EntropyMode.CLIENT)
     _hidden(key, issued)
+
+
+def test_client_settings_hold_no_credentials() -> None:
+    """A configured client can be logged: its settings compare by value and their repr shows no password or
+    key of the bootstrap binding (which the settings do not hold)."""
+    from dataclasses import fields
+    from datetime import timedelta
+
+    from wssc.conversation.bootstrap import ClientBootstrap
+    from wssc.conversation.client import ClientSession
+    from wssc.conversation.client_settings import ClientSettings
+    from wssc.security.soap import SOAP11
+    from wssc.versions import SC_2005_02
+
+    service, _ = self_signed("settings service")
+    client_cert, client_key = self_signed("settings client")
+    password = "correct horse battery staple"
+    bootstrap = ClientBootstrap(service, "alice", password, client_certificate=client_cert, client_key=client_key)
+    settings = ClientSettings(
+        version=SC_2005_02,
+        soap=SOAP11,
+        entropy_mode=EntropyMode.CLIENT,
+        key_size=512,
+        renewal_interval=timedelta(hours=1),
+        establish_security_context=False,
+        issuer_address="https://sts/issue",
+        over_tls=True,
+        requested_lifetime=timedelta(minutes=5),
+    )
+    session = ClientSession(bootstrap, "https://svc/echo", settings)
+    assert session.settings == settings and hash(session.settings) == hash(settings)
+    assert settings != ClientSettings() and ClientSettings() == ClientSettings()
+    text = repr(session.settings)
+    assert "ClientSettings(" in text and "https://sts/issue" in text
+    assert password not in text and "alice" not in text
+    assert "bootstrap" not in {f.name for f in fields(ClientSettings)}
+    assert all(getattr(settings, f.name) is not bootstrap for f in fields(settings))
+    key_bytes = client_key.private_numbers().d.to_bytes(256, "big")
+    _hidden(key_bytes, session.settings)
+    assert str(client_key.private_numbers().d) not in text

@@ -7,6 +7,7 @@ from lxml import etree
 
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
 from wssc.conversation.client import ClientSession, Established
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
 from wssc.security.faults import read_fault
 from wssc.tokens.x509 import self_signed
@@ -27,7 +28,7 @@ def _fault_code(event: object) -> str:
 @pytest.mark.parametrize("version", [SC_1_3, SC_2005_02], ids=["1.3", "2005-02"])
 def test_propagated_context_is_taken_on_and_used(version) -> None:  # type: ignore[no-untyped-def]
     service = SecureConversationService(ServiceCredentials(*SERVICE))
-    client = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", version=version)
+    client = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", ClientSettings(version=version))
     event = service.receive(client.propagate(*CREATOR))
     assert isinstance(event, TokenReply) and event.context is not None
     assert ("x509", "CN=context creator") in [(c.type, c.value) for c in event.context.claims]
@@ -78,5 +79,5 @@ def test_an_existing_identifier_cannot_be_propagated_again() -> None:
 
 def test_unsupported_key_size_is_unsupported_context_token() -> None:
     service = SecureConversationService(ServiceCredentials(*SERVICE))
-    client = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", key_size=1024)
+    client = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", ClientSettings(key_size=1024))
     assert _fault_code(service.receive(client.establish())) == "UnsupportedContextToken"

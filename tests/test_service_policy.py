@@ -37,6 +37,7 @@ from wssc.conversation.bootstrap import (
     ServiceCredentials,
 )
 from wssc.conversation.client import ClientSession, Established, Response
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.policy_client import ClientConfiguration, ClientCredentials, configure_client
 from wssc.conversation.service import (
     ApplicationRequest,
@@ -91,9 +92,7 @@ class Served:
         return ClientSession(
             bootstrap or config.bootstrap,
             "http://svc/echo",
-            version=config.version,
-            policy=config.policy,
-            entropy_mode=config.entropy_mode,
+            ClientSettings(version=config.version, policy=config.policy, entropy_mode=config.entropy_mode),
         )
 
     def establish(self, session: ClientSession) -> TokenReply | FaultReply:
@@ -374,7 +373,9 @@ def test_attack_context_message_borrowing_the_bootstrap_requirements(
     assert isinstance(served.establish(live), TokenReply)
     assert served.call(live) == "policy"  # positive control
     # Everything a bootstrap demands (signed WS-Addressing too), except derived keys.
-    live.policy = replace(live.policy, derived_keys=False, sign_addressing_headers=True)
+    live.settings = replace(
+        live.settings, policy=replace(live.settings.message_policy, derived_keys=False, sign_addressing_headers=True)
+    )
     plain = live.request(PAYLOAD, ACTION)
     event = served.service.receive(plain)
     assert isinstance(event, FaultReply) and isinstance(event.error, InvalidSecurity)  # no derived keys
@@ -390,7 +391,7 @@ def test_attack_context_message_borrowing_the_bootstrap_requirements(
     assert isinstance(event, FaultReply) and isinstance(event.error, InvalidSecurity)
     with pytest.raises(InvalidSecurity):
         live.receive(event.reply.data)
-    live.policy = replace(live.policy, derived_keys=True)
+    live.settings = replace(live.settings, policy=replace(live.settings.message_policy, derived_keys=True))
     assert served.call(live) == "policy"
 
 

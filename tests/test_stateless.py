@@ -15,6 +15,7 @@ from lxml import etree
 from wssc import namespaces as ns
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
 from wssc.conversation.client import Amended, ClientSession, Established, Renewed, Response, Validated
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
 from wssc.conversation.settings import ServiceSettings
@@ -68,7 +69,7 @@ def _refused(node: SecureConversationService, session: ClientSession, request: b
 @pytest.mark.parametrize("version", [SC_1_3, SC_2005_02], ids=["1.3", "2005-02"])
 def test_any_node_with_the_key_serves_a_stateless_context(version) -> None:  # type: ignore[no-untyped-def]
     a, b = _node(), _node()
-    session = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", version=version)
+    session = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo", ClientSettings(version=version))
     established = _exchange(a, session, session.establish())
     assert isinstance(established, Established)
     assert session.stateless and cookie_of(established.context.token) is not None

@@ -98,7 +98,7 @@ def test_zeep_calls_an_operation_under_a_secure_conversation(
         assert client.service.Echo(text="hello") == "HELLO"
         assert client.service.Echo(text="again") == "AGAIN"
         (conversation,) = transport.clients.values()
-        assert conversation.session.soap is soap
+        assert conversation.session.settings.soap is soap
         context = conversation.session.context
         assert context is not None and service.store.get(context.identifier, context.created) is not None
     # Closing the transport cancelled the context.
@@ -218,8 +218,8 @@ def test_zeep_configures_the_conversation_from_the_wsdl_policy(tmp_path: Path, s
         client = zeep.Client(_wsdl_with_policy(tmp_path, policy, publish_certificate=True), transport=transport)
         assert client.service.Echo(text="configured") == "CONFIGURED"
         (conversation,) = transport.clients.values()
-        assert conversation.session.version is (SC_1_3 if sp == SP12 else SC_2005_02)
-        assert conversation.session.entropy_mode.name == "COMBINED"
+        assert conversation.session.settings.version is (SC_1_3 if sp == SP12 else SC_2005_02)
+        assert conversation.session.settings.entropy_mode.name == "COMBINED"
         context = conversation.session.context
         assert context is not None and service.store.get(context.identifier, context.created) is not None
 
@@ -319,7 +319,7 @@ def test_zeep_configures_itself_from_a_wssc_service_wsdl(version: SCVersion) -> 
             client = zeep.Client(server.url + "?wsdl", transport=transport)
             assert client.service.Echo(text="x") == "alice"
             (conversation,) = transport.clients.values()
-            assert conversation.session.version is version
+            assert conversation.session.settings.version is version
 
 
 def test_zeep_against_wssc_serve(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from lxml import etree
 from wssc import namespaces as ns
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
 from wssc.conversation.client import ClientSession, Response
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.service import (
     ApplicationRequest,
@@ -94,14 +95,8 @@ class World:
     # -- sessions -----------------------------------------------------------------------------------------
     def session(self, *, username: str | None = None, password: str | None = None, **options: object) -> ClientSession:
         bootstrap = ClientBootstrap(self.certificate, username=username, password=password)
-        return ClientSession(
-            bootstrap,
-            ADDRESS,
-            version=self.version,
-            soap=self.soap,
-            clock=self.clock,
-            **options,  # type: ignore[arg-type]
-        )
+        settings = ClientSettings(version=self.version, soap=self.soap, **options)  # type: ignore[arg-type]
+        return ClientSession(bootstrap, ADDRESS, settings, clock=self.clock)
 
     def establish(self, **options: object) -> ClientSession:
         session = self.session(**options)  # type: ignore[arg-type]

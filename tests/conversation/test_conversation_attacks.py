@@ -22,6 +22,7 @@ from lxml import etree
 from wssc import namespaces as ns
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
 from wssc.conversation.client import ClientSession
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.service import ApplicationRequest, FaultReply, ServiceSettings, TokenReply
 from wssc.errors import BadContextToken, InvalidSecurity, MustUnderstand, RenewNeeded, WsscError
 from wssc.primitives import algorithms as alg
@@ -110,8 +111,8 @@ def graft_and_resign(root: etree._Element, base_secret: bytes, extra: list[etree
 def _attacker_issue(world: World) -> tuple[etree._Element, bytes]:
     """The attacker's own anonymous Issue request (encrypt-before-sign) and its EncryptedKey's secret."""
     attacker = ClientSession(
-        ClientBootstrap(world.certificate, policy=ENCRYPT_BEFORE_SIGN), ADDRESS, version=world.version,
-        soap=world.soap, clock=world.clock,
+        ClientBootstrap(world.certificate, policy=ENCRYPT_BEFORE_SIGN), ADDRESS,
+        ClientSettings(version=world.version, soap=world.soap), clock=world.clock,
     )
     data = attacker.establish()
     pending = attacker._pending

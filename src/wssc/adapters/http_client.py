@@ -21,6 +21,7 @@ from wssc.adapters.keylog import KeyLog
 from wssc.conversation.bootstrap import Bootstrap, TransportBootstrap
 from wssc.conversation.client import ClientSession
 from wssc.conversation.client_events import Response, Validated
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.context import SecurityContext
 from wssc.errors import BadContextToken, RenewNeeded
 from wssc.primitives.xml import Element
@@ -52,7 +53,7 @@ def _flow_renew(session: ClientSession) -> Flow[SecurityContext]:
 def _flow_call(
     session: ClientSession, body: Element | bytes | list[Element], action: str, headers: Sequence[Element] = ()
 ) -> Flow[VerifiedMessage]:
-    if not session.establish_security_context:
+    if not session.settings.establish_security_context:
         event = session.receive((yield session.request(body, action, headers), action))
         assert isinstance(event, Response)
         return event.message
@@ -98,6 +99,7 @@ class _Base:
         url: str,
         bootstrap: Bootstrap,
         *,
+        settings: ClientSettings | None = None,
         version: SCVersion = SC_1_3,
         soap: SOAPVersion = SOAP12,
         policy: ProtectionPolicy | None = None,
@@ -108,23 +110,27 @@ class _Base:
         over_tls: bool | None = None,
         entropy_mode: EntropyMode = EntropyMode.COMBINED,
     ) -> None:
+        """``settings`` configure the conversation whole (its ``issuer_address`` is the ``issuer_url``);
+        without them, the keywords ``version`` to ``entropy_mode`` make them up, as before."""
         keylog = keylog if keylog is not None else KeyLog.from_environment()
+        options = (version, soap, policy, establish_security_context, issuer_url, over_tls, entropy_mode)
+        if settings is None:
+            settings = ClientSettings(
+                version=version,
+                soap=soap,
+                policy=policy,
+                establish_security_context=establish_security_context,
+                entropy_mode=entropy_mode,
+                issuer_address=issuer_url,
+                # TransportWithMessageCredential when the bootstrap is the transport one; message security
+                # (also over HTTPS) otherwise, as WCF's Message mode.
+                over_tls=isinstance(bootstrap, TransportBootstrap) if over_tls is None else over_tls,
+            )
+        elif options != (SC_1_3, SOAP12, None, True, None, None, EntropyMode.COMBINED):
+            raise TypeError("give the settings or the keywords that make them up, not both")
         #: a separate security token service sharing the service's context store
-        self.issuer_url = issuer_url
-        self.session = ClientSession(
-            bootstrap,
-            url,
-            version=version,
-            soap=soap,
-            policy=policy,
-            on_new_key=keylog,
-            establish_security_context=establish_security_context,
-            entropy_mode=entropy_mode,
-            issuer_address=issuer_url,
-            # TransportWithMessageCredential when the bootstrap is the transport one; message security
-            # (also over HTTPS) otherwise, as WCF's Message mode.
-            over_tls=isinstance(bootstrap, TransportBootstrap) if over_tls is None else over_tls,
-        )
+        self.issuer_url = settings.issuer_address
+        self.session = ClientSession(bootstrap, url, settings, on_new_key=keylog)
         self.url = url
         self.must_not_send_cancel = must_not_send_cancel
 
@@ -146,7 +152,9 @@ class WsscClient(_Base):
         try:
             request, action = next(flow)
             while True:
-                response = self.http.post(self._target(), content=request, headers=_headers(self.session.soap, action))
+                response = self.http.post(
+                    self._target(), content=request, headers=_headers(self.session.settings.soap, action)
+                )
                 request, action = flow.send(response.content)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -208,7 +216,7 @@ class AsyncWsscClient(_Base):
             request, action = next(flow)
             while True:
                 response = await self.http.post(
-                    self._target(), content=request, headers=_headers(self.session.soap, action)
+                    self._target(), content=request, headers=_headers(self.session.settings.soap, action)
                 )
                 request, action = flow.send(response.content)
         except StopIteration as done:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -27,30 +29,39 @@ from wssc.conversation.client_events import (
     Response,
     Validated,
 )
+from wssc.conversation.client_settings import DEFAULT_CLIENT_SETTINGS, ClientSettings
 from wssc.conversation.client_tokens import amended_context, issued_context
-from wssc.conversation.context import CLIENT_RENEWAL_INTERVAL, SecurityContext
+from wssc.conversation.context import SecurityContext
 from wssc.conversation.stateless import is_stateless
 from wssc.errors import BadContextToken, FailedCheck, InvalidSecurity, RenewNeeded, RequestFailed
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, header_text
 from wssc.security.faults import read_fault
 from wssc.security.keys import ContextProtection, SCTReferenceStyle, StaticKeys
-from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS, ProtectionPolicy, Requirements
+from wssc.security.policy import Requirements
 from wssc.security.protect import EndorsingToken, protect
 from wssc.security.result import VerifiedMessage
-from wssc.security.soap import SOAP12, SOAPVersion
 from wssc.security.unprotect import Receiver
 from wssc.tokens import reference as strs
 from wssc.tokens.encrypted_key import EncryptedKey
 from wssc.tokens.x509 import X509Token
 from wssc.trust import actions
 from wssc.trust.elements import Lifetime, RequestType
-from wssc.trust.entropy import EntropyMode, client_entropy, proof_key
+from wssc.trust.entropy import proof_key
 from wssc.trust.rst import RequestSecurityToken
 from wssc.trust.rstr import RequestSecurityTokenResponse, parse_response
-from wssc.versions import SC_1_3, SCVersion
 
-__all__ = ["Amended", "Cancelled", "ClientSession", "Established", "Event", "Renewed", "Response", "Validated"]
+__all__ = [
+    "Amended",
+    "Cancelled",
+    "ClientSession",
+    "ClientSettings",
+    "Established",
+    "Event",
+    "Renewed",
+    "Response",
+    "Validated",
+]
 
 
 def _utcnow() -> datetime:
@@ -75,46 +86,33 @@ class ClientSession:
         self,
         bootstrap: Bootstrap,
         address: str,
+        settings: ClientSettings = DEFAULT_CLIENT_SETTINGS,
         *,
-        version: SCVersion = SC_1_3,
-        soap: SOAPVersion = SOAP12,
-        policy: ProtectionPolicy | None = None,
-        entropy_mode: EntropyMode = EntropyMode.COMBINED,
-        key_size: int = 256,
-        renewal_interval: timedelta = CLIENT_RENEWAL_INTERVAL,
         clock: Callable[[], datetime] = _utcnow,
         on_new_key: Callable[[SecurityContext], None] | None = None,
-        establish_security_context: bool = True,
-        issuer_address: str | None = None,
-        over_tls: bool = False,
-        requested_lifetime: timedelta | None = None,
+        **options: Any,
     ) -> None:
-        #: ask the service for a context this long (it may grant less, never more than its own bound)
-        self.requested_lifetime = requested_lifetime
-        #: TransportWithMessageCredential: HTTPS protects the messages; the context key signs the Timestamp
-        self.over_tls = over_tls
-        #: a separate security token service that issues, renews and cancels the contexts (sharing the
-        #: service's store); None when the service issues its own
-        self.issuer_address = issuer_address
-        #: "issuer" or "service": where the last request must go
-        self.last_target = "service"
-        #: False: protect application messages with the bootstrap binding itself, no context (WCF
-        #: ``establishSecurityContext=false``)
-        self.establish_security_context = establish_security_context
+        """``settings`` configure the conversation; the bootstrap binding (credentials), the ``clock`` and
+        ``on_new_key`` (called with every context key the client learns: the key log hooks in here) are
+        collaborators, given beside them.  ``options``: the fields of :class:`ClientSettings` as keyword
+        arguments, deprecated (for one release) in favour of ``settings``."""
+        if options:
+            warnings.warn(
+                "ClientSession keyword options are deprecated: pass settings=ClientSettings(...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            settings = replace(settings, **options)
+        self.settings = settings
         self.bootstrap = bootstrap
-        #: called with every context key the client learns (establish, renew): the key log hooks in here
-        self.on_new_key = on_new_key
         self.address = address
-        self.version = version
-        self.soap = soap
-        self.policy = policy or (TRANSPORT_POLICY if over_tls else ProtectionPolicy())
-        self.entropy_mode = entropy_mode
-        self.key_size = key_size
-        self.renewal_interval = renewal_interval
         self.clock = clock
+        self.on_new_key = on_new_key
         self.context: SecurityContext | None = None
         #: the WS-Addressing action of the last request, for transports that repeat it (SOAPAction)
         self.last_action = ""
+        #: "issuer" or "service": where the last request must go
+        self.last_target = "service"
         self._pending: _Pending | None = None
 
     # -- state ----------------------------------------------------------------------------------------
@@ -131,8 +129,8 @@ class ClientSession:
         """True once the client renewal interval (WCF: 10 hours) has passed or the key is about to expire."""
         if self.context is None:
             return False
-        now = self.clock()
-        return now >= self.context.created + self.renewal_interval or now >= self.context.expires - timedelta(minutes=1)
+        now, interval = self.clock(), self.settings.renewal_interval
+        return now >= self.context.created + interval or now >= self.context.expires - timedelta(minutes=1)
 
     def _start(self, pending: _Pending) -> None:
         if self._pending is not None:
@@ -146,44 +144,16 @@ class ClientSession:
 
     def _addressing(self, action: str, *, token_operation: bool = False) -> Addressing:
         self.last_action = action
-        to_issuer = token_operation and self.issuer_address is not None
+        to_issuer = token_operation and self.settings.issuer_address is not None
         self.last_target = "issuer" if to_issuer else "service"
-        to = self.issuer_address if to_issuer else self.address
+        to = self.settings.issuer_address if to_issuer else self.address
         return Addressing(action, to=to, message_id="urn:uuid:" + str(uuid.uuid4()))
-
-    def _binding(self, operation: RequestType) -> actions.Binding:
-        """WS-SC's own actions (``RST/SCT...``) with the service; WS-Trust's generic ones (``RST/Issue``...)
-        with a separate security token service (WS-SC 1.3 section 3.2), and always for Validate."""
-        if operation is RequestType.VALIDATE or (
-            self.issuer_address is not None and operation is not RequestType.AMEND
-        ):
-            return actions.Binding.TRUST
-        return actions.Binding.SCT
-
-    def _entropy_request(self, request_type: RequestType, **fields: object) -> RequestSecurityToken:
-        entropy = None if self.entropy_mode is EntropyMode.SERVER else client_entropy(self.key_size)
-        return RequestSecurityToken(
-            request_type=request_type,
-            token_type=self.version.sct_token_type,
-            context="uuid-" + str(uuid.uuid4()),
-            entropy=entropy,
-            key_size=self.key_size,
-            computed_key_algorithm=self.version.ck_psha1 if self.entropy_mode is EntropyMode.COMBINED else None,
-            lifetime=self._requested_lifetime(),
-            **fields,  # type: ignore[arg-type]
-        )
-
-    def _requested_lifetime(self) -> Lifetime | None:
-        if self.requested_lifetime is None:
-            return None
-        now = self.clock()
-        return Lifetime(now, now + self.requested_lifetime)
 
     # -- requests -------------------------------------------------------------------------------------
     def establish(self) -> bytes:
         """The RST/SCT request (WS-SC 1.3 section 3.2), protected by the bootstrap binding; AppliesTo names
         the service the context is for (what a separate STS needs to know)."""
-        rst = self._entropy_request(RequestType.ISSUE, applies_to=self.address)
+        rst = self.settings.token_request(RequestType.ISSUE, self.clock, applies_to=self.address)
         return self._bootstrap_request(RequestType.ISSUE, rst)
 
     def validate(self, *, under_bootstrap: bool | None = None) -> bytes:
@@ -194,19 +164,19 @@ class ClientSession:
         context = self._require_context()
         rst = RequestSecurityToken(
             request_type=RequestType.VALIDATE,
-            token_type=self.version.trust_uri("RSTR/Status"),
+            token_type=self.settings.version.trust_uri("RSTR/Status"),
             context="uuid-" + str(uuid.uuid4()),
-            validate_target=strs.external_sct(context.identifier, self.version),
+            validate_target=strs.external_sct(context.identifier, self.settings.version),
         )
         if under_bootstrap if under_bootstrap is not None else context.is_expired(self.clock()):
             return self._bootstrap_request(RequestType.VALIDATE, rst)
         return self._context_request(RequestType.VALIDATE, rst)
 
     def _bootstrap_request(self, operation: RequestType, rst: RequestSecurityToken) -> bytes:
-        action = actions.request_action(self.version, operation, self._binding(operation))
+        action = actions.request_action(self.settings.version, operation, self.settings.binding(operation))
         addressing = self._addressing(action, token_operation=True)
-        data = envelope(rst.to_element(self.version), addressing, self.soap)
-        protected, pending = self.bootstrap.protect(data, self.version, self.clock())
+        data = envelope(rst.to_element(self.settings.version), addressing, self.settings.soap)
+        protected, pending = self.bootstrap.protect(data, self.settings.version, self.clock())
         assert addressing.message_id is not None
         self._start(_Pending(operation, addressing.message_id, rst, bootstrap=pending))
         return protected
@@ -215,17 +185,19 @@ class ClientSession:
         """An application message protected under the context (or the bootstrap binding, without one).
 
         ``headers`` are application SOAP headers: carried after the WS-Addressing ones and signed."""
-        addressing = self._addressing(action)
-        if not self.establish_security_context:
+        addressing, soap = self._addressing(action), self.settings.soap
+        if not self.settings.establish_security_context:
             if headers:
                 raise ValueError("application headers need a security context (establish_security_context)")
-            data, pending = self.bootstrap.protect(envelope(body, addressing, self.soap), self.version, self.clock())
+            data, pending = self.bootstrap.protect(
+                envelope(body, addressing, soap), self.settings.version, self.clock()
+            )
             assert addressing.message_id is not None
             self._start(_Pending(None, addressing.message_id, bootstrap=pending))
             return data
         context = self._require_context()
         signed = tuple(h.tag for h in headers if isinstance(h.tag, str))
-        data = envelope(body, addressing, self.soap, headers=headers)
+        data = envelope(body, addressing, soap, headers=headers)
         protected = self._protect_under(context, data, signed_headers=signed)
         assert addressing.message_id is not None
         self._start(_Pending(None, addressing.message_id, signature_value=protected[1]))
@@ -234,8 +206,10 @@ class ClientSession:
     def renew(self) -> bytes:
         """RST/SCT/Renew (WS-SC 1.3 section 6), signed with the current key as proof of possession."""
         context = self._require_context()
-        rst = self._entropy_request(
-            RequestType.RENEW, renew_target=strs.external_sct(context.identifier, self.version, context.instance)
+        rst = self.settings.token_request(
+            RequestType.RENEW,
+            self.clock,
+            renew_target=strs.external_sct(context.identifier, self.settings.version, context.instance),
         )
         return self._context_request(RequestType.RENEW, rst)
 
@@ -245,16 +219,15 @@ class ClientSession:
         rst = RequestSecurityToken(
             request_type=RequestType.CANCEL,
             context="uuid-" + str(uuid.uuid4()),
-            cancel_target=strs.external_sct(context.identifier, self.version, context.instance),
+            cancel_target=strs.external_sct(context.identifier, self.settings.version, context.instance),
         )
         return self._context_request(RequestType.CANCEL, rst)
 
     def amend(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> bytes:
         """RST/SCT/Amend (WS-SC 1.3 section 5): the certificate's key endorses the context-key signature."""
         endorsing = self._x509_endorsement(certificate, private_key)
-        rst = RequestSecurityToken(
-            request_type=RequestType.AMEND, token_type=self.version.sct_token_type, context="uuid-" + str(uuid.uuid4())
-        )
+        token_type, context = self.settings.version.sct_token_type, "uuid-" + str(uuid.uuid4())
+        rst = RequestSecurityToken(request_type=RequestType.AMEND, token_type=token_type, context=context)
         return self._context_request(RequestType.AMEND, rst, (endorsing,))
 
     def propagate(
@@ -268,43 +241,43 @@ class ClientSession:
         section 3.3): the key travels encrypted to the service certificate, the carrying message is
         protected by the bootstrap binding and endorsed by ``certificate`` to authenticate us as creator."""
         now = self.clock()
-        key = os.urandom(self.key_size // 8)
-        context = SecurityContext.new(key, now, lifetime=lifetime, version=self.version)
+        key = os.urandom(self.settings.key_size // 8)
+        context = SecurityContext.new(key, now, lifetime=lifetime, version=self.settings.version)
         service_cert = self.bootstrap.service_certificate
         if service_cert is None:
             raise RuntimeError("propagating a context needs the service certificate")
         proof, _ = EncryptedKey.create(service_cert, X509Token(service_cert).reference("thumbprint"), secret=key)
         sct = context.sct()
         rstr = RequestSecurityTokenResponse(
-            token_type=self.version.sct_token_type,
+            token_type=self.settings.version.sct_token_type,
             context="uuid-" + str(uuid.uuid4()),
             requested_security_token=sct,
             requested_attached_reference=strs.local(sct.wsu_id or "", None),
-            requested_unattached_reference=strs.external_sct(context.identifier, self.version),
+            requested_unattached_reference=strs.external_sct(context.identifier, self.settings.version),
             requested_proof_token=proof,
             lifetime=Lifetime(context.created, context.expires),
         )
-        action = actions.response_action(self.version, RequestType.ISSUE)
+        action = actions.response_action(self.settings.version, RequestType.ISSUE)
         addressing = self._addressing(action, token_operation=True)
-        data = envelope(rstr.to_element(self.version), addressing, self.soap)
+        data = envelope(rstr.to_element(self.settings.version), addressing, self.settings.soap)
         protected, pending = self.bootstrap.protect(
-            data, self.version, now, endorsing=(self._x509_endorsement(certificate, private_key),)
+            data, self.settings.version, now, endorsing=(self._x509_endorsement(certificate, private_key),)
         )
         assert addressing.message_id is not None
         self._start(_Pending(RequestType.ISSUE, addressing.message_id, None, bootstrap=pending, created=context))
         return protected
 
     def _x509_endorsement(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> EndorsingToken:
-        return EndorsingToken.x509(certificate, private_key, self.policy.suite.asymmetric_signature)
+        return EndorsingToken.x509(certificate, private_key, self.settings.message_policy.suite.asymmetric_signature)
 
     def _context_request(
         self, operation: RequestType, rst: RequestSecurityToken, endorsing: tuple[EndorsingToken, ...] = ()
     ) -> bytes:
         context = self._require_context()
-        action = actions.request_action(self.version, operation, self._binding(operation))
+        action = actions.request_action(self.settings.version, operation, self.settings.binding(operation))
         addressing = self._addressing(action, token_operation=True)
         data, signature_value = self._protect_under(
-            context, envelope(rst.to_element(self.version), addressing, self.soap), endorsing
+            context, envelope(rst.to_element(self.settings.version), addressing, self.settings.soap), endorsing
         )
         assert addressing.message_id is not None
         self._start(_Pending(operation, addressing.message_id, rst, signature_value=signature_value))
@@ -319,14 +292,14 @@ class ClientSession:
     ) -> tuple[bytes, bytes | None]:
         sct = context.sct()
         style: SCTReferenceStyle = "local" if sct.wsu_id else "external"
-        policy = self.policy
+        policy = self.settings.message_policy
         if signed_headers:
             policy = replace(policy, signed_headers=policy.signed_headers + signed_headers)
         protected = protect(
             data,
             ContextProtection(sct, context.key, style),
             policy,
-            version=self.version,
+            version=self.settings.version,
             now=self.clock(),
             endorsing=endorsing,
         )
@@ -350,10 +323,7 @@ class ClientSession:
                 # Asked under the context key: a service that no longer knows the context can only say so.
                 return Validated(False, fault.reason)
             raise (fault.error or RequestFailed)(fault.reason)
-        if self.over_tls:
-            requirements = TRANSPORT_REQUIREMENTS
-        else:
-            requirements = Requirements(encrypted_body=self.policy.encrypt, signed_body=self.policy.sign_body)
+        requirements = self.settings.response_requirements()
         if pending.bootstrap is not None:
             message = pending.bootstrap.unprotect(data, requirements, self.clock())
         else:
@@ -390,7 +360,9 @@ class ClientSession:
             return Established(self.context)
         assert pending.rst is not None and pending.operation is not None
         action = action_of(message.header)
-        accepted = actions.accepted_response_actions(self.version, pending.operation, self._binding(pending.operation))
+        accepted = actions.accepted_response_actions(
+            self.settings.version, pending.operation, self.settings.binding(pending.operation)
+        )
         if action is not None and action not in accepted:
             raise InvalidSecurity(f"unexpected response action {action!r}")
         payload = message.payload()
@@ -403,7 +375,7 @@ class ClientSession:
         operation = pending.operation
         if operation in (RequestType.ISSUE, RequestType.RENEW):
             old = None if operation is RequestType.ISSUE else self._require_context()
-            key = proof_key(pending.rst, rstr, self.key_size, expected_mode=self.entropy_mode)
+            key = proof_key(pending.rst, rstr, self.settings.key_size, expected_mode=self.settings.entropy_mode)
             self.context = issued_context(rstr, key, old, self.clock())
             if self.on_new_key is not None:
                 self.on_new_key(self.context)

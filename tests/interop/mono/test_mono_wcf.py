@@ -48,6 +48,7 @@ from wssc import namespaces as ns
 from wssc.adapters.http_client import WsscClient
 from wssc.conversation.bootstrap import ClientBootstrap
 from wssc.conversation.client import ClientSession, Response
+from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.service import ApplicationRequest, FaultReply
 from wssc.errors import WsscError
 from wssc.security.addressing import action_of
@@ -271,9 +272,7 @@ def test_mono_service_rejects_tampered_wssc_message(
     session = ClientSession(
         ClientBootstrap(service_cert.certificate, policy=MONO_COMPATIBLE_POLICY),
         mono_service.url,
-        version=SC_2005_02,
-        soap=SOAP12,
-        establish_security_context=False,
+        ClientSettings(version=SC_2005_02, soap=SOAP12, establish_security_context=False),
     )
     request = session.request(echo_payload(text), ACTION)
     tampered = tamper_body(request, how)

@@ -99,7 +99,7 @@ def _conversation(
                 client.http.post(
                     url,
                     content=client.session.request(etree.fromstring(DEMO_PAYLOAD), DEMO_ACTION),
-                    headers={"Content-Type": client.session.soap.content_type},
+                    headers={"Content-Type": client.session.settings.soap.content_type},
                 ).content
             )
         except WsscError as error:
