@@ -1029,3 +1029,25 @@ def test_certificate_with_a_key_type_cryptography_does_not_know_is_a_token_error
 
     with pytest.raises(errors.UnsupportedSecurityToken):
         rsa_public_key(x509.load_der_x509_certificate(odd))
+
+
+def test_certificate_with_a_malformed_name_is_a_token_error() -> None:
+    """Found by the receive fuzz: cryptography parses names lazily, so a certificate whose subject holds a
+    BIT STRING where a string belongs passed the token check and raised TypeError where its claim was made
+    (after authentication, as an internal error).  Such a certificate is wsse:InvalidSecurityToken."""
+    from cryptography.hazmat.primitives import serialization
+
+    from wssc.tokens.x509 import BST_TAG, X509Token
+
+    cert, _ = rsa_identity()
+    der = cert.public_bytes(serialization.Encoding.DER)
+    cn_type = b"\x06\x03\x55\x04\x03\x0c"  # commonName, then a UTF8String
+    at = der.index(cn_type) + len(cn_type) - 1
+    length = der[at + 1]
+    # the value becomes a BIT STRING of the same length (its first byte: 0 unused bits)
+    bad = der[:at] + b"\x03" + bytes([length, 0]) + der[at + 3 : at + 2 + length] + der[at + 2 + length :]
+    assert len(bad) == len(der)
+    el = etree.Element(BST_TAG, ValueType=ns.X509V3)
+    el.text = base64.b64encode(bad).decode()
+    with pytest.raises(errors.InvalidSecurityToken):
+        X509Token.from_element(el)

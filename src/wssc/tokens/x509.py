@@ -86,7 +86,11 @@ class X509Token:
         der = b64decode(el.text, "BinarySecurityToken")
         try:
             cert = x509.load_der_x509_certificate(der)
-        except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (found by fuzzing)
+            # cryptography parses names lazily: read them now, so a malformed one is this token's error and
+            # not a TypeError where a claim is made (found by fuzzing)
+            cert.subject.rfc4514_string()
+            cert.issuer.rfc4514_string()
+        except (ValueError, TypeError, x509.InvalidVersion):  # InvalidVersion is no ValueError (fuzzing again)
             raise InvalidSecurityToken("BinarySecurityToken is not a DER certificate") from None
         return cls(cert, el.get(ns.WSU_ID))
 
