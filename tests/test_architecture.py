@@ -43,6 +43,21 @@ def test_layers_import_only_below() -> None:
     assert violations == []
 
 
+#: modules outside the layer packages: shared definitions every layer may use, and the package's entry points
+TOP_LEVEL = {"wssc", "wssc.__main__", "wssc.errors", "wssc.limits", "wssc.namespaces", "wssc.versions"}
+
+
+def test_every_module_is_in_a_known_layer() -> None:
+    unplaced = sorted(m for m in _graph() if m not in TOP_LEVEL and m.split(".")[1] not in LAYERS)
+    assert unplaced == []
+
+
+def test_shared_top_level_modules_import_no_layer() -> None:
+    graph = _graph()
+    upward = {m: sorted(d for d in graph[m] if _layer(d) > 0) for m in TOP_LEVEL - {"wssc", "wssc.__main__"}}
+    assert {m: d for m, d in upward.items() if d} == {}
+
+
 def test_no_import_cycles() -> None:
     full = _graph()
     graph = {module: {d for d in deps if d in full} for module, deps in full.items()}
