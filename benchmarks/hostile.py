@@ -167,6 +167,42 @@ def cost_ratio(repeat: int) -> float:
     return worst
 
 
+def permissive_ratio(repeat: int) -> float:
+    """The same attacks against a receiver whose policy asks the least (no encrypted signature, no derived
+    keys, any suite): there the signatures' digests are reached, and only the limits bound them."""
+    certificate, key = self_signed("hostile benchmark, permissive")
+    credentials = ServiceCredentials(certificate, key)
+    receiver = Receiver(StaticKeys(key_pairs=[(certificate, key)]), Requirements(signed_addressing_headers=False))
+    reference = X509Token(certificate).reference("thumbprint")
+    legit: list[bytes] = []
+    for _ in range(repeat + 1):
+        ek, secret = EncryptedKey.create(certificate, reference, length=32)
+        protection = EncryptedKeyProtection(ek, secret)
+        legit.append(protect(_plain(_payload(MIB)), protection, ProtectionPolicy()).data)
+
+    def legitimate() -> None:
+        receiver.unprotect(legit.pop())
+
+    base = _time(legitimate, repeat)
+    print(f"legitimate 1 MiB bootstrap message, permissive receiver: {base * 1000:.1f} ms")
+    worst = 0.0
+    for name, data in hostile_requests(credentials).items():
+
+        def hostile(data: bytes = data) -> None:
+            try:
+                receiver.unprotect(data)
+            except Exception as exc:  # noqa: BLE001 - every refusal is the point
+                assert type(exc).__module__ == "wssc.errors" or "wssc" in type(exc).__module__, exc
+            else:
+                raise AssertionError("accepted")
+
+        cost = _time(hostile, repeat)
+        worst = max(worst, cost / base)
+        print(f"  {name:45s} {len(data) / MIB:5.2f} MiB  {cost * 1000:8.1f} ms  ratio {cost / base:5.2f}")
+    print(f"worst hostile-to-legitimate ratio at 1 MiB, permissive receiver: {worst:.2f} (target <= 10)")
+    return worst
+
+
 def padding_ratio(repeat: int) -> float:
     key = bytes(range(32))
     identifier = "urn:uuid:" + str(uuid.uuid4())
@@ -218,6 +254,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     cost_ratio(args.repeat)
+    permissive_ratio(args.repeat)
     padding_ratio(args.repeat)
 
 
