@@ -256,15 +256,17 @@ EVIL_BODY = b'<s:Body><m:echo xmlns:m="urn:example:m"><m:text>transfer all the m
 def test_signature_wrapping_body_moved(ctx, policy, requirements, where: str) -> None:
     data = _wrap_body(protect_msg(ctx, policy), where, EVIL_BODY)
     exc = rejects(ctx.receiver(requirements), data, errors.InvalidSecurity)
-    assert "Body" in exc.detail
+    # ids are read only where message parts sit: the moved Body's EncryptedData, or its Id, is not found
+    assert "Body" in exc.detail or "does not name an EncryptedData" in exc.detail
 
 
 def test_signature_wrapping_with_copied_id(ctx) -> None:
     data = protect_msg(ctx, SIGN_ONLY)
     body_id = body(parse(data)).get(ns.WSU_ID).encode()
     evil = EVIL_BODY.replace(b"<s:Body>", b'<s:Body xmlns:wsu="' + ns.WSU.encode() + b'" wsu:Id="' + body_id + b'">')
-    exc = rejects(ctx.receiver(), _wrap_body(data, "header", evil), errors.InvalidSecurity)
-    assert "duplicate" in exc.detail
+    # the copied Id is the Body's place: the signature digests the evil Body, not the wrapped original
+    exc = rejects(ctx.receiver(), _wrap_body(data, "header", evil), CONTEXT_CHECK)
+    assert "digest mismatch" in exc.detail
 
 
 def test_signature_wrapping_is_harmless_when_the_original_stays(ctx) -> None:
@@ -285,6 +287,11 @@ def test_duplicate_wsu_id(ctx, where: str) -> None:
     }[where]
     dup = etree.SubElement(parent, "{urn:evil}Dup")
     dup.set(ns.WSU_ID, ts_id)
+    if where == "body":
+        # ids are read only where message parts sit: deep in the Body it is only a change of the signed Body
+        exc = rejects(ctx.receiver(), tostring(root), CONTEXT_CHECK)
+        assert "digest mismatch" in exc.detail
+        return
     exc = rejects(ctx.receiver(), tostring(root), errors.InvalidSecurity)
     assert "duplicate" in exc.detail
 

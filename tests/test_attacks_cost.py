@@ -91,7 +91,9 @@ def test_attack_many_signatures_over_an_encrypted_key_anyone_can_make() -> None:
         _receiver().unprotect(tostring(root))
 
 
-def test_attack_nested_references_exhaust_the_digest_budget() -> None:
+def test_attack_nested_references_are_refused_before_any_digest() -> None:
+    """Thirty references to nested elements of the Body, each digesting it again: ids are read only where
+    message parts sit, so the nested elements are not found and nothing is digested twice."""
     root, secret = _attacker_message(_nested_body(30, 50_000))
     original = root.find(".//" + dsig.SIGNATURE_TAG)
     assert original is not None
@@ -102,12 +104,37 @@ def test_attack_nested_references_exhaust_the_digest_budget() -> None:
     # positive control: the Body signed once is accepted
     original.getparent().replace(original, _sign(root, secret, [body_id], "SIG-1"))
     _receiver().unprotect(tostring(root))
-    # every nested element signed: thirty times the Body's bytes
     signature = root.find(".//" + dsig.SIGNATURE_TAG)
     assert signature is not None
     signature.getparent().replace(signature, _sign(root, secret, [body_id] + [f"n{i}" for i in range(30)], "SIG-2"))
-    with pytest.raises(InvalidSecurity, match="digest too many bytes"):
+    with pytest.raises(InvalidSecurity, match="resolves to nothing"):
         _receiver().unprotect(tostring(root))
+
+
+def test_digest_budget_bounds_the_parts_a_signature_may_nest() -> None:
+    """Where parts do nest (the Body and the EncryptedData of its content, under encrypt-before-sign), all
+    signatures of a message share one digest budget; a tight one refuses the second pass over the Body."""
+    from wssc.limits import Limits
+    from wssc.security.policy import ProtectionOrder
+
+    reference = X509Token(SERVICE[0]).reference("thumbprint")
+    ek, secret = EncryptedKey.create(SERVICE[0], reference, length=32)
+    policy = ProtectionPolicy(order=ProtectionOrder.ENCRYPT_BEFORE_SIGN, encrypt_signature=False, derived_keys=False)
+    data = protect(_nested_body(1, 200_000), EncryptedKeyProtection(ek, secret), policy).data
+    tight = Limits(digested_bytes_per_message_byte=1)
+    receiver = Receiver(StaticKeys(key_pairs=[SERVICE]), REQUIREMENTS, limits=tight)
+    receiver.unprotect(data)  # positive control: the Body once fits
+    root = parse(data)
+    body = root.find(ns.qn(ns.SOAP12, "Body"))
+    assert body is not None
+    content = body[0]
+    body_id, content_id = body.get(ns.WSU_ID), content.get("Id")
+    assert body_id and content_id
+    signature = root.find(".//" + dsig.SIGNATURE_TAG)
+    assert signature is not None
+    signature.getparent().replace(signature, _sign(root, secret, [body_id, content_id], "SIG-2"))
+    with pytest.raises(InvalidSecurity, match="digest too many bytes"):
+        Receiver(StaticKeys(key_pairs=[SERVICE]), REQUIREMENTS, limits=tight).unprotect(tostring(root))
 
 
 def _envelope_with_ids(count: int, both: bool) -> bytes:

@@ -30,20 +30,32 @@ class _DenyExternal(etree.Resolver):
         raise MalformedXML(f"external resource {system_url!r} refused")
 
 
-_PARSER: Final = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_blank_text=False,
-    # Comments are outside every digest (exclusive c14n without comments), so one inside signed text would
-    # split the text an application reads ("1<!---->000" reads as "1") without breaking the signature: the
-    # tree holds only what a signature can cover, and the text around a comment is one text node.
-    remove_comments=True,
-    collect_ids=False,
-)
-_PARSER.resolvers.add(_DenyExternal())
+#: One parser per thread: lxml serialises the threads that share a parser object, holding the interpreter
+#: meanwhile, so with a shared one a large (hostile) document held up every other request's parse; a
+#: thread's own parser lets libxml2 parse without the GIL.
+_PARSERS = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_blank_text=False,
+            # Comments are outside every digest (exclusive c14n without comments), so one inside signed text
+            # would split the text an application reads ("1<!---->000" reads as "1") without breaking the
+            # signature: the tree holds only what a signature can cover, the text around a comment one node.
+            remove_comments=True,
+            collect_ids=False,
+        )
+        parser.resolvers.add(_DenyExternal())
+        _PARSERS.parser = parser
+    return parser
+
 
 _UTF16_32_BOMS: Final = (
     (b"\x00\x00\xfe\xff", "utf-32-be"),
@@ -115,7 +127,7 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS, *, depth_checked: bool =
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise MalformedXML("DTDs are not allowed in SOAP messages")
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _parser())
     except (etree.LxmlError, ValueError) as exc:
         raise MalformedXML(f"not well-formed XML: {exc}") from None
     if root is None:

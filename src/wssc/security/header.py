@@ -14,7 +14,6 @@ message signature, the others endorsing it), a digest budget (:class:`~wssc.secu
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -51,20 +50,6 @@ _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
 #: every wsu:Id, then every Id attribute in a subtree, its root included: one pass in C each.  Two queries, not
 #: one union: libxml2 merges the node sets of a union pairwise, quadratic in their size (a 1 MiB envelope
 #: with both attributes on every element took 8 s to index).
-#: Compiled once per thread: lxml lets one thread at a time evaluate a given XPath object, so a shared one
-#: would make every request wait for the Id index of the largest one in flight.
-_ID_QUERIES = threading.local()
-
-
-def _id_queries() -> tuple[etree.XPath, etree.XPath]:
-    queries: tuple[etree.XPath, etree.XPath] | None = getattr(_ID_QUERIES, "queries", None)
-    if queries is None:
-        queries = (
-            etree.XPath("descendant-or-self::*/@wsu:Id", namespaces={"wsu": ns.WSU}),
-            etree.XPath("descendant-or-self::*/@Id"),
-        )
-        _ID_QUERIES.queries = queries
-    return queries
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
 
 def _signature_methods(suite: AlgorithmSuite) -> frozenset[str]:
@@ -121,28 +106,37 @@ class HeaderProcessor:
         self.first_cipher_value: bytes | None = None
 
     # -- ids -------------------------------------------------------------------------------------------
-    def index(self, subtree: Element) -> None:
-        """Record the wsu:Id and Id values of ``subtree``; the same value on two elements is refused."""
-        wsu_ids, plain_ids = _id_queries()
-        found = wsu_ids(subtree)
-        plain = plain_ids(subtree)
-        assert isinstance(found, list) and isinstance(plain, list)
-        for attribute in found + plain:
-            value = str(attribute)
-            el = attribute.getparent()  # type: ignore[union-attr]
-            if el is None:
+    def index_positions(self) -> None:
+        """Record the ids of the elements a reference may name: the Body (and the EncryptedData of its
+        content), the header blocks and the children of the Security header, the places of the message parts
+        WS-SecurityPolicy signs and encrypts (SignedParts, EncryptedParts;
+        :func:`wssc.security.unprotect._check_signed_position` refuses a signed element anywhere else).  Ids
+        deeper in the tree are never read: thousands of them cost nothing, and a duplicate there cannot stand
+        in for a part.  The same value twice among these is refused."""
+        self.index(self.env.body)
+        for content in self.env.body.iterchildren(xmlenc.ED_TAG):  # the Body's encrypted content
+            self.index(content)
+        if self.env.header is not None:
+            for block in self.env.header.iterchildren(etree.Element):
+                self.index(block)
+        for child in self.security.iterchildren(etree.Element):
+            self.index(child)
+
+    def index(self, el: Element) -> None:
+        """Record the wsu:Id and Id of one element (a part, or what an EncryptedData held in its place)."""
+        for value in (el.get(ns.WSU_ID), el.get("Id")):
+            if value is None:
                 continue
             known = self.ids.get(value)
             if known is not None and known is not el:
                 raise InvalidSecurity(f"duplicate id {value!r}")
             self.ids[value] = el
 
-    def unindex(self, subtree: Element) -> None:
-        """Forget the ids of a (small) subtree leaving the document: an EncryptedData being decrypted."""
-        for el in subtree.iter(etree.Element):
-            for value in (el.get(ns.WSU_ID), el.get("Id")):
-                if value is not None and self.ids.get(value) is el:
-                    del self.ids[value]
+    def unindex(self, el: Element) -> None:
+        """Forget the ids of an EncryptedData being decrypted (it leaves the document)."""
+        for value in (el.get(ns.WSU_ID), el.get("Id")):
+            if value is not None and self.ids.get(value) is el:
+                del self.ids[value]
 
     # -- encryption --------------------------------------------------------------------------------------
     def decrypt_reference(self, uri: str, key: TokenKey | None = None) -> None:
@@ -239,7 +233,7 @@ class HeaderProcessor:
 
     # -- the header walk -----------------------------------------------------------------------------------
     def run(self) -> None:
-        self.index(self.root)
+        self.index_positions()
         if len(self.security) > self.limits.max_security_header_elements:
             raise InvalidSecurity("too many elements in the Security header")
         # The cheap checks first, whatever the layout: the Timestamp's freshness before any key is touched.
