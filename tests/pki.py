@@ -25,6 +25,7 @@ def issue(
     usages: list[x509.ObjectIdentifier] | None = None,
     valid_days: int = 30,
     start: datetime | None = None,
+    dns_names: list[str] | None = None,
 ) -> Pair:
     """A certificate for ``name`` issued by ``issuer`` (self-signed when None)."""
     key = _key()
@@ -46,6 +47,9 @@ def issue(
     if ca:
         usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
         builder = builder.add_extension(usage, critical=True)
+    if dns_names is not None:
+        san = x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names])
+        builder = builder.add_extension(san, critical=False)
     if usages is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
     return builder.sign(issuer_key, hashes.SHA256()), key
