@@ -13,7 +13,7 @@ import select
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pki import CLIENT, OTHER_ROOT, ROOT, STRANGER, issue, key_pem, pem
 from wssc.errors import FailedAuthentication, InvalidRequest, WsscError
+from wssc.primitives import xml as wx
+from wssc.tokens.encrypted_key import EncryptedKey
 from wssc.tokens.x509_trust import CertificateTrust
 from wssc.trust.negotiation import TLSNEGO, NegotiationMechanism
 from wssc.trust.negotiation.tls import (
@@ -34,6 +36,7 @@ from wssc.trust.negotiation.tls import (
     server_context,
     tls_records,
 )
+from wssc.trust.rstr import parse_response
 
 SERVICE = issue("service.example", ROOT, usages=[ExtendedKeyUsageOID.SERVER_AUTH], dns_names=["service.example"])
 VERSIONS = [pytest.param(ssl.TLSVersion.TLSv1_2, id="tls1.2"), pytest.param(ssl.TLSVersion.TLSv1_3, id="tls1.3")]
@@ -326,6 +329,16 @@ def test_no_key_material_in_errors(established: tuple[TlsInitiator, TlsAcceptor]
         initiator.unwrap_key(blob + blob)
     for text in (str(caught.value), caught.value.detail, repr(caught.value)):
         assert key.hex() not in text and blob.hex() not in text and repr(key) not in text
+
+
+def test_records_of_the_2007_wcf_final_leg(vector_path: Callable[[str], Path]) -> None:
+    """SChannel's final flight is CCS + Finished, its TLS_Wrap one application-data record (NEGOTIATION.md 1.5, 2.3):
+    what this side emits and :meth:`TlsInitiator.unwrap_key` demands (TLS 1.0 there: RC4-128-MD5, 32 + 16 bytes)."""
+    path = vector_path("mono-wcf-captures/tlsnego_final_rstrc_feb2005.xml")
+    first, _ = parse_response(wx.parse(path.read_bytes()))
+    assert first.binary_exchange is not None and isinstance(first.requested_proof_token, EncryptedKey)
+    assert tls_records(first.binary_exchange.data) == [(CCS, 1), (HANDSHAKE, 32)]
+    assert tls_records(first.requested_proof_token.cipher_value) == [(APPLICATION_DATA, 48)]
 
 
 # --- interop: one side is a plain ssl socket in a thread --------------------------------------------------
