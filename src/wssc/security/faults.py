@@ -26,23 +26,19 @@ def fault_envelope(error: WsscError, soap: SOAPVersion = SOAP12, version: SCVers
     env = etree.Element(soap.qname("Envelope"), nsmap={"s": soap.namespace, prefix: code_ns})
     body = etree.SubElement(env, soap.qname("Body"))
     fault = etree.SubElement(body, soap.qname("Fault"))
-    top = soap.sender_code if error.sender_fault else soap.receiver_code
-    if soap_code and soap is SOAP12:
-        # A SOAP-defined code is the top-level Code itself, with no Subcode (SOAP 1.2 part 1 section 5.4.6).
-        code = etree.SubElement(fault, soap.qname("Code"))
-        etree.SubElement(code, soap.qname("Value")).text = f"s:{error.code}"
-        reason = etree.SubElement(fault, soap.qname("Reason"))
-        text = etree.SubElement(reason, soap.qname("Text"))
-        text.set(ns.qn(ns.XML, "lang"), "en")
-        text.text = error.reason
-    elif soap is SOAP11:
+    if soap is SOAP11:
         etree.SubElement(fault, "faultcode").text = f"{prefix}:{error.code}"
         etree.SubElement(fault, "faultstring").text = error.reason
     else:
         code = etree.SubElement(fault, soap.qname("Code"))
-        etree.SubElement(code, soap.qname("Value")).text = f"s:{top}"
-        sub = etree.SubElement(code, soap.qname("Subcode"))
-        etree.SubElement(sub, soap.qname("Value")).text = f"{prefix}:{error.code}"
+        if soap_code:
+            # A SOAP-defined code is the top-level Code itself, with no Subcode (SOAP 1.2 part 1 section 5.4.6).
+            etree.SubElement(code, soap.qname("Value")).text = f"s:{error.code}"
+        else:
+            top = soap.sender_code if error.sender_fault else soap.receiver_code
+            etree.SubElement(code, soap.qname("Value")).text = f"s:{top}"
+            sub = etree.SubElement(code, soap.qname("Subcode"))
+            etree.SubElement(sub, soap.qname("Value")).text = f"{prefix}:{error.code}"
         reason = etree.SubElement(fault, soap.qname("Reason"))
         text = etree.SubElement(reason, soap.qname("Text"))
         text.set(ns.qn(ns.XML, "lang"), "en")
