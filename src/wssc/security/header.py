@@ -47,9 +47,6 @@ from wssc.tokens.x509 import BST_TAG
 from wssc.versions import VERSIONS
 
 _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
-#: every wsu:Id, then every Id attribute in a subtree, its root included: one pass in C each.  Two queries, not
-#: one union: libxml2 merges the node sets of a union pairwise, quadratic in their size (a 1 MiB envelope
-#: with both attributes on every element took 8 s to index).
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
 
 def _signature_methods(suite: AlgorithmSuite) -> frozenset[str]:
@@ -57,6 +54,16 @@ def _signature_methods(suite: AlgorithmSuite) -> frozenset[str]:
     stronger asymmetric signature is no weakness (Mono's WCF endorses with it under Basic256); nothing weaker
     or of another kind is accepted."""
     return frozenset({suite.symmetric_signature, suite.asymmetric_signature, alg.RSA_SHA256})
+
+
+def check_binding(signer: TokenKey, decryption_token: str) -> None:
+    """Parts decrypted under ``decryption_token`` belong to the message ``signer`` signs: under a symmetric
+    (HMAC) signature, the signer's own token; under an asymmetric one (WCF MutualCertificate), an
+    EncryptedKey.  Parts grafted from another message stay sealed."""
+    if signer.secret is not None and decryption_token != signer.token:
+        raise InvalidSecurity("parts are encrypted under another token than the one that signs the message")
+    if signer.secret is None and not decryption_token.startswith("ek:"):
+        raise InvalidSecurity("an asymmetric message must be encrypted under an EncryptedKey")
 
 
 #: called with the message signature's value once it is verified, before anything else is decrypted
@@ -170,12 +177,8 @@ class HeaderProcessor:
         if key.secret is None:
             raise UnsupportedAlgorithm("encryption with an asymmetric key")
         self._check_cipher(info.algorithm)
-        signer = self.signer
-        if signer is not None and signer.secret is not None and key.token != signer.token:
-            # Checked before decrypting: parts grafted from another message stay sealed.
-            raise InvalidSecurity("parts are encrypted under another token than the one that signs the message")
-        if signer is not None and signer.secret is None and not key.token.startswith("ek:"):
-            raise InvalidSecurity("an asymmetric message must be encrypted under an EncryptedKey")
+        if self.signer is not None:
+            check_binding(self.signer, key.token)  # before decrypting
         if self.decryption_token is None:
             self.decryption_token = key.token
         elif key.token != self.decryption_token:
@@ -233,9 +236,9 @@ class HeaderProcessor:
 
     # -- the header walk -----------------------------------------------------------------------------------
     def run(self) -> None:
-        self.index_positions()
         if len(self.security) > self.limits.max_security_header_elements:
             raise InvalidSecurity("too many elements in the Security header")
+        self.index_positions()
         # The cheap checks first, whatever the layout: the Timestamp's freshness before any key is touched.
         stamps = list(self.security.iterchildren(TIMESTAMP_TAG))
         if len(stamps) > 1:

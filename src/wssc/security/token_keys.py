@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -64,6 +65,12 @@ def reference_form(ref: SecurityTokenReference | None) -> str:
     if isinstance(target, KeyIdentifier):
         return {ns.THUMBPRINT_SHA1: "thumbprint", ns.X509_SKI: "ski"}.get(target.value_type or "", "other")
     return "none" if ref is None else "other"
+
+
+def _certificate_key(cert: x509.Certificate) -> TokenKey:
+    """The public key of an X.509 token, the certificate its origin, its SHA-256 fingerprint its token."""
+    token = "x509:" + cert.fingerprint(hashes.SHA256()).hex()
+    return TokenKey(None, rsa_public_key(cert), KeyOrigin("x509", certificate=cert), token=token)
 
 
 class TokenKeys:
@@ -140,9 +147,7 @@ class TokenKeys:
         if el.tag == EK_TAG:
             return self._encrypted_key(el)
         if el.tag == BST_TAG:
-            cert = X509Token.from_element(el).certificate
-            token = "x509:" + cert.fingerprint(hashes.SHA256()).hex()
-            return TokenKey(None, rsa_public_key(cert), KeyOrigin("x509", certificate=cert), token=token)
+            return _certificate_key(X509Token.from_element(el).certificate)
         raise UnsupportedSecurityToken(f"{el.tag} is not a key-bearing token")
 
     def _encrypted_key(self, el: Element) -> TokenKey:
@@ -217,6 +222,4 @@ class TokenKeys:
             secret = self.resolver.encrypted_key_by_sha1(target.value)
             origin = KeyOrigin("encrypted-key", base_secret=secret, encrypted_key_sha1=target.value)
             return TokenKey(secret, None, origin, token="ek:" + target.value.hex())
-        cert = self.resolver.certificate_for(ref)
-        token = "x509:" + cert.fingerprint(hashes.SHA256()).hex()
-        return TokenKey(None, rsa_public_key(cert), KeyOrigin("x509", certificate=cert), token=token)
+        return _certificate_key(self.resolver.certificate_for(ref))

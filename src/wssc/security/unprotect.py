@@ -22,7 +22,7 @@ from wssc.errors import (
 from wssc.limits import DEFAULT_LIMITS, Limits
 from wssc.primitives.xml import Element, check_depth, parse
 from wssc.security import xmlenc
-from wssc.security.header import HeaderProcessor
+from wssc.security.header import HeaderProcessor, check_binding
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
 from wssc.security.replay import InMemoryReplayCache, ReplayCache, replay_retention
@@ -196,13 +196,9 @@ def _authenticating_token(proc: HeaderProcessor) -> str | None:
     decryption = proc.decryption_token
     if primary is None:
         return decryption
-    signer = primary[1]
     if decryption is not None:
-        if signer.secret is not None and decryption != signer.token:
-            raise InvalidSecurity("parts are encrypted under another token than the one that signs the message")
-        if signer.secret is None and not decryption.startswith("ek:"):
-            raise InvalidSecurity("an asymmetric message must be encrypted under an EncryptedKey")
-    return signer.token
+        check_binding(primary[1], decryption)  # parts decrypted before the signature was met (the signature)
+    return primary[1].token
 
 
 def _check_signed_position(element: Element, env: Envelope, security: Element) -> None:
@@ -211,18 +207,13 @@ def _check_signed_position(element: Element, env: Envelope, security: Element) -
     header (Timestamp, tokens, confirmations), or the content of the Body.  A signed element anywhere else
     was moved there (a signed wsa:Action wrapped in another header, say), and believing it would let the
     message say something its signer did not."""
-    if element is env.body:
-        return
     parent = element.getparent()
-    if parent is None or parent is env.body or parent is security:
-        if parent is not None and parent is env.body and etree.QName(element).namespace in ns.WSA_NAMESPACES:
-            raise InvalidSecurity("a signed WS-Addressing header outside the SOAP Header")
-        return
-    if parent is env.header:
-        return
-    if etree.QName(element).namespace in ns.WSA_NAMESPACES:
+    if element is env.body or parent is None or parent is env.header:
+        return  # (no parent: a signed EncryptedData, decrypted since)
+    if etree.QName(element).namespace in ns.WSA_NAMESPACES and parent is not security:
         raise InvalidSecurity("a signed WS-Addressing header outside the SOAP Header")
-    raise InvalidSecurity("a signed element outside the Body, the header blocks and the Security header")
+    if parent is not env.body and parent is not security:
+        raise InvalidSecurity("a signed element outside the Body, the header blocks and the Security header")
 
 
 def _check_coverage(env: Envelope, proc: HeaderProcessor, signed: tuple[Element, ...], req: Requirements) -> None:
