@@ -38,7 +38,7 @@ from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS
 from wssc.security.protect import add_transport_header, protect
 from wssc.security.replay import InMemoryReplayCache, ReplayCache
 from wssc.security.result import VerifiedMessage
-from wssc.security.soap import SOAP12, SOAPVersion, check_understood, soap_version_of, split
+from wssc.security.soap import SOAP12, SOAPVersion, check_understood, soap_version_of
 from wssc.security.unprotect import Receiver
 from wssc.tokens.encrypted_key import EK_TAG
 from wssc.trust import actions
@@ -123,7 +123,7 @@ class SecureConversationService:
             with self._scope.request(carried):
                 message = receiver.unprotect(root, now=self.clock())
                 _check_classification(message, bootstrap, over_tls)
-                check_understood(split(message.envelope), self.settings.understood_headers)
+                check_understood(message.header, message.soap, self.settings.understood_headers)
                 return self._dispatch(message, renewing, Incoming(transport_action, over_tls))
         except WsscError as error:
             return self.fault(error, soap, _version_hint(data))

@@ -82,15 +82,16 @@ _OUR_ROLES: Final = frozenset(
 )
 
 
-def check_understood(env: Envelope, understood: frozenset[str] | tuple[str, ...]) -> None:
+def check_understood(
+    header: Element | None, soap: SOAPVersion, understood: frozenset[str] | tuple[str, ...]
+) -> None:
     """Refuse a header block targeted at us with ``mustUnderstand`` true that is not in ``understood`` (Clark
     names; every WS-Addressing and WS-Security header is understood): SOAP's own MustUnderstand fault
     (SOAP 1.1 section 4.2.3, SOAP 1.2 part 1 section 5.2.3), never the application's business."""
-    if env.header is None:
+    if header is None:
         return
-    soap = env.soap
     mu_attr, role_attr = soap.qname("mustUnderstand"), soap.qname("actor" if soap is SOAP11 else "role")
-    for block in env.header:
+    for block in header:
         if not isinstance(block.tag, str) or (block.get(mu_attr) or "").strip() not in ("1", "true"):
             continue
         if (block.get(role_attr) or "").strip() not in _OUR_ROLES:
