@@ -77,8 +77,7 @@ def assert_rejected(result: Result, fault: str | None = None, prefix: str = "wss
     assert report["fault"].startswith(prefix)
     if fault is not None:
         assert report["fault"] == fault
-    code = report["fault"].split(":", 1)[1]
-    (cls,) = [e for e in errors.ALL_ERRORS if e.code == code]
+    (cls,) = [e for e in errors.ALL_ERRORS if f"{e.code_kind}:{e.code}" == report["fault"]]
     assert report["reason"] == cls.reason
     return report
 

@@ -16,8 +16,9 @@ from wssc import namespaces as ns
 class WsscError(Exception):
     """Base class of every error the library raises on bad input or a failed check."""
 
-    #: namespace kind of the fault code: "wsse" (WS-Security), "wsc" (WS-SC), "wst" (WS-Trust) or "soap"
-    #: (the envelope's own namespace, a top-level SOAP fault code)
+    #: namespace kind of the fault code: "wsse" (WS-Security), "wsc" (WS-SC), "wst" (WS-Trust), "dnse" (WCF's
+    #: ``http://schemas.microsoft.com/ws/2006/05/security``) or "soap" (the envelope's own namespace, a top-level
+    #: SOAP fault code)
     code_kind: ClassVar[str] = "wsse"
     #: local name of the fault code
     code: ClassVar[str] = "InvalidSecurity"
@@ -41,6 +42,8 @@ class WsscError(Exception):
             return sc_namespace
         if self.code_kind == "wst":
             return trust_namespace
+        if self.code_kind == "dnse":
+            return ns.DNSE
         return ns.WSSE
 
 
@@ -147,6 +150,27 @@ class RequestFailed(WsscError):
     sender_fault = False
 
 
+class TrustFailedAuthentication(FailedAuthentication):
+    """``wst:FailedAuthentication`` (WS-Trust 1.3 section 11): a negotiation leg whose credential the mechanism
+    refused (a wrong password, an unknown principal, an untrusted client certificate).  WCF sends it in the Feb 2005
+    trust namespace in both versions, with this reason (NEGOTIATION.md section 7)."""
+
+    code_kind = "wst"
+    reason = "The request for security token could not be satisfied because authentication failed."
+
+
+class ServerTooBusy(WsscError):
+    """WCF's ``dnse:ServerTooBusy`` Receiver fault: too many negotiations pending (NEGOTIATION.md section 7,
+    ``NegotiationTokenAuthenticator`` on ``QuotaExceededException``).  Retry later; the request was not at fault."""
+
+    code_kind = "dnse"
+    code = "ServerTooBusy"
+    reason = (
+        "There are too many active security negotiations or secure conversations at the service. Please retry later."
+    )
+    sender_fault = False
+
+
 ALL_ERRORS: tuple[type[WsscError], ...] = (
     UnsupportedSecurityToken,
     UnsupportedAlgorithm,
@@ -164,4 +188,6 @@ ALL_ERRORS: tuple[type[WsscError], ...] = (
     UnableToRenew,
     InvalidRequest,
     RequestFailed,
+    TrustFailedAuthentication,
+    ServerTooBusy,
 )

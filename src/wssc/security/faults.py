@@ -101,4 +101,6 @@ def _error_for(code: str) -> type[WsscError] | None:
             return cls
         if cls.code_kind == "soap" and namespace in (SOAP11.namespace, SOAP12.namespace):
             return cls
+        if cls.code_kind == "dnse" and namespace == ns.DNSE:
+            return cls
     return None
