@@ -23,6 +23,7 @@ from wssc.conversation.client import ClientSession
 from wssc.conversation.client_events import Response, Validated
 from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.context import SecurityContext
+from wssc.conversation.negotiating import NegotiatedBootstrap
 from wssc.errors import BadContextToken, RenewNeeded
 from wssc.primitives.xml import Element
 from wssc.security.policy import ProtectionPolicy
@@ -36,7 +37,32 @@ Flow = Generator[tuple[bytes, str], bytes, T]
 """Yields (request, action), receives the response bytes, returns the result."""
 
 
+def _flow_negotiate(session: ClientSession, *, again: bool = False) -> Flow[None]:
+    """Negotiate the bootstrap's context first when it is a negotiated one (NEGOTIATION.md section 1.3): unsecured
+    legs to the service address until the final RSTRC; ``again`` drops the one there is (the service lost it)."""
+    bootstrap = session.bootstrap
+    if not isinstance(bootstrap, NegotiatedBootstrap):
+        return
+    if again:
+        bootstrap.forget()
+    if not bootstrap.needs_negotiation(session.clock()):
+        return
+    settings = session.settings
+    negotiation = bootstrap.negotiation(settings.version, settings.soap, session.address, session.clock)
+    step = negotiation.first()
+    while True:
+        session.last_target = "service"
+        result = negotiation.receive((yield step))
+        if isinstance(result, SecurityContext):
+            bootstrap.accept(result)
+            if session.on_new_key is not None:
+                session.on_new_key(result)
+            return
+        step = result
+
+
 def _flow_establish(session: ClientSession) -> Flow[SecurityContext]:
+    yield from _flow_negotiate(session)
     request = session.establish()
     session.receive((yield request, session.last_action))
     assert session.context is not None
@@ -54,7 +80,14 @@ def _flow_call(
     session: ClientSession, body: Element | bytes | list[Element], action: str, headers: Sequence[Element] = ()
 ) -> Flow[VerifiedMessage]:
     if not session.settings.establish_security_context:
-        event = session.receive((yield session.request(body, action, headers), action))
+        yield from _flow_negotiate(session)
+        try:
+            event = session.receive((yield session.request(body, action, headers), action))
+        except BadContextToken:
+            if not isinstance(session.bootstrap, NegotiatedBootstrap):
+                raise
+            yield from _flow_negotiate(session, again=True)  # the service forgot the negotiated context: once more
+            event = session.receive((yield session.request(body, action, headers), action))
         assert isinstance(event, Response)
         return event.message
     if not session.established:
@@ -74,7 +107,11 @@ def _flow_call(
             if attempt:
                 raise
             session.context = None
-            yield from _flow_establish(session)
+            try:
+                yield from _flow_establish(session)
+            except BadContextToken:  # the negotiated context is gone too: negotiate anew
+                yield from _flow_negotiate(session, again=True)
+                yield from _flow_establish(session)
             continue
         assert isinstance(event, Response)
         return event.message

@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.conversation.bootstrap import USERNAME_FOR_CERTIFICATE, ServiceCredentials
-from wssc.conversation.context import SecurityContext
+from wssc.conversation.context import Claim, SecurityContext
 from wssc.conversation.events import ApplicationRequest, Event, FaultReply, Incoming, Reply, TokenReply
+from wssc.conversation.negotiation import (
+    NEGOTIATED_BOOTSTRAPS,
+    TLSNEGO_BOOTSTRAP,
+    NegotiationService,
+    Negotiator,
+    is_negotiated,
+    is_negotiation_leg,
+    session_claims,
+)
 from wssc.conversation.resolver import StoreKeyResolver
 from wssc.conversation.settings import ServiceSettings
 from wssc.conversation.stateless import open_cookies
@@ -67,8 +77,12 @@ class SecureConversationService:
         clock: Callable[[], datetime] = _utcnow,
         on_new_key: Callable[[SecurityContext], None] | None = None,
         replay_cache: ReplayCache | None = None,
+        negotiator: Negotiator | None = None,
     ) -> None:
-        """``store`` and ``replay_cache`` default to this process's memory; a farm shares both (Redis)."""
+        """``store`` and ``replay_cache`` default to this process's memory; a farm shares both (Redis).
+        ``negotiator``: negotiate contexts with SPNEGO or TLSNEGO too (NEGOTIATION.md); the negotiation's own
+        state stays in this process, so a farm routes one client's legs to one node (its contexts, once
+        negotiated, live in ``store``)."""
         self.credentials = credentials
         self.settings = settings or ServiceSettings()
         self._scope = RequestScopedStore(store if store is not None else InMemoryContextStore())
@@ -79,6 +93,18 @@ class SecureConversationService:
         self._replays: ReplayCache = replay_cache if replay_cache is not None else InMemoryReplayCache()
         if self.settings.bootstrap == USERNAME_FOR_CERTIFICATE and credentials.users is None:
             raise ValueError("the username-for-certificate bootstrap needs the credentials' users")
+        self.negotiation: NegotiationService | None = None
+        #: UserNameForSslNegotiated: messages under a TLSNEGO context carry a UsernameToken for ``users``
+        self._username_for_ssl = (
+            negotiator is not None and negotiator.bootstrap == TLSNEGO_BOOTSTRAP and credentials.users is not None
+        )
+        if negotiator is not None:
+            if self.settings.bootstrap not in (None, negotiator.bootstrap):
+                raise ValueError(f"a {negotiator.bootstrap} negotiator with the {self.settings.bootstrap} bootstrap")
+            self.negotiation = NegotiationService(negotiator, self._scope, clock)
+            self.negotiation.on_new_key = on_new_key
+        elif self.settings.bootstrap in NEGOTIATED_BOOTSTRAPS:
+            raise ValueError(f"the {self.settings.bootstrap} bootstrap needs a Negotiator")
         # (renewing, over TLS, bootstrap message) -> the receiver demanding what the published policy says; a
         # message-security bootstrap (it carries an EncryptedKey) is held to it over HTTPS too
         self._receivers: dict[tuple[bool, bool, bool], Receiver] = {}
@@ -99,6 +125,8 @@ class SecureConversationService:
     @on_new_key.setter
     def on_new_key(self, hook: Callable[[SecurityContext], None] | None) -> None:
         self.tokens.on_new_key = hook
+        if self.negotiation is not None:
+            self.negotiation.on_new_key = hook
 
     # -- entry point -----------------------------------------------------------------------------------
     def receive(self, data: bytes, *, transport_action: str | None = None, over_tls: bool = False) -> Event:
@@ -113,6 +141,10 @@ class SecureConversationService:
         try:
             root = parse(data)
             soap = soap_version_of(root)
+            if self.negotiation is not None:
+                header, body = root.find(soap.qname("Header")), root.find(soap.qname("Body"))
+                if body is not None and is_negotiation_leg(header, body):
+                    return self.negotiation.receive(header, body, soap)
             raw_action = action_of(root.find(soap.qname("Header")))
             info = actions.operation_for_action(raw_action or "")
             renewing = info is not None and info.operation is RequestType.RENEW and not info.is_response
@@ -175,6 +207,8 @@ class SecureConversationService:
         if context is None:
             raise BadContextToken("unknown or cancelled context")
         self.store.mark_used(context.identifier, self.clock())  # verified under its key: no longer pending
+        if is_negotiated(context):
+            return self._under_negotiated(message, rst, context, incoming)
         if rst is None:
             header = message.header
             action = _verified_action(message, incoming)
@@ -190,6 +224,30 @@ class SecureConversationService:
         raise InvalidRequest("a context is issued under the bootstrap binding, not under a context")
 
     # -- operations ---------------------------------------------------------------------------------------
+    def _under_negotiated(
+        self, message: VerifiedMessage, rst: RequestSecurityToken | None, context: SecurityContext, incoming: Incoming
+    ) -> Event:
+        """A request under a negotiated context (NEGOTIATION.md section 4): an RST/SCT for the session context
+        (``establishSecurityContext=true``), Cancel or Validate of itself, or, when the service accepts them, an
+        application message (``establishSecurityContext=false``).  UserNameForSslNegotiated: the request carries
+        a signed and encrypted UsernameToken the service's users verify (section 5)."""
+        user: tuple[Claim, ...] = ()
+        if self._username_for_ssl and (rst is None or rst.request_type is RequestType.ISSUE):
+            user = self.credentials.authenticate(message, self.clock())
+        if rst is None:
+            if not self.settings.accept_bootstrap_messages:
+                raise InvalidSecurity("a negotiated context only establishes a security context here")
+            action = _verified_action(message, incoming)
+            request_context = replace(context, claims=context.claims + user)
+            return ApplicationRequest(message, request_context, action, message_id_of(message.header))
+        if rst.request_type is RequestType.ISSUE:
+            return self.tokens.issue(message, rst, session_claims(context) + user, incoming, under=context)
+        if rst.request_type is RequestType.CANCEL:
+            return self.tokens.cancel(message, rst, context, incoming)
+        if rst.request_type is RequestType.VALIDATE:
+            return self.tokens.validate(message, rst, incoming)
+        raise InvalidRequest(f"a negotiated context is negotiated anew, not sent {rst.request_type.value}")
+
     def _transport_bootstrap(
         self, message: VerifiedMessage, rst: RequestSecurityToken | None, incoming: Incoming
     ) -> Event:

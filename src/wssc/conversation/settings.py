@@ -15,6 +15,7 @@ from typing import Final
 
 from wssc.conversation.bootstrap import BOOTSTRAP_NAMES, MUTUAL_CERTIFICATE
 from wssc.conversation.context import CONTEXT_LIFETIME, KEY_ROLLOVER_WINDOW
+from wssc.conversation.negotiation import NEGOTIATED_BOOTSTRAPS
 from wssc.conversation.sealing import ContextSeal
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy, Requirements
 from wssc.trust.entropy import EntropyMode
@@ -44,7 +45,8 @@ class ServiceSettings:
     #: bootstrap's, applied to responses, and demanded of requests (:meth:`request_requirements`)
     policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
     #: the one bootstrap binding the service publishes and accepts (a name of
-    #: :data:`~wssc.conversation.bootstrap.BOOTSTRAP_NAMES`): a MutualCertificate service refuses anonymous
+    #: :data:`~wssc.conversation.bootstrap.BOOTSTRAP_NAMES`, or ``spnego``/``tlsnego``, which need the service's
+    #: :class:`~wssc.conversation.negotiation.Negotiator`): a MutualCertificate service refuses anonymous
     #: and username clients, a UserNameForCertificate service anonymous ones, a certificate-endorsed one
     #: unendorsed ones.  None: every client the credentials can authenticate, and the policy published is
     #: the one the credentials suggest (users: UserName; trusted certificates: endorsed; else anonymous)
@@ -53,7 +55,8 @@ class ServiceSettings:
     #: used for routing); published as the endpoint's ``sp:SignedParts`` naming the Body alone.  Bootstrap
     #: messages sign them whatever this says, as their policy publishes.
     unsigned_addressing: bool = False
-    #: accept application messages protected by the bootstrap binding alone (WCF establishSecurityContext=false)
+    #: accept application messages protected by the bootstrap binding alone (WCF establishSecurityContext=false),
+    #: or by a negotiated context
     accept_bootstrap_messages: bool = False
     #: issue stateless contexts: each SCT carries its context as a cookie sealed with this key, which
     #: every node of the service holds; nothing is stored (see :mod:`wssc.conversation.stateless`)
@@ -63,8 +66,9 @@ class ServiceSettings:
     understood_headers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.bootstrap is not None and self.bootstrap not in BOOTSTRAP_NAMES:
-            raise ValueError(f"unknown bootstrap {self.bootstrap!r}; one of {', '.join(BOOTSTRAP_NAMES)}")
+        names = (*BOOTSTRAP_NAMES, *NEGOTIATED_BOOTSTRAPS)
+        if self.bootstrap is not None and self.bootstrap not in names:
+            raise ValueError(f"unknown bootstrap {self.bootstrap!r}; one of {', '.join(names)}")
 
     def request_requirements(self, *, bootstrap: bool) -> Requirements:
         """What a request must show, read off the policy this service publishes (WS-SP 1.2 sections 4, 6, 7):

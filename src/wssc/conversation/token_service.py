@@ -78,10 +78,18 @@ class TokenService:
         self.on_new_key = on_new_key
 
     def issue(
-        self, message: VerifiedMessage, rst: RequestSecurityToken, claims: tuple[Claim, ...], incoming: Incoming
+        self,
+        message: VerifiedMessage,
+        rst: RequestSecurityToken,
+        claims: tuple[Claim, ...],
+        incoming: Incoming,
+        *,
+        under: SecurityContext | None = None,
     ) -> TokenReply:
         """Issue (WS-SC 1.3 section 3, WS-Trust 1.3 section 4): a new context for the authenticated ``claims``,
-        its key from the entropy mode the settings name (WS-Trust 1.3 section 4.4.3)."""
+        its key from the entropy mode the settings name (WS-Trust 1.3 section 4.4.3).  ``under``: the
+        negotiated context whose key protected the request (WCF ``establishSecurityContext=true`` over SPNEGO or
+        TLSNEGO), which then protects the answer too; else the bootstrap binding's key does."""
         version = self._version_of(rst, message)
         if _sct_versions(rst.token_type) is None:
             raise InvalidRequest(f"this service issues security context tokens, not {rst.token_type!r}")
@@ -102,6 +110,8 @@ class TokenService:
         rstr = self._rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
         if incoming.over_tls and message.signature_key is None:
             reply = self._reply(message, version, RequestType.ISSUE, rstr, None, incoming)
+        elif under is not None:
+            reply = self._reply(message, version, RequestType.ISSUE, rstr, self.under(under, message), incoming)
         else:
             protection, signer = self.credentials.response_security(message, self.settings.policy)
             reply = self._reply(message, version, RequestType.ISSUE, rstr, protection, incoming, signer)

@@ -1,0 +1,216 @@
+"""The client's negotiated contexts (NEGOTIATION.md sections 1.2, 1.3, 4 and 5), sans I/O.
+
+:class:`NegotiatedBootstrap` is the :class:`~wssc.conversation.bootstrap.Bootstrap` of a client whose service
+negotiates (WCF ``wsHttpBinding`` with ``negotiateServiceCredential=true`` or Windows credentials): before its
+first use a driver runs the legs of a :class:`ClientNegotiation` (the adapters do: ``wssc.adapters.http_client``),
+then every message it protects goes under the negotiated context, exactly as an SC session message (SCT, two
+derived keys, section 4).  With ``establishSecurityContext=true`` (the default) those messages are only the
+RST/SCT that obtains the session context; with ``false`` they are the application messages themselves.  A
+UserNameForSslNegotiated client adds its UsernameToken, signed and encrypted, to each of them (section 5).
+
+WCF's client renegotiates at 60 % of the negotiated context's lifetime and never cancels it
+(``IssuanceTokenProviderBase.cs:26,303-342,401-413``); so does this one.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from cryptography import x509
+
+from wssc.conversation.context import SecurityContext
+from wssc.errors import InvalidSecurity, RequestFailed
+from wssc.primitives.xml import parse
+from wssc.security.addressing import Addressing, envelope, header_text
+from wssc.security.faults import read_fault
+from wssc.security.keys import ContextProtection, StaticKeys
+from wssc.security.policy import ProtectionPolicy, Requirements
+from wssc.security.protect import EndorsingToken, protect
+from wssc.security.result import VerifiedMessage
+from wssc.security.soap import SOAPVersion, soap_version_of
+from wssc.security.unprotect import Receiver
+from wssc.tokens.username import UsernameToken
+from wssc.trust.negotiation import NegotiationMechanism
+from wssc.trust.negotiation.initiator import NegotiationInitiator
+from wssc.trust.negotiation.legs import DEFAULT_KEY_SIZE, Leg, Negotiated
+from wssc.versions import SCVersion
+
+#: WCF renegotiates once this share of the negotiated context's lifetime has passed
+#: (``IssuanceTokenProviderBase.DefaultClientMaxTokenCachingTimeRatio``... 60 %, NEGOTIATION.md section 1.3 step 5).
+RENEGOTIATE_AT: Final = 0.6
+
+
+class ClientNegotiation:
+    """One negotiation's legs as SOAP envelopes: each carries WS-Addressing Action, MessageID, ReplyTo
+    (anonymous) and To, and no ``wsse:Security`` (section 1.2); each reply must relate to its leg."""
+
+    def __init__(
+        self,
+        mechanism: NegotiationMechanism,
+        version: SCVersion,
+        soap: SOAPVersion,
+        address: str,
+        *,
+        key_size: int = DEFAULT_KEY_SIZE,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.initiator = NegotiationInitiator(mechanism, version, key_size=key_size)
+        self.soap = soap
+        self.address = address
+        self.clock = clock
+        self._message_id: str | None = None
+        #: the legs sent so far and their sizes, for diagnostics (``wssc call -v``, the benchmarks)
+        self.sent: list[int] = []
+        self.received: list[int] = []
+
+    def first(self) -> tuple[bytes, str]:
+        """The first leg: (envelope, action)."""
+        return self._send(self.initiator.first_leg())
+
+    def receive(self, data: bytes) -> tuple[bytes, str] | SecurityContext:
+        """Take a reply: the next leg to send, or the negotiated context.  A fault raises its typed error
+        (``wst:FailedAuthentication``: our credential was refused; ``dnse:ServerTooBusy``: retry later)."""
+        self.received.append(len(data))
+        root = parse(data)
+        fault = read_fault(root)
+        if fault is not None:
+            raise (fault.error or RequestFailed)(fault.reason)
+        soap = soap_version_of(root)
+        if soap is not self.soap:
+            raise InvalidSecurity("the negotiation reply is in another SOAP version")
+        if header_text(root.find(soap.qname("Header")), "RelatesTo") != self._message_id:
+            raise InvalidSecurity("the negotiation reply does not relate to our leg")
+        body = root.find(soap.qname("Body"))
+        children = [] if body is None else [c for c in body if isinstance(c.tag, str)]
+        if len(children) != 1:
+            raise InvalidSecurity("a negotiation reply has exactly one body element")
+        result = self.initiator.receive(children[0])
+        if isinstance(result, Leg):
+            return self._send(result)
+        return negotiated_context(result)
+
+    def _send(self, leg: Leg) -> tuple[bytes, str]:
+        self._message_id = "urn:uuid:" + str(uuid.uuid4())
+        data = envelope(leg.body, Addressing(leg.action, to=self.address, message_id=self._message_id), self.soap)
+        self.sent.append(len(data))
+        return data, leg.action
+
+
+def negotiated_context(negotiated: Negotiated) -> SecurityContext:
+    """The client's view of a negotiated context: the SCT as issued (echoed verbatim), the unwrapped key."""
+    lifetime = negotiated.lifetime
+    token = negotiated.token
+    if lifetime is None or lifetime.created is None or lifetime.expires is None:
+        raise InvalidSecurity("the negotiated context has no Lifetime")
+    return SecurityContext(
+        token.identifier, negotiated.key, lifetime.created, lifetime.expires, negotiated.version, token.instance,
+        (), (), token,
+    )
+
+
+@dataclass(frozen=True)
+class PendingNegotiated:
+    """The check of a response to a message protected under the negotiated context: protected by it too."""
+
+    context: SecurityContext = field(repr=False)
+
+    def unprotect(self, data: bytes, requirements: Requirements, now: datetime | None = None) -> VerifiedMessage:
+        keys = StaticKeys(instances={(self.context.identifier, self.context.instance): self.context.key})
+        message = Receiver(keys, requirements).unprotect(data, now=now)
+        if message.context is None or message.context.identifier != self.context.identifier:
+            raise InvalidSecurity("the response is not protected by the negotiated context")
+        return message
+
+
+class NegotiatedBootstrap:
+    """A bootstrap binding over a negotiated context (module docstring).
+
+    ``new_mechanism`` makes the initiator of each negotiation (:func:`wssc.conversation.negotiating.tlsnego`,
+    :class:`~wssc.trust.negotiation.spnego.SpnegoInitiator`...); ``username``/``password``:
+    UserNameForSslNegotiated; ``policy``: how messages under the negotiated context are protected (the
+    bootstrap policy's SymmetricBinding; WCF's default, as :class:`ProtectionPolicy`)."""
+
+    def __init__(
+        self,
+        new_mechanism: Callable[[], NegotiationMechanism],
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        policy: ProtectionPolicy | None = None,
+        key_size: int = DEFAULT_KEY_SIZE,
+    ) -> None:
+        self.new_mechanism = new_mechanism
+        self.username = username
+        self._password = password
+        self.policy = policy or ProtectionPolicy()
+        self.key_size = key_size
+        #: the negotiated context, once a negotiation finished
+        self.context: SecurityContext | None = None
+        #: the mechanism of the last negotiation (its peer certificate, principal...)
+        self.mechanism: NegotiationMechanism | None = None
+
+    def __repr__(self) -> str:
+        return f"NegotiatedBootstrap(username={self.username!r}, negotiated={self.context is not None})"
+
+    @property
+    def name(self) -> str:
+        return "negotiated"
+
+    @property
+    def service_certificate(self) -> x509.Certificate | None:
+        """The service certificate TLSNEGO authenticated, if any."""
+        certificate = getattr(self.mechanism, "peer_certificate", None)
+        return certificate if isinstance(certificate, x509.Certificate) else None
+
+    def needs_negotiation(self, now: datetime) -> bool:
+        """No negotiated context yet, or 60 % of its lifetime gone (WCF renegotiates then)."""
+        context = self.context
+        if context is None:
+            return True
+        return now >= context.created + (context.expires - context.created) * RENEGOTIATE_AT
+
+    def negotiation(
+        self, version: SCVersion, soap: SOAPVersion, address: str, clock: Callable[[], datetime]
+    ) -> ClientNegotiation:
+        """A fresh negotiation with the service at ``address``; hand its result to :meth:`accept`."""
+        self.mechanism = self.new_mechanism()
+        return ClientNegotiation(self.mechanism, version, soap, address, key_size=self.key_size, clock=clock)
+
+    def accept(self, context: SecurityContext) -> None:
+        self.context = context
+
+    def forget(self) -> None:
+        """Drop the negotiated context (the service no longer knows it): the next use negotiates anew."""
+        self.context = None
+
+    def protect(
+        self,
+        envelope: bytes,
+        version: SCVersion,
+        now: datetime | None = None,
+        endorsing: tuple[EndorsingToken, ...] = (),
+    ) -> tuple[bytes, PendingNegotiated]:
+        context = self.context
+        if context is None:
+            raise RuntimeError("negotiate first: NegotiatedBootstrap has no negotiated context")
+        supporting: list[tuple[str, str]] = []
+        if self.username is not None:
+            token_id = "UsernameToken-" + secrets.token_hex(8)
+            token = UsernameToken.create(self.username, self._password or "", wsu_id=token_id)
+            supporting.append((token_id, token.to_xml()))
+        sct = context.sct()
+        protected = protect(
+            envelope,
+            ContextProtection(sct, context.key, "local" if sct.wsu_id else "external"),
+            self.policy,
+            version=version,
+            now=now,
+            supporting_tokens=supporting,
+            endorsing=endorsing,
+        )
+        return protected.data, PendingNegotiated(context)
