@@ -251,11 +251,7 @@ class ClientBootstrap:
         endorsing: tuple[EndorsingToken, ...] = (),
     ) -> tuple[bytes, PendingBootstrap]:
         encrypted_key, secret = _key_for(self.service_certificate, self.policy, self.key_transport)
-        supporting: list[tuple[str, str]] = []
-        if self.username is not None:
-            token_id = "UsernameToken-" + secrets.token_hex(8)
-            token = UsernameToken.create(self.username, self.password or "", wsu_id=token_id)
-            supporting.append((token_id, token.to_xml()))
+        supporting = username_supporting(self.username, self.password)
         if self.client_certificate is not None and self.client_key is not None:
             method = self.policy.suite.asymmetric_signature
             endorsing = (EndorsingToken.x509(self.client_certificate, self.client_key, method), *endorsing)
@@ -375,6 +371,15 @@ class TransportBootstrap:
         if self.username is not None:
             tokens.append(UsernameToken.create(self.username, self.password or "").to_xml())
         return add_transport_header(envelope, now=now, supporting_tokens=tokens), PendingTransport()
+
+
+def username_supporting(username: str | None, password: str | None) -> list[tuple[str, str]]:
+    """The (wsu:Id, XML) of the UsernameToken a bootstrap message carries signed and encrypted (WS-SP 1.2
+    section 8.4, ``SignedEncryptedSupportingTokens``), or nothing without a user name."""
+    if username is None:
+        return []
+    token_id = "UsernameToken-" + secrets.token_hex(8)
+    return [(token_id, UsernameToken.create(username, password or "", wsu_id=token_id).to_xml())]
 
 
 def response_protection(message: VerifiedMessage) -> ReferencedKeyProtection:

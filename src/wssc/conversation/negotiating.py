@@ -14,7 +14,8 @@ WCF's client renegotiates at 60 % of the negotiated context's lifetime and never
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from datetime import datetime
 from typing import Final
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
+from wssc.conversation.bootstrap import username_supporting
 from wssc.conversation.context import SecurityContext
 from wssc.errors import InvalidSecurity, RequestFailed
 from wssc.primitives.xml import parse
@@ -34,10 +37,10 @@ from wssc.security.protect import EndorsingToken, protect
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAPVersion, soap_version_of
 from wssc.security.unprotect import Receiver
-from wssc.tokens.username import UsernameToken
 from wssc.trust.negotiation import NegotiationMechanism
 from wssc.trust.negotiation.initiator import NegotiationInitiator
 from wssc.trust.negotiation.legs import DEFAULT_KEY_SIZE, Leg, Negotiated
+from wssc.trust.negotiation.tls import MIN_TLS_VERSION, PrivateKey, TlsInitiator, client_context, load_key_pair
 from wssc.versions import SCVersion
 
 #: WCF renegotiates once this share of the negotiated context's lifetime has passed
@@ -198,11 +201,7 @@ class NegotiatedBootstrap:
         context = self.context
         if context is None:
             raise RuntimeError("negotiate first: NegotiatedBootstrap has no negotiated context")
-        supporting: list[tuple[str, str]] = []
-        if self.username is not None:
-            token_id = "UsernameToken-" + secrets.token_hex(8)
-            token = UsernameToken.create(self.username, self._password or "", wsu_id=token_id)
-            supporting.append((token_id, token.to_xml()))
+        supporting = username_supporting(self.username, self._password)
         sct = context.sct()
         protected = protect(
             envelope,
@@ -214,3 +213,43 @@ class NegotiatedBootstrap:
             endorsing=endorsing,
         )
         return protected.data, PendingNegotiated(context)
+
+
+def tlsnego(
+    *,
+    verify: bool | str = True,
+    service_certificate: x509.Certificate | None = None,
+    cert: tuple[str, str | None] | None = None,
+    client_certificate: x509.Certificate | None = None,
+    client_key: PrivateKey | None = None,
+    minimum_version: ssl.TLSVersion = MIN_TLS_VERSION,
+) -> Callable[[], NegotiationMechanism]:
+    """The client's TLSNEGO mechanism, one per negotiation (NEGOTIATION.md sections 1.5, 2.3, 5), configured as an
+    httpx or requests user would: ``verify`` is True (the system's CA store), or a CA bundle file; a
+    ``service_certificate`` (from the WSDL or the caller) is pinned, and alone, with ``verify=True``, it is the
+    whole check (WCF's PeerTrust).  A client certificate (MutualSslNegotiated) as ``cert=(certfile, keyfile)`` or
+    as ``client_certificate`` and ``client_key`` objects (from PEM or PKCS#12).  No SNI is sent, as WCF."""
+    if verify is False:
+        raise ValueError("TLSNEGO must authenticate the service: give a CA bundle or the service certificate")
+    if (client_certificate is None) != (client_key is None):
+        raise ValueError("a client certificate and its private key go together")
+    pin = None
+    if service_certificate is not None:
+        pin = hashlib.sha256(service_certificate.public_bytes(serialization.Encoding.DER)).digest()
+    if isinstance(verify, str):
+        context = client_context(cafile=verify)
+    else:
+        context = client_context()
+        if pin is None:
+            context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+            context.verify_mode = ssl.CERT_REQUIRED
+    context.minimum_version = minimum_version
+    if cert is not None:
+        context.load_cert_chain(*cert)
+    elif client_certificate is not None and client_key is not None:
+        load_key_pair(context, client_certificate, client_key)
+
+    def new() -> NegotiationMechanism:
+        return TlsInitiator(context, pinned_sha256=pin, minimum_version=minimum_version)
+
+    return new

@@ -14,16 +14,13 @@ by RST/SCT (``establishSecurityContext=true``).  Faults are WCF's: ``wst:FailedA
 from __future__ import annotations
 
 import logging
-import os
 import ssl
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc import namespaces as ns
@@ -40,7 +37,7 @@ from wssc.trust.elements import RequestType
 from wssc.trust.negotiation import SPNEGO, TLSNEGO, NegotiationMechanism
 from wssc.trust.negotiation.acceptor import NegotiationAcceptor
 from wssc.trust.negotiation.legs import Negotiated
-from wssc.trust.negotiation.tls import MIN_TLS_VERSION, TlsAcceptor
+from wssc.trust.negotiation.tls import MIN_TLS_VERSION, TlsAcceptor, load_key_pair, pem_bundle
 from wssc.versions import SC_2005_02, VERSIONS
 
 _log = logging.getLogger(__name__)
@@ -198,28 +195,16 @@ def _server_context(
     chain: Sequence[x509.Certificate],
     client_trust: CertificateTrust | None,
 ) -> ssl.SSLContext:
-    """The TLS server context for the service certificate; ``ssl`` loads keys from files only, so the PEM goes
-    through a private temporary file that is removed at once."""
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    pem += b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (certificate, *chain))
-    handle, path = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(pem)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(path)
-    finally:
-        os.unlink(path)
+    """The TLS server context for the service certificate; with ``client_trust`` it requests a client certificate
+    from the handshake, trusting its anchors and peers (OpenSSL checks the chain; ``client_trust`` again after)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    load_key_pair(context, certificate, private_key, chain)
     context.options |= ssl.OP_NO_TICKET
     context.num_tickets = 0
     if client_trust is not None:
         trusted = (*client_trust.anchors, *client_trust.peers)
         if not trusted:
             raise ValueError("client_trust names no certificate to request client certificates with")
-        context.load_verify_locations(
-            cadata="".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in trusted)
-        )
+        context.load_verify_locations(cadata=pem_bundle(trusted))
         context.verify_mode = ssl.CERT_REQUIRED
     return context
