@@ -43,4 +43,5 @@ def test_old_paths_are_deprecated_aliases(old: str, new: object, name: str) -> N
     with pytest.warns(DeprecationWarning, match=old):
         alias = importlib.import_module(old)
     assert getattr(alias, name) is getattr(new, name)
-    assert set(alias.__all__) <= set(vars(new))
+    moved = {"call", "cancel"}  # to wssc.adapters.cli.call, still re-exported by the alias
+    assert set(alias.__all__) - moved <= set(vars(new))

@@ -592,7 +592,9 @@ def test_fault_envelope_round_trip(error: type[errors.WsscError], soap, version)
     assert root.tag == soap.qname("Envelope")
     fault = one(root, "/*/*[local-name()='Body']/*[local-name()='Fault']")
     assert fault.tag == soap.qname("Fault")
-    expected_ns = {"wsse": ns.WSSE, "wsc": version.sc, "wst": version.trust, "soap": soap.namespace}[error.code_kind]
+    expected_ns = {"wsse": ns.WSSE, "wsc": version.sc, "wst": version.trust, "soap": soap.namespace, "dnse": ns.DNSE}[
+        error.code_kind
+    ]
     if error.code_kind == "soap" and soap is SOAP12:
         # a SOAP-defined code (MustUnderstand) is the top-level Code itself, without a Subcode
         top = fault.find(f"{soap.qname('Code')}/{soap.qname('Value')}")

@@ -24,7 +24,8 @@ from http_support import LiveServer
 from pki import CLIENT, ROOT, key_pem, pem
 from wssc import namespaces as ns
 from wssc.adapters.asgi import WsscApp, echo_handler
-from wssc.adapters.cli.conversation import DEMO_WSDL, call, serve
+from wssc.adapters.cli.call import call
+from wssc.adapters.cli.conversation import DEMO_WSDL, serve
 from wssc.conversation import bootstrap as bootstrap_module
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,

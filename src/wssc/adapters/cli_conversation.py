@@ -2,6 +2,7 @@
 
 import warnings
 
+from wssc.adapters.cli.call import call, cancel
 from wssc.adapters.cli.conversation import (
     BOOTSTRAPS,
     DEMO_ACTION,
@@ -9,8 +10,6 @@ from wssc.adapters.cli.conversation import (
     DEMO_WSDL,
     SERVE_SUITES,
     build_app,
-    call,
-    cancel,
     development_certificate,
     load_certificate,
     load_private_key,

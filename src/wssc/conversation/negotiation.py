@@ -14,8 +14,9 @@ by RST/SCT (``establishSecurityContext=true``).  Faults are WCF's: ``wst:FailedA
 from __future__ import annotations
 
 import logging
+import os
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -37,6 +38,7 @@ from wssc.trust.elements import RequestType
 from wssc.trust.negotiation import SPNEGO, TLSNEGO, NegotiationMechanism
 from wssc.trust.negotiation.acceptor import NegotiationAcceptor
 from wssc.trust.negotiation.legs import Negotiated
+from wssc.trust.negotiation.spnego import SpnegoAcceptor
 from wssc.trust.negotiation.tls import MIN_TLS_VERSION, TlsAcceptor, load_key_pair, pem_bundle
 from wssc.versions import SC_2005_02, VERSIONS
 
@@ -94,6 +96,25 @@ class Negotiator:
 
         return cls(TLSNEGO_BOOTSTRAP, new, tls_claims, require_client_certificate)
 
+    @classmethod
+    def spnego(
+        cls,
+        *,
+        keytab: str | os.PathLike[str] | None = None,
+        spn: str | None = None,
+        ntlm_users: str | os.PathLike[str] | Mapping[str, str] | None = None,
+        protocol: str = "negotiate",
+    ) -> Negotiator:
+        """SPNEGO (WCF's Windows credential, NEGOTIATION.md section 6): Kerberos with the service keys of
+        ``keytab`` (default ``KRB5_KTNAME``), for ``spn`` alone when given; NTLM against ``ntlm_users``
+        (``DOMAIN:user:password`` lines, or a mapping); ``protocol`` narrows to ``kerberos`` or ``ntlm``."""
+
+        def new() -> NegotiationMechanism:
+            return SpnegoAcceptor(protocol=protocol, keytab=keytab, spn=spn, ntlm_users=ntlm_users)
+
+        new()  # fail now, not at the first client, on a malformed SPN or user file
+        return cls(SPNEGO_BOOTSTRAP, new, spnego_claims)
+
 
 def tls_claims(mechanism: NegotiationMechanism) -> tuple[Claim, ...]:
     """A TLS client certificate (MutualSslNegotiated), or an anonymous client (section 4: WCF adds no claims)."""
@@ -102,6 +123,16 @@ def tls_claims(mechanism: NegotiationMechanism) -> tuple[Claim, ...]:
         subject = certificate.subject.rfc4514_string()
         return (Claim("x509", subject, "tls-client-certificate"), Claim("authentication", "certificate"))
     return (Claim("authentication", "anonymous"),)
+
+
+def spnego_claims(mechanism: NegotiationMechanism) -> tuple[Claim, ...]:
+    """The Windows identity SPNEGO authenticated: ``user@REALM`` (Kerberos) or ``DOMAIN\\user`` (NTLM), issued by
+    that protocol (section 4: WCF's ``WindowsClaimSet``)."""
+    identity = getattr(mechanism, "peer_identity", None)
+    if not isinstance(identity, tuple) or len(identity) != 2:
+        raise TrustFailedAuthentication("the SPNEGO negotiation named no client")
+    protocol, principal = identity
+    return (Claim("name", str(principal), str(protocol)), Claim("authentication", str(protocol)))
 
 
 def is_negotiated(context: SecurityContext) -> bool:

@@ -189,7 +189,8 @@ def bench(as_json: bool, seconds: float) -> None:
 
 
 def _register() -> None:
-    from wssc.adapters.cli.conversation import call, cancel, serve
+    from wssc.adapters.cli.call import call, cancel
+    from wssc.adapters.cli.conversation import serve
     from wssc.adapters.cli.demo import demo
     from wssc.adapters.cli.policy import policy
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from lxml import etree
 
 from wssc import versions
 from wssc.adapters.asgi import WsscApp, echo_handler
-from wssc.adapters.http_client import WsscClient
+from wssc.adapters.cli.negotiate import NEGOTIATIONS, serve_negotiator
 from wssc.adapters.keylog import KeyLog
 from wssc.adapters.throttle import MAX_CONCURRENT_CALLS, MAX_QUEUED_CALLS, WorkerPool
 from wssc.conversation.bootstrap import (
@@ -26,23 +23,16 @@ from wssc.conversation.bootstrap import (
     CERTIFICATE_FOR_CERTIFICATE,
     MUTUAL_CERTIFICATE,
     USERNAME_FOR_CERTIFICATE,
-    Bootstrap,
-    ClientBootstrap,
-    MutualCertificateBootstrap,
     ServiceCredentials,
 )
-from wssc.conversation.context import SecurityContext
+from wssc.conversation.negotiation import TLSNEGO_BOOTSTRAP, Negotiator
 from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.service import SecureConversationService, ServiceSettings
 from wssc.conversation.store import ContextStore
-from wssc.errors import WsscError
 from wssc.primitives.algorithms import BASIC256, AlgorithmSuite
 from wssc.primitives.algorithms import suite as suite_named
-from wssc.primitives.xml import Element, parse
-from wssc.security.addressing import action_of
 from wssc.security.policy import ProtectionPolicy
 from wssc.security.replay import ReplayCache
-from wssc.security.soap import soap_version_of, split
 from wssc.tokens.x509 import self_signed
 from wssc.tokens.x509_trust import CertificateTrust
 
@@ -62,7 +52,7 @@ DEMO_WSDL = b"""<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap
  <service name="EchoService"><port name="Echo" binding="tns:EchoBinding"><soap12:address location="http://localhost/echo"/>
  </port></service>
 </definitions>"""
-BOOTSTRAPS = list(BOOTSTRAP_NAMES)
+BOOTSTRAPS = [*BOOTSTRAP_NAMES, *NEGOTIATIONS]
 #: the suites ``wssc serve --suite`` publishes and demands (WS-SP 1.2 section 6.1)
 SERVE_SUITES = ["Basic256", "Basic128", "Basic256Sha256", "Basic128Sha256", "Basic256Rsa15", "Basic128Rsa15"]
 
@@ -115,13 +105,15 @@ def build_app(
     bootstrap: str = ANONYMOUS_FOR_CERTIFICATE,
     suite: AlgorithmSuite = BASIC256,
     pool: WorkerPool | None = None,
+    negotiator: Negotiator | None = None,
 ) -> WsscApp:
     """The demo echo service: any SOAP 1.1/1.2 message, with or without WS-Addressing, whose Body and
     Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed, and
     the published policy says so).  ``bootstrap`` and ``suite`` are published at ``/echo?wsdl`` and demanded
     of every request.  With ``redis_url`` its contexts and replay cache live in Redis, shared with the other
     nodes; ``stateless`` contexts live in their own SCTs, sealed with the farm's key; ``pool`` bounds the
-    requests it works on."""
+    requests it works on; ``negotiator`` negotiates contexts (SPNEGO, TLSNEGO), whose messages, application ones
+    included, the service then accepts too."""
     seal = seal_from_environment() if stateless else None
     settings = ServiceSettings(
         version=version,
@@ -129,6 +121,7 @@ def build_app(
         bootstrap=bootstrap,
         unsigned_addressing=True,
         stateless=seal,
+        accept_bootstrap_messages=negotiator is not None,
     )
     store: ContextStore | None = None
     replays: ReplayCache | None = None
@@ -139,7 +132,9 @@ def build_app(
             raise click.UsageError("--redis needs redis-py: pip install 'wssc[redis]'") from None
 
         store, replays = farm_store(redis_url, seal_from_environment())
-    service = SecureConversationService(credentials, store, settings, on_new_key=keylog, replay_cache=replays)
+    service = SecureConversationService(
+        credentials, store, settings, on_new_key=keylog, replay_cache=replays, negotiator=negotiator
+    )
     return WsscApp(service, default=echo_handler, path="/echo", wsdl=DEMO_WSDL, pool=pool)
 
 
@@ -190,6 +185,10 @@ def _pool_bound(
 @_pem_files("--trust-anchor", "anchors", "PEM CA certificate: client certificates must chain to one")
 @_pem_files("--intermediate", "intermediates", "PEM intermediate CA certificate for --trust-anchor paths")
 @_pem_files("--trust-peer", "peers", "PEM client certificate accepted as is")
+@click.option("--require-client-cert", is_flag=True, help="tlsnego: MutualSslNegotiated, a client certificate")
+@click.option("--keytab", type=click.Path(exists=True, dir_okay=False), default=None, help="spnego: Kerberos keytab")
+@click.option("--spn", default=None, help="spnego: the service principal (default HTTP/<host>)")
+@click.option("--ntlm-users", type=click.Path(exists=True, dir_okay=False), default=None, help="spnego: NTLM accounts")
 @click.option(
     "--redis", "redis_url", default=None, help="redis://... : share contexts and replay detection with other nodes"
 )
@@ -208,6 +207,10 @@ def serve(
     anchors: tuple[str, ...],
     intermediates: tuple[str, ...],
     peers: tuple[str, ...],
+    require_client_cert: bool,
+    keytab: str | None,
+    spn: str | None,
+    ntlm_users: str | None,
     redis_url: str | None,
     stateless: bool,
     workers: int,
@@ -224,10 +227,10 @@ def serve(
         cert, key, where = development_certificate(Path.cwd() / "wssc-dev")
         click.echo(f"development certificate: {where} (give it to clients with --server-cert)", err=True)
     user_table = None
-    if bootstrap == USERNAME_FOR_CERTIFICATE:
-        if users is None:
-            raise click.UsageError("--bootstrap username-for-certificate needs --users FILE")
-        user_table = read_users(users)
+    if bootstrap == USERNAME_FOR_CERTIFICATE and users is None:
+        raise click.UsageError("--bootstrap username-for-certificate needs --users FILE")
+    if users is not None and bootstrap in (USERNAME_FOR_CERTIFICATE, TLSNEGO_BOOTSTRAP):
+        user_table = read_users(users)  # tlsnego with users: UserNameForSslNegotiated
     trust = None
     if anchors or peers:
         trust = CertificateTrust(
@@ -244,136 +247,22 @@ def serve(
             err=True,
         )
     credentials = ServiceCredentials(cert, key, user_table, client_trust=trust)
+    negotiator = None
+    if bootstrap in NEGOTIATIONS:
+        negotiator = serve_negotiator(
+            bootstrap,
+            cert,
+            key,
+            trust=trust,
+            require_client_cert=require_client_cert,
+            keytab=keytab,
+            spn=spn,
+            ntlm_users=ntlm_users,
+        )
     keylog = KeyLog.from_environment()
     suite = suite_named(suite_name)
     pool = WorkerPool(workers, queue)
-    app = build_app(credentials, versions.by_name(sc_version), keylog, redis_url, stateless, bootstrap, suite, pool)
+    version = versions.by_name(sc_version)
+    app = build_app(credentials, version, keylog, redis_url, stateless, bootstrap, suite, pool, negotiator)
     click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, {suite_name}, WS-SC {sc_version})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def _body_and_action(infile: str | None) -> tuple[list[Element], str]:
-    if infile is None:
-        return [etree.fromstring(DEMO_PAYLOAD)], DEMO_ACTION
-    data = click.open_file(infile, "rb").read()
-    root = parse(data)
-    try:
-        soap_version_of(root)
-    except WsscError:
-        return [root], DEMO_ACTION
-    env = split(root)
-    return [c for c in env.body if isinstance(c.tag, str)], action_of(env.header) or DEMO_ACTION
-
-
-def _client(
-    url: str,
-    server_cert: str,
-    username: str | None,
-    password: str | None,
-    sc_version: str,
-    client_cert: str | None = None,
-    client_key: str | None = None,
-    suite_name: str = "Basic256",
-    endorse: bool = False,
-) -> WsscClient:
-    service_cert = load_certificate(server_cert)
-    policy = ProtectionPolicy(suite=suite_named(suite_name))
-    bootstrap: Bootstrap
-    if client_cert and client_key and endorse:
-        certificate, key = load_certificate(client_cert), load_private_key(client_key)
-        bootstrap = ClientBootstrap(service_cert, policy=policy, client_certificate=certificate, client_key=key)
-    elif client_cert and client_key:
-        bootstrap = MutualCertificateBootstrap(
-            service_cert, load_certificate(client_cert), load_private_key(client_key), policy
-        )
-    else:
-        bootstrap = ClientBootstrap(service_cert, username=username, password=password, policy=policy)
-    return WsscClient(url, bootstrap, version=versions.by_name(sc_version), policy=policy)
-
-
-@click.command()
-@click.argument("url")
-@click.argument("infile", metavar="[IN]", required=False)
-@click.option("--server-cert", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--username", default=None)
-@click.option("--password", default=None)
-@click.option("--client-cert", default=None, type=click.Path(exists=True, dir_okay=False))
-@click.option("--client-key", default=None, type=click.Path(exists=True, dir_okay=False))
-@click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
-@click.option("--suite", "suite_name", type=click.Choice(SERVE_SUITES), default="Basic256", show_default=True)
-@click.option(
-    "--endorse",
-    is_flag=True,
-    help="the client certificate endorses the symmetric bootstrap (certificate-for-certificate)",
-)
-@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--no-cancel", is_flag=True, help="leave the context open and print its Identifier")
-def call(
-    url: str,
-    infile: str | None,
-    server_cert: str,
-    username: str | None,
-    password: str | None,
-    client_cert: str | None,
-    client_key: str | None,
-    sc_version: str,
-    suite_name: str,
-    endorse: bool,
-    count: int,
-    no_cancel: bool,
-) -> None:
-    """Establish a context, send the body COUNT times, print the responses, cancel."""
-    if (client_cert is None) != (client_key is None):
-        raise click.UsageError("--client-cert and --client-key go together")
-    if (username is None) != (password is None):
-        raise click.UsageError("--username and --password go together")
-    if client_cert and username:
-        raise click.UsageError("use either --username/--password or --client-cert/--client-key")
-    if endorse and not client_cert:
-        raise click.UsageError("--endorse needs --client-cert and --client-key")
-    body, action = _body_and_action(infile)
-    client = _client(url, server_cert, username, password, sc_version, client_cert, client_key, suite_name, endorse)
-    try:
-        for _ in range(count):
-            response = client.call([_copy(e) for e in body], action)
-            for element in response.payload():
-                click.echo(etree.tostring(element, encoding="unicode"))
-        if no_cancel:
-            assert client.session.context is not None
-            click.echo(client.session.context.identifier)
-        else:
-            client.cancel()
-    except WsscError as error:
-        raise click.ClickException(f"{error.prefixed_code}: {error.reason}") from None
-    finally:
-        client.http.close()
-
-
-def _copy(element: Element) -> Element:
-    return etree.fromstring(etree.tostring(element))
-
-
-@click.command()
-@click.argument("url")
-@click.option("--context-id", required=True)
-@click.option("--key-b64", required=True)
-@click.option("--server-cert", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
-@click.option("--instance", default=None, help="the key instance (after renewals)")
-def cancel(url: str, context_id: str, key_b64: str, server_cert: str, sc_version: str, instance: str | None) -> None:
-    """Cancel a live context (RST/SCT/Cancel signed with its key)."""
-    try:
-        key = base64.b64decode(key_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise click.BadParameter("not valid base64", param_hint="--key-b64") from None
-    client = _client(url, server_cert, None, None, sc_version)
-    now = datetime.now(timezone.utc)
-    version = versions.by_name(sc_version)
-    client.session.context = SecurityContext(context_id, key, now, now + timedelta(hours=1), version, instance)
-    try:
-        client.cancel()
-    except WsscError as error:
-        raise click.ClickException(f"{error.prefixed_code}: {error.reason}") from None
-    finally:
-        client.http.close()
-    click.echo(f"cancelled {context_id}")
