@@ -132,7 +132,7 @@ _PLAIN: Final = frozenset({SupportingCategory.SUPPORTING, SupportingCategory.SIG
 _OVER_TRANSPORT: Final = _PLAIN | {SupportingCategory.ENDORSING, SupportingCategory.SIGNED_ENDORSING}
 #: Where a UsernameToken rides along (WCF UserNameForSslNegotiated: SignedEncryptedSupportingTokens).
 _USERNAME_CATEGORIES: Final = _PLAIN | {SupportingCategory.SIGNED_ENCRYPTED, SupportingCategory.ENCRYPTED}
-Placement = TokenRole | SupportingCategory | None
+_Placement = TokenRole | SupportingCategory | None
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ class _Negotiated(NamedTuple):
     of token whose bootstrap it is in)."""
 
     policy: SecurityPolicy
-    placement: Placement
+    placement: _Placement
     token: TokenAssertion
     depth: int
     where: str
@@ -234,9 +234,9 @@ class SecurityPolicy:
         """Every token of this alternative (not of its bootstraps), with where it is used."""
         return [(placement.value if placement is not None else "policy", token) for placement, token in self._placed()]
 
-    def _placed(self) -> list[tuple[Placement, TokenAssertion]]:
+    def _placed(self) -> list[tuple[_Placement, TokenAssertion]]:
         """Every token of this alternative with its role or supporting category (None: standing alone)."""
-        found: list[tuple[Placement, TokenAssertion]] = [(role, token) for role, token in self.tokens]
+        found: list[tuple[_Placement, TokenAssertion]] = [(role, token) for role, token in self.tokens]
         found += [(group.category, token) for group in self.supporting for token in group.tokens]
         return found + [(None, token) for token in self.bare_tokens]
 
