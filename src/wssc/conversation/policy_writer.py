@@ -11,6 +11,7 @@ package below must not import them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from wssc.conversation.bootstrap import (
@@ -49,12 +50,38 @@ def published_policy(credentials: ServiceCredentials, settings: ServiceSettings)
     binding, supporting = _BOOTSTRAP_SHAPES.get(
         published_bootstrap(credentials, settings), (BindingKind.SYMMETRIC, None)
     )
+    return replace(_settings_policy(settings), bootstrap_binding=binding, supporting=supporting)
+
+
+def negotiated_policy(
+    settings: ServiceSettings,
+    mechanism: str,
+    *,
+    require_client_certificate: bool = False,
+    username: bool = False,
+    establish_security_context: bool = True,
+) -> PublishedPolicy:
+    """What a service negotiating its contexts publishes (NEGOTIATION.md sections 4-5), in WS-SP terms: the
+    symmetric binding over a SpnegoContextToken (``mechanism`` :data:`~wssc.policy.kinds.SPNEGO_MECHANISM`) or
+    ``mssp:SslContextToken`` (:data:`~wssc.policy.kinds.TLSNEGO_MECHANISM`, with ``require_client_certificate``
+    for MutualSslNegotiated), a signed-encrypted UsernameToken beside it when ``username`` (UserNameForSsl), as
+    the bootstrap of a SecureConversationToken or, without ``establish_security_context``, as the endpoint's
+    binding; and the settings' protection, version and entropy mode."""
+    return replace(
+        _settings_policy(settings),
+        negotiation=mechanism,
+        require_client_certificate=require_client_certificate,
+        supporting=TokenKind.USERNAME if username else None,
+        establish_security_context=establish_security_context,
+    )
+
+
+def _settings_policy(settings: ServiceSettings) -> PublishedPolicy:
+    """The settings' protection, version, entropy mode and addressing signature, as published."""
     return PublishedPolicy(
         protection=settings.policy,
         version=settings.version,
         entropy_mode=settings.entropy_mode,
-        bootstrap_binding=binding,
-        supporting=supporting,
         encrypt_signature=encrypts_signature(settings.policy),
         signed_addressing=not settings.unsigned_addressing,
     )

@@ -16,18 +16,9 @@ from typing import Final, TypeVar, cast
 from lxml import etree
 
 from wssc import namespaces as ns
+from wssc.policy.kinds import BindingKind, IncludeToken, Layout, SupportingCategory, TokenKind, TokenRole
 from wssc.policy.parts import HeaderPart, MessageParts
-from wssc.policy.security_policy import (
-    BindingKind,
-    IncludeToken,
-    Layout,
-    SecurityPolicy,
-    SupportingCategory,
-    SupportingTokens,
-    TokenAssertion,
-    TokenKind,
-    TokenRole,
-)
+from wssc.policy.security_policy import SecurityPolicy, SupportingTokens, TokenAssertion
 from wssc.policy.ws_policy import SP_NAMESPACES, Assertion, PolicyError, child_elements
 from wssc.primitives.algorithms import SUITES
 
@@ -42,9 +33,12 @@ ADDRESSING_ASSERTIONS: Final = frozenset(
 )
 
 
-_TOKEN_KINDS: Final = {k.value: k for k in TokenKind if k not in (TokenKind.OTHER, TokenKind.SSL_CONTEXT)} | {
+#: Token assertions by key; WCF writes SslContextToken in its ``mssp`` namespace, the SP form is read as well.
+_TOKEN_KINDS: Final = {k.value: k for k in TokenKind if k is not TokenKind.OTHER} | {
     "mssp:SslContextToken": TokenKind.SSL_CONTEXT
 }
+#: The tokens whose client certificate requirement is an assertion (TLSNEGO, NEGOTIATION.md section 5; HTTPS).
+_CLIENT_CERTIFICATE_KINDS: Final = frozenset({TokenKind.SSL_CONTEXT, TokenKind.HTTPS})
 _ROLES: Final = {role.value: role for role in TokenRole}
 _CATEGORIES: Final = {category.value: category for category in SupportingCategory}
 _LAYOUTS: Final = {layout.value: layout for layout in Layout}
@@ -217,9 +211,11 @@ class PolicyReader:
         options: set[str] = set()
         unknown: list[str] = []
         bootstrap: SecurityPolicy | None = None
+        kind = _TOKEN_KINDS.get(a.key, TokenKind.OTHER)
         for inner in a.nested or ():
             key = inner.key.removeprefix("mssp:")
-            if key in _TOKEN_FLAGS and inner.namespace in _FLAG_NAMESPACES:
+            applies = key != "RequireClientCertificate" or kind in _CLIENT_CERTIFICATE_KINDS
+            if key in _TOKEN_FLAGS and inner.namespace in _FLAG_NAMESPACES and applies:
                 flags.add(key)
             elif inner.key == "BootstrapPolicy":
                 bootstrap = self.policy(inner.nested or ())
@@ -227,7 +223,6 @@ class PolicyReader:
                 options.add(inner.key)
             else:
                 unknown.append(inner.name)
-        kind = _TOKEN_KINDS.get(a.key, TokenKind.OTHER)
         if kind is TokenKind.HTTPS and a.element.get("RequireClientCertificate", "").strip() in ("true", "1"):
             flags.add("RequireClientCertificate")  # SP 2005/07 writes it as an attribute (section 5.4.10)
         issuer, issuer_name = _issuer(a)

@@ -10,10 +10,19 @@ is listed by :meth:`SecurityPolicy.unsupported`, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import Enum
-from typing import Final
+from typing import Final, NamedTuple
 
 from wssc import namespaces as ns
+from wssc.policy.kinds import (
+    CONTEXT_KINDS,
+    NEGOTIATED_KINDS,
+    BindingKind,
+    IncludeToken,
+    Layout,
+    SupportingCategory,
+    TokenKind,
+    TokenRole,
+)
 from wssc.policy.parts import MessageParts
 from wssc.policy.ws_policy import PolicyError
 from wssc.primitives.algorithms import AlgorithmSuite
@@ -27,84 +36,20 @@ from wssc.security.policy import (
 from wssc.trust.entropy import EntropyMode
 from wssc.versions import SC_1_3, SC_2005_02, SCVersion
 
-
-class BindingKind(Enum):
-    """WS-SP 1.2 sections 7.3-7.5."""
-
-    TRANSPORT = "TransportBinding"
-    SYMMETRIC = "SymmetricBinding"
-    ASYMMETRIC = "AsymmetricBinding"
-
-
-class TokenKind(Enum):
-    """Token assertions (WS-SP 1.2 section 5.4; ``SslContextToken`` is WCF's ``mssp`` TLSNEGO token)."""
-
-    SECURE_CONVERSATION = "SecureConversationToken"
-    SPNEGO_CONTEXT = "SpnegoContextToken"
-    SSL_CONTEXT = "SslContextToken"
-    SECURITY_CONTEXT = "SecurityContextToken"
-    X509 = "X509Token"
-    USERNAME = "UsernameToken"
-    KERBEROS = "KerberosToken"
-    ISSUED = "IssuedToken"
-    HTTPS = "HttpsToken"
-    SAML = "SamlToken"
-    REL = "RelToken"
-    KEY_VALUE = "KeyValueToken"
-    OTHER = "other"
-
-
-#: Token kinds that are security contexts (WS-SC): their version follows the SP namespace (SPEC-NOTES section 11).
-CONTEXT_KINDS: Final = frozenset(
-    {TokenKind.SECURE_CONVERSATION, TokenKind.SPNEGO_CONTEXT, TokenKind.SSL_CONTEXT, TokenKind.SECURITY_CONTEXT}
-)
-
-
-class IncludeToken(Enum):
-    """``sp:IncludeToken`` (WS-SP 1.2 section 5.1.1); absent means Always."""
-
-    NEVER = "Never"
-    ONCE = "Once"
-    ALWAYS_TO_RECIPIENT = "AlwaysToRecipient"
-    ALWAYS_TO_INITIATOR = "AlwaysToInitiator"
-    ALWAYS = "Always"
-
-
-class Layout(Enum):
-    """``sp:Layout`` (WS-SP 1.2 section 6.7)."""
-
-    STRICT = "Strict"
-    LAX = "Lax"
-    LAX_TS_FIRST = "LaxTsFirst"
-    LAX_TS_LAST = "LaxTsLast"
-
-
-class TokenRole(Enum):
-    """Where a binding uses a token (WS-SP 1.2 sections 7.3-7.5)."""
-
-    TRANSPORT = "TransportToken"
-    PROTECTION = "ProtectionToken"
-    SIGNATURE = "SignatureToken"
-    ENCRYPTION = "EncryptionToken"
-    INITIATOR = "InitiatorToken"
-    INITIATOR_SIGNATURE = "InitiatorSignatureToken"
-    INITIATOR_ENCRYPTION = "InitiatorEncryptionToken"
-    RECIPIENT = "RecipientToken"
-    RECIPIENT_SIGNATURE = "RecipientSignatureToken"
-    RECIPIENT_ENCRYPTION = "RecipientEncryptionToken"
-
-
-class SupportingCategory(Enum):
-    """Supporting token assertions (WS-SP 1.2 section 8)."""
-
-    SUPPORTING = "SupportingTokens"
-    SIGNED = "SignedSupportingTokens"
-    ENDORSING = "EndorsingSupportingTokens"
-    SIGNED_ENDORSING = "SignedEndorsingSupportingTokens"
-    SIGNED_ENCRYPTED = "SignedEncryptedSupportingTokens"
-    ENCRYPTED = "EncryptedSupportingTokens"
-    ENDORSING_ENCRYPTED = "EndorsingEncryptedSupportingTokens"
-    SIGNED_ENDORSING_ENCRYPTED = "SignedEndorsingEncryptedSupportingTokens"
+__all__ = [
+    "CONTEXT_KINDS",
+    "NEGOTIATED_KINDS",
+    "BindingKind",
+    "IncludeToken",
+    "Layout",
+    "NegotiationPolicy",
+    "SecurityPolicy",
+    "SupportingCategory",
+    "SupportingTokens",
+    "TokenAssertion",
+    "TokenKind",
+    "TokenRole",
+]
 
 
 @dataclass(frozen=True)
@@ -165,11 +110,8 @@ class SupportingTokens:
 
 
 #: What wssc cannot do with a token of this kind, wherever it appears.
-_NEGOTIATION: Final = "negotiation (WS-Trust binary exchange, SPEC-NOTES section 9) is not implemented"
 _UNIMPLEMENTED: Final = (TokenKind.KERBEROS, TokenKind.SAML, TokenKind.REL, TokenKind.KEY_VALUE)
 _TOKEN_GAPS: Final = {
-    TokenKind.SPNEGO_CONTEXT: "SPNEGO " + _NEGOTIATION,
-    TokenKind.SSL_CONTEXT: "TLSNEGO " + _NEGOTIATION,
     TokenKind.ISSUED: "tokens issued by a separate STS (IssuedToken) are not implemented",
     TokenKind.OTHER: "unknown token assertion",
     **{kind: f"{kind.value}s are not implemented" for kind in _UNIMPLEMENTED},
@@ -181,6 +123,65 @@ _X509_ENDORSING: Final = ("EndorsingSupportingTokens", "SignedEndorsingSupportin
 _X509_ENDORSING_GAP: Final = (
     "wssc endorses application messages with a client certificate only in Amend and propagation"
 )
+
+
+#: Where a negotiated context token can sit (NEGOTIATION.md section 4): the symmetric binding's protection token
+#: (WCF ``SspiNegotiated``, ``AnonymousForSslNegotiated``...), or a supporting token of a transport binding
+#: (``SspiNegotiatedOverTransport``, WCF's TransportWithMessageCredential with Windows credentials).
+_PLAIN: Final = frozenset({SupportingCategory.SUPPORTING, SupportingCategory.SIGNED})
+_OVER_TRANSPORT: Final = _PLAIN | {SupportingCategory.ENDORSING, SupportingCategory.SIGNED_ENDORSING}
+#: Where a UsernameToken rides along (WCF UserNameForSslNegotiated: SignedEncryptedSupportingTokens).
+_USERNAME_CATEGORIES: Final = _PLAIN | {SupportingCategory.SIGNED_ENCRYPTED, SupportingCategory.ENCRYPTED}
+_Placement = TokenRole | SupportingCategory | None
+
+
+@dataclass(frozen=True)
+class NegotiationPolicy:
+    """How an endpoint's security context is negotiated (NEGOTIATION.md sections 1, 4, 5; WS-SP 1.2 section 5.4.5
+    and WCF's ``mssp:SslContextToken``), as :meth:`SecurityPolicy.negotiation` reads it.
+
+    ``mechanism`` is ``"spnego"`` (SpnegoContextToken) or ``"tlsnego"`` (SslContextToken).  ``token`` is the
+    assertion as read (IncludeToken, RequireDerivedKeys, MustNotSend*, Issuer): WCF's SP 1.2 exporter writes
+    MustNotSendCancel, MustNotSendAmend and MustNotSendRenew on every negotiated token, its SP 2005/07 exporter
+    writes ``mssp:MustNotSendCancel`` only when the negotiated context is a cookie (RequireCancellation=false,
+    section 4), so only in SP 2005/07 does MustNotSendCancel tell cookie mode.  ``policy`` is the alternative
+    whose binding the negotiated context protects: the SecureConversationToken's bootstrap policy when
+    ``establish_security_context`` (WCF's wsHttpBinding default: the negotiated context only protects the
+    RST/SCT exchange), else the endpoint's own alternative, every application message then going under the
+    negotiated context.  ``placement`` is where the token sits in ``policy``: the symmetric binding's
+    ProtectionToken, or, when ``over_transport``, a supporting-token assertion of a TransportBinding (WCF's
+    SspiNegotiatedOverTransport endorses with it).  ``require_client_certificate`` is MutualSslNegotiated
+    (section 5); ``username_supporting`` is a UsernameToken supporting ``policy`` (WCF UserNameForSslNegotiated,
+    section 5); ``version`` is that of the negotiation legs and the negotiated context: ``sp:Trust13``
+    (WS-Trust 1.3) or ``sp:Trust10`` (Feb 2005) of ``policy``, else the token's SP namespace.
+    """
+
+    mechanism: str
+    token: TokenAssertion
+    policy: SecurityPolicy
+    placement: TokenRole | SupportingCategory
+    establish_security_context: bool
+    over_transport: bool
+    require_client_certificate: bool
+    username_supporting: bool
+    version: SCVersion
+
+    def protection_policy(self) -> ProtectionPolicy:
+        """The sender settings of the messages the negotiated context protects (:meth:`SecurityPolicy.protection_policy`
+        of :attr:`policy`)."""
+        return self.policy.protection_policy()
+
+
+class _Negotiated(NamedTuple):
+    """A negotiated context token found in an alternative (``depth`` 0) or its bootstraps (``outer``: the kind
+    of token whose bootstrap it is in)."""
+
+    policy: SecurityPolicy
+    placement: _Placement
+    token: TokenAssertion
+    depth: int
+    where: str
+    outer: TokenKind | None
 
 
 @dataclass(frozen=True)
@@ -231,9 +232,13 @@ class SecurityPolicy:
 
     def all_tokens(self) -> list[tuple[str, TokenAssertion]]:
         """Every token of this alternative (not of its bootstraps), with where it is used."""
-        found = [(role.value, token) for role, token in self.tokens]
-        found += [(group.category.value, token) for group in self.supporting for token in group.tokens]
-        return found + [("policy", token) for token in self.bare_tokens]
+        return [(placement.value if placement is not None else "policy", token) for placement, token in self._placed()]
+
+    def _placed(self) -> list[tuple[_Placement, TokenAssertion]]:
+        """Every token of this alternative with its role or supporting category (None: standing alone)."""
+        found: list[tuple[_Placement, TokenAssertion]] = [(role, token) for role, token in self.tokens]
+        found += [(group.category, token) for group in self.supporting for token in group.tokens]
+        return found + [(None, token) for token in self.bare_tokens]
 
     def context_token(self) -> TokenAssertion | None:
         """The security-context token the endpoint's messages use: the binding's, else a supporting one."""
@@ -316,10 +321,62 @@ class SecurityPolicy:
             suite=self._suite(),
         )
 
+    def negotiation(self) -> NegotiationPolicy | None:
+        """How the context of this alternative is negotiated (see :class:`NegotiationPolicy`), None when no
+        SpnegoContextToken or SslContextToken is in it or its bootstrap.  A negotiated token elsewhere (another
+        binding's token, two of them, one in a bootstrap's bootstrap) or with nested assertions that do not
+        belong to it is a :class:`PolicyError` naming it."""
+        found: list[_Negotiated] = []
+        self._negotiated("", 0, None, found)
+        if not found:
+            return None
+        if len(found) > 1:
+            raise PolicyError("more than one negotiated context token: " + ", ".join(f.where for f in found))
+        (at,) = found
+        token, policy, placement = at.token, at.policy, at.placement
+        _check_negotiated(token, at.where)
+        symmetric = policy.binding is BindingKind.SYMMETRIC and placement is TokenRole.PROTECTION
+        transport = policy.binding is BindingKind.TRANSPORT and placement in _OVER_TRANSPORT
+        nested = at.depth > 1 or (at.depth == 1 and at.outer is not TokenKind.SECURE_CONVERSATION)
+        if nested or placement is None or not (symmetric or transport):
+            binding = policy.binding.value if policy.binding is not None else "no binding"
+            raise PolicyError(f"{at.where}: a negotiated context token there ({binding}) is not a binding wssc reads")
+        if policy.trust13 is not None or policy.trust10 is not None:
+            version = SC_1_3 if policy.trust13 is not None else SC_2005_02
+        else:
+            version = token.sc_version() or SC_1_3
+        username = any(
+            group.category in _USERNAME_CATEGORIES and any(t.kind is TokenKind.USERNAME for t in group.tokens)
+            for group in policy.supporting
+        )
+        return NegotiationPolicy(
+            mechanism=NEGOTIATED_KINDS[token.kind],
+            token=token,
+            policy=policy,
+            placement=placement,
+            establish_security_context=at.depth == 1,
+            over_transport=transport,
+            require_client_certificate=token.require_client_certificate,
+            username_supporting=username,
+            version=version,
+        )
+
+    def _negotiated(self, where: str, depth: int, outer: TokenKind | None, found: list[_Negotiated]) -> None:
+        for placement, token in self._placed():
+            label = f"{where}{placement.value if placement is not None else 'policy'} {token.kind.value}"
+            if token.kind in NEGOTIATED_KINDS:
+                found.append(_Negotiated(self, placement, token, depth, label, outer))
+            elif token.bootstrap is not None:
+                token.bootstrap._negotiated(label + " > bootstrap: ", depth + 1, token.kind, found)
+
     def unsupported(self) -> tuple[str, ...]:
         """What of this alternative (bootstraps included) wssc cannot do, one line per gap."""
         gaps: list[str] = []
         self._gaps("", gaps)
+        try:
+            self.negotiation()
+        except PolicyError as error:
+            gaps.append(str(error))
         return tuple(dict.fromkeys(gaps))
 
     def _gaps(self, where: str, gaps: list[str], bootstrap: bool = False) -> None:
@@ -357,3 +414,17 @@ def _token_gaps(token: TokenAssertion, where: str, gaps: list[str]) -> None:
     gaps += [f"{where}: assertion {name} not understood" for name in token.unknown]
     if token.bootstrap is not None:
         token.bootstrap._gaps(f"{where} > bootstrap: ", gaps, bootstrap=True)
+
+
+def _check_negotiated(token: TokenAssertion, where: str) -> None:
+    """A SpnegoContextToken holds RequireDerivedKeys (or its implied/explicit forms), MustNotSendCancel, Amend and
+    Renew (WS-SP 1.2 section 5.4.5); WCF's SslContextToken the same and ``mssp:RequireClientCertificate``."""
+    foreign = sorted(token.options)
+    flags = {
+        "SC10SecurityContextToken": token.sc10_security_context_token,
+        "SC13SecurityContextToken": token.sc13_security_context_token,
+        "RequireExternalUriReference": token.require_external_uri_reference,
+    }
+    foreign += [name for name, present in flags.items() if present]
+    if token.unknown or foreign:
+        raise PolicyError(f"{where}: {', '.join([*token.unknown, *foreign])} not understood in a negotiated token")

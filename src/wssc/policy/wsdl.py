@@ -6,8 +6,9 @@ attribute (WS-PolicyAttachment 1.5 section 3.1, XML element attachment).  The en
 what is attached to it; the effective policy of a message merges (conjunction) the endpoint's, the operation's
 and the message's (section 4.1, the endpoint, operation and message policy subjects), which is how WCF spreads a
 binding's policy (binding: the security binding; input/output: SignedParts and EncryptedParts).  For every port
-we also read its address, its SOAP version and the service certificate WCF publishes in the port's endpoint
-reference (``wsa10:EndpointReference/Identity/KeyInfo/X509Data/X509Certificate``).
+we also read its address, its SOAP version and the endpoint identity WCF publishes in the port's endpoint
+reference: the service certificate (``wsa10:EndpointReference/Identity/KeyInfo/X509Data/X509Certificate``) or
+the service's name (``Identity/Spn``, ``Upn`` or ``Dns``, the SPNEGO target, NEGOTIATION.md section 6).
 
 Documents are untrusted: they are parsed by the hardened parser (no DTDs, 4 MB) with room for WSDL nesting
 (:data:`POLICY_LIMITS`), and normalised within the bounds of :mod:`wssc.policy.ws_policy`.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from lxml import etree
@@ -45,7 +47,12 @@ WS_IDENTITY: Final = "http://schemas.xmlsoap.org/ws/2006/02/addressingidentity"
 #: WSDL documents nest deeper than SOAP messages: WCF's secure-conversation bindings reach 21 levels.
 POLICY_LIMITS: Final = Limits(max_xml_depth=64)
 
+#: Longest Spn, Upn or Dns identity read: Active Directory's ``userPrincipalName`` bound (``rangeUpper`` 1024,
+#: MS-ADA3 section 2.349), also applied to SPNs (the schema sets none) and DNS names (at most 253, RFC 1035).
+MAX_IDENTITY_CHARS: Final = 1024
+
 _SOAP_BY_WSDL_NS: Final = {WSDL_SOAP11: SOAP11, WSDL_SOAP12: SOAP12}
+_IDENTITY_NAMES: Final = ("Spn", "Upn", "Dns")
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,20 @@ class PortInfo:
     certificate: x509.Certificate | None
     #: the endpoint policy's alternatives for this port (the binding's, merged with the port's own)
     policies: tuple[SecurityPolicy, ...]
+    #: the service's name in the port's endpoint identity (WCF ``SpnEndpointIdentity``, ``UpnEndpointIdentity``,
+    #: ``DnsEndpointIdentity``; NEGOTIATION.md section 6.1); at most one is published
+    spn: str | None = None
+    upn: str | None = None
+    dns: str | None = None
+
+    def target_name(self) -> str | None:
+        """The SPNEGO target WCF derives from the identity (NEGOTIATION.md section 6.2): the Spn or the Upn as
+        they are, ``host/<dns>`` for a Dns identity, else ``host/<host of the address>`` (WCF's default DNS
+        identity from the URL); None without any of them."""
+        if self.spn is not None or self.upn is not None:
+            return self.spn or self.upn
+        host = self.dns or (urlsplit(self.address).hostname if self.address else None)
+        return f"host/{host}" if host else None
 
 
 @dataclass(frozen=True)
@@ -183,7 +204,27 @@ def _port(service: str, port: Element, binding: str, policies: tuple[SecurityPol
     if address is None:  # no SOAP address: the endpoint reference's, if any
         found = port.find(f"{{{ns.WSA10}}}EndpointReference/{{{ns.WSA10}}}Address")
         address = (found.text or "").strip() if found is not None else None
-    return PortInfo(service, name, binding, address, _soap_of(port, "address"), _certificate(port, name), policies)
+    soap, certificate = _soap_of(port, "address"), _certificate(port, name)
+    return PortInfo(service, name, binding, address, soap, certificate, policies, *_identity_names(port, name))
+
+
+def _identity_names(port: Element, name: str) -> tuple[str | None, str | None, str | None]:
+    """The Spn, Upn and Dns of the port's endpoint identity, at most one of them (NEGOTIATION.md section 6.1: WCF
+    writes one claim per ``Identity``), whitespace around it removed; empty, over-long or several are refused."""
+    found: dict[str, str] = {}
+    for identity in port.iter(ns.qn(WS_IDENTITY, "Identity")):
+        for child in child_elements(identity):
+            q = etree.QName(child)
+            if q.namespace != WS_IDENTITY or q.localname not in _IDENTITY_NAMES:
+                continue
+            value = (child.text or "").strip()
+            if found:
+                raise PolicyError(f"port {name}: the endpoint identity names the service more than once")
+            printable = all(c.isprintable() and not c.isspace() for c in value)
+            if not value or len(child) or len(value) > MAX_IDENTITY_CHARS or not printable:
+                raise PolicyError(f"port {name}: the endpoint identity's {q.localname} is not a name")
+            found[q.localname] = value
+    return found.get("Spn"), found.get("Upn"), found.get("Dns")
 
 
 def _certificate(port: Element, name: str) -> x509.Certificate | None:
