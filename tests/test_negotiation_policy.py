@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from pki import CLIENT, ROOT, issue
 from wssc import namespaces as ns
+from wssc.conversation.negotiating import NegotiatedBootstrap
 from wssc.conversation.policy_client import ClientCredentials, configure_client
 from wssc.conversation.policy_writer import negotiated_policy
 from wssc.conversation.settings import ServiceSettings
@@ -166,10 +168,16 @@ def test_wcf_spnego_over_transport_is_read_with_the_transport_flag(vector_path: 
     assert "parts a supporting token signs" in parts_gap
 
 
-@pytest.mark.parametrize("name", ["SspiNegotiated_policy.xml", "MutualSslNegotiated_policy.xml"])
-def test_the_client_still_refuses_negotiation_by_name(vector_path: Vector, name: str) -> None:
-    with pytest.raises(PolicyError, match=r"SPNEGO|TLSNEGO"):
-        configure_client(policy_of(vector_path, WCF_DOCS + name))
+def test_the_client_configures_negotiation_or_says_what_it_lacks(vector_path: Vector) -> None:
+    spnego = policy_of(vector_path, WCF_DOCS + "SspiNegotiated_policy.xml")
+    with pytest.raises(PolicyError, match="SPNEGO needs the service's principal"):
+        configure_client(spnego)
+    assert isinstance(configure_client(spnego, target="host/server").bootstrap, NegotiatedBootstrap)
+    mutual = policy_of(vector_path, WCF_DOCS + "MutualSslNegotiated_policy.xml")
+    with pytest.raises(PolicyError, match="client certificate"):
+        configure_client(mutual)
+    config = configure_client(mutual, credentials=ClientCredentials(certificate=CLIENT[0], private_key=CLIENT[1]))
+    assert isinstance(config.bootstrap, NegotiatedBootstrap)
 
 
 def test_non_negotiated_policies_answer_none(vector_path: Vector) -> None:
@@ -448,6 +456,8 @@ def test_published_spnego_bootstrap_is_wcfs(vector_path: Vector) -> None:
     assert shape(our_bootstrap[0]) == shape(wcf_bootstrap[0])
 
 
+SERVICE_CERT = issue("service.example", ROOT)[0]
+
 ROUND_TRIPS = [
     (mechanism, version, establish, certificate, username)
     for mechanism in (SPNEGO_MECHANISM, TLSNEGO_MECHANISM)
@@ -485,8 +495,13 @@ def test_published_negotiation_reads_back(
     assert (protection.suite, protection.derived_keys, protection.encrypt_signature) == (BASIC256, True, True)
     assert negotiation.token.must_not_send_cancel is (version is SC_1_3)
     assert policy.unsupported() == () and policy.entropy_mode() is EntropyMode.COMBINED
-    with pytest.raises(PolicyError, match=r"SPNEGO|TLSNEGO"):
-        configure_client(policy)
+    credentials = ClientCredentials(
+        "alice", "secret", CLIENT[0], CLIENT[1], service_certificate=SERVICE_CERT, spn="host/service.example"
+    )
+    config = configure_client(policy, credentials=credentials)
+    assert isinstance(config.bootstrap, NegotiatedBootstrap) and config.version is version
+    assert config.establish_security_context is establish
+    assert config.bootstrap.username == ("alice" if username and mechanism == TLSNEGO_MECHANISM else None)
 
 
 def test_published_cookie_context_in_sp11() -> None:

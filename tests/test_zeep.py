@@ -253,17 +253,14 @@ def test_zeep_policy_configuration_asks_for_what_it_needs(tmp_path: Path) -> Non
         assert zeep.Client(wsdl, transport=transport).service.Echo(text="x") == "alice"
 
 
-def test_negotiated_bindings_are_refused_by_name(tmp_path: Path, vector_path) -> None:  # type: ignore[no-untyped-def]
+def test_negotiated_bindings_configure_a_negotiating_client(tmp_path: Path, vector_path) -> None:  # type: ignore[no-untyped-def]
+    from wssc.conversation.negotiating import NegotiatedBootstrap
     from wssc.conversation.policy_client import configure_client
-    from wssc.policy.ws_policy import PolicyError
     from wssc.policy.wsdl import parse_policy
 
     (policy,) = parse_policy(vector_path("wcf-docs-policies/SecureConversation_policy.xml").read_bytes())
-    with pytest.raises(PolicyError, match="SPNEGO"):
-        configure_client(policy)
-    (policy,) = parse_policy(vector_path("wcf-docs-policies/MutualSslNegotiated_policy.xml").read_bytes())
-    with pytest.raises(PolicyError, match="TLSNEGO"):
-        configure_client(policy)
+    config = configure_client(policy, target="host/server.example")
+    assert isinstance(config.bootstrap, NegotiatedBootstrap) and config.establish_security_context
 
 
 def test_zeep_async_client_through_async_transport(tmp_path: Path) -> None:
@@ -336,27 +333,27 @@ def test_zeep_against_wssc_serve(tmp_path: Path) -> None:
 
 
 def test_the_transport_follows_the_first_alternative_it_can(tmp_path: Path) -> None:
-    """Policy alternatives (WS-Policy 1.5 section 3.2): the requester picks one; SPNEGO first, then the X.509
-    bootstrap: the transport takes the second, and an endpoint offering only SPNEGO is refused by name."""
+    """Policy alternatives (WS-Policy 1.5 section 3.2): the requester picks one; Kerberos first, then the X.509
+    bootstrap: the transport takes the second, and an endpoint offering only Kerberos is refused by name."""
     from wssc.policy.ws_policy import PolicyError
 
-    spnego = f'<sp:SpnegoContextToken sp:IncludeToken="{SP12}/IncludeToken/AlwaysToRecipient"/>'
+    kerberos = f'<sp:KerberosToken sp:IncludeToken="{SP12}/IncludeToken/Once"/>'
 
     def alternative(token: str) -> str:
         policy = _policy(SP12, token)
         return policy[policy.index("<wsp:All>") : policy.rindex("</wsp:All>") + len("</wsp:All>")]
 
     both = _policy(SP12, X509_TOKEN.format(sp=SP12)).replace(
-        "<wsp:ExactlyOne>", "<wsp:ExactlyOne>" + alternative(spnego), 1
+        "<wsp:ExactlyOne>", "<wsp:ExactlyOne>" + alternative(kerberos), 1
     )
     _, app = _service()
     http = httpx.Client(transport=httpx.WSGITransport(app=app.wsgi()))
     with WsscTransport(client_options={"http": http}) as transport:
         client = zeep.Client(_wsdl_with_policy(tmp_path, both, publish_certificate=True), transport=transport)
         assert client.service.Echo(text="second") == "SECOND"
-    only_spnego = _policy(SP12, spnego)
+    only_kerberos = _policy(SP12, kerberos)
     (tmp_path / "only").mkdir()
     with WsscTransport(client_options={"http": http}) as transport:
-        client = zeep.Client(_wsdl_with_policy(tmp_path / "only", only_spnego, True), transport=transport)
-        with pytest.raises(PolicyError, match="SPNEGO"):
+        client = zeep.Client(_wsdl_with_policy(tmp_path / "only", only_kerberos, True), transport=transport)
+        with pytest.raises(PolicyError, match=r"X.509|Kerberos"):
             client.service.Echo(text="x")

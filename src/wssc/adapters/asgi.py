@@ -126,7 +126,9 @@ class WsscApp:
     def published_wsdl(self, address: str) -> bytes:
         """The WSDL as ``?wsdl`` serves it: policy attached, certificate published, ports at ``address``."""
         assert self.wsdl is not None
-        return publish_wsdl(self.wsdl, self.service.credentials, self.service.settings, address)
+        negotiation = self.service.negotiation
+        negotiator = negotiation.negotiator if negotiation is not None else None
+        return publish_wsdl(self.wsdl, self.service.credentials, self.service.settings, address, negotiator)
 
     def _begin(self, body: bytes, transport_action: str | None, over_tls: bool) -> Reply | _Awaiting:
         """Verify the request and run a synchronous handler: the reply, or a coroutine still to await."""

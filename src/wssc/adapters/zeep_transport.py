@@ -120,7 +120,11 @@ class _Endpoints(Generic[C]):
         for alternative in port.policies:
             try:
                 return configure_client(
-                    alternative, soap=port.soap, published_certificate=port.certificate, credentials=self.credentials
+                    alternative,
+                    soap=port.soap,
+                    published_certificate=port.certificate,
+                    credentials=self.credentials,
+                    target=port.target_name(),
                 )
             except PolicyError as error:
                 first = first or error

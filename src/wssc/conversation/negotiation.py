@@ -62,6 +62,8 @@ class Negotiator:
     new_acceptor: Callable[[], NegotiationMechanism]
     claims: Callable[[NegotiationMechanism], tuple[Claim, ...]]
     require_client_certificate: bool = False
+    #: the service principal SPNEGO clients target, published as the WSDL port's ``Spn`` identity
+    spn: str | None = None
 
     @property
     def mechanism(self) -> str:
@@ -113,7 +115,7 @@ class Negotiator:
             return SpnegoAcceptor(protocol=protocol, keytab=keytab, spn=spn, ntlm_users=ntlm_users)
 
         new()  # fail now, not at the first client, on a malformed SPN or user file
-        return cls(SPNEGO_BOOTSTRAP, new, spnego_claims)
+        return cls(SPNEGO_BOOTSTRAP, new, spnego_claims, spn=spn)
 
 
 def tls_claims(mechanism: NegotiationMechanism) -> tuple[Claim, ...]:

@@ -8,7 +8,11 @@ wssc's :class:`~wssc.conversation.bootstrap.Bootstrap`:
   signed-encrypted UsernameToken, or a client certificate as endorsing token (``negotiateServiceCredential=false``);
 - asymmetric binding with an initiator X.509 token: MutualCertificate;
 - a TransportBinding carrying the SecureConversationToken as endorsing token: TransportWithMessageCredential;
-- a SpnegoContextToken or SslContextToken: SPNEGO/TLSNEGO negotiation, not implemented: refused by name.
+- a SpnegoContextToken or SslContextToken (as the bootstrap's protection token, WCF ``establishSecurityContext=
+  true``, or the endpoint's): SPNEGO or TLSNEGO negotiation (:class:`~wssc.conversation.negotiating.
+  NegotiatedBootstrap`): Windows credentials (the current Kerberos login, or ``DOMAIN\\user`` or a UPN with a
+  password) aimed at the port's endpoint identity; or TLS with the service trusted by ``verify`` or pinned, a
+  UsernameToken beside it (UserNameForSsl) or a client certificate in the handshake (MutualSsl).
 
 The service certificate comes from the caller or from the WSDL (WCF publishes it in the port's endpoint
 identity); user names and client certificates come from the caller.  Whatever the policy asks that wssc
@@ -17,17 +21,22 @@ cannot do is a :class:`~wssc.policy.ws_policy.PolicyError`, never a silently wea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.conversation.bootstrap import Bootstrap, ClientBootstrap, MutualCertificateBootstrap, TransportBootstrap
-from wssc.policy.security_policy import BindingKind, SecurityPolicy, SupportingCategory, TokenKind
+from wssc.conversation.negotiating import NegotiatedBootstrap, tlsnego
+from wssc.policy.kinds import SPNEGO_MECHANISM
+from wssc.policy.security_policy import BindingKind, NegotiationPolicy, SecurityPolicy, SupportingCategory, TokenKind
 from wssc.policy.ws_policy import PolicyError
 from wssc.security.policy import ProtectionPolicy
 from wssc.security.soap import SOAP12, SOAPVersion
 from wssc.trust.entropy import EntropyMode
+from wssc.trust.negotiation import NegotiationMechanism
+from wssc.trust.negotiation.spnego import SpnegoInitiator
 from wssc.versions import SC_1_3, SCVersion
 
 _NEGOTIATED = {TokenKind.SPNEGO_CONTEXT: "SPNEGO", TokenKind.SSL_CONTEXT: "TLSNEGO"}
@@ -39,14 +48,21 @@ _USERNAME_CATEGORIES = frozenset(
 
 @dataclass(frozen=True)
 class ClientCredentials:
-    """What the caller brings: a user name, a client certificate, or the service certificate to pin
-    (which then wins over the one the WSDL publishes)."""
+    """What the caller brings: a user name (for SPNEGO a Windows account, ``DOMAIN\\user`` or a UPN; none: the
+    current Kerberos login), a client certificate, the service certificate to pin (which then wins over the one
+    the WSDL publishes), and for negotiation: ``verify`` (TLSNEGO: True for the system's CA store, or a CA bundle
+    file, as httpx), ``spn`` (SPNEGO's target, instead of the WSDL's identity), ``protocol`` (``negotiate``,
+    ``kerberos`` or ``ntlm``) and ``allow_ntlm`` (WCF's AllowNtlm)."""
 
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     certificate: x509.Certificate | None = None
     private_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
     service_certificate: x509.Certificate | None = None
+    verify: bool | str = True
+    spn: str | None = None
+    protocol: str = "negotiate"
+    allow_ntlm: bool = True
 
 
 @dataclass(frozen=True)
@@ -139,14 +155,16 @@ def configure_client(
     soap: SOAPVersion | None = None,
     published_certificate: x509.Certificate | None = None,
     credentials: ClientCredentials | None = None,
+    target: str | None = None,
 ) -> ClientConfiguration:
-    """The client an endpoint's policy alternative calls for (see the module documentation)."""
+    """The client an endpoint's policy alternative calls for (see the module documentation).  ``target``: the
+    SPNEGO target the port's endpoint identity names (:meth:`~wssc.policy.wsdl.PortInfo.target_name`)."""
     credentials = credentials or ClientCredentials()
     soap = soap or SOAP12
+    negotiation = policy.negotiation()
+    if negotiation is not None:
+        return _negotiated(policy, negotiation, soap, published_certificate, credentials, target)
     context = policy.context_token()
-    if context is not None and context.kind in _NEGOTIATED:
-        method = _NEGOTIATED[context.kind]
-        raise PolicyError(f"the endpoint's context is obtained by {method} negotiation (not implemented)")
     version = policy.sc_version() or SC_1_3
     entropy = policy.entropy_mode()
     if policy.binding is BindingKind.TRANSPORT:
@@ -177,3 +195,62 @@ def configure_client(
     # No context (WCF establishSecurityContext=false): every message goes under the bootstrap binding itself.
     bootstrap = _bootstrap(policy, published_certificate, credentials)
     return ClientConfiguration(bootstrap, version, soap, policy.protection_policy(), entropy, False, True, False)
+
+
+def _negotiated(
+    policy: SecurityPolicy,
+    negotiation: NegotiationPolicy,
+    soap: SOAPVersion,
+    published: x509.Certificate | None,
+    credentials: ClientCredentials,
+    target: str | None,
+) -> ClientConfiguration:
+    """A client whose context is negotiated (NEGOTIATION.md; WCF's Windows, UserNameForSsl, MutualSsl and
+    AnonymousForSsl credential types)."""
+    if negotiation.over_transport:
+        raise PolicyError("SPNEGO over HTTPS (TransportWithMessageCredential, Windows) is not supported")
+    messages = negotiation.protection_policy()
+    new_mechanism: Callable[[], NegotiationMechanism]
+    username = password = None
+    if negotiation.mechanism == SPNEGO_MECHANISM:
+        name = credentials.spn or target
+        if name is None:
+            raise PolicyError("SPNEGO needs the service's principal: pass spn=, or use a WSDL naming its identity")
+        options = credentials
+
+        def new_spnego() -> NegotiationMechanism:
+            return SpnegoInitiator(
+                name,
+                username=options.username,
+                password=options.password,
+                protocol=options.protocol,
+                allow_ntlm=options.allow_ntlm,
+            )
+
+        new_mechanism = new_spnego
+    else:
+        if negotiation.require_client_certificate and (
+            credentials.certificate is None or credentials.private_key is None
+        ):
+            raise PolicyError("the service negotiates TLS with a client certificate (MutualSsl): pass one and its key")
+        if negotiation.username_supporting:
+            if credentials.username is None:
+                raise PolicyError(
+                    "the service wants a UsernameToken beside TLSNEGO: a user name and password are needed"
+                )
+            username, password = credentials.username, credentials.password
+        mutual = negotiation.require_client_certificate
+        new_mechanism = tlsnego(
+            verify=credentials.verify,
+            service_certificate=credentials.service_certificate or published,
+            client_certificate=credentials.certificate if mutual else None,
+            client_key=credentials.private_key if mutual else None,
+        )
+    bootstrap = NegotiatedBootstrap(new_mechanism, username=username, password=password, policy=messages)
+    version = negotiation.version
+    establish = negotiation.establish_security_context
+    context = policy.context_token()
+    cancel = context.must_not_send_cancel if establish and context is not None else True
+    return ClientConfiguration(
+        bootstrap, version, soap, policy.protection_policy(), policy.entropy_mode(), establish, cancel, False
+    )

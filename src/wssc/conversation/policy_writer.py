@@ -21,6 +21,7 @@ from wssc.conversation.bootstrap import (
     USERNAME_FOR_CERTIFICATE,
     ServiceCredentials,
 )
+from wssc.conversation.negotiation import TLSNEGO_BOOTSTRAP, Negotiator
 from wssc.conversation.settings import ServiceSettings, encrypts_signature
 from wssc.policy.security_policy import BindingKind, TokenKind
 from wssc.policy.writer import PublishedPolicy, attach_policy, endpoint_policy
@@ -44,9 +45,20 @@ def published_bootstrap(credentials: ServiceCredentials, settings: ServiceSettin
     return CERTIFICATE_FOR_CERTIFICATE if credentials.client_trust is not None else ANONYMOUS_FOR_CERTIFICATE
 
 
-def published_policy(credentials: ServiceCredentials, settings: ServiceSettings) -> PublishedPolicy:
+def published_policy(
+    credentials: ServiceCredentials, settings: ServiceSettings, negotiator: Negotiator | None = None
+) -> PublishedPolicy:
     """What the service publishes, in WS-SP terms: :func:`published_bootstrap`'s binding and supporting token,
-    and the settings' protection, version and entropy mode."""
+    and the settings' protection, version and entropy mode; with a ``negotiator``, the negotiation
+    (:func:`negotiated_policy`: UserNameForSsl when the credentials hold users)."""
+    if negotiator is not None:
+        username = negotiator.bootstrap == TLSNEGO_BOOTSTRAP and credentials.users is not None
+        return negotiated_policy(
+            settings,
+            negotiator.bootstrap,
+            require_client_certificate=negotiator.require_client_certificate,
+            username=username,
+        )
     binding, supporting = _BOOTSTRAP_SHAPES.get(
         published_bootstrap(credentials, settings), (BindingKind.SYMMETRIC, None)
     )
@@ -87,19 +99,27 @@ def _settings_policy(settings: ServiceSettings) -> PublishedPolicy:
     )
 
 
-def service_policy(credentials: ServiceCredentials, settings: ServiceSettings) -> Element:
+def service_policy(
+    credentials: ServiceCredentials, settings: ServiceSettings, negotiator: Negotiator | None = None
+) -> Element:
     """The endpoint policy (``wsu:Id`` :data:`~wssc.policy.writer.POLICY_ID`): a SecureConversationToken whose
     bootstrap is :func:`published_bootstrap`: the symmetric binding over the service certificate, with a
     signed-encrypted UsernameToken (UserNameForCertificate) or the client's X.509 token endorsing
     (certificate-for-certificate), or the asymmetric MutualCertificate binding.  Every assertion is one the
     service enforces (:meth:`ServiceSettings.request_requirements`)."""
-    return endpoint_policy(published_policy(credentials, settings))
+    return endpoint_policy(published_policy(credentials, settings, negotiator))
 
 
 def publish_wsdl(
-    wsdl: bytes, credentials: ServiceCredentials, settings: ServiceSettings, address: str | None = None
+    wsdl: bytes,
+    credentials: ServiceCredentials,
+    settings: ServiceSettings,
+    address: str | None = None,
+    negotiator: Negotiator | None = None,
 ) -> bytes:
     """``wsdl`` with :func:`service_policy` attached to each of its bindings and the service certificate as
     each port's endpoint identity (``wsa10:EndpointReference/Identity/KeyInfo/X509Data``); ``address``, when
     given, replaces every port's SOAP address (the URL the document was asked from, as WCF answers ``?wsdl``)."""
-    return attach_policy(wsdl, service_policy(credentials, settings), credentials.certificate, address)
+    spn = negotiator.spn if negotiator is not None else None
+    policy = service_policy(credentials, settings, negotiator)
+    return attach_policy(wsdl, policy, credentials.certificate, address, spn=spn)
