@@ -20,6 +20,7 @@ from lxml import etree
 from spnego import NegotiateOptions
 
 from negotiation_driver_mech import Initiator, SpnegoInitiator, TlsInitiator, tls_client_context
+from negotiation_driver_shape import shape_problems
 from negotiation_driver_xml import (
     BASE64_ENCODING,
     VERSIONS,
@@ -151,6 +152,7 @@ class DriverClient:
     ``spnego_options`` (``NegotiateOptions.use_negotiate`` for pyspnego's own SPNEGO+NTLM without a KDC).
     TLSNEGO: ``ca_pem`` (server chain) or ``pinned_server_der``, optional ``client_cert_file``/``client_key_file``
     (MutualSslNegotiated, §5), ``tls_maximum``.  ``value_type`` overrides the §1.1 ValueType (tests of §9.4).
+    ``strict`` additionally demands WCF's exact element order of every reply (negotiation_driver_shape).
     """
 
     def __init__(
@@ -174,6 +176,7 @@ class DriverClient:
         client_key_file: str | None = None,
         tls_maximum: ssl.TLSVersion | None = None,
         value_type: str | None = None,
+        strict: bool = False,
     ) -> None:
         if mechanism not in WRAP_URIS:
             raise ValueError(f"unknown mechanism {mechanism!r}")
@@ -187,6 +190,7 @@ class DriverClient:
         self.value_type = value_type if value_type is not None else self.version.value_type(mechanism)
         self._spnego = (username, password, hostname, service, spnego_protocol, spnego_options, require_mutual_auth)
         self._tls = (ca_pem, pinned_server_der, client_cert_file, client_key_file, tls_maximum)
+        self.strict = strict
 
     def _initiator(self) -> Initiator:
         if self.mechanism == "spnego":
@@ -220,6 +224,9 @@ class DriverClient:
             name = etree.QName(env.body).localname
             if name == "Fault":
                 raise read_fault(env)
+            problems = shape_problems(env.body, version) if self.strict else []
+            if problems:
+                raise DriverError("not WCF's shape: " + "; ".join(problems))
             if env.body.tag == version.t("RequestSecurityTokenResponseCollection"):  # §1.3: final by body element
                 legs.append("RSTRC")
                 return self._finish(mech, read_final(env.body, version, context, self.value_type), hashed, legs)

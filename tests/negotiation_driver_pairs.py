@@ -66,7 +66,10 @@ def ntlm_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KRB5_CONFIG", str(krb5))
 
 
-def ntlm_pair(version: str, soap: str, password: str = PASSWORD) -> tuple[DriverClient, DriverService]:
+def ntlm_pair(
+    version: str, soap: str, password: str = PASSWORD, *, strict: bool = True
+) -> tuple[DriverClient, DriverService]:
+    """An NTLM-over-SPNEGO pair (pyspnego's own SPNEGO; needs the ``ntlm_users`` fixture); ``strict`` on both sides."""
     client = DriverClient(
         "spnego",
         version,
@@ -76,8 +79,9 @@ def ntlm_pair(version: str, soap: str, password: str = PASSWORD) -> tuple[Driver
         hostname="service.example",
         spnego_options=NegotiateOptions.use_negotiate,
         require_mutual_auth=False,
+        strict=strict,
     )
-    return client, DriverService("spnego", version, spnego_options=NegotiateOptions.use_negotiate)
+    return client, DriverService("spnego", version, spnego_options=NegotiateOptions.use_negotiate, strict=strict)
 
 
 def tls_pair(
@@ -88,7 +92,10 @@ def tls_pair(
     send_cert: bool | None = None,
     maximum: ssl.TLSVersion | None = None,
     value_type: str | None = None,
+    strict: bool = True,
 ) -> tuple[DriverClient, DriverService]:
+    """A TLSNEGO pair on tls_files(); ``mutual`` = the service requires a client certificate (sent unless
+    ``send_cert=False``); ``strict`` on both sides."""
     tls = tls_files()
     send = mutual if send_cert is None else send_cert
     client = DriverClient(
@@ -100,6 +107,7 @@ def tls_pair(
         client_cert_file=tls.client_cert if send else None,
         client_key_file=tls.client_key if send else None,
         value_type=value_type,
+        strict=strict,
     )
     service = DriverService(
         "tlsnego",
@@ -107,6 +115,7 @@ def tls_pair(
         tls_cert_file=tls.server_cert,
         tls_key_file=tls.server_key,
         client_ca_pem=tls.ca if mutual else None,
+        strict=strict,
     )
     return client, service
 

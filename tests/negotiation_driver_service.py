@@ -23,6 +23,7 @@ from spnego import NegotiateOptions
 
 from negotiation_driver import DriverClient, DriverResult
 from negotiation_driver_mech import Acceptor, SpnegoAcceptor, TlsAcceptor, tls_server_context
+from negotiation_driver_shape import shape_problems
 from negotiation_driver_xml import (
     SOAP_NS,
     VERSIONS,
@@ -95,7 +96,8 @@ class DriverService:
     KDC).  TLSNEGO: ``tls_cert_file``/``tls_key_file``; ``client_ca_pem`` requires a client certificate (§5).
     ``contexts`` maps each issued SCT Identifier to its :class:`NegotiatedContext`.  ``too_busy`` makes every
     request fail with Receiver/ServerTooBusy (§7: WCF's QuotaExceededException path, simulated); ``last_refusal``
-    says why the last fault was sent.
+    says why the last fault was sent.  ``strict`` additionally refuses requests not in WCF's exact element order
+    (negotiation_driver_shape), to check another client; WCF itself is lenient.
     """
 
     def __init__(
@@ -114,6 +116,7 @@ class DriverService:
         client_ca_pem: str | None = None,
         tls_maximum: ssl.TLSVersion | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        strict: bool = False,
     ) -> None:
         if mechanism not in WRAP_URIS:
             raise ValueError(f"unknown mechanism {mechanism!r}")
@@ -132,6 +135,7 @@ class DriverService:
             self._tls = tls_server_context(tls_cert_file, tls_key_file, client_ca_pem, tls_maximum)
         self.contexts: dict[str, NegotiatedContext] = {}
         self.too_busy = False
+        self.strict = strict
         self.last_refusal: str | None = None  # why the last fault was sent (never key material)
         self.states: dict[str, _State] = {}
         self._lock = threading.Lock()
@@ -175,6 +179,9 @@ class DriverService:
         wanted = {version.rst_action: "RequestSecurityToken", version.rstr_action: "RequestSecurityTokenResponse"}
         if action not in wanted or env.body.tag != version.t(wanted[action]):  # §1.4 step 1: dispatch by Action
             raise _Refuse("InvalidRequest", "Action/body is not RST or RSTR of this version", dispose=False)
+        problems = shape_problems(env.body, version) if self.strict else []
+        if problems:
+            raise _Refuse("InvalidRequest", "not WCF's shape: " + "; ".join(problems))
         context = env.body.get("Context")  # §1.4 step 1: by local name, unqualified
         if not context:
             raise _Refuse("InvalidRequest", "no Context")
