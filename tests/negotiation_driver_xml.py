@@ -286,10 +286,13 @@ def timestamp(moment: datetime) -> str:
 
 
 def read_timestamp(text: str | None) -> datetime:
-    try:
-        return datetime.strptime((text or "").strip(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise DriverError("Lifetime time is not xsd:dateTime with milliseconds and Z") from None
+    """A UTC xsd:dateTime ending in Z, with or without fractional seconds (WCF writes milliseconds, §4 captures)."""
+    for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime((text or "").strip(), layout).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    raise DriverError("Lifetime time is not a UTC xsd:dateTime ending in Z")
 
 
 @dataclass(frozen=True)

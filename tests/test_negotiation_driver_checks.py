@@ -27,10 +27,12 @@ from negotiation_driver_xml import (
     final_rstr,
     parse,
     read_fault,
+    read_timestamp,
     rstr1_for_hash,
     rstr_leg,
     split_envelope,
     sub,
+    timestamp,
 )
 from pki import issue
 
@@ -199,3 +201,12 @@ def test_hashed_rstr1_is_the_dummy_and_keeps_received_whitespace() -> None:
     received = rstr1_for_hash(parse(etree.tostring(rstr1, pretty_print=True)), version)
     assert b"</t:TokenType>\n  \n  <t:RequestedAttachedReference>" in c14n(received)
     assert c14n(received) != c14n(dummy)
+
+
+def test_lifetime_times() -> None:
+    """WCF writes milliseconds (§4 captures); another service may omit the fraction; a local time is refused."""
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    assert read_timestamp(timestamp(moment)) == moment and timestamp(moment) == "2026-01-02T03:04:05.678Z"
+    assert read_timestamp("2026-01-02T03:04:05Z") == moment.replace(microsecond=0)
+    with pytest.raises(DriverError, match="xsd:dateTime"):
+        read_timestamp("2026-01-02T03:04:05+01:00")
