@@ -22,7 +22,6 @@ from spnego import NegotiateOptions
 from negotiation_driver_mech import Initiator, SpnegoInitiator, TlsInitiator, tls_client_context
 from negotiation_driver_shape import shape_problems
 from negotiation_driver_xml import (
-    BASE64_ENCODING,
     VERSIONS,
     WRAP_URIS,
     WSU,
@@ -46,7 +45,6 @@ from negotiation_driver_xml import (
 )
 
 __all__ = [
-    "BASE64_ENCODING",
     "DriverClient",
     "DriverError",
     "DriverFault",

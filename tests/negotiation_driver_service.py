@@ -25,7 +25,6 @@ from negotiation_driver import DriverClient, DriverResult
 from negotiation_driver_mech import Acceptor, SpnegoAcceptor, TlsAcceptor, tls_server_context
 from negotiation_driver_shape import shape_problems
 from negotiation_driver_xml import (
-    SOAP_NS,
     VERSIONS,
     WRAP_URIS,
     WSA,
@@ -304,9 +303,6 @@ def in_process(service: DriverService) -> Callable[[bytes, str], bytes]:
     return lambda data, _action: service.handle(data)[1]
 
 
-__all__ = ["SOAP_NS", "DriverService", "NegotiatedContext", "in_process", "kerberos_round_trip", "serve_driver"]
-
-
 def kerberos_round_trip(
     principal: str | None,
     password: str | None,
@@ -343,3 +339,6 @@ def kerberos_round_trip(
     if issued.key != result.key or issued.claims.get("protocol") != "kerberos":
         raise DriverError("the service issued another key or did not run Kerberos")
     return result, issued
+
+
+__all__ = ["DriverService", "NegotiatedContext", "in_process", "kerberos_round_trip", "serve_driver"]
