@@ -1,9 +1,9 @@
-"""SPNEGO sans I/O (wssc.trust.negotiation.spnego): Kerberos against a real MIT KDC on loopback, NTLM without one.
+"""SPNEGO with Kerberos against a real MIT KDC on loopback (wssc.trust.negotiation.spnego), and target names.
 
-NEGOTIATION.md sections 1.5 (leg patterns: Kerberos one round trip, NTLM two), 2.2 (GSS_Wrap: the acceptor's
-first wrap, sealed; NTLM = 16-byte signature || sealed key), 6 (target names, mutual authentication, AllowNtlm)
-and 7 (refusals are FailedAuthentication, malformed legs InvalidRequest); the test plan of section 11 items 3-4.
-The ``kdc`` fixture (tests/conftest.py, tests/kdc_support.py) skips the Kerberos tests without MIT Kerberos.
+NEGOTIATION.md sections 1.5 (Kerberos: one round trip), 2.2 (GSS_Wrap: the acceptor's first wrap, sealed; the
+RC4-HMAC layout), 6 (target names, mutual authentication, AllowNtlm) and 7 (refusals are FailedAuthentication);
+the test plan of section 11 item 3.  The ``kdc`` fixture (tests/conftest.py, tests/kdc_support.py) skips these
+tests without MIT Kerberos.  NTLM and the leg checks: test_trust_negotiation_spnego_ntlm.py.
 """
 
 from __future__ import annotations
@@ -12,39 +12,14 @@ import os
 from pathlib import Path
 
 import pytest
-from spnego import ContextReq
-from spnego._context import GSSMech, WrapResult
+from spnego._context import GSSMech
 from spnego._spnego import NegState, NegTokenResp
+from spnego_support import KEY, NTLM_USERS, negotiate, ntlm_pair
 
+import kdc_support
 from kdc_support import KdcRealm
-from wssc.errors import FailedAuthentication, InvalidRequest, RequestFailed
+from wssc.errors import FailedAuthentication, InvalidRequest
 from wssc.trust.negotiation import SPNEGO, NegotiationMechanism, SpnegoAcceptor, SpnegoInitiator, target_name
-from wssc.trust.negotiation import spnego as module
-from wssc.trust.negotiation.spnego import MAX_KEY_BYTES, MAX_TOKEN_BYTES
-
-KEY = bytes(range(32))
-NTLM_USERS = {"WSSC\\alice": "ntlm-Pa55word", "carol@wssc.test": "carol-Pa55word"}
-
-
-def negotiate(initiator: SpnegoInitiator, acceptor: SpnegoAcceptor) -> list[bytes]:
-    """Run the legs to completion as WCF does (section 1.3): the tokens in wire order."""
-    tokens: list[bytes] = []
-    token = initiator.step(None)
-    while token is not None:
-        tokens.append(token)
-        reply = acceptor.step(token)
-        if reply is None:
-            break
-        tokens.append(reply)
-        token = initiator.step(reply)
-    assert initiator.complete and acceptor.complete
-    return tokens
-
-
-def ntlm_pair(**acceptor: object) -> tuple[SpnegoInitiator, SpnegoAcceptor]:
-    initiator = SpnegoInitiator("host/localhost", username="WSSC\\alice", password="ntlm-Pa55word", protocol="ntlm")
-    return initiator, SpnegoAcceptor(**{"ntlm_users": NTLM_USERS, **acceptor})  # type: ignore[arg-type]
-
 
 # --- target names (section 6.2) ---------------------------------------------------------------------------------
 
@@ -89,6 +64,16 @@ def test_the_realm_fixture(kdc: KdcRealm) -> None:
     assert all(service in keys for service in (*kdc.services, kdc.service_account))
 
 
+def test_the_realm_fixture_skips_without_mit_kerberos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kdc_support, "_tool", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="krb5kdc"), kdc_support.running_kdc(tmp_path):
+        pass
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="scripts/test-deps"), kdc_support.running_kdc(tmp_path):
+        pass
+
+
 @pytest.mark.parametrize(
     "target",
     ["host/localhost", "HTTP/localhost", "HTTP/localhost@WSSC.TEST", "upn", target_name(dns="localhost")],
@@ -120,6 +105,14 @@ def test_kerberos_password_login_in_each_name_form(kdc: KdcRealm) -> None:
         assert len(negotiate(initiator, acceptor)) == 2
         assert acceptor.peer_identity == ("kerberos", kdc.other_user)
         assert initiator.unwrap_key(acceptor.wrap_key(KEY[:16])) == KEY[:16]
+
+
+def test_kerberos_replayed_ap_req_is_refused(kdc: KdcRealm) -> None:
+    """The acceptor's replay cache (RFC 4120 section 3.2.3) refuses the same first leg a second time."""
+    first = SpnegoInitiator("HTTP/localhost").step(None)
+    assert first is not None and SpnegoAcceptor().step(first)
+    with pytest.raises(FailedAuthentication):
+        SpnegoAcceptor().step(first)
 
 
 def test_kerberos_acceptor_restricted_to_its_spn(kdc: KdcRealm) -> None:
@@ -244,155 +237,3 @@ def test_rc4_hmac_wrap_has_the_rfc_4757_layout(kdc: KdcRealm, monkeypatch: pytes
     blob = acceptor.wrap_key(KEY)
     assert blob[0] == 0x60 and blob[2:21] == bytes.fromhex("06092a864886f712010202020111001000ffff")
     assert initiator.unwrap_key(blob) == KEY
-
-
-# --- NTLM without a KDC (sections 1.5, 2.2) -----------------------------------------------------------------------
-
-
-def test_ntlm_four_legs_identity_and_wrap_layout() -> None:
-    initiator, acceptor = ntlm_pair()
-    tokens = negotiate(initiator, acceptor)
-    assert len(tokens) == 4  # NEGOTIATE, CHALLENGE, AUTHENTICATE + mechListMIC, accept-completed + mechListMIC
-    assert acceptor.peer_identity == ("ntlm", "WSSC\\alice")
-    assert not initiator.mutual_authenticated  # NTLM cannot authenticate the service: allowed by allow_ntlm
-    blob = acceptor.wrap_key(KEY)
-    assert len(blob) == 16 + len(KEY) and blob[:4] == b"\x01\x00\x00\x00"  # NTLMSSP signature || sealed key
-    assert KEY not in blob
-    assert initiator.unwrap_key(blob) == KEY
-
-
-def test_ntlm_users_from_a_file_and_by_upn(tmp_path: Path) -> None:
-    users = tmp_path / "ntlm-users"
-    users.write_text("WSSC:alice:ntlm-Pa55word\n:carol@wssc.test:carol-Pa55word\n", encoding="utf-8")
-    initiator, acceptor = ntlm_pair(ntlm_users=users)
-    negotiate(initiator, acceptor)
-    assert acceptor.client_principal == "WSSC\\alice"
-    initiator = SpnegoInitiator(
-        "host/localhost", username="carol@wssc.test", password="carol-Pa55word", protocol="ntlm"
-    )
-    acceptor = SpnegoAcceptor(ntlm_users=NTLM_USERS)
-    negotiate(initiator, acceptor)
-    assert acceptor.peer_identity == ("ntlm", "carol@wssc.test")
-
-
-def test_two_acceptors_with_different_users_in_one_process() -> None:
-    """Each acceptor's user list applies to its own steps only, interleaved; the environment is restored."""
-    before = os.environ.get("NTLM_USER_FILE")
-    alice, alice_acceptor = ntlm_pair()
-    dave = SpnegoInitiator("host/localhost", username="OTHER\\dave", password="dave-Pa55word", protocol="ntlm")
-    dave_acceptor = SpnegoAcceptor(ntlm_users={"OTHER\\dave": "dave-Pa55word"})
-    stray, stray_acceptor = ntlm_pair(ntlm_users={"OTHER\\dave": "dave-Pa55word"})  # alice is not in this list
-    first = [alice.step(None), dave.step(None), stray.step(None)]
-    second = [
-        alice.step(alice_acceptor.step(first[0])),
-        dave.step(dave_acceptor.step(first[1])),
-        stray.step(stray_acceptor.step(first[2])),
-    ]
-    assert all(second)
-    alice.step(alice_acceptor.step(second[0]))
-    dave.step(dave_acceptor.step(second[1]))
-    with pytest.raises(FailedAuthentication):
-        stray_acceptor.step(second[2])
-    assert alice_acceptor.client_principal == "WSSC\\alice" and dave_acceptor.client_principal == "OTHER\\dave"
-    assert alice.complete and dave.complete and not stray_acceptor.complete
-    assert os.environ.get("NTLM_USER_FILE") == before
-
-
-@pytest.mark.parametrize(
-    ("username", "password", "users"),
-    [
-        ("WSSC\\alice", "wrong-password", NTLM_USERS),
-        ("WSSC\\mallory", "ntlm-Pa55word", NTLM_USERS),
-        ("WSSC\\alice", "ntlm-Pa55word", None),
-    ],
-    ids=["wrong-password", "unknown-user", "no-user-list"],
-)
-def test_ntlm_refusals_are_failed_authentication(
-    username: str, password: str, users: dict[str, str] | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("NTLM_USER_FILE", raising=False)
-    initiator = SpnegoInitiator("host/localhost", username=username, password=password, protocol="ntlm")
-    acceptor = SpnegoAcceptor(ntlm_users=users)
-    with pytest.raises(FailedAuthentication) as raised:
-        negotiate(initiator, acceptor)
-    assert password not in str(raised.value)
-    assert not acceptor.complete and acceptor.peer_identity is None
-
-
-# --- legs and wraps refused before the library sees them (section 7) ---------------------------------------------
-
-
-def test_garbage_and_empty_tokens() -> None:
-    with pytest.raises(FailedAuthentication):
-        SpnegoAcceptor(ntlm_users=NTLM_USERS).step(b"\x60\x82\xff\xffgarbage")
-    with pytest.raises(FailedAuthentication):
-        SpnegoAcceptor(ntlm_users=NTLM_USERS).step(os.urandom(200))
-    initiator, _ = ntlm_pair()
-    initiator.step(None)
-    with pytest.raises(FailedAuthentication):
-        initiator.step(b"\xa1\x03\x30\x01\x00")
-    with pytest.raises(InvalidRequest, match="empty"):
-        SpnegoAcceptor(ntlm_users=NTLM_USERS).step(b"")
-    with pytest.raises(InvalidRequest, match="no token"):
-        SpnegoAcceptor(ntlm_users=NTLM_USERS).step(None)
-    started, _ = ntlm_pair()
-    started.step(None)
-    with pytest.raises(InvalidRequest, match="no token"):
-        started.step(None)
-    with pytest.raises(InvalidRequest, match="start"):
-        ntlm_pair()[0].step(b"\xa1\x00")
-
-
-def test_oversize_token_and_too_many_legs(monkeypatch: pytest.MonkeyPatch) -> None:
-    initiator, acceptor = ntlm_pair()
-    with pytest.raises(InvalidRequest, match="longer"):
-        acceptor.step(b"\x60" + bytes(MAX_TOKEN_BYTES))
-    initiator, acceptor = ntlm_pair()
-    monkeypatch.setattr(module, "MAX_LEGS", 1)
-    challenge = acceptor.step(initiator.step(None))
-    assert challenge is not None
-    with pytest.raises(InvalidRequest, match="more legs"):
-        acceptor.step(initiator.step(challenge) or b"")
-
-
-def test_step_after_completion_and_wrap_discipline(monkeypatch: pytest.MonkeyPatch) -> None:
-    initiator, acceptor = ntlm_pair()
-    with pytest.raises(InvalidRequest, match="before"):
-        acceptor.wrap_key(KEY)
-    tokens = negotiate(initiator, acceptor)
-    with pytest.raises(InvalidRequest, match="after"):
-        initiator.step(tokens[-1])  # a stray leg ends the negotiation, as any refusal does (section 7)
-    with pytest.raises(FailedAuthentication, match="already failed"):
-        initiator.unwrap_key(acceptor.wrap_key(KEY))
-    initiator, acceptor = ntlm_pair()
-    tokens = negotiate(initiator, acceptor)
-    with pytest.raises(InvalidRequest, match="after"):
-        acceptor.step(tokens[0])
-    initiator, acceptor = ntlm_pair()
-    negotiate(initiator, acceptor)
-    with pytest.raises(InvalidRequest, match="does not wrap"):
-        initiator.wrap_key(KEY)
-    with pytest.raises(InvalidRequest, match="does not unwrap"):
-        acceptor.unwrap_key(b"x")
-    with pytest.raises(ValueError):
-        acceptor.wrap_key(bytes(MAX_KEY_BYTES + 1))
-    blob = acceptor.wrap_key(KEY)
-    with pytest.raises(InvalidRequest, match="once"):
-        acceptor.wrap_key(KEY)
-    with pytest.raises(InvalidRequest, match="length"):
-        initiator.unwrap_key(b"")
-    assert initiator.unwrap_key(blob) == KEY
-    with pytest.raises(InvalidRequest, match="once"):
-        initiator.unwrap_key(blob)
-
-    initiator, acceptor = ntlm_pair()
-    negotiate(initiator, acceptor)
-    assert acceptor._context is not None
-    plain = WrapResult(data=KEY, encrypted=False)
-    monkeypatch.setattr(acceptor._context, "wrap", lambda data, encrypt=True, qop=None: plain)
-    with pytest.raises(RequestFailed, match="did not seal"):
-        acceptor.wrap_key(KEY)
-
-
-def test_context_flags_requested() -> None:
-    assert module.CONTEXT_FLAGS & ContextReq.mutual_auth and module.CONTEXT_FLAGS & ContextReq.confidentiality

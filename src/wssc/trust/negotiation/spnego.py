@@ -46,7 +46,7 @@ from spnego._spnego import unpack_token
 from wssc.errors import FailedAuthentication, InvalidRequest, RequestFailed, WsscError
 from wssc.limits import MAX_DERIVED_KEY_LENGTH
 from wssc.trust.negotiation.mechanism import SPNEGO
-from wssc.trust.negotiation.spnego_env import AcceptorEnvironment
+from wssc.trust.negotiation.spnego_env import ENVIRONMENT_LOCK, AcceptorEnvironment
 
 #: Largest token either side accepts: Windows' MaxTokenSize for SSPI (Kerberos, NTLM, Negotiate) is 65,535
 #: bytes since Windows 8 / Server 2012 (the ``wst:BinaryExchange`` bound of :mod:`wssc.trust.elements`).
@@ -249,15 +249,20 @@ class SpnegoInitiator(_SpnegoEndpoint):
             )
         if self._allow_ntlm and self._protocol in ("negotiate", _NTLM):
             service, _, host = self._target.partition("/")
-            candidates[GSSMech.ntlm] = lambda: spnego.client(
-                user,
-                self._password,
-                hostname=host or self._target,
-                service=service if host else "host",
-                context_req=CONTEXT_FLAGS,
-                protocol=_NTLM,
-                options=NegotiateOptions.use_ntlm,
-            )
+
+            def ntlm() -> ContextProxy:
+                with ENVIRONMENT_LOCK:  # without a password, pyspnego reads NTLM_USER_FILE here
+                    return spnego.client(
+                        user,
+                        self._password,
+                        hostname=host or self._target,
+                        service=service if host else "host",
+                        context_req=CONTEXT_FLAGS,
+                        protocol=_NTLM,
+                        options=NegotiateOptions.use_ntlm,
+                    )
+
+            candidates[GSSMech.ntlm] = ntlm
         contexts: dict[GSSMech, ContextProxy] = {}
         for mech, factory in candidates.items():
             try:
@@ -266,8 +271,8 @@ class SpnegoInitiator(_SpnegoEndpoint):
                 continue
             contexts[mech]._is_wrapped = True  # pyspnego's flag for a mechanism inside its SPNEGO layer
         if not contexts:
-            ntlm = "" if self._allow_ntlm else " (NTLM is not allowed)"
-            raise FailedAuthentication(f"SPNEGO initiator has no usable credential for {self._protocol}{ntlm}")
+            note = "" if self._allow_ntlm else " (NTLM is not allowed)"
+            raise FailedAuthentication(f"SPNEGO initiator has no usable credential for {self._protocol}{note}")
         return contexts
 
     def _step(self, in_token: bytes | None) -> bytes | None:

@@ -11,7 +11,8 @@ them afterwards, under one process-wide lock.
 
 The limitation, by design of those libraries: SPNEGO acceptor steps are serialised across the process (each is
 a few hundred microseconds of local cryptography), and while one runs, other code in the process that reads
-``NTLM_USER_FILE`` or ``KRB5_KTNAME`` sees this acceptor's values.  Users given as a mapping never touch disk
+``NTLM_USER_FILE`` or ``KRB5_KTNAME`` without :data:`ENVIRONMENT_LOCK` sees this acceptor's values (wssc's own
+initiator takes the lock when its NTLM credential comes from that file).  Users given as a mapping never touch disk
 on Linux (an anonymous ``memfd``); elsewhere they live in a private temporary file (mode 0600) for the step.
 """
 
@@ -29,7 +30,9 @@ KRB5_KTNAME: Final = "KRB5_KTNAME"
 #: A keytab with no keys: Kerberos acceptor credentials cannot be acquired, so an NTLM-only acceptor offers no
 #: Kerberos (MIT checks the keytab has content when acquiring acceptor credentials).
 _NO_KEYTAB: Final = "MEMORY:wssc-no-kerberos"
-_LOCK: Final = threading.Lock()
+#: Held while an acceptor's variables are set, and by the initiator while pyspnego's NTLM client reads its
+#: credential file (``NTLM_USER_FILE``, when no password is given).
+ENVIRONMENT_LOCK: Final = threading.Lock()
 
 
 def _user_lines(users: Mapping[str, str]) -> bytes:
@@ -108,7 +111,7 @@ class AcceptorEnvironment:
     @contextmanager
     def applied(self) -> Iterator[None]:
         """Hold the process-wide lock with this acceptor's variables set; restore them on exit."""
-        with _LOCK, self._user_file() as users:
+        with ENVIRONMENT_LOCK, self._user_file() as users:
             values = {KRB5_KTNAME: self._keytab, NTLM_USER_FILE: users}
             with scoped_environment({name: value for name, value in values.items() if value is not None}):
                 yield
