@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import spnego
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from spnego._context import WrapResult
+from spnego._context import GSSMech, WrapResult
 from spnego_support import KEY, NTLM_USERS, negotiate, ntlm_pair
 
 from wssc.errors import FailedAuthentication, InvalidRequest, RequestFailed, WsscError
@@ -116,6 +117,25 @@ def test_ntlm_initiator_credential_from_the_user_file(tmp_path: Path, monkeypatc
     initiator, acceptor = SpnegoInitiator("host/localhost", protocol="ntlm"), SpnegoAcceptor(ntlm_users=NTLM_USERS)
     negotiate(initiator, acceptor)
     assert acceptor.client_principal == "WSSC\\alice"
+
+
+@pytest.mark.parametrize(("level", "accepted"), [("3", True), ("1", False), ("0", False)])
+def test_acceptor_takes_ntlmv2_only(level: str, accepted: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer configured for NTLMv1/LM (LmCompatibilityLevel below 3) is refused ([MS-NLMP] section 3.3.1)."""
+    monkeypatch.setenv("LM_COMPAT_LEVEL", level)  # read by pyspnego's NTLM when the client context is created
+    ntlm = spnego.client("WSSC\\alice", "ntlm-Pa55word", protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+    client = spnego.client(
+        protocol="negotiate", options=spnego.NegotiateOptions.use_negotiate, _negotiate_contexts={GSSMech.ntlm: ntlm}
+    )
+    acceptor = SpnegoAcceptor(ntlm_users=NTLM_USERS)
+    authenticate = client.step(acceptor.step(client.step()))
+    assert authenticate is not None
+    if accepted:
+        assert acceptor.step(authenticate) and acceptor.client_principal == "WSSC\\alice"
+    else:
+        with pytest.raises(FailedAuthentication):
+            acceptor.step(authenticate)
+    assert os.environ["LM_COMPAT_LEVEL"] == level
 
 
 # --- legs and wraps refused before the library sees them (section 7) ---------------------------------------------

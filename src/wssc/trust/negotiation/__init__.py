@@ -27,7 +27,8 @@ from wssc.trust.negotiation.mechanism import (
     NegotiationMechanism,
     value_type,
 )
-from wssc.trust.negotiation.spnego import SpnegoAcceptor, SpnegoInitiator, target_name
+from wssc.trust.negotiation.spnego import SpnegoAcceptor, SpnegoInitiator
+from wssc.trust.negotiation.spnego_names import target_name
 from wssc.trust.negotiation.tls import TlsAcceptor, TlsInitiator
 
 __all__ = [

@@ -18,12 +18,12 @@ What the two sides check, after WCF:
   output is the CipherValue (Kerberos: an RFC 4121 or RFC 4757 wrap token; NTLM: the 16-byte signature then the
   RC4-sealed key); the initiator unwraps it once and demands it was sealed.
 
-Target names (section 6.2, :func:`target_name`): ``service/host`` is imported as a GSS host-based name (the library
-finds the realm), a name with a realm, or a UPN, as a Kerberos principal name.  pyspnego builds only host-based
-names, so :class:`_NamedKerberos` hands its SPNEGO layer a Kerberos context of its own (pyspnego internals,
-checked on 0.12: ``GSSAPIProxy``'s ``_context``/``_credential``/``_mech``/``_context_req``, the SPNEGO layer's
-``_negotiate_contexts``, ``unpack_token``).  The acceptor's keytab and NTLM users are process-wide state of
-those libraries: see :mod:`.spnego_env`.  With a password the initiator's first step may talk to the KDC.
+Target names (section 6.2, :mod:`.spnego_names`): ``service/host`` is imported as a GSS host-based name, a name
+with a realm, or a UPN, as a Kerberos principal name; :class:`~.spnego_names.NamedKerberos` hands pyspnego's SPNEGO
+layer that Kerberos context (pyspnego internals, checked on 0.12: the SPNEGO layer's ``_negotiate_contexts``,
+``unpack_token``).  The acceptor's keytab and NTLM users are process-wide state of those libraries, scoped per
+acceptor by :mod:`.spnego_env`, which also holds NTLM to NTLMv2.  With a password the initiator's first step may
+talk to the KDC (a kinit).
 
 A refusal by Kerberos or NTLM is :class:`~wssc.errors.FailedAuthentication` (WCF maps an SSPI failure to that
 fault, section 7; a garbage token is one too, section 11 item 3); a leg refused before the library sees it
@@ -35,18 +35,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 import spnego
 from spnego import ContextProxy, ContextReq, NegotiateOptions
 from spnego._context import GSSMech
-from spnego._gss import GSSAPIProxy
 from spnego._spnego import unpack_token
 
 from wssc.errors import FailedAuthentication, InvalidRequest, RequestFailed, WsscError
 from wssc.limits import MAX_DERIVED_KEY_LENGTH
 from wssc.trust.negotiation.mechanism import SPNEGO
-from wssc.trust.negotiation.spnego_env import ENVIRONMENT_LOCK, AcceptorEnvironment
+from wssc.trust.negotiation.spnego_env import ENVIRONMENT_LOCK, NTLMV2_ONLY, AcceptorEnvironment, scoped_environment
+from wssc.trust.negotiation.spnego_names import NamedKerberos
 
 #: Largest token either side accepts: Windows' MaxTokenSize for SSPI (Kerberos, NTLM, Negotiate) is 65,535
 #: bytes since Windows 8 / Server 2012 (the ``wst:BinaryExchange`` bound of :mod:`wssc.trust.elements`).
@@ -65,23 +65,6 @@ _KERBEROS, _NTLM = "kerberos", "ntlm"
 _T = TypeVar("_T")
 
 
-def target_name(
-    spn: str | None = None, upn: str | None = None, dns: str | None = None, url_host: str | None = None
-) -> str:
-    """WCF's SPNEGO target from the endpoint identity (NEGOTIATION.md section 6.2, ``SecurityUtils.cs:727-754``).
-
-    An Spn identity is the target as is, a Upn identity is the target (a Kerberos principal name), a Dns identity
-    is ``host/<dns>``; without an identity WCF's default verifier makes a Dns identity of the URL host (section 6.1).
-    """
-    for value in (spn, upn):
-        if value:
-            return value
-    host = dns or url_host
-    if not host:
-        raise ValueError("no Spn, Upn, Dns identity or URL host to name the SPNEGO target")
-    return f"host/{host}"
-
-
 def _guarded(what: str, call: Callable[[], _T]) -> _T:
     """``call()`` with every library error turned into FailedAuthentication (an SSPI failure, section 7)."""
     try:
@@ -94,28 +77,6 @@ def _guarded(what: str, call: Callable[[], _T]) -> _T:
         code = getattr(error, "ERROR_CODE", None)
         reason = code.name if code is not None else type(error).__name__
         raise FailedAuthentication(f"SPNEGO {what} failed: {reason}") from None
-
-
-class _NamedKerberos(GSSAPIProxy):
-    """pyspnego's Kerberos initiator with a target of any name type (pyspnego itself builds only ``service@host``)."""
-
-    def __init__(self, target: str, **kwargs: Any) -> None:
-        super().__init__(usage="initiate", protocol=_KERBEROS, **kwargs)
-        self._wssc_target = target
-
-    def step(self, in_token: bytes | None = None, *, channel_bindings: Any = None) -> bytes | None:
-        if self._context is None:
-            import gssapi
-
-            service, _, host = self._wssc_target.partition("/")
-            if host and "@" not in host and "/" not in host and ":" not in host:
-                name = gssapi.Name(f"{service}@{host}", name_type=gssapi.NameType.hostbased_service)
-            else:
-                name = gssapi.Name(self._wssc_target, name_type=gssapi.NameType.kerberos_principal)
-            self._context = gssapi.SecurityContext(
-                name=name, creds=self._credential, usage="initiate", mech=self._mech, flags=self._context_req
-            )
-        return super().step(in_token, channel_bindings=channel_bindings)
 
 
 class _SpnegoEndpoint:
@@ -244,14 +205,15 @@ class SpnegoInitiator(_SpnegoEndpoint):
         candidates: dict[GSSMech, Callable[[], ContextProxy]] = {}
         if self._protocol in ("negotiate", _KERBEROS):
             principal = user.split("\\", 1)[1] if user and "\\" in user else user
-            candidates[GSSMech.kerberos] = lambda: _NamedKerberos(
+            candidates[GSSMech.kerberos] = lambda: NamedKerberos(
                 self._target, username=principal, password=self._password, context_req=CONTEXT_FLAGS
             )
         if self._allow_ntlm and self._protocol in ("negotiate", _NTLM):
             service, _, host = self._target.partition("/")
 
             def ntlm() -> ContextProxy:
-                with ENVIRONMENT_LOCK:  # without a password, pyspnego reads NTLM_USER_FILE here
+                # without a password pyspnego reads NTLM_USER_FILE here; LM_COMPAT_LEVEL picks the response
+                with ENVIRONMENT_LOCK, scoped_environment(NTLMV2_ONLY):
                     return spnego.client(
                         user,
                         self._password,

@@ -30,6 +30,10 @@ KRB5_KTNAME: Final = "KRB5_KTNAME"
 #: A keytab with no keys: Kerberos acceptor credentials cannot be acquired, so an NTLM-only acceptor offers no
 #: Kerberos (MIT checks the keytab has content when acquiring acceptor credentials).
 _NO_KEYTAB: Final = "MEMORY:wssc-no-kerberos"
+#: pyspnego's NTLM reads ``LM_COMPAT_LEVEL`` (gss-ntlmssp's variable, Windows' LmCompatibilityLevel) when a
+#: context is created; level 5 sends NTLMv2 responses only and refuses LM and NTLMv1 (DES-based, [MS-NLMP]
+#: section 3.3.1) as an acceptor, where pyspnego's default (3) would still accept them.
+NTLMV2_ONLY: Final = {"LM_COMPAT_LEVEL": "5"}
 #: Held while an acceptor's variables are set, and by the initiator while pyspnego's NTLM client reads its
 #: credential file (``NTLM_USER_FILE``, when no password is given).
 ENVIRONMENT_LOCK: Final = threading.Lock()
@@ -112,7 +116,7 @@ class AcceptorEnvironment:
     def applied(self) -> Iterator[None]:
         """Hold the process-wide lock with this acceptor's variables set; restore them on exit."""
         with ENVIRONMENT_LOCK, self._user_file() as users:
-            values = {KRB5_KTNAME: self._keytab, NTLM_USER_FILE: users}
+            values = {KRB5_KTNAME: self._keytab, NTLM_USER_FILE: users, **NTLMV2_ONLY}
             with scoped_environment({name: value for name, value in values.items() if value is not None}):
                 yield
 
