@@ -1,4 +1,4 @@
-"""Shared pytest helpers for the tests in this folder.
+"""Shared pytest helpers for the tests in this folder, and the session fixture `kdc` (a loopback Kerberos realm).
 
 Known-answer vectors live outside the project, in ``../shared/vectors`` relative to the repository root
 (``WSSC_VECTORS`` overrides the location).  They are read in place, never copied into the project, and the
@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from kdc_support import KdcRealm
 
 
 def vectors_root() -> Path:
@@ -41,6 +44,16 @@ def vectors_dir() -> Path:
 def vector_path() -> Callable[[str], Path]:
     """``vector_path("folder/file")``: a path under the vectors root; skips the test when it is absent."""
     return _existing
+
+
+@pytest.fixture(scope="session")
+def kdc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KdcRealm]:
+    """A running MIT Kerberos realm on loopback (tests/kdc_support.py): this process's Kerberos environment points
+    at it for the rest of the session; skips when the KDC or python-gssapi is not installed."""
+    from kdc_support import running_kdc
+
+    with running_kdc(tmp_path_factory.mktemp("kdc")) as realm:
+        yield realm
 
 
 def pytest_configure(config: pytest.Config) -> None:

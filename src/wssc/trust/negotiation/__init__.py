@@ -7,8 +7,10 @@ a proof token wrapped by the negotiated mechanism.  WCF's two mechanisms, SPNEGO
 pyspnego) and TLSNEGO (to be driven by ``ssl.MemoryBIO``), sit behind one interface,
 :class:`~wssc.trust.negotiation.mechanism.NegotiationMechanism`, for both the client (initiator) and the
 service (acceptor) leg.  Today: that interface and the URIs of both mechanisms in both WS-Trust versions
-(NEGOTIATION.md sections 1.1 and 2.1, beside SPEC-NOTES), and TLSNEGO (:mod:`wssc.trust.negotiation.tls`:
-:class:`TlsInitiator`, :class:`TlsAcceptor`); SPNEGO and the legs come with the rest of issue 9.
+(NEGOTIATION.md sections 1.1 and 2.1, beside SPEC-NOTES), TLSNEGO (:mod:`wssc.trust.negotiation.tls`:
+:class:`TlsInitiator`, :class:`TlsAcceptor`) and SPNEGO with Kerberos and NTLM
+(:mod:`wssc.trust.negotiation.spnego`: :class:`SpnegoInitiator`, :class:`SpnegoAcceptor`, :func:`target_name`);
+the legs come with the rest of issue 9.
 
 What it may import: :mod:`wssc.primitives`, :mod:`wssc.tokens`, :mod:`wssc.security` and the rest of
 :mod:`wssc.trust` (RST, RSTR, BinaryExchange, entropy); never :mod:`wssc.conversation` or
@@ -25,6 +27,8 @@ from wssc.trust.negotiation.mechanism import (
     NegotiationMechanism,
     value_type,
 )
+from wssc.trust.negotiation.spnego import SpnegoAcceptor, SpnegoInitiator
+from wssc.trust.negotiation.spnego_names import target_name
 from wssc.trust.negotiation.tls import TlsAcceptor, TlsInitiator
 
 __all__ = [
@@ -35,7 +39,10 @@ __all__ = [
     "TLS_WRAP",
     "WRAP_ALGORITHMS",
     "NegotiationMechanism",
+    "SpnegoAcceptor",
+    "SpnegoInitiator",
     "TlsAcceptor",
     "TlsInitiator",
+    "target_name",
     "value_type",
 ]
