@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import ssl
-from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from lxml import etree
 
+from negotiation_support import pump
 from pki import CLIENT, ROOT, STRANGER, issue, pem
 from wssc.adapters.http_client import _flow_call, _flow_establish
 from wssc.conversation.bootstrap import ServiceCredentials
@@ -69,22 +69,6 @@ def _service(clock: Clock, *, mutual: bool = False, users: dict[str, str] | None
     return SecureConversationService(
         credentials, settings=ServiceSettings(**options), clock=clock, negotiator=negotiator
     )
-
-
-def pump(flow: Generator[tuple[bytes, str], bytes, Any], service: SecureConversationService, log: list[Any]) -> Any:
-    """Drive a client flow against the service in process; application requests are echoed."""
-    try:
-        request, _ = next(flow)
-        while True:
-            event = service.receive(request)
-            log.append(event)
-            if isinstance(event, ApplicationRequest):
-                answer = service.respond(event, event.message.payload())
-            else:
-                answer = event.reply.data
-            request, _ = flow.send(answer)
-    except StopIteration as done:
-        return done.value
 
 
 def _types(context: Any) -> set[str]:

@@ -24,6 +24,7 @@ from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.primitives.xml import serialize
+from wssc.security.faults import WSA_FAULT_ACTION
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
 
 T = TypeVar("T")
@@ -41,7 +42,6 @@ MAX_QUEUED_CALLS: Final = 100 * (os.cpu_count() or 1)
 #: well-behaved client back off without giving up.
 RETRY_AFTER_SECONDS: Final = 1
 
-_WSA_FAULT_ACTION: Final = f"{ns.WSA10}/fault"
 _REASON: Final = "The endpoint is unable to process the message at this time."
 
 
@@ -133,7 +133,7 @@ def busy_fault(soap: SOAPVersion, retry_after_seconds: int = RETRY_AFTER_SECONDS
     nsmap = {"s": soap.namespace, "wsa": ns.WSA10}
     env = etree.Element(soap.qname("Envelope"), nsmap=nsmap)
     header = etree.SubElement(env, soap.qname("Header"))
-    etree.SubElement(header, ns.qn(ns.WSA10, "Action")).text = _WSA_FAULT_ACTION
+    etree.SubElement(header, ns.qn(ns.WSA10, "Action")).text = WSA_FAULT_ACTION
     fault = etree.SubElement(etree.SubElement(env, soap.qname("Body")), soap.qname("Fault"))
     retry = etree.Element(ns.qn(ns.WSA10, "RetryAfter"))
     retry.text = str(retry_after_seconds * 1000)

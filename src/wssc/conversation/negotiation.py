@@ -183,24 +183,27 @@ class NegotiationService:
 
     def receive(self, header: Element | None, body: Element, soap: SOAPVersion) -> TokenReply | FaultReply:
         """Answer one leg: the next leg, the final RSTRC with the stored context, or WCF's fault."""
+        relates_to = message_id_of(header)
         try:
             reply = self.acceptor.receive(action_of(header) or "", body[0])
             context = None
             if reply.negotiated is not None:
                 context = self._store(reply.negotiated)
-            addressing = Addressing(reply.leg.action, relates_to=message_id_of(header), reply_to_anonymous=False)
+            addressing = Addressing(reply.leg.action, relates_to=relates_to, reply_to_anonymous=False)
             return TokenReply(RequestType.ISSUE, context, Reply(envelope(reply.leg.body, addressing, soap), soap))
         except ServerTooBusy as error:
-            return self.fault(error, soap)
+            return self.fault(error, soap, relates_to)
         except FailedAuthentication as error:
-            return self.fault(TrustFailedAuthentication(error.detail), soap)
+            return self.fault(TrustFailedAuthentication(error.detail), soap, relates_to)
         except WsscError as error:
-            return self.fault(InvalidRequest(error.detail), soap)
+            return self.fault(InvalidRequest(error.detail), soap, relates_to)
 
-    def fault(self, error: WsscError, soap: SOAPVersion) -> FaultReply:
-        """WCF's negotiation faults carry the Feb 2005 trust namespace in both versions (section 7)."""
+    def fault(self, error: WsscError, soap: SOAPVersion, relates_to: str | None = None) -> FaultReply:
+        """WCF's negotiation faults carry the Feb 2005 trust namespace in both versions, WS-Addressing's fault
+        action and the leg's MessageID as RelatesTo (section 7)."""
         _log.info("negotiation refused: %s (%s)", error.prefixed_code, error.detail)
-        return FaultReply(error, Reply(fault_envelope(error, soap, SC_2005_02), soap, 500))
+        data = fault_envelope(error, soap, SC_2005_02, relates_to=relates_to)
+        return FaultReply(error, Reply(data, soap, 500))
 
     def _store(self, negotiated: Negotiated) -> SecurityContext:
         claims = (*self.negotiator.claims(negotiated.mechanism), Claim(NEGOTIATED, self.negotiator.bootstrap))

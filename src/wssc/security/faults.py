@@ -8,6 +8,7 @@ The reason is the specification's text, never the local detail.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from lxml import etree
 
@@ -17,13 +18,25 @@ from wssc.primitives.xml import Element, serialize
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
 from wssc.versions import SC_1_3, VERSIONS, SCVersion
 
+#: WS-Addressing 1.0's default action of a SOAP fault (WS-Addressing 1.0 SOAP Binding, section 6).
+WSA_FAULT_ACTION: Final = ns.WSA10 + "/fault"
 
-def fault_envelope(error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion = SC_1_3) -> bytes:
-    """A complete fault envelope for ``error``."""
+
+def fault_envelope(
+    error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion = SC_1_3, *, relates_to: str | None = None
+) -> bytes:
+    """A complete fault envelope for ``error``; ``relates_to``: the MessageID of the request it answers, written with
+    WS-Addressing's fault action (as WCF answers a negotiation leg, NEGOTIATION.md section 7)."""
     soap_code = error.code_kind == "soap"
     code_ns = soap.namespace if soap_code else error.code_namespace(version.sc, version.trust)
     prefix = "s" if soap_code else error.code_kind
     env = etree.Element(soap.qname("Envelope"), nsmap={"s": soap.namespace, prefix: code_ns})
+    if relates_to is not None:
+        header = etree.SubElement(env, soap.qname("Header"))
+        action = etree.SubElement(header, ns.qn(ns.WSA10, "Action"), nsmap={"a": ns.WSA10})
+        action.set(soap.qname("mustUnderstand"), "1")
+        action.text = WSA_FAULT_ACTION
+        etree.SubElement(header, ns.qn(ns.WSA10, "RelatesTo"), nsmap={"a": ns.WSA10}).text = relates_to
     body = etree.SubElement(env, soap.qname("Body"))
     fault = etree.SubElement(body, soap.qname("Fault"))
     if soap is SOAP11:

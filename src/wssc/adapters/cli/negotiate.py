@@ -16,7 +16,8 @@ from wssc.conversation.negotiating import NegotiatedBootstrap, tlsnego
 from wssc.conversation.negotiation import SPNEGO_BOOTSTRAP, TLSNEGO_BOOTSTRAP, Negotiator
 from wssc.security.policy import ProtectionPolicy
 from wssc.tokens.x509_trust import CertificateTrust
-from wssc.trust.negotiation.spnego import PROTOCOLS, SpnegoInitiator, target_name
+from wssc.trust.negotiation.spnego import PROTOCOLS, SpnegoInitiator
+from wssc.trust.negotiation.spnego_names import target_name
 
 NEGOTIATIONS = [SPNEGO_BOOTSTRAP, TLSNEGO_BOOTSTRAP]
 

@@ -1,0 +1,50 @@
+"""Helpers of the negotiation tests: drive a client flow against a service in process, call under a context."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from lxml import etree
+
+from wssc.adapters.http_client import _flow_call
+from wssc.conversation.client import ClientSession
+from wssc.conversation.client_settings import ClientSettings
+from wssc.conversation.context import SecurityContext
+from wssc.conversation.negotiating import NegotiatedBootstrap
+from wssc.conversation.service import ApplicationRequest, SecureConversationService
+from wssc.security.soap import SOAPVersion
+
+ECHO_NS = "urn:example:echo"
+ECHO_ACTION = ECHO_NS + ":echo"
+ADDRESS = "http://localhost/negotiated"
+
+
+def echo_body(text: str) -> bytes:
+    return f'<e:echo xmlns:e="{ECHO_NS}"><e:text>{text}</e:text></e:echo>'.encode()
+
+
+def pump(flow: Generator[tuple[bytes, str], bytes, Any], service: SecureConversationService, log: list[Any]) -> Any:
+    """Drive a client flow against the service in process; application requests are echoed."""
+    try:
+        request, _ = next(flow)
+        while True:
+            event = service.receive(request)
+            log.append(event)
+            if isinstance(event, ApplicationRequest):
+                answer = service.respond(event, event.message.payload())
+            else:
+                answer = event.reply.data
+            request, _ = flow.send(answer)
+    except StopIteration as done:
+        return done.value
+
+
+def echo_call(service: SecureConversationService, context: SecurityContext, soap: SOAPVersion, text: str) -> str:
+    """One application message under a negotiated ``context`` (WCF establishSecurityContext=false); the echo."""
+    bootstrap = NegotiatedBootstrap(lambda: None)  # type: ignore[arg-type, return-value]  # never negotiates
+    bootstrap.accept(context)
+    settings = ClientSettings(version=context.version, soap=soap, establish_security_context=False)
+    session = ClientSession(bootstrap, ADDRESS, settings, clock=service.clock)
+    reply = pump(_flow_call(session, echo_body(text), ECHO_ACTION), service, [])
+    return etree.tostring(reply.payload()[0]).decode()
