@@ -154,8 +154,9 @@ class NegotiatedBootstrap:
         self.key_size = key_size
         #: the negotiated context, once a negotiation finished
         self.context: SecurityContext | None = None
-        #: the mechanism of the last negotiation (its peer certificate, principal...)
+        #: the mechanism of the last negotiation (its peer certificate, principal...) and its legs
         self.mechanism: NegotiationMechanism | None = None
+        self.last: ClientNegotiation | None = None
 
     def __repr__(self) -> str:
         return f"NegotiatedBootstrap(username={self.username!r}, negotiated={self.context is not None})"
@@ -182,7 +183,8 @@ class NegotiatedBootstrap:
     ) -> ClientNegotiation:
         """A fresh negotiation with the service at ``address``; hand its result to :meth:`accept`."""
         self.mechanism = self.new_mechanism()
-        return ClientNegotiation(self.mechanism, version, soap, address, key_size=self.key_size, clock=clock)
+        self.last = ClientNegotiation(self.mechanism, version, soap, address, key_size=self.key_size, clock=clock)
+        return self.last
 
     def accept(self, context: SecurityContext) -> None:
         self.context = context

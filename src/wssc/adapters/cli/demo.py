@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 from rich.console import Console
 
@@ -20,6 +22,8 @@ from wssc.adapters.cli.conversation import DEMO_ACTION, DEMO_PAYLOAD, build_app,
 from wssc.adapters.http_client import WsscClient
 from wssc.adapters.keylog import KeyLog
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
+from wssc.conversation.negotiating import NegotiatedBootstrap, tlsnego
+from wssc.conversation.negotiation import Negotiator
 from wssc.errors import WsscError
 from wssc.tokens.x509 import self_signed
 
@@ -63,7 +67,38 @@ def demo(sc_version: str, calls: int) -> None:
             _conversation(console, url, ClientBootstrap(cert), version, calls, keylog)
         finally:
             server.should_exit = True
+        _negotiated(console, cert, key, version, keylog)
     console.print("[bold green]demo complete[/]")
+
+
+def _negotiated(
+    console: Console, cert: x509.Certificate, key: rsa.RSAPrivateKey, version: versions.SCVersion, keylog: KeyLog | None
+) -> None:
+    """A negotiated context (TLSNEGO, AnonymousSslNegotiated: WCF's wsHttpBinding with negotiateServiceCredential):
+    the TLS handshake in RST/RSTR legs, then the session context by RST/SCT under the negotiated one."""
+    negotiator = Negotiator.tlsnego(cert, key)
+    app = build_app(ServiceCredentials(cert, key), version, keylog, bootstrap="tlsnego", negotiator=negotiator)
+    port = _free_port()
+    server = _start_server(app, port)
+    url = f"http://127.0.0.1:{port}/echo"
+    console.print(f"[bold]service[/] {url}  (TLSNEGO negotiation, WS-SC {version.name})")
+    try:
+        bootstrap = NegotiatedBootstrap(tlsnego(service_certificate=cert))
+        with WsscClient(url, bootstrap, version=version, keylog=keylog) as client:
+            context = client.establish()
+            negotiation, negotiated = bootstrap.last, bootstrap.context
+            assert negotiation is not None and negotiated is not None
+            tls = getattr(bootstrap.mechanism, "tls_version", "TLS")
+            legs = len(negotiation.sent) + len(negotiation.received)
+            console.print(
+                f"[cyan]negotiate[/] {tls} in {legs} legs ({sum(negotiation.sent)} bytes sent, "
+                f"{sum(negotiation.received)} received), CombinedHash verified -> context {negotiated.identifier}"
+            )
+            console.print(f"[cyan]establish[/] RST/SCT under the negotiated context -> context {context.identifier}")
+            _calls(console, client, 1)
+        console.print("[cyan]cancel[/]    RST/SCT/Cancel of the session context; the negotiated one expires")
+    finally:
+        server.should_exit = True
 
 
 def _conversation(
