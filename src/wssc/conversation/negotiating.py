@@ -40,6 +40,7 @@ from wssc.security.unprotect import Receiver
 from wssc.trust.negotiation import NegotiationMechanism
 from wssc.trust.negotiation.initiator import NegotiationInitiator
 from wssc.trust.negotiation.legs import DEFAULT_KEY_SIZE, Leg, Negotiated
+from wssc.trust.negotiation.spnego import SpnegoInitiator
 from wssc.trust.negotiation.tls import MIN_TLS_VERSION, PrivateKey, TlsInitiator, client_context, load_key_pair
 from wssc.versions import SCVersion
 
@@ -111,8 +112,15 @@ def negotiated_context(negotiated: Negotiated) -> SecurityContext:
     if lifetime is None or lifetime.created is None or lifetime.expires is None:
         raise InvalidSecurity("the negotiated context has no Lifetime")
     return SecurityContext(
-        token.identifier, negotiated.key, lifetime.created, lifetime.expires, negotiated.version, token.instance,
-        (), (), token,
+        token.identifier,
+        negotiated.key,
+        lifetime.created,
+        lifetime.expires,
+        negotiated.version,
+        token.instance,
+        (),
+        (),
+        token,
     )
 
 
@@ -253,5 +261,25 @@ def tlsnego(
 
     def new() -> NegotiationMechanism:
         return TlsInitiator(context, pinned_sha256=pin, minimum_version=minimum_version)
+
+    return new
+
+
+def spnego(
+    target: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    protocol: str = "negotiate",
+    allow_ntlm: bool = True,
+) -> Callable[[], NegotiationMechanism]:
+    """The client's SPNEGO mechanism, one per negotiation (WCF's Windows credential, NEGOTIATION.md section 6):
+    ``target`` is the service principal (``HTTP/host``, ``host/host``, a UPN; :func:`~wssc.trust.negotiation.
+    spnego_names.target_name` derives WCF's from an endpoint identity); without ``username`` the current Kerberos
+    login (``kinit``), else ``DOMAIN\\\\user`` or a UPN with its password; ``protocol`` ``kerberos`` or ``ntlm``
+    narrows the mechanism, ``allow_ntlm=False`` refuses NTLM (WCF's AllowNtlm)."""
+
+    def new() -> NegotiationMechanism:
+        return SpnegoInitiator(target, username=username, password=password, protocol=protocol, allow_ntlm=allow_ntlm)
 
     return new

@@ -178,7 +178,10 @@ class NegotiationService:
         self.clock = clock
         self.on_new_key: Callable[[SecurityContext], None] | None = None
         self.acceptor = NegotiationAcceptor(
-            negotiator.new_acceptor, negotiator.mechanism, clock=clock, **limits  # type: ignore[arg-type]
+            negotiator.new_acceptor,
+            negotiator.mechanism,
+            clock=clock,
+            **limits,  # type: ignore[arg-type]
         )
 
     def receive(self, header: Element | None, body: Element, soap: SOAPVersion) -> TokenReply | FaultReply:
@@ -211,8 +214,15 @@ class NegotiationService:
         assert lifetime is not None and lifetime.created is not None and lifetime.expires is not None
         token = negotiated.token
         context = SecurityContext(
-            token.identifier, negotiated.key, lifetime.created, lifetime.expires, negotiated.version, None, claims,
-            (), token,
+            token.identifier,
+            negotiated.key,
+            lifetime.created,
+            lifetime.expires,
+            negotiated.version,
+            None,
+            claims,
+            (),
+            token,
         )
         try:
             self.store.add(context, self.clock())

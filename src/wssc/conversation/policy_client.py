@@ -23,12 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from wssc.conversation.bootstrap import Bootstrap, ClientBootstrap, MutualCertificateBootstrap, TransportBootstrap
-from wssc.conversation.negotiating import NegotiatedBootstrap, tlsnego
+from wssc.conversation.negotiating import NegotiatedBootstrap, spnego, tlsnego
 from wssc.policy.kinds import SPNEGO_MECHANISM
 from wssc.policy.security_policy import BindingKind, NegotiationPolicy, SecurityPolicy, SupportingCategory, TokenKind
 from wssc.policy.ws_policy import PolicyError
@@ -36,7 +40,6 @@ from wssc.security.policy import ProtectionPolicy
 from wssc.security.soap import SOAP12, SOAPVersion
 from wssc.trust.entropy import EntropyMode
 from wssc.trust.negotiation import NegotiationMechanism
-from wssc.trust.negotiation.spnego import SpnegoInitiator
 from wssc.versions import SC_1_3, SCVersion
 
 _NEGOTIATED = {TokenKind.SPNEGO_CONTEXT: "SPNEGO", TokenKind.SSL_CONTEXT: "TLSNEGO"}
@@ -63,6 +66,34 @@ class ClientCredentials:
     spn: str | None = None
     protocol: str = "negotiate"
     allow_ntlm: bool = True
+
+    @classmethod
+    def from_pkcs12(cls, path: str | Path, password: str | bytes | None = None, **fields: Any) -> ClientCredentials:
+        """A client certificate and key from a PKCS#12 file (the ``.pfx`` a Windows administrator exports), with
+        the other ``fields`` (``verify=``, ``service_certificate=``...)."""
+        secret = password.encode() if isinstance(password, str) else password
+        key, certificate, _ = pkcs12.load_key_and_certificates(Path(path).read_bytes(), secret)
+        return cls(certificate=certificate, private_key=_rsa(key), **fields)
+
+    @classmethod
+    def from_pem(
+        cls, certificate: str | Path, key: str | Path, password: str | bytes | None = None, **fields: Any
+    ) -> ClientCredentials:
+        """A client certificate and key from PEM files, with the other ``fields``."""
+        secret = password.encode() if isinstance(password, str) else password
+        loaded = serialization.load_pem_private_key(Path(key).read_bytes(), secret)
+        return cls(
+            certificate=x509.load_pem_x509_certificate(Path(certificate).read_bytes()),
+            private_key=_rsa(loaded),
+            **fields,
+        )
+
+
+def _rsa(key: object) -> rsa.RSAPrivateKey:
+    """WS-Security's suites sign with RSA (WS-SP 1.2 section 6.1): other keys are refused here, not on the wire."""
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("the client certificate's key must be an RSA key")
+    return key
 
 
 @dataclass(frozen=True)
@@ -216,18 +247,13 @@ def _negotiated(
         name = credentials.spn or target
         if name is None:
             raise PolicyError("SPNEGO needs the service's principal: pass spn=, or use a WSDL naming its identity")
-        options = credentials
-
-        def new_spnego() -> NegotiationMechanism:
-            return SpnegoInitiator(
-                name,
-                username=options.username,
-                password=options.password,
-                protocol=options.protocol,
-                allow_ntlm=options.allow_ntlm,
-            )
-
-        new_mechanism = new_spnego
+        new_mechanism = spnego(
+            name,
+            username=credentials.username,
+            password=credentials.password,
+            protocol=credentials.protocol,
+            allow_ntlm=credentials.allow_ntlm,
+        )
     else:
         if negotiation.require_client_certificate and (
             credentials.certificate is None or credentials.private_key is None

@@ -12,11 +12,11 @@ import click
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wssc.conversation.negotiating import NegotiatedBootstrap, tlsnego
+from wssc.conversation.negotiating import NegotiatedBootstrap, spnego, tlsnego
 from wssc.conversation.negotiation import SPNEGO_BOOTSTRAP, TLSNEGO_BOOTSTRAP, Negotiator
 from wssc.security.policy import ProtectionPolicy
 from wssc.tokens.x509_trust import CertificateTrust
-from wssc.trust.negotiation.spnego import PROTOCOLS, SpnegoInitiator
+from wssc.trust.negotiation.spnego import PROTOCOLS
 from wssc.trust.negotiation.spnego_names import target_name
 
 NEGOTIATIONS = [SPNEGO_BOOTSTRAP, TLSNEGO_BOOTSTRAP]
@@ -73,10 +73,8 @@ def call_bootstrap(
             raise click.UsageError("--negotiate spnego takes Windows credentials, not --client-cert")
         target = target_name(spn=spn, url_host=urlsplit(url).hostname)
 
-        def new_spnego() -> SpnegoInitiator:
-            return SpnegoInitiator(target, username=username, password=password, protocol=protocol)
-
-        return NegotiatedBootstrap(new_spnego, policy=policy)
+        mechanism = spnego(target, username=username, password=password, protocol=protocol)
+        return NegotiatedBootstrap(mechanism, policy=policy)
     if protocol != PROTOCOLS[0]:
         raise click.UsageError("--protocol is for --negotiate spnego")
     if ca is None and server_certificate is None:
