@@ -78,6 +78,7 @@ class Negotiator:
         client_trust: CertificateTrust | None = None,
         require_client_certificate: bool = False,
         minimum_version: ssl.TLSVersion = MIN_TLS_VERSION,
+        maximum_version: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED,
         chain: Sequence[x509.Certificate] = (),
     ) -> Negotiator:
         """TLSNEGO with the service certificate: AnonymousSslNegotiated, or MutualSslNegotiated when
@@ -86,7 +87,7 @@ class Negotiator:
         if require_client_certificate and client_trust is None:
             raise ValueError("MutualSslNegotiated needs the client_trust that validates client certificates")
         context = _server_context(certificate, private_key, chain, client_trust if require_client_certificate else None)
-        context.minimum_version = minimum_version
+        context.minimum_version, context.maximum_version = minimum_version, maximum_version
 
         def new() -> NegotiationMechanism:
             return TlsAcceptor(
