@@ -56,6 +56,16 @@ def kdc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KdcRealm]:
         yield realm
 
 
+#: The files of the negotiation family (SPNEGO, TLSNEGO): ``pytest -m negotiation`` runs them, KDC start included.
+NEGOTIATION_FILES = ("negotiat", "spnego", "test_readme")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in item.path.name for part in NEGOTIATION_FILES):
+            item.add_marker(pytest.mark.negotiation)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

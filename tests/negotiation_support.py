@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import os
+import subprocess
+import sys
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -48,3 +52,35 @@ def echo_call(service: SecureConversationService, context: SecurityContext, soap
     session = ClientSession(bootstrap, ADDRESS, settings, clock=service.clock)
     reply = pump(_flow_call(session, echo_body(text), ECHO_ACTION), service, [])
     return etree.tostring(reply.payload()[0]).decode()
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a ``wssc`` command did: as ``subprocess.CompletedProcess`` says it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def wssc(*args: str, env: Mapping[str, str] | None = None, subprocess_: bool = False) -> Ran:
+    """Run ``wssc ARGS``: in process through click's CliRunner (the same command, without an interpreter's start),
+    or with ``subprocess_`` the installed console script."""
+    if subprocess_:
+        done = subprocess.run(
+            [sys.executable, "-m", "wssc", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **(env or {})},
+        )
+        return Ran(done.returncode, done.stdout, done.stderr)
+    from click.testing import CliRunner
+
+    from wssc.adapters.cli import main
+
+    result = CliRunner().invoke(main, list(args), env=dict(env or {}), catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)

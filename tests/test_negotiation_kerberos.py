@@ -4,8 +4,6 @@ independent driver both ways; both WS-SC versions, both ``establishSecurityConte
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ import pytest
 from http_support import ServeProcess
 from negotiation_driver import DriverClient
 from negotiation_driver_service import DriverService, in_process
-from negotiation_support import ECHO_ACTION, echo_body, pump
+from negotiation_support import ECHO_ACTION, echo_body, pump, wssc
 from wssc.adapters.http_client import _flow_call
 from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.client import ClientSession
@@ -137,11 +135,8 @@ def _now() -> datetime:
 # -- the command line and zeep ---------------------------------------------------------------------------------------
 
 
-def _wssc(kdc: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**__import__("os").environ, **kdc.env}
-    return subprocess.run(
-        [sys.executable, "-m", "wssc", *args], check=False, capture_output=True, text=True, timeout=60, env=env
-    )
+def _wssc(kdc: Any, *args: str) -> Any:
+    return wssc(*args, env=dict(kdc.env))
 
 
 @pytest.fixture(scope="module")

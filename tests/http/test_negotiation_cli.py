@@ -3,8 +3,6 @@ HTTP: every credential type, both WS-SC versions, both ``establishSecurityContex
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,17 +10,12 @@ import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from http_support import ServeProcess
+from negotiation_support import wssc
 from pki import CLIENT, ROOT, STRANGER, issue, key_pem, pem
 
 SERVICE = issue("service.example", ROOT, usages=[ExtendedKeyUsageOID.SERVER_AUTH], dns_names=["service.example"])
 USERS = "alice:correct horse\n"
 NTLM_USERS = "WSSC:bob:ntlm-secret\n"
-
-
-def wssc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wssc", *args], check=False, capture_output=True, text=True, timeout=60
-    )
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +96,11 @@ def test_anonymous_ssl_negotiated(tlsnego_server, files, version, mode) -> None:
 
 
 def test_pinned_service_certificate(tlsnego_server, files) -> None:
-    done = wssc("call", tlsnego_server.url, "--negotiate", "tlsnego", "--server-cert", files["service.pem"])
+    """Through the installed console script, as a user runs it."""
+    common = ("call", tlsnego_server.url, "--negotiate", "tlsnego", "--server-cert")
+    done = wssc(*common, files["service.pem"], subprocess_=True)
     assert done.returncode == 0, done.stderr
-    wrong = wssc("call", tlsnego_server.url, "--negotiate", "tlsnego", "--server-cert", files["client.pem"])
+    wrong = wssc(*common, files["client.pem"], subprocess_=True)
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
 
 
