@@ -107,3 +107,38 @@ def test_zeep_spnego_ntlm_from_the_wsdl(version: SCVersion) -> None:
     credentials = ClientCredentials("WSSC\\bob", "ntlm-secret", protocol="ntlm")
     answer = _call(_app(negotiator, version), credentials, expect_in_wsdl=b"Spn>HTTP/service.example</")
     assert answer.lower() == "wssc\\bob"
+
+
+WCF_DOCS = [
+    ("SspiNegotiated_policy.xml", False, "1.3"),
+    ("AnonymousForSslNegotiated_policy.xml", False, "1.3"),
+    ("MutualSslNegotiated_policy.xml", False, "1.3"),
+    ("SecureConversation_policy.xml", True, "2005-02"),  # wsHttpBinding: SPNEGO as the SC bootstrap
+]
+
+
+@pytest.mark.parametrize(("name", "establish", "version"), WCF_DOCS)
+def test_wcf_documented_negotiated_policies_configure_a_client(vector_path, name, establish, version) -> None:
+    from wssc.conversation.policy_client import configure_client
+    from wssc.policy.wsdl import parse_policy
+
+    (policy,) = parse_policy(vector_path("wcf-docs-policies/" + name).read_bytes())
+    credentials = ClientCredentials(certificate=CLIENT[0], private_key=CLIENT[1], spn="HTTP/service.example")
+    config = configure_client(policy, credentials=credentials)
+    assert isinstance(config.bootstrap, NegotiatedBootstrap)
+    assert (config.establish_security_context, config.version.name) == (establish, version)
+
+
+def test_cxf_spnego_wsdl_ports(vector_path) -> None:
+    """CXF's DoubleItSpnego.wsdl: the symmetric ports negotiate (the SecureConversation one as the SC bootstrap);
+    SPNEGO endorsing a TransportBinding (HTTPS mixed mode) is refused by name."""
+    from wssc.conversation.policy_client import ClientConfiguration
+    from wssc.policy.ws_policy import PolicyError
+
+    transport = WsscTransport(credentials=ClientCredentials(protocol="kerberos"))
+    transport._read_policies(vector_path("cxf-wssc-wsdl/DoubleItSpnego.wsdl").read_bytes())
+    symmetric = {a: c for a, c in transport.endpoints.items() if "Symmetric" in a}
+    assert len(symmetric) == 4 and all(isinstance(c, ClientConfiguration) for c in symmetric.values())
+    assert all(isinstance(c.bootstrap, NegotiatedBootstrap) for c in symmetric.values())  # type: ignore[union-attr]
+    over_https = [c for a, c in transport.endpoints.items() if "Transport" in a]
+    assert over_https and all(isinstance(c, PolicyError) and "SPNEGO over HTTPS" in str(c) for c in over_https)

@@ -232,3 +232,55 @@ def test_pin_instead_of_ca() -> None:
     pump(_flow_establish(_session(clock, SC_1_3, SOAP12, bootstrap, True)), service, [])
     wrong = NegotiatedBootstrap(lambda: TlsInitiator(client_context(), pinned_sha256=b"\0" * 32))
     _negotiate_expecting(service, wrong, WsscError)
+
+
+def _fault_code(event: Any) -> str:
+    assert isinstance(event, FaultReply)
+    fault = read_fault(parse(event.reply.data))
+    assert fault is not None
+    return fault.code
+
+
+def test_replayed_unknown_and_expired_contexts_are_invalid_request() -> None:
+    """Service level (NEGOTIATION.md section 1.4 step 2, section 7): wst:InvalidRequest in the Feb 2005 namespace,
+    and the negotiations of others untouched."""
+    clock = Clock()
+    service = _service(clock)
+    invalid = f"{{{SC_2005_02.trust}}}InvalidRequest"
+    negotiation = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_1_3, SOAP12, ADDRESS, clock)
+    first, _ = negotiation.first()
+    reply = service.receive(first)
+    assert _fault_code(service.receive(first)) == invalid  # the same RST again
+    second, _ = negotiation.receive(reply.reply.data)  # type: ignore[union-attr, misc]
+    stray = second.replace(negotiation.initiator.context.encode(), b"uuid-unknown")
+    assert _fault_code(service.receive(stray)) == invalid
+    bystander = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_2005_02, SOAP12, ADDRESS, clock)
+    bystander_reply = service.receive(bystander.first()[0])
+    clock.advance(seconds=61)  # NegotiationTimeout: one minute
+    assert _fault_code(service.receive(second)) == invalid
+    assert _fault_code(service.receive(bystander.receive(bystander_reply.reply.data)[0])) == invalid  # type: ignore[union-attr, index]
+    fresh = NegotiatedBootstrap(_client_mechanism())
+    pump(_flow_establish(_session(clock, SC_1_3, SOAP12, fresh, True)), service, [])  # room again
+    assert fresh.context is not None
+
+
+def test_session_context_lives_on_top_and_the_negotiated_one_is_not_renewed() -> None:
+    from wssc.adapters.http_client import _flow_renew
+
+    clock = Clock()
+    service = _service(clock)
+    bootstrap = NegotiatedBootstrap(_client_mechanism())
+    session = _session(clock, SC_1_3, SOAP12, bootstrap, True)
+    pump(_flow_establish(session), service, [])
+    established = session.context
+    assert established is not None
+    pump(_flow_renew(session), service, [])
+    assert session.context is not None and session.context.instance != established.instance
+    assert service.receive(session.validate()) is not None
+    session._pending = None
+    event = service.receive(session.cancel())
+    assert isinstance(event, TokenReply)
+    renew_negotiated = _session(clock, SC_1_3, SOAP12, bootstrap, True)
+    renew_negotiated.context = bootstrap.context
+    refused = service.receive(renew_negotiated.renew())
+    assert isinstance(refused, FaultReply) and "negotiated anew" in refused.error.detail
