@@ -144,8 +144,9 @@ def test_wssc_call_ntlm_against_the_driver(tmp_path: Path, monkeypatch, version:
     assert "hello from wssc" in done.stdout and len(driver.contexts) == 1
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("version", VERSIONS)
-def test_wssc_call_kerberos_against_the_driver(kdc: Any, monkeypatch, version: str) -> None:
+def test_wssc_call_kerberos_against_the_driver(kdc: Any, monkeypatch, version: str, mode: tuple[str, ...]) -> None:
     monkeypatch.setenv("KRB5_KTNAME", str(kdc.keytab))
     driver = DriverService("spnego", version, spnego_hostname="localhost", spnego_service="HTTP")
     with hybrid(driver, "spnego") as url:
