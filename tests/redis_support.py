@@ -18,15 +18,15 @@ from http_support import free_port
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """Start redis-server (no persistence) and yield its URL; stopped on exit."""
+def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
+    """Start redis-server (no persistence) on ``port`` (default: a free one) and yield its URL; stopped on exit."""
     binary = shutil.which("redis-server")
     if binary is None:
         message = "redis-server is not installed (scripts/test-deps installs it)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    port = free_port()
+    port = port or free_port()
     cmd = [
         binary,
         "--port",
