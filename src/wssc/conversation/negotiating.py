@@ -41,7 +41,8 @@ from wssc.trust.negotiation import NegotiationMechanism
 from wssc.trust.negotiation.initiator import NegotiationInitiator
 from wssc.trust.negotiation.legs import DEFAULT_KEY_SIZE, Leg, Negotiated
 from wssc.trust.negotiation.spnego import SpnegoInitiator
-from wssc.trust.negotiation.tls import MIN_TLS_VERSION, PrivateKey, TlsInitiator, client_context, load_key_pair
+from wssc.trust.negotiation.tls import MIN_TLS_VERSION, TlsInitiator, client_context
+from wssc.trust.negotiation.tls_keys import PrivateKey, load_key_pair
 from wssc.versions import SCVersion
 
 #: WCF renegotiates once this share of the negotiated context's lifetime has passed

@@ -39,7 +39,8 @@ from wssc.trust.negotiation import SPNEGO, TLSNEGO, NegotiationMechanism
 from wssc.trust.negotiation.acceptor import NegotiationAcceptor
 from wssc.trust.negotiation.legs import Negotiated
 from wssc.trust.negotiation.spnego import SpnegoAcceptor
-from wssc.trust.negotiation.tls import MIN_TLS_VERSION, TlsAcceptor, load_key_pair, pem_bundle
+from wssc.trust.negotiation.tls import MIN_TLS_VERSION, TlsAcceptor
+from wssc.trust.negotiation.tls_keys import load_key_pair, pem_bundle
 from wssc.versions import SC_2005_02, VERSIONS
 
 _log = logging.getLogger(__name__)

@@ -29,16 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import ssl
-import tempfile
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Final
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from wssc.errors import FailedAuthentication, InvalidRequest, RequestFailed, WsscError
 from wssc.limits import MAX_DERIVED_KEY_LENGTH
@@ -60,9 +55,6 @@ MAX_LEGS: Final = 6
 #: Longest proof key wrapped or unwrapped: WCF's key is KeySize/8 bytes (section 2.1), at most 256 bits for
 #: every suite; the library's bound on any symmetric key applies.
 MAX_KEY_BYTES: Final = MAX_DERIVED_KEY_LENGTH
-
-#: The private keys :func:`load_key_pair` takes.
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 _CHANGE_CIPHER_SPEC, _ALERT, _HANDSHAKE, _APPLICATION_DATA = 20, 21, 22, 23
 _VERSIONS: Final = {
@@ -385,28 +377,3 @@ def server_context(
         context.verify_mode = ssl.CERT_REQUIRED
     return context
 
-
-def load_key_pair(
-    context: ssl.SSLContext,
-    certificate: x509.Certificate,
-    private_key: PrivateKey,
-    chain: Sequence[x509.Certificate] = (),
-) -> None:
-    """Load a certificate (with its ``chain``) and key held in memory into ``context``: ``ssl`` reads them from
-    files only, so the PEM goes through a private temporary file (mode 0600) removed at once."""
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    pem += b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (certificate, *chain))
-    handle, path = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(pem)
-        context.load_cert_chain(path)
-    finally:
-        os.unlink(path)
-
-
-def pem_bundle(certificates: Sequence[x509.Certificate]) -> str:
-    """Certificates as one PEM string, for ``load_verify_locations(cadata=...)``."""
-    return "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in certificates)
