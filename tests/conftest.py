@@ -57,7 +57,7 @@ def kdc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KdcRealm]:
 
 
 #: The files of the negotiation family (SPNEGO, TLSNEGO): ``pytest -m negotiation`` runs them, KDC start included.
-NEGOTIATION_FILES = ("negotiat", "spnego", "test_readme")
+NEGOTIATION_FILES = ("negotiat", "spnego", "test_readme.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
