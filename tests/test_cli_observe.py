@@ -15,6 +15,7 @@ import pytest
 from lxml import etree
 
 from negotiation_support import wssc
+from trace_support import CANCEL, ECHO, ESTABLISH, RENEW, traced, wire_names
 from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.http_client import WsscClient
 from wssc.adapters.keylog import KeyLog
@@ -63,21 +64,8 @@ def test_a_traced_context_life_files_in_order_with_decrypted_views_and_inspect(t
     assert stat.S_IMODE(client_dir.stat().st_mode) == 0o700
     names = sorted(p.name for p in client_dir.iterdir())
     assert all(stat.S_IMODE((client_dir / n).stat().st_mode) == 0o600 for n in names)
-    wire = [n for n in names if not n.endswith(".decrypted.xml")]
-    assert wire == [
-        "0001-request-RST-SCT.xml",
-        "0002-response-RSTR-SCT.xml",
-        "0003-request-echo.xml",
-        "0004-response-echoResponse.xml",
-        "0005-request-echo.xml",
-        "0006-response-echoResponse.xml",
-        "0007-request-RST-SCT-Renew.xml",
-        "0008-response-RSTR-SCT-Renew.xml",
-        "0009-request-echo.xml",
-        "0010-response-echoResponse.xml",
-        "0011-request-RST-SCT-Cancel.xml",
-        "0012-response-RSTR-SCT-Cancel.xml",
-    ]
+    wire = traced(client_dir)[0]
+    assert wire == wire_names(ESTABLISH, ECHO, ECHO, RENEW, ECHO, CANCEL)
     # every message has its decrypted view; the wire form hides the body, the decrypted view shows it
     assert names == sorted(wire + [n.replace(".xml", ".decrypted.xml") for n in wire])
     for name in ("0003-request-echo", "0004-response-echoResponse", "0009-request-echo"):
@@ -86,9 +74,9 @@ def test_a_traced_context_life_files_in_order_with_decrypted_views_and_inspect(t
     assert b"RequestedTokenCancelled" in (client_dir / "0012-response-RSTR-SCT-Cancel.decrypted.xml").read_bytes()
 
     # the service traced what it received and sent, with the decrypted view of the application requests
-    served = sorted(p.name for p in service_dir.iterdir())
-    assert [n for n in served if not n.endswith(".decrypted.xml")] == wire
-    assert [n for n in served if n.endswith(".decrypted.xml")] == [
+    served_wire, served_decrypted = traced(service_dir)
+    assert served_wire == wire
+    assert served_decrypted == [
         "0003-request-echo.decrypted.xml",
         "0005-request-echo.decrypted.xml",
         "0009-request-echo.decrypted.xml",
@@ -260,4 +248,47 @@ def test_every_module_logs_under_its_own_name_and_prints_nothing() -> None:
                 assert func.attr not in {"debug", "info", "warning", "error", "exception", "critical", "log"}, (
                     f"{path}:{node.lineno}: the root logger"
                 )
+    assert os.environ.get("WSSC_TRACE") is None
+
+
+def test_inspect_names_the_user_and_the_certificate_never_the_password(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = base64.b64encode(SERVICE[0].public_bytes(Encoding.DER)).decode()
+    wsse = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+    x509v3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+    (tmp_path / "m.xml").write_text(
+        f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:o="{wsse}"><s:Header><o:Security>'
+        f'<o:BinarySecurityToken ValueType="{x509v3}">{der}</o:BinarySecurityToken>'
+        f"<o:UsernameToken><o:Username>alice</o:Username><o:Password>{PASSWORD}</o:Password></o:UsernameToken>"
+        "</o:Security></s:Header><s:Body/></s:Envelope>"
+    )
+    shown = wssc("inspect", str(tmp_path / "m.xml"))
+    assert shown.returncode == 0 and "SOAP 1.1 message" in shown.stdout
+    assert "Subject CN=wssc observe test service" in shown.stdout
+    assert "Username alice" in shown.stdout and "PasswordText (not shown)" in shown.stdout
+    assert PASSWORD not in shown.stdout + shown.stderr
+
+
+def test_the_v_handler_is_rich_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.logging import RichHandler
+
+    from wssc.adapters.cli.observe import configure_logging
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    configure_logging(2)
+    try:
+        logger = logging.getLogger("wssc")
+        assert logger.level == logging.DEBUG and any(isinstance(h, RichHandler) for h in logger.handlers)
+    finally:
+        configure_logging(0)
+    assert not any(isinstance(h, RichHandler) for h in logging.getLogger("wssc").handlers)
+
+
+def test_a_trace_directory_that_cannot_be_one_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    ran = wssc(
+        "call", "http://127.0.0.1:9/echo", "--server-cert", str(tmp_path / "file"), "--trace", str(tmp_path / "file")
+    )
+    assert ran.returncode == 2 and "--trace" in ran.stderr and "Traceback" not in ran.stderr
     assert os.environ.get("WSSC_TRACE") is None

@@ -188,10 +188,15 @@ class WsscApp:
         exchange.finish(step)
         return step
 
-    async def handle(self, body: bytes, transport_action: str | None, over_tls: bool = False) -> Reply:
+    async def handle(
+        self, body: bytes, transport_action: str | None, over_tls: bool = False, client: str = "-"
+    ) -> Reply:
         """One whole request from a coroutine: the blocking steps in the pool (never refused here; the ASGI
         entry point refuses at admission)."""
-        return await self._finish(await self.pool.run(self._begin, body, transport_action, over_tls))
+        exchange = self.requests.start(client, body)
+        reply = await self._finish(await self.pool.run(self._begin, body, transport_action, over_tls, exchange))
+        exchange.finish(reply)
+        return reply
 
     async def _finish(self, step: Reply | _Awaiting) -> Reply:
         if isinstance(step, Reply):
