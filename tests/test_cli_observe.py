@@ -292,3 +292,25 @@ def test_a_trace_directory_that_cannot_be_one_is_a_usage_error(tmp_path: Path) -
     )
     assert ran.returncode == 2 and "--trace" in ran.stderr and "Traceback" not in ran.stderr
     assert os.environ.get("WSSC_TRACE") is None
+
+
+def test_a_failed_handler_logs_its_fault_code_not_ok(caplog: pytest.LogCaptureFixture) -> None:
+    from wssc.errors import RequestFailed
+
+    app = _app()
+
+    @app.operation("urn:wssc:demo:boom")
+    def boom(request: object) -> bytes:
+        raise RuntimeError("a bug")
+
+    caplog.set_level(logging.INFO, logger="wssc")
+    client = _client(app)
+    with pytest.raises(RequestFailed):
+        client.call(etree.fromstring(PAYLOAD), "urn:wssc:demo:boom")
+    served = [r.getMessage() for r in caplog.records if r.name == "wssc.adapters.observe"]
+    served = [line for line in served if not line.startswith("POST ")]
+    assert [line.split()[2:4] for line in served] == [
+        ["http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/SCT", "issued"],
+        ["urn:wssc:demo:boom", "wst:RequestFailed"],
+    ]
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]

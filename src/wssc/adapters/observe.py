@@ -113,20 +113,22 @@ class Exchange:
         self.action: str | None = None
         self.outcome: str | None = None
         self.number = 0
+        self._claimed: tuple[str] | None = None
         if tracer is not None:
             self.number = tracer.reserve(2)  # the request and its reply, side by side even when requests overlap
             _guard("request", tracer, lambda: tracer.write(self.number, "request", body))
 
     def _raw_action(self) -> str | None:
-        """The action the request claims (unverified: it only names the request in the log)."""
-        try:
-            root = parse(self.body)
-        except WsscError:
-            return None
-        for child in root:
-            if isinstance(child.tag, str) and etree.QName(child).localname == "Header":
-                return action_of(child)
-        return None
+        """The action the request claims (unverified: it only names the request in the log), read once."""
+        if self._claimed is None:
+            self._claimed = ("",)
+            try:
+                root = parse(self.body)
+            except WsscError:
+                return None
+            header = next((c for c in root if isinstance(c.tag, str) and etree.QName(c).localname == "Header"), None)
+            self._claimed = (action_of(header) or "",)
+        return self._claimed[0] or None
 
     def saw(self, event: Event) -> None:
         """What the service made of the request."""
@@ -156,17 +158,19 @@ class Exchange:
 
     def _failed(self, error: WsscError) -> None:
         self.outcome = error.prefixed_code
-        action = self._raw_action()
-        info = actions.operation_for_action(action or "")
-        bootstrap = (info is not None and info.operation is RequestType.ISSUE and not info.is_response) or (
-            b"EncryptedKey" in self.body and ns.XENC.encode() in self.body
-        )
-        if isinstance(error, FailedAuthentication) or (type(error) is InvalidSecurity and bootstrap):
+        authentication = isinstance(error, FailedAuthentication)
+        if type(error) is InvalidSecurity:  # on a bootstrap request: the credentials did not hold
+            if b"EncryptedKey" in self.body and ns.XENC.encode() in self.body:
+                authentication = True
+            else:
+                info = actions.operation_for_action(self._raw_action() or "")
+                authentication = info is not None and info.operation is RequestType.ISSUE and not info.is_response
+        if authentication:
             _log.warning(
                 "authentication failed: %s from %s, action %s (%s)",
                 error.prefixed_code,
                 self.client,
-                printable(action),
+                printable(self._raw_action()),
                 error.reason,
             )
         _log.debug("fault %s: %s", error.prefixed_code, printable(error.detail))
@@ -182,7 +186,11 @@ class Exchange:
                 fault = read_fault(parse(reply.data))
             except WsscError:
                 fault = None
-            self.outcome = fault.code.rpartition("}")[2] if fault is not None else f"HTTP {reply.status}"
+            if fault is None:
+                self.outcome = f"HTTP {reply.status}"
+            else:
+                known = fault.error
+                self.outcome = f"{known.code_kind}:{known.code}" if known else fault.code.rpartition("}")[2]
         action = self.action or self._raw_action()
         elapsed = _milliseconds(self.started)
         _log.info("%s %s %s %s %d ms", self.client, printable(self.context), printable(action), self.outcome, elapsed)

@@ -93,12 +93,10 @@ class ClientSession:
         on_plaintext: Callable[[str, bytes], None] | None = None,
         **options: Any,
     ) -> None:
-        """``settings`` configure the conversation; the bootstrap binding (credentials), the ``clock``,
-        ``on_new_key`` (called with every context key the client learns: the key log hooks in here) and
-        ``on_plaintext`` (called with ``"request"`` and each envelope before it is protected, ``"response"`` and
-        each one verified and decrypted: the message trace hooks in here) are collaborators, given beside them.
-        ``options``: the fields of :class:`ClientSettings` as keyword arguments, deprecated (for one release)
-        in favour of ``settings``."""
+        """``settings`` configure the conversation; the bootstrap binding (credentials), the ``clock``, ``on_new_key``
+        (called with every context key the client learns: the key log) and ``on_plaintext`` (with ``"request"`` and
+        each envelope before protection, ``"response"`` and each one verified: the trace) are collaborators.
+        ``options``: the fields of :class:`ClientSettings` as keywords, deprecated (one release) for ``settings``."""
         if options:
             warnings.warn(
                 "ClientSession keyword options are deprecated: pass settings=ClientSettings(...)",
