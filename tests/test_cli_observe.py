@@ -314,3 +314,34 @@ def test_a_failed_handler_logs_its_fault_code_not_ok(caplog: pytest.LogCaptureFi
         ["urn:wssc:demo:boom", "wst:RequestFailed"],
     ]
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_the_asyncio_client_and_the_asgi_entry_point_trace_and_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    from wssc.adapters.http_client import AsyncWsscClient
+
+    app = _app(Tracer(tmp_path / "service"))
+    caplog.set_level(logging.INFO, logger="wssc")
+
+    async def life() -> None:
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 4242))
+        http = httpx.AsyncClient(transport=transport)
+        client = AsyncWsscClient(
+            "http://service.test/echo", ClientBootstrap(SERVICE[0]), http=http, trace=Tracer(tmp_path / "c2")
+        )
+        await client.call(etree.fromstring(PAYLOAD), ACTION)
+        await client.aclose()
+        await http.aclose()
+
+    asyncio.run(life())
+    assert traced(tmp_path / "c2") == (
+        wire_names(ESTABLISH, ECHO, CANCEL),
+        [n.replace(".xml", ".decrypted.xml") for n in wire_names(ESTABLISH, ECHO, CANCEL)],
+    )
+    assert b"plaintext-marker-4711" in (tmp_path / "c2" / "0004-response-echoResponse.decrypted.xml").read_bytes()
+    served = [r.getMessage() for r in caplog.records if r.getMessage().startswith("192.0.2.7:4242 ")]
+    assert [line.split()[-3] for line in served] == ["issued", "ok", "cancelled"]
+    assert traced(tmp_path / "service")[0] == wire_names(ESTABLISH, ECHO, CANCEL)
