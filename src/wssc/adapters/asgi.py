@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
 
+from wssc.adapters.observe import Exchange, RequestLog
 from wssc.adapters.throttle import RETRY_AFTER_SECONDS, WorkerPool, busy_fault, soap_version_of_content_type
+from wssc.adapters.trace import Tracer
 from wssc.conversation.policy_writer import publish_wsdl
 from wssc.conversation.service import (
     ApplicationRequest,
@@ -101,8 +103,11 @@ class WsscApp:
         path: str | None = None,
         wsdl: bytes | None = None,
         pool: WorkerPool | None = None,
+        trace: Tracer | None = None,
     ) -> None:
         self.service = service
+        #: one INFO line per request under the ``wssc`` logger, and the message trace (:mod:`wssc.adapters.observe`)
+        self.requests = RequestLog(trace)
         #: the application's WSDL, served at ``?wsdl`` with the service's security policy and certificate
         self.wsdl = wsdl
         #: serve only this path (None: every path)
@@ -130,9 +135,13 @@ class WsscApp:
         negotiator = negotiation.negotiator if negotiation is not None else None
         return publish_wsdl(self.wsdl, self.service.credentials, self.service.settings, address, negotiator)
 
-    def _begin(self, body: bytes, transport_action: str | None, over_tls: bool) -> Reply | _Awaiting:
+    def _begin(
+        self, body: bytes, transport_action: str | None, over_tls: bool, exchange: Exchange | None = None
+    ) -> Reply | _Awaiting:
         """Verify the request and run a synchronous handler: the reply, or a coroutine still to await."""
         event = self.service.receive(body, transport_action=transport_action, over_tls=over_tls)
+        if exchange is not None:
+            exchange.saw(event)
         if isinstance(event, (TokenReply, FaultReply)):
             return event.reply
         handler = self.handlers.get(event.action or "", self.default)
@@ -167,18 +176,27 @@ class WsscApp:
         except Exception as error:
             return self._failed(pending.request, error)
 
-    def handle_blocking(self, body: bytes, transport_action: str | None, over_tls: bool = False) -> Reply:
+    def handle_blocking(
+        self, body: bytes, transport_action: str | None, over_tls: bool = False, client: str = "-"
+    ) -> Reply:
         """One whole request in the calling thread (WSGI); a coroutine handler gets its own event loop."""
-        step = self._begin(body, transport_action, over_tls)
-        if isinstance(step, Reply):
-            return step
-        outcome = asyncio.run(self._settle(step))
-        return outcome if isinstance(outcome, Reply) else self._respond(step.request, outcome)
+        exchange = self.requests.start(client, body)
+        step = self._begin(body, transport_action, over_tls, exchange)
+        if not isinstance(step, Reply):
+            outcome = asyncio.run(self._settle(step))
+            step = outcome if isinstance(outcome, Reply) else self._respond(step.request, outcome)
+        exchange.finish(step)
+        return step
 
-    async def handle(self, body: bytes, transport_action: str | None, over_tls: bool = False) -> Reply:
+    async def handle(
+        self, body: bytes, transport_action: str | None, over_tls: bool = False, client: str = "-"
+    ) -> Reply:
         """One whole request from a coroutine: the blocking steps in the pool (never refused here; the ASGI
         entry point refuses at admission)."""
-        return await self._finish(await self.pool.run(self._begin, body, transport_action, over_tls))
+        exchange = self.requests.start(client, body)
+        reply = await self._finish(await self.pool.run(self._begin, body, transport_action, over_tls, exchange))
+        exchange.finish(reply)
+        return reply
 
     async def _finish(self, step: Reply | _Awaiting) -> Reply:
         if isinstance(step, Reply):
@@ -219,11 +237,14 @@ class WsscApp:
         body = await self._read_body(headers, receive, send)
         if body is None:
             return
-        first = self.pool.submit(self._begin, body, _transport_action(headers), scope.get("scheme") == "https")
+        exchange = self.requests.start(_client_of(scope), body)
+        over_tls = scope.get("scheme") == "https"
+        first = self.pool.submit(self._begin, body, _transport_action(headers), over_tls, exchange)
         if first is None:
             await _busy(send, soap)
             return
         reply = await self._finish(await asyncio.wrap_future(first))
+        exchange.finish(reply)
         await _respond(send, reply.status, reply.data, reply.soap.content_type)
 
     async def _read_body(self, headers: Iterable[tuple[bytes, bytes]], receive: Receive, send: Send) -> bytes | None:
@@ -275,7 +296,8 @@ class WsscApp:
             headers = [(b"soapaction", environ.get("HTTP_SOAPACTION", "").encode("latin-1"))]
             headers.append((b"content-type", environ.get("CONTENT_TYPE", "").encode("latin-1")))
             over_tls = environ.get("wsgi.url_scheme") == "https"
-            reply = self.handle_blocking(body, _transport_action(headers), over_tls)
+            client = f"{environ.get('REMOTE_ADDR', '-')}:{environ.get('REMOTE_PORT', '-')}"
+            reply = self.handle_blocking(body, _transport_action(headers), over_tls, client)
             return _wsgi_answer(start_response, reply.status, reply.data, reply.soap.content_type)
 
         return application
@@ -300,6 +322,12 @@ class WsscApp:
     def _too_large(self) -> tuple[int, bytes, str]:
         fault = self.service.fault(InvalidSecurity("message too large"), SOAP12).reply
         return 413, fault.data, SOAP12.content_type
+
+
+def _client_of(scope: Scope) -> str:
+    """The ASGI peer as ``host:port`` (``-`` when the server does not say)."""
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "-"
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

@@ -18,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc.adapters.keylog import KeyLog
+from wssc.adapters.observe import ClientObserver
+from wssc.adapters.trace import Tracer
 from wssc.conversation.bootstrap import Bootstrap, TransportBootstrap
 from wssc.conversation.client import ClientSession
 from wssc.conversation.client_events import Response, Validated
@@ -146,10 +148,14 @@ class _Base:
         issuer_url: str | None = None,
         over_tls: bool | None = None,
         entropy_mode: EntropyMode = EntropyMode.COMBINED,
+        trace: Tracer | None = None,
     ) -> None:
         """``settings`` configure the conversation whole (its ``issuer_address`` is the ``issuer_url``);
-        without them, the keywords ``version`` to ``entropy_mode`` make them up, as before."""
+        without them, the keywords ``version`` to ``entropy_mode`` make them up, as before.  ``keylog`` and
+        ``trace`` default to what ``WSSC_KEYLOG`` and ``WSSC_TRACE`` ask for (:mod:`wssc.adapters.trace`)."""
         keylog = keylog if keylog is not None else KeyLog.from_environment()
+        #: logs each exchange and writes the message trace
+        self.observer = ClientObserver(trace if trace is not None else Tracer.from_environment())
         options = (version, soap, policy, establish_security_context, issuer_url, over_tls, entropy_mode)
         if settings is None:
             settings = ClientSettings(
@@ -167,7 +173,8 @@ class _Base:
             raise TypeError("give the settings or the keywords that make them up, not both")
         #: a separate security token service sharing the service's context store
         self.issuer_url = settings.issuer_address
-        self.session = ClientSession(bootstrap, url, settings, on_new_key=keylog)
+        on_plaintext = self.observer.plaintext if self.observer.tracer is not None else None
+        self.session = ClientSession(bootstrap, url, settings, on_new_key=keylog, on_plaintext=on_plaintext)
         self.url = url
         self.must_not_send_cancel = must_not_send_cancel
 
@@ -189,10 +196,12 @@ class WsscClient(_Base):
         try:
             request, action = next(flow)
             while True:
-                response = self.http.post(
-                    self._target(), content=request, headers=_headers(self.session.settings.soap, action)
+                target = self._target()
+                started = self.observer.sent(target, request)
+                response = self.http.post(target, content=request, headers=_headers(self.session.settings.soap, action))
+                request, action = flow.send(
+                    self.observer.received(target, request, response.status_code, response.content, started)
                 )
-                request, action = flow.send(response.content)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -252,10 +261,14 @@ class AsyncWsscClient(_Base):
         try:
             request, action = next(flow)
             while True:
+                target = self._target()
+                started = self.observer.sent(target, request)
                 response = await self.http.post(
-                    self._target(), content=request, headers=_headers(self.session.settings.soap, action)
+                    target, content=request, headers=_headers(self.session.settings.soap, action)
                 )
-                request, action = flow.send(response.content)
+                request, action = flow.send(
+                    self.observer.received(target, request, response.status_code, response.content, started)
+                )
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 

@@ -90,12 +90,13 @@ class ClientSession:
         *,
         clock: Callable[[], datetime] = _utcnow,
         on_new_key: Callable[[SecurityContext], None] | None = None,
+        on_plaintext: Callable[[str, bytes], None] | None = None,
         **options: Any,
     ) -> None:
-        """``settings`` configure the conversation; the bootstrap binding (credentials), the ``clock`` and
-        ``on_new_key`` (called with every context key the client learns: the key log hooks in here) are
-        collaborators, given beside them.  ``options``: the fields of :class:`ClientSettings` as keyword
-        arguments, deprecated (for one release) in favour of ``settings``."""
+        """``settings`` configure the conversation; the bootstrap binding (credentials), the ``clock``, ``on_new_key``
+        (called with every context key the client learns: the key log) and ``on_plaintext`` (with ``"request"`` and
+        each envelope before protection, ``"response"`` and each one verified: the trace) are collaborators.
+        ``options``: the fields of :class:`ClientSettings` as keywords, deprecated (one release) for ``settings``."""
         if options:
             warnings.warn(
                 "ClientSession keyword options are deprecated: pass settings=ClientSettings(...)",
@@ -108,6 +109,7 @@ class ClientSession:
         self.address = address
         self.clock = clock
         self.on_new_key = on_new_key
+        self.on_plaintext = on_plaintext
         self.context: SecurityContext | None = None
         #: the WS-Addressing action of the last request, for transports that repeat it (SOAPAction)
         self.last_action = ""
@@ -175,7 +177,7 @@ class ClientSession:
     def _bootstrap_request(self, operation: RequestType, rst: RequestSecurityToken) -> bytes:
         action = actions.request_action(self.settings.version, operation, self.settings.binding(operation))
         addressing = self._addressing(action, token_operation=True)
-        data = envelope(rst.to_element(self.settings.version), addressing, self.settings.soap)
+        data = self._plain(envelope(rst.to_element(self.settings.version), addressing, self.settings.soap))
         protected, pending = self.bootstrap.protect(data, self.settings.version, self.clock())
         assert addressing.message_id is not None
         self._start(_Pending(operation, addressing.message_id, rst, bootstrap=pending))
@@ -190,14 +192,14 @@ class ClientSession:
             if headers:
                 raise ValueError("application headers need a security context (establish_security_context)")
             data, pending = self.bootstrap.protect(
-                envelope(body, addressing, soap), self.settings.version, self.clock()
+                self._plain(envelope(body, addressing, soap)), self.settings.version, self.clock()
             )
             assert addressing.message_id is not None
             self._start(_Pending(None, addressing.message_id, bootstrap=pending))
             return data
         context = self._require_context()
         signed = tuple(h.tag for h in headers if isinstance(h.tag, str))
-        data = envelope(body, addressing, soap, headers=headers)
+        data = self._plain(envelope(body, addressing, soap, headers=headers))
         protected = self._protect_under(context, data, signed_headers=signed)
         assert addressing.message_id is not None
         self._start(_Pending(None, addressing.message_id, signature_value=protected[1]))
@@ -259,13 +261,18 @@ class ClientSession:
         )
         action = actions.response_action(self.settings.version, RequestType.ISSUE)
         addressing = self._addressing(action, token_operation=True)
-        data = envelope(rstr.to_element(self.settings.version), addressing, self.settings.soap)
+        data = self._plain(envelope(rstr.to_element(self.settings.version), addressing, self.settings.soap))
         protected, pending = self.bootstrap.protect(
             data, self.settings.version, now, endorsing=(self._x509_endorsement(certificate, private_key),)
         )
         assert addressing.message_id is not None
         self._start(_Pending(RequestType.ISSUE, addressing.message_id, None, bootstrap=pending, created=context))
         return protected
+
+    def _plain(self, data: bytes) -> bytes:
+        if self.on_plaintext is not None:
+            self.on_plaintext("request", data)
+        return data
 
     def _x509_endorsement(self, certificate: x509.Certificate, private_key: rsa.RSAPrivateKey) -> EndorsingToken:
         return EndorsingToken.x509(certificate, private_key, self.settings.message_policy.suite.asymmetric_signature)
@@ -276,9 +283,8 @@ class ClientSession:
         context = self._require_context()
         action = actions.request_action(self.settings.version, operation, self.settings.binding(operation))
         addressing = self._addressing(action, token_operation=True)
-        data, signature_value = self._protect_under(
-            context, envelope(rst.to_element(self.settings.version), addressing, self.settings.soap), endorsing
-        )
+        data = self._plain(envelope(rst.to_element(self.settings.version), addressing, self.settings.soap))
+        data, signature_value = self._protect_under(context, data, endorsing)
         assert addressing.message_id is not None
         self._start(_Pending(operation, addressing.message_id, rst, signature_value=signature_value))
         return data
@@ -328,6 +334,8 @@ class ClientSession:
             message = pending.bootstrap.unprotect(data, requirements, self.clock())
         else:
             message = self._unprotect_under(data, requirements)
+        if self.on_plaintext is not None:
+            self.on_plaintext("response", message.to_bytes())
         if header_text(message.header, "RelatesTo") != pending.message_id:
             raise InvalidSecurity("the response does not relate to our request")
         if pending.operation is None:

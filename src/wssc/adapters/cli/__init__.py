@@ -3,8 +3,9 @@
 What lives here: :mod:`~wssc.adapters.cli.commands` (the click group and the offline commands ``derive``,
 ``protect``, ``unprotect``, ``bench``), :mod:`~wssc.adapters.cli.conversation` (``serve``, ``call``,
 ``cancel``), :mod:`~wssc.adapters.cli.policy` (``policy``), :mod:`~wssc.adapters.cli.demo` (``demo``) and
-:mod:`~wssc.adapters.cli.bench` (the measurements behind ``bench``).  The console script ``wssc`` and
-``python -m wssc`` run :func:`main`.
+:mod:`~wssc.adapters.cli.bench` (the measurements behind ``bench``), :mod:`~wssc.adapters.cli.inspect`
+(``inspect``) and :mod:`~wssc.adapters.cli.observe` (``-v`` and ``--trace``, given to the commands).  The
+console script ``wssc`` and ``python -m wssc`` run :func:`main`.
 
 What it may import: every layer below (primitives, tokens, security, trust, conversation) and the other
 adapters (HTTP app and client, key log, worker pool); nothing imports it but ``wssc.__main__``.

@@ -192,10 +192,14 @@ def _register() -> None:
     from wssc.adapters.cli.call import call, cancel
     from wssc.adapters.cli.conversation import serve
     from wssc.adapters.cli.demo import demo
+    from wssc.adapters.cli.inspect import inspect
+    from wssc.adapters.cli.observe import add_options, verbose_option
     from wssc.adapters.cli.policy import policy
 
-    for command in (serve, call, cancel, demo, policy):
+    for command in (serve, call, cancel, demo, policy, inspect):
         main.add_command(command)
+    main.params.append(verbose_option())
+    add_options(main.commands, traced=("call", "serve", "demo"))
 
 
 _register()

@@ -15,8 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from wssc import versions
 from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.cli.negotiate import NEGOTIATIONS, serve_negotiator
+from wssc.adapters.cli.observe import service_tracer
 from wssc.adapters.keylog import KeyLog
 from wssc.adapters.throttle import MAX_CONCURRENT_CALLS, MAX_QUEUED_CALLS, WorkerPool
+from wssc.adapters.trace import Tracer
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
     BOOTSTRAP_NAMES,
@@ -106,6 +108,7 @@ def build_app(
     suite: AlgorithmSuite = BASIC256,
     pool: WorkerPool | None = None,
     negotiator: Negotiator | None = None,
+    trace: Tracer | None = None,
 ) -> WsscApp:
     """The demo echo service: any SOAP 1.1/1.2 message, with or without WS-Addressing, whose Body and
     Timestamp are signed and whose Body is encrypted under a context (WS-A headers need not be signed, and
@@ -113,7 +116,7 @@ def build_app(
     of every request.  With ``redis_url`` its contexts and replay cache live in Redis, shared with the other
     nodes; ``stateless`` contexts live in their own SCTs, sealed with the farm's key; ``pool`` bounds the
     requests it works on; ``negotiator`` negotiates contexts (SPNEGO, TLSNEGO), whose messages, application ones
-    included, the service then accepts too."""
+    included, the service then accepts too; ``trace`` (default: ``--trace``/``WSSC_TRACE``) traces its messages."""
     seal = seal_from_environment() if stateless else None
     settings = ServiceSettings(
         version=version,
@@ -135,7 +138,8 @@ def build_app(
     service = SecureConversationService(
         credentials, store, settings, on_new_key=keylog, replay_cache=replays, negotiator=negotiator
     )
-    return WsscApp(service, default=echo_handler, path="/echo", wsdl=DEMO_WSDL, pool=pool)
+    trace = trace or service_tracer()
+    return WsscApp(service, default=echo_handler, path="/echo", wsdl=DEMO_WSDL, pool=pool, trace=trace)
 
 
 def seal_from_environment() -> ContextSeal:

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from wssc import versions
 from wssc.adapters.cli.conversation import DEMO_ACTION, DEMO_PAYLOAD, build_app, development_certificate
+from wssc.adapters.cli.observe import service_tracer
 from wssc.adapters.http_client import WsscClient
 from wssc.adapters.keylog import KeyLog
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
@@ -57,7 +58,7 @@ def demo(sc_version: str, calls: int) -> None:
     keylog = KeyLog.from_environment()
     with tempfile.TemporaryDirectory(prefix="wssc-demo-") as tmp:
         cert, key, cert_path = development_certificate(Path(tmp))
-        app = build_app(ServiceCredentials(cert, key), version, keylog)
+        app = build_app(ServiceCredentials(cert, key), version, keylog, trace=service_tracer("service"))
         port = _free_port()
         server = _start_server(app, port)
         url = f"http://127.0.0.1:{port}/echo"
@@ -77,7 +78,8 @@ def _negotiated(
     """A negotiated context (TLSNEGO, AnonymousSslNegotiated: WCF's wsHttpBinding with negotiateServiceCredential):
     the TLS handshake in RST/RSTR legs, then the session context by RST/SCT under the negotiated one."""
     negotiator = Negotiator.tlsnego(cert, key)
-    app = build_app(ServiceCredentials(cert, key), version, keylog, bootstrap="tlsnego", negotiator=negotiator)
+    credentials, trace = ServiceCredentials(cert, key), service_tracer("service")
+    app = build_app(credentials, version, keylog, bootstrap="tlsnego", negotiator=negotiator, trace=trace)
     port = _free_port()
     server = _start_server(app, port)
     url = f"http://127.0.0.1:{port}/echo"
