@@ -7,7 +7,8 @@ settings must reach that client too, as requests would apply them to a POST to t
 when ``session.trust_env``):
 
 - ``verify``: True (the certifi bundle, as requests; ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` when trusted
-  from the environment), False, or a CA bundle file or directory -> an ``ssl.SSLContext`` (httpx's ``verify``);
+  from the environment), False, or a CA bundle file or directory, which wins over the environment's bundle
+  -> an ``ssl.SSLContext`` (httpx's ``verify``);
 - ``cert``: a PEM file with both, or ``(certificate, key)`` -> loaded into that context (httpx's ``cert``);
 - ``proxies``: the entry requests picks for the address (``scheme://host``, ``scheme``, ``all://host``,
   ``all``; ``no_proxy``) -> httpx's ``proxy``;
@@ -84,7 +85,9 @@ def _auth(auth: object) -> httpx.Auth | None:
 
 def httpx_options(session: requests.Session, address: str, timeout: float | None) -> dict[str, Any]:
     """Keyword arguments of ``httpx.Client`` that send to ``address`` as ``session`` would (module docs)."""
-    merged = session.merge_environment_settings(address, {}, None, None, None)
+    # session.verify and session.cert passed as the request's: an explicit CA wins over REQUESTS_CA_BUNDLE
+    # (requests lets the environment win, its issue #3829; zeep users expect the session's)
+    merged = session.merge_environment_settings(address, {}, None, session.verify, session.cert)
     options: dict[str, Any] = {
         "verify": ssl_context(merged["verify"], merged["cert"]),
         "headers": {k: v for k, v in session.headers.items() if k.lower() not in _NOT_DEFAULTS},
