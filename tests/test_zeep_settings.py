@@ -265,3 +265,22 @@ def test_session_settings_map_to_httpx(tmp_path: Path) -> None:
     session.auth = lambda request: request  # a requests auth callable has no httpx twin: refused, not dropped
     with pytest.raises(UnsupportedSetting, match=r"session\.auth"):
         httpx_options(session, "https://svc.example/echo", None)
+
+
+def test_async_transport_times_out_as_zeep_says() -> None:
+    """AsyncTransport's own client: operation_timeout bounds the slow call; without one, zeep's timeout does
+    (zeep's AsyncTransport alone would wait forever)."""
+    from wssc.adapters.zeep_transport import ZEEP_TIMEOUT_SECONDS
+
+    assert AsyncWsscTransport().client.timeout == httpx.Timeout(ZEEP_TIMEOUT_SECONDS)
+    assert AsyncWsscTransport(timeout=7).client.timeout == httpx.Timeout(7)
+
+    async def run(url: str) -> None:
+        async with AsyncWsscTransport(ClientBootstrap(SERVICE[0]), operation_timeout=SHORT_TIMEOUT) as transport:
+            client = zeep.AsyncClient(url + "?wsdl", transport=transport)
+            assert await client.service.Echo(text="quick") == "QUICK"
+            with pytest.raises(httpx.TimeoutException):
+                await client.service.Echo(text="slow")
+
+    with LiveServer(_app()) as server:
+        asyncio.run(run(server.url))

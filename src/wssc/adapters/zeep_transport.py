@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import httpx
 import requests
@@ -84,6 +84,10 @@ def _action(envelope: Element, headers: dict[str, str], soap: SOAPVersion) -> st
             return found.strip()
     raise UnsupportedMessage("the operation has no action (SOAPAction, action parameter or wsa:Action)")
 
+
+#: zeep's default ``timeout`` (seconds; ``Transport`` and ``AsyncTransport``), for the operations when no
+#: ``operation_timeout`` is given
+ZEEP_TIMEOUT_SECONDS: Final = 300
 
 #: A conversation's key: endpoint address, SOAP version name, the user zeep's wsse named (None: the transport's).
 Key = tuple[str, str, WsseCredentials | None]
@@ -343,6 +347,14 @@ class AsyncWsscTransport(_Endpoints[AsyncWsscClient], AsyncTransport):
     (``client=``, or the one ``AsyncTransport`` makes from ``verify_ssl``, ``proxy`` and ``operation_timeout``);
     ``client_options`` go to :class:`~wssc.adapters.http_client.AsyncWsscClient` (``http`` another
     ``httpx.AsyncClient``)."""
+
+    def __init__(self, bootstrap: Bootstrap | None = None, **options: Any) -> None:
+        """As :class:`WsscTransport`; zeep's ``AsyncTransport`` options (``client``, ``verify_ssl``, ``proxy``,
+        ``timeout``, ``operation_timeout``...).  The client AsyncTransport makes itself waits
+        ``operation_timeout``, else ``timeout`` (zeep's would wait forever without an operation_timeout)."""
+        super().__init__(bootstrap, **options)
+        if options.get("client") is None and options.get("operation_timeout") is None:
+            self.client.timeout = httpx.Timeout(options.get("timeout", ZEEP_TIMEOUT_SECONDS))
 
     def _client_options(self, address: str) -> dict[str, Any]:
         return self.client_options if "http" in self.client_options else {**self.client_options, "http": self.client}
