@@ -32,6 +32,7 @@ As zeep users expect:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
@@ -56,6 +57,7 @@ from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
 from wssc.versions import SC_2005_02, SCVersion
 
 C = TypeVar("C", WsscClient, AsyncWsscClient)
+_log = logging.getLogger(__name__)
 
 
 class UnsupportedMessage(ValueError):
@@ -226,11 +228,13 @@ class _Endpoints(Generic[C]):
         """The bootstrap and client keyword arguments for a conversation with ``address`` (as ``wsse``'s user)."""
         if self.bootstrap is not None:
             bootstrap = self._given_bootstrap(self.bootstrap, wsse)
+            _log.debug("conversation with %s (%s, %s) by the bootstrap given", address, soap.name, _name(bootstrap))
             return bootstrap, {"version": self.version, "soap": soap, **self._client_options(address)}
         config = self.endpoints.get(address)
         if config is None:
             raise PolicyError(f"no bootstrap given and no WSDL policy read for {address}")
         if wsse is not None:
+            _log.debug("zeep's wsse UsernameToken names %r: the conversation with %s is theirs", wsse.username, address)
             config = self._first_usable(self.ports[address], self._user(wsse), sends_user=True)
         if isinstance(config, PolicyError):
             raise config
