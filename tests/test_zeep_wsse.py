@@ -107,6 +107,23 @@ def test_username_token_for_certificate_by_hand_bootstrap(tmp_path: Path, soap: 
     assert sum(b"EncryptedData" in body for body in wire.sent) == len(wire.sent)
 
 
+def test_zeeps_header_never_travels_even_for_the_same_user(tmp_path: Path) -> None:
+    """The bootstrap already names alice and zeep's wsse does too: accepted, and zeep's Security header (with its
+    clear-text password) is still taken out, never sent as a signed application header."""
+    seen: list[tuple[str, list[str]]] = []
+    wire = Wire()
+    http = wire.client(transport=httpx.WSGITransport(app=_user_app(USERS, seen).wsgi()))
+    with WsscTransport(ClientBootstrap(SERVICE[0], "alice", PASSWORD), client_options={"http": http}) as transport:
+        client = zeep.Client(_wsdl(tmp_path, SOAP11), wsse=UsernameToken("alice", PASSWORD), transport=transport)
+        try:
+            answer = client.service.Echo(text="x")
+        finally:
+            wire.assert_no_leak(PASSWORD)  # whatever the service made of it, nothing leaked
+        assert answer == "alice"
+    ((_, headers),) = seen
+    assert "Security" not in headers
+
+
 def test_username_token_from_the_wsdl_policy() -> None:
     """No credentials on the transport: the WSDL's policy asks for a user name (refused at load without one),
     zeep's UsernameToken gives it."""
