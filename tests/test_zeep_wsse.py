@@ -231,6 +231,13 @@ def test_conflicting_users_are_refused(tmp_path: Path) -> None:
             zeep.Client(wsdl, wsse=alice, transport=transport).service.Echo(text="x")
 
 
+def test_a_policy_asking_for_a_user_says_how_to_give_it() -> None:
+    with LiveServer(_user_app(USERS, [])) as server, WsscTransport() as transport:
+        client = zeep.Client(server.url + "?wsdl", transport=transport)
+        with pytest.raises(PolicyError, match=r"user name and password are needed: give zeep's wsse=UsernameToken"):
+            client.service.Echo(text="x")
+
+
 def test_a_policy_without_a_user_refuses_zeeps_username_token() -> None:
     """An anonymous endpoint (AnonymousForCertificate): zeep's user name would not be sent, so it is refused."""
     service = SecureConversationService(ServiceCredentials(*SERVICE))

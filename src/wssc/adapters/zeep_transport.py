@@ -91,6 +91,9 @@ def _action(envelope: Element, headers: dict[str, str], soap: SOAPVersion) -> st
 #: ``operation_timeout`` is given
 ZEEP_TIMEOUT_SECONDS: Final = 300
 
+#: How :func:`~wssc.conversation.policy_client.configure_client` says a policy wants a user (told zeep's way here)
+_NEEDS_USER: Final = "a user name and password are needed"
+
 #: A conversation's key: endpoint address, SOAP version name, the user zeep's wsse named (None: the transport's).
 Key = tuple[str, str, WsseCredentials | None]
 
@@ -237,6 +240,8 @@ class _Endpoints(Generic[C]):
             _log.debug("zeep's wsse UsernameToken names %r: the conversation with %s is theirs", wsse.username, address)
             config = self._first_usable(self.ports[address], self._user(wsse), sends_user=True)
         if isinstance(config, PolicyError):
+            if wsse is None and str(config).endswith(_NEEDS_USER):
+                raise PolicyError(f"{config}: give zeep's wsse=UsernameToken(user, password)") from None
             raise config
         options = {
             "version": config.version,
