@@ -123,3 +123,19 @@ def test_application_fault_arguments_are_checked() -> None:
         ApplicationFault("OutOfStock", "no namespace")
     with pytest.raises(ValueError, match="subcode"):
         ApplicationFault("Sender", "x", subcode="Bad")
+
+
+def test_an_application_fault_over_real_http(tmp_path: Path) -> None:
+    """The same through uvicorn and the session-configured httpx client: HTTP 500 on the wire, zeep's Fault."""
+    from http_support import LiveServer
+    from test_zeep import BINDING_NS, WSDL
+
+    with LiveServer(_app()) as server:
+        wsdl = tmp_path / "shop.wsdl"
+        wsdl.write_text(WSDL.format(binding_ns=BINDING_NS[SOAP11.name], address=server.url))
+        with WsscTransport(ClientBootstrap(SERVICE[0])) as transport:
+            client = zeep.Client(str(wsdl), transport=transport)
+            with pytest.raises(zeep.exceptions.Fault) as caught:
+                client.service.Echo(text="out of stock")
+            assert (caught.value.code, caught.value.message) == ("f:OutOfStock", REASON)
+            assert client.service.Echo(text="after") == "AFTER"

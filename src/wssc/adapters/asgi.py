@@ -166,7 +166,7 @@ class WsscApp:
                 data = self.service.respond(request, error.element(soap), action=error.action)
             except Exception as failure:
                 return self._failed(request, failure)
-            return Reply(data, soap, HTTPStatus.INTERNAL_SERVER_ERROR)
+            return Reply(data, soap, 500)  # as every fault (events.Reply), WCF too
         if not isinstance(error, WsscError):
             _log.error("handler for %r failed", request.action, exc_info=error)
             error = RequestFailed("the operation failed")
