@@ -10,7 +10,9 @@ Application authors register handlers by WS-Addressing action (or SOAPAction)::
         return request.message.payload()[0]       # the verified, decrypted Body content
 
 A handler receives only verified data (the signxml model) and returns the payload of the response Body;
-the app protects it under the caller's context.  Token operations (RST/RSTR) and faults never reach
+the app protects it under the caller's context.  A handler answers with a SOAP fault of its own by raising
+:class:`~wssc.adapters.app_fault.ApplicationFault` (``ApplicationFault(code, reason, detail)``), protected under
+the context as well (HTTP 500).  Token operations (RST/RSTR) and faults never reach
 handlers.  Every failure is a SOAP fault with the spec's code; no request produces a traceback.
 
 Over ASGI, verifying a request, a synchronous handler and protecting the answer run in a bounded
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
 
+from wssc.adapters.app_fault import ApplicationFault
 from wssc.adapters.observe import Exchange, RequestLog
 from wssc.adapters.throttle import RETRY_AFTER_SECONDS, WorkerPool, busy_fault, soap_version_of_content_type
 from wssc.adapters.trace import Tracer
@@ -164,7 +167,15 @@ class WsscApp:
             return self._failed(request, error)
 
     def _failed(self, request: ApplicationRequest, error: Exception) -> Reply:
-        """The fault for a handler's (or the answer's) failure: its own code, or RequestFailed for a bug."""
+        """The fault for a handler's (or the answer's) failure: an :class:`ApplicationFault` protected under the
+        request's context (HTTP 500), a WsscError's own code, or RequestFailed for a bug."""
+        if isinstance(error, ApplicationFault):
+            soap = request.message.soap
+            try:
+                data = self.service.respond(request, error.element(soap), action=error.action)
+            except Exception as failure:
+                return self._failed(request, failure)
+            return Reply(data, soap, 500)  # as every fault (events.Reply), WCF too
         if not isinstance(error, WsscError):
             _log.error("handler for %r failed", request.action, exc_info=error)
             error = RequestFailed("the operation failed")

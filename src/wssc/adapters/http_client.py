@@ -9,9 +9,9 @@ on its own when the renewal interval has passed, and cancels on close unless tol
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import httpx
 from cryptography import x509
@@ -35,6 +35,10 @@ from wssc.trust.entropy import EntropyMode
 from wssc.versions import SC_1_3, SCVersion
 
 T = TypeVar("T")
+#: httpx's timeout for the clients wssc makes itself (seconds, each of connect, read, write and pool)
+DEFAULT_TIMEOUT_SECONDS: Final = 30.0
+#: Headers of the SOAP HTTP binding, always wssc's own (SOAP 1.1 section 6.1, SOAP 1.2 part 2 section 7.1.4)
+_SOAP_HEADERS: Final = frozenset({"content-type", "soapaction", "content-length"})
 Flow = Generator[tuple[bytes, str], bytes, T]
 """Yields (request, action), receives the response bytes, returns the result."""
 
@@ -124,12 +128,19 @@ def _flow_simple(session: ClientSession, request: bytes) -> Flow[object]:
     return session.receive((yield request, session.last_action))
 
 
-def _headers(soap: SOAPVersion, action: str) -> dict[str, str]:
+def _headers(soap: SOAPVersion, action: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """SOAP 1.1 needs SOAPAction.  SOAP 1.2's optional ``action`` media-type parameter is left out: Mono's
-    WCF lets it replace the signed wsa:Action header and then fails the signature reference."""
+    WCF lets it replace the signed wsa:Action header and then fails the signature reference.  ``extra``
+    headers never replace these."""
+    headers = {k: v for k, v in (extra or {}).items() if k.lower() not in _SOAP_HEADERS}
     if soap is SOAP11:
-        return {"Content-Type": SOAP11.content_type, "SOAPAction": f'"{action}"'}
-    return {"Content-Type": SOAP12.content_type}
+        return {**headers, "Content-Type": SOAP11.content_type, "SOAPAction": f'"{action}"'}
+    return {**headers, "Content-Type": SOAP12.content_type}
+
+
+def _http_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """httpx client keyword arguments, with wssc's default timeout unless one is given."""
+    return {"timeout": DEFAULT_TIMEOUT_SECONDS, **(options or {})}
 
 
 class _Base:
@@ -187,18 +198,33 @@ class _Base:
 class WsscClient(_Base):
     """A blocking client; use as a context manager so the context is cancelled on exit."""
 
-    def __init__(self, url: str, bootstrap: Bootstrap, *, http: httpx.Client | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        bootstrap: Bootstrap,
+        *,
+        http: httpx.Client | None = None,
+        http_options: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        """``http``: the caller's client (left open); else one made with ``http_options`` (httpx.Client keyword
+        arguments: ``verify``, ``cert``, ``proxy``, ``headers``, ``timeout``...) and closed with this client."""
         super().__init__(url, bootstrap, **kw)
         self._own_http = http is None
-        self.http = http or httpx.Client(timeout=30.0)
+        self.http = http or httpx.Client(**_http_options(http_options))
 
-    def _run(self, flow: Flow[T]) -> T:
+    def _run(self, flow: Flow[T], http_headers: Mapping[str, str] | None = None) -> T:
         try:
             request, action = next(flow)
             while True:
                 target = self._target()
+                headers = _headers(self.session.settings.soap, action, http_headers)
                 started = self.observer.sent(target, request)
-                response = self.http.post(target, content=request, headers=_headers(self.session.settings.soap, action))
+                try:
+                    response = self.http.post(target, content=request, headers=headers)
+                except BaseException:  # a timeout, a lost connection, an interrupt: the client stays usable
+                    self.session.abandon()
+                    raise
                 request, action = flow.send(
                     self.observer.received(target, request, response.status_code, response.content, started)
                 )
@@ -209,10 +235,16 @@ class WsscClient(_Base):
         return self._run(_flow_establish(self.session))
 
     def call(
-        self, body: Element | bytes | list[Element], action: str, headers: Sequence[Element] = ()
+        self,
+        body: Element | bytes | list[Element],
+        action: str,
+        headers: Sequence[Element] = (),
+        *,
+        http_headers: Mapping[str, str] | None = None,
     ) -> VerifiedMessage:
-        """One operation: ``body`` with ``action`` (and signed application ``headers``) under the context."""
-        return self._run(_flow_call(self.session, body, action, headers))
+        """One operation: ``body`` with ``action`` (and signed application ``headers``) under the context;
+        ``http_headers`` go with each HTTP request of the exchange (the SOAP ones stay wssc's)."""
+        return self._run(_flow_call(self.session, body, action, headers), http_headers)
 
     def renew(self) -> SecurityContext:
         return self._run(_flow_renew(self.session))
@@ -252,20 +284,31 @@ class WsscClient(_Base):
 class AsyncWsscClient(_Base):
     """The asyncio twin of :class:`WsscClient` (one exchange at a time per client)."""
 
-    def __init__(self, url: str, bootstrap: Bootstrap, *, http: httpx.AsyncClient | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        bootstrap: Bootstrap,
+        *,
+        http: httpx.AsyncClient | None = None,
+        http_options: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(url, bootstrap, **kw)
         self._own_http = http is None
-        self.http = http or httpx.AsyncClient(timeout=30.0)
+        self.http = http or httpx.AsyncClient(**_http_options(http_options))
 
-    async def _run(self, flow: Flow[T]) -> T:
+    async def _run(self, flow: Flow[T], http_headers: Mapping[str, str] | None = None) -> T:
         try:
             request, action = next(flow)
             while True:
                 target = self._target()
+                headers = _headers(self.session.settings.soap, action, http_headers)
                 started = self.observer.sent(target, request)
-                response = await self.http.post(
-                    target, content=request, headers=_headers(self.session.settings.soap, action)
-                )
+                try:
+                    response = await self.http.post(target, content=request, headers=headers)
+                except BaseException:  # also a cancelled task (asyncio.timeout, wait_for)
+                    self.session.abandon()
+                    raise
                 request, action = flow.send(
                     self.observer.received(target, request, response.status_code, response.content, started)
                 )
@@ -276,9 +319,14 @@ class AsyncWsscClient(_Base):
         return await self._run(_flow_establish(self.session))
 
     async def call(
-        self, body: Element | bytes | list[Element], action: str, headers: Sequence[Element] = ()
+        self,
+        body: Element | bytes | list[Element],
+        action: str,
+        headers: Sequence[Element] = (),
+        *,
+        http_headers: Mapping[str, str] | None = None,
     ) -> VerifiedMessage:
-        return await self._run(_flow_call(self.session, body, action, headers))
+        return await self._run(_flow_call(self.session, body, action, headers), http_headers)
 
     async def renew(self) -> SecurityContext:
         return await self._run(_flow_renew(self.session))

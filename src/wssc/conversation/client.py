@@ -139,6 +139,11 @@ class ClientSession:
             raise RuntimeError("one exchange at a time: receive the previous response first")
         self._pending = pending
 
+    def abandon(self) -> None:
+        """Forget the request in flight: its response will never come (the transport failed or timed out), and
+        the next exchange must not be refused for it.  The service may still have carried it out."""
+        self._pending = None
+
     def _require_context(self) -> SecurityContext:
         if self.context is None:
             raise RuntimeError("no security context: establish one first")

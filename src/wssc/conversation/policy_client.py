@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from wssc import namespaces as ns
 from wssc.conversation.bootstrap import Bootstrap, ClientBootstrap, MutualCertificateBootstrap, TransportBootstrap
 from wssc.conversation.negotiating import NegotiatedBootstrap, spnego, tlsnego
 from wssc.policy.kinds import SPNEGO_MECHANISM
@@ -40,7 +41,7 @@ from wssc.security.policy import ProtectionPolicy
 from wssc.security.soap import SOAP12, SOAPVersion
 from wssc.trust.entropy import EntropyMode
 from wssc.trust.negotiation import NegotiationMechanism
-from wssc.versions import SC_1_3, SCVersion
+from wssc.versions import SC_1_3, SC_2005_02, SCVersion
 
 _NEGOTIATED = {TokenKind.SPNEGO_CONTEXT: "SPNEGO", TokenKind.SSL_CONTEXT: "TLSNEGO"}
 _ENDORSING_CATEGORIES = frozenset({SupportingCategory.ENDORSING, SupportingCategory.SIGNED_ENDORSING})
@@ -180,6 +181,12 @@ def _bootstrap(
     return ClientBootstrap(certificate, policy=messages, require_signature_confirmation=confirm)
 
 
+def _version_of_namespace(namespace: str | None) -> SCVersion:
+    """Without a context token (WCF ``establishSecurityContext=false``) the SP namespace still tells the
+    generation (derived keys, WS-Trust): SP 1.2 goes with WS-SC 1.3, SP 2005/07 with February 2005."""
+    return SC_2005_02 if namespace == ns.SP11 else SC_1_3
+
+
 def configure_client(
     policy: SecurityPolicy,
     *,
@@ -196,7 +203,7 @@ def configure_client(
     if negotiation is not None:
         return _negotiated(policy, negotiation, soap, published_certificate, credentials, target)
     context = policy.context_token()
-    version = policy.sc_version() or SC_1_3
+    version = policy.sc_version() or _version_of_namespace(policy.binding_namespace)
     entropy = policy.entropy_mode()
     if policy.binding is BindingKind.TRANSPORT:
         if context is None:
