@@ -17,6 +17,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from wssc.adapters.http_errors import EndpointNotFound, HttpError, NotSoapResponse, checked_content
 from wssc.adapters.keylog import KeyLog
 from wssc.conversation.bootstrap import Bootstrap, TransportBootstrap
 from wssc.conversation.client import ClientSession
@@ -33,6 +34,8 @@ from wssc.trust.entropy import EntropyMode
 from wssc.versions import SC_1_3, SCVersion
 
 T = TypeVar("T")
+__all__ = ["AsyncWsscClient", "EndpointNotFound", "HttpError", "NotSoapResponse", "WsscClient"]
+
 Flow = Generator[tuple[bytes, str], bytes, T]
 """Yields (request, action), receives the response bytes, returns the result."""
 
@@ -192,7 +195,7 @@ class WsscClient(_Base):
                 response = self.http.post(
                     self._target(), content=request, headers=_headers(self.session.settings.soap, action)
                 )
-                request, action = flow.send(response.content)
+                request, action = flow.send(checked_content(response))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -255,7 +258,7 @@ class AsyncWsscClient(_Base):
                 response = await self.http.post(
                     self._target(), content=request, headers=_headers(self.session.settings.soap, action)
                 )
-                request, action = flow.send(response.content)
+                request, action = flow.send(checked_content(response))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
