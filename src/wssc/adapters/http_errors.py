@@ -63,6 +63,14 @@ def checked_content(response: httpx.Response) -> bytes:
     if status >= 500:
         hint = "the service failed without a SOAP fault: its own logs say why"
         raise HttpError(url, status, f"{url}: HTTP {status} {response.reason_phrase}, {hint}", media)
+    if status == 415:
+        sent = response.request.headers.get("content-type", "")
+        hint = f"the service wants another SOAP version than the {sent.split(';')[0]} sent"
+        raise HttpError(url, status, f"{url}: HTTP 415 Unsupported Media Type, {hint}", media)
+    if status == 401:
+        asked = response.headers.get("www-authenticate", "an unnamed scheme")
+        hint = f"the server wants HTTP authentication first ({asked}), which is not message security"
+        raise HttpError(url, status, f"{url}: HTTP 401 Unauthorized, {hint}", media)
     if status >= 400:
         raise HttpError(url, status, f"{url}: HTTP {status} {response.reason_phrase} ({media})", media)
     if 300 <= status < 400:

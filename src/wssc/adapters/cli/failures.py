@@ -55,6 +55,9 @@ MEANINGS: Final = {
     "s:VersionMismatch": "the service speaks the other SOAP version: try --soap 1.1 or --soap 1.2",
     "s:MustUnderstand": "the service does not understand a header it must: its binding's security or addressing "
     "differs (wssc policy URL?wsdl shows what it wants)",
+    "wsse:UnsupportedAlgorithm": "the service wants another algorithm suite (--suite; wssc policy URL?wsdl "
+    "shows which)",
+    "wsse:MessageExpired": "the message's timestamp is outside the service's window: are both clocks right?",
     "wsc:BadContextToken": "the service does not know this context (expired, cancelled, or the service restarted)",
     "wsc:RenewNeeded": "the context has expired at the service",
     "wst:FailedAuthentication": _REFUSED,
@@ -64,8 +67,8 @@ MEANINGS: Final = {
     "dnse:ServerTooBusy": "the service has too many negotiations or contexts open; retry later",
 }
 _CERTIFICATE_HINT: Final = (
-    "is {cert} the service's certificate? The service could not read a request encrypted to it. The right one is "
-    "in the service's WSDL (wssc policy URL?wsdl shows it), or wssc-dev/service-cert.pem where wssc serve runs"
+    "is {cert} the service's certificate? The service could not read what was encrypted to it. Its certificate is in "
+    "its WSDL: wssc policy {wsdl} --save-certificate FILE writes it (wssc serve: wssc-dev/service-cert.pem)"
 )
 _SECURITY_HINT: Final = (
     "the service could not verify the message: its algorithm suite or protection may differ "
@@ -110,6 +113,13 @@ def short_code(clark: str) -> str:
     return f"{prefix}:{local}" if prefix else clark
 
 
+def wsdl_url(url: str | None) -> str:
+    """Where a WCF service publishes its WSDL: the address with ``?wsdl``."""
+    if url is None:
+        return "URL?wsdl"
+    return url + ("&wsdl" if "?" in url else "?wsdl")
+
+
 def error_lines(error: WsscError, where: Situation) -> str:
     """A fault the service sent (its code and reason as sent, and what it means), or our own check that failed."""
     if error.fault_code is None:
@@ -121,7 +131,7 @@ def error_lines(error: WsscError, where: Situation) -> str:
     hint: str | None
     if code in _BOOTSTRAP_SECURITY:
         certificate = where.bootstrapping_with()
-        hint = _CERTIFICATE_HINT.format(cert=certificate) if certificate else _SECURITY_HINT
+        hint = _CERTIFICATE_HINT.format(cert=certificate, wsdl=wsdl_url(where.url)) if certificate else _SECURITY_HINT
     else:
         hint = MEANINGS.get(code)
     return f"{first}\n{hint}" if hint else first
@@ -144,7 +154,7 @@ def network_lines(error: httpx.HTTPError, where: Situation) -> str:
         return f"{url}: not an http:// or https:// URL ({text})"
     if isinstance(error, httpx.TimeoutException):
         return f"{url}: no answer in time ({type(error).__name__})"
-    if isinstance(error, httpx.RemoteProtocolError):
+    if isinstance(error, httpx.RemoteProtocolError) or "reset by peer" in text:
         hint = "; does it want https://?" if url.startswith("http://") else ""
         return f"{url}: the server broke the HTTP exchange ({text}){hint}"
     cause = error.__context__

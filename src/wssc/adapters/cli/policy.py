@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import click
 import httpx
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 
 from wssc import namespaces as ns
 from wssc.adapters.cli.failures import FriendlyCommand, is_http_url, situation
@@ -274,6 +274,26 @@ def _read(source: str, limit: int) -> tuple[str, bytes]:
         return ("<stdin>" if source == "-" else source), stream.read(limit)
 
 
+def _save_certificate(name: str, bindings: tuple[BindingPolicy, ...], path: str) -> None:
+    """The one certificate the ports publish (WCF's ``wsa:EndpointReference/Identity/KeyInfo``), as PEM."""
+    found = {
+        port.certificate.fingerprint(hashes.SHA256()): port.certificate
+        for binding in bindings
+        for port in binding.ports
+        if port.certificate is not None
+    }
+    if not found:
+        raise click.ClickException(f"{name} publishes no service certificate (no endpoint identity in its ports)")
+    if len(found) > 1:
+        raise click.ClickException(f"{name} publishes {len(found)} service certificates: choose one with --binding")
+    (certificate,) = found.values()
+    try:
+        Path(path).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    except OSError as exc:
+        raise click.ClickException(f"--save-certificate {path}: cannot write it ({exc.strerror or exc})") from None
+    click.echo(f"wrote {path}: {certificate.subject.rfc4514_string()}", err=True)
+
+
 def _unsupported(binding: BindingPolicy) -> bool:
     """No alternative of the binding is one wssc can speak whole."""
     return not any(not p.unsupported() for p in binding.policies)
@@ -283,7 +303,15 @@ def _unsupported(binding: BindingPolicy) -> bool:
 @click.argument("wsdl", metavar="WSDL")
 @click.option("--binding", "binding_name", default=None, metavar="NAME", help="only this wsdl:binding")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def policy(wsdl: str, binding_name: str | None, as_json: bool) -> None:
+@click.option(
+    "--save-certificate",
+    "certificate_path",
+    default=None,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True),
+    help="write the service certificate the ports publish (endpoint identity) to FILE, PEM: wssc call --server-cert",
+)
+def policy(wsdl: str, binding_name: str | None, as_json: bool, certificate_path: str | None) -> None:
     """Show what a WSDL's WS-SecurityPolicy demands, per binding, and what wssc does not support of it.
 
     WSDL is a WSDL 1.1 file (or a wsp:Policy document), an http(s) URL (a WCF service's .../Service.svc?wsdl)
@@ -302,5 +330,7 @@ def policy(wsdl: str, binding_name: str | None, as_json: bool) -> None:
         click.echo(json.dumps({"document": name, "bindings": [binding_json(b) for b in bindings]}))
     else:
         click.echo("\n\n".join("\n".join(binding_text(b)) for b in bindings) or f"{name} has no bindings")
+    if certificate_path is not None:
+        _save_certificate(name, bindings, certificate_path)
     if any(_unsupported(b) for b in bindings):
         raise SystemExit(UNSUPPORTED_EXIT_STATUS)
