@@ -441,3 +441,10 @@ def test_library_error_carries_the_services_code_and_reason(service: tuple[LiveS
     assert raised.value.fault_code == "{http://www.w3.org/2005/08/addressing}ActionNotSupported"
     assert raised.value.fault_reason == ACTION_NOT_SUPPORTED
     assert raised.value.reason == RequestFailed.reason  # the class keeps its spec text
+
+
+def test_negotiation_the_service_does_not_take(service: tuple[LiveServer, Recorder]) -> None:
+    server, _ = service
+    ntlm = ("--negotiate", "spnego", "--protocol", "ntlm", "--username", "D\\u", "--password", "p")
+    ran = wssc("call", server.url, *ntlm)
+    failed(ran, 1, server.url, "wsse:InvalidSecurity", "did not take the negotiation", f"wssc policy {server.url}?wsdl")

@@ -189,6 +189,7 @@ def call(
     version = versions.by_name(sc_version)
     bootstrap: Bootstrap
     if negotiate is not None:
+        situation(click.get_current_context()).negotiating = True
         bootstrap = call_bootstrap(
             negotiate,
             url,

@@ -70,6 +70,10 @@ _CERTIFICATE_HINT: Final = (
     "is {cert} the service's certificate? The service could not read what was encrypted to it. Its certificate is in "
     "its WSDL: wssc policy {wsdl} --save-certificate FILE writes it (wssc serve: wssc-dev/service-cert.pem)"
 )
+_NEGOTIATION_HINT: Final = (
+    "the service did not take the negotiation: does its binding negotiate (and with this mechanism)? "
+    "wssc policy {wsdl} shows its bootstrap"
+)
 _SECURITY_HINT: Final = (
     "the service could not verify the message: its algorithm suite or protection may differ "
     "(wssc policy URL?wsdl shows what it wants)"
@@ -85,12 +89,16 @@ class Situation:
     bootstrap_certificate: str | None = None
     #: the conversation: a bootstrap fault is one that comes while it has no context yet
     session: ClientSession | None = None
+    #: the context is negotiated (SPNEGO, TLSNEGO): its legs travel unsecured
+    negotiating: bool = False
+
+    def bootstrapping(self) -> bool:
+        """The failing request was a bootstrap (no context yet)."""
+        return self.session is None or not self.session.established
 
     def bootstrapping_with(self) -> str | None:
         """The certificate file the failing request was encrypted to, when it was a bootstrap."""
-        if self.session is not None and self.session.established:
-            return None
-        return self.bootstrap_certificate
+        return self.bootstrap_certificate if self.bootstrapping() else None
 
 
 SITUATION: Final = "wssc.situation"
@@ -132,6 +140,8 @@ def error_lines(error: WsscError, where: Situation) -> str:
     if code in _BOOTSTRAP_SECURITY:
         certificate = where.bootstrapping_with()
         hint = _CERTIFICATE_HINT.format(cert=certificate, wsdl=wsdl_url(where.url)) if certificate else _SECURITY_HINT
+        if where.negotiating and where.bootstrapping():
+            hint = _NEGOTIATION_HINT.format(wsdl=wsdl_url(where.url))
     else:
         hint = MEANINGS.get(code)
     return f"{first}\n{hint}" if hint else first
