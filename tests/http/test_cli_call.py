@@ -5,6 +5,7 @@ cancel --session do what they say.  The commands run in process (click's CliRunn
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import ssl
@@ -361,7 +362,7 @@ def test_status_honoured(pages: str, files: dict[str, str]) -> None:
 
 
 def test_library_raises_typed_http_errors(pages: str) -> None:
-    from wssc.adapters.http_client import EndpointNotFound, HttpError, NotSoapResponse, WsscClient
+    from wssc.adapters.http_client import AsyncWsscClient, EndpointNotFound, HttpError, NotSoapResponse, WsscClient
     from wssc.conversation.bootstrap import ClientBootstrap
 
     for path, kind, status in (("missing", EndpointNotFound, 404), ("broken", HttpError, 500)):
@@ -370,6 +371,13 @@ def test_library_raises_typed_http_errors(pages: str) -> None:
         assert raised.value.status == status and raised.value.url == f"{pages}/{path}"
     with WsscClient(f"{pages}/login", ClientBootstrap(SERVICE[0])) as client, pytest.raises(NotSoapResponse):
         client.establish()
+
+    async def establish_async() -> None:
+        async with AsyncWsscClient(f"{pages}/missing", ClientBootstrap(SERVICE[0])) as client:
+            await client.establish()
+
+    with pytest.raises(EndpointNotFound, match="HTTP 404"):
+        asyncio.run(establish_async())
 
 
 def test_file_mistakes(service: tuple[LiveServer, Recorder], files: dict[str, str]) -> None:

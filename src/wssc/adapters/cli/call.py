@@ -260,8 +260,10 @@ def cancel(
     soap_name: str | None,
     suite_name: str | None,
 ) -> None:
-    """Cancel a live context (RST/SCT/Cancel signed with its key): one saved by ``wssc call --save-session``
-    (``--session FILE``), or given by ``--context-id`` and ``--key-b64``."""
+    """Cancel a live context (RST/SCT/Cancel signed with its key).
+
+    The context is one that wssc call --no-cancel --save-session FILE saved (--session FILE: its URL, versions
+    and suite come from the file), or the one --context-id and --key-b64 name at URL."""
     if session_path is not None:
         if context_id or key_b64 or instance:
             raise click.UsageError("--session replaces --context-id, --key-b64 and --instance")
