@@ -385,6 +385,11 @@ def test_file_mistakes(service: tuple[LiveServer, Recorder], files: dict[str, st
     cert = ("--server-cert", files["service.pem"])
     failed(wssc("call", server.url, files["not-xml.xml"], *cert), 1, files["not-xml.xml"], "not an XML document")
     failed(wssc("call", server.url, "absent.xml", *cert), 2, "absent.xml")
+    headless = Path(files["dir"]) / "no-body.xml"
+    headless.write_text('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/></s:Envelope>')
+    failed(wssc("call", server.url, str(headless), *cert), 1, str(headless), "not a SOAP envelope")
+    tlsnego = ("--negotiate", "tlsnego", "--ca", files["garbage.pem"])
+    failed(wssc("call", server.url, *tlsnego), 1, f"--ca {files['garbage.pem']}", "not a PEM CA bundle")
     failed(wssc("call", server.url, "--server-cert", files["garbage.pem"]), 1, files["garbage.pem"], "--server-cert")
     failed(wssc("call", server.url, "--server-cert", files["client-key.pem"]), 1, "private key, not a certificate")
     client = ("--client-cert", files["client.pem"])

@@ -40,16 +40,19 @@ def _input(infile: str | None) -> tuple[list[Element], str | None, SOAPVersion |
         return [etree.fromstring(DEMO_PAYLOAD)], None, None
     with click.open_file(infile, "rb") as source:
         data = source.read()
+    name = "standard input" if infile == "-" else infile
     try:
         root = parse(data)
     except WsscError as exc:
-        name = "standard input" if infile == "-" else infile
         raise click.ClickException(f"{name}: not an XML document ({exc.detail or exc.reason})") from None
     try:
         soap = soap_version_of(root)
     except WsscError:
         return [root], None, None
-    env = split(root)
+    try:
+        env = split(root)
+    except WsscError as exc:
+        raise click.ClickException(f"{name}: not a SOAP envelope wssc can send ({exc.detail or exc.reason})") from None
     return [c for c in env.body if isinstance(c.tag, str)], action_of(env.header), soap
 
 

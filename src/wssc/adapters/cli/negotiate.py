@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 import click
@@ -78,6 +79,11 @@ def call_bootstrap(
         raise click.UsageError("--protocol is for --negotiate spnego")
     if ca is None and server_certificate is None:
         raise click.UsageError("--negotiate tlsnego needs --ca PEM or --server-cert PEM to trust the service")
+    if ca is not None:
+        try:
+            ssl.create_default_context(cafile=ca)
+        except (ssl.SSLError, OSError) as exc:
+            raise click.ClickException(f"--ca {ca}: not a PEM CA bundle ({exc})") from None
     certificate, key = credentials if credentials is not None else (None, None)
     mechanism = tlsnego(
         verify=ca if ca is not None else True,
