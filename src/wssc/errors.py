@@ -30,6 +30,11 @@ class WsscError(Exception):
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.reason)
         self.detail = detail
+        #: set on an error raised for a fault the peer sent: its code as sent (Clark notation,
+        #: ``{namespace}local``), which may be one no class of this module names (WCF's ``a:ActionNotSupported``)
+        self.fault_code: str | None = None
+        #: ... and its reason text as the peer wrote it (``reason`` stays the spec's text of this class)
+        self.fault_reason: str | None = None
 
     @property
     def prefixed_code(self) -> str:

@@ -11,12 +11,11 @@ from wssc.adapters.cli.conversation import (
     SERVE_SUITES,
     build_app,
     development_certificate,
-    load_certificate,
-    load_private_key,
     read_users,
     seal_from_environment,
     serve,
 )
+from wssc.adapters.cli.files import load_certificate, load_private_key
 
 __all__ = [
     "BOOTSTRAPS",

@@ -17,6 +17,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from wssc.adapters.http_errors import EndpointNotFound, HttpError, NotSoapResponse, checked_content
 from wssc.adapters.keylog import KeyLog
 from wssc.adapters.observe import ClientObserver
 from wssc.adapters.trace import Tracer
@@ -39,6 +40,8 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS: Final = 30.0
 #: Headers of the SOAP HTTP binding, always wssc's own (SOAP 1.1 section 6.1, SOAP 1.2 part 2 section 7.1.4)
 _SOAP_HEADERS: Final = frozenset({"content-type", "soapaction", "content-length"})
+
+__all__ = ["AsyncWsscClient", "EndpointNotFound", "HttpError", "NotSoapResponse", "WsscClient"]
 Flow = Generator[tuple[bytes, str], bytes, T]
 """Yields (request, action), receives the response bytes, returns the result."""
 
@@ -222,12 +225,12 @@ class WsscClient(_Base):
                 started = self.observer.sent(target, request)
                 try:
                     response = self.http.post(target, content=request, headers=headers)
+                    self.observer.received(target, request, response.status_code, response.content, started)
+                    content = checked_content(response)  # an HTTP error without a SOAP answer
                 except BaseException:  # a timeout, a lost connection, an interrupt: the client stays usable
                     self.session.abandon()
                     raise
-                request, action = flow.send(
-                    self.observer.received(target, request, response.status_code, response.content, started)
-                )
+                request, action = flow.send(content)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -306,12 +309,12 @@ class AsyncWsscClient(_Base):
                 started = self.observer.sent(target, request)
                 try:
                     response = await self.http.post(target, content=request, headers=headers)
+                    self.observer.received(target, request, response.status_code, response.content, started)
+                    content = checked_content(response)  # an HTTP error without a SOAP answer
                 except BaseException:  # also a cancelled task (asyncio.timeout, wait_for)
                     self.session.abandon()
                     raise
-                request, action = flow.send(
-                    self.observer.received(target, request, response.status_code, response.content, started)
-                )
+                request, action = flow.send(content)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 

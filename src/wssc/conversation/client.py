@@ -333,7 +333,7 @@ class ClientSession:
             ):
                 # Asked under the context key: a service that no longer knows the context can only say so.
                 return Validated(False, fault.reason)
-            raise (fault.error or RequestFailed)(fault.reason)
+            raise fault.to_error(RequestFailed)
         requirements = self.settings.response_requirements()
         if pending.bootstrap is not None:
             message = pending.bootstrap.unprotect(data, requirements, self.clock())

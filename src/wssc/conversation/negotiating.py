@@ -84,7 +84,7 @@ class ClientNegotiation:
         root = parse(data)
         fault = read_fault(root)
         if fault is not None:
-            raise (fault.error or RequestFailed)(fault.reason)
+            raise fault.to_error(RequestFailed)
         soap = soap_version_of(root)
         if soap is not self.soap:
             raise InvalidSecurity("the negotiation reply is in another SOAP version")

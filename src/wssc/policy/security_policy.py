@@ -117,7 +117,9 @@ _TOKEN_GAPS: Final = {
     **{kind: f"{kind.value}s are not implemented" for kind in _UNIMPLEMENTED},
 }
 _SUITE_OPTION_GAP: Final = "algorithm suite option {} (wssc always uses exclusive c14n without normalisation)"
-_SUPPORTING_PARTS_GAP: Final = "parts a supporting token signs or encrypts itself (section 8) are not implemented"
+_SUPPORTING_PARTS_GAP: Final = (
+    "parts a supporting token signs or encrypts itself (WS-SecurityPolicy 1.2 section 8) are not implemented"
+)
 _X509_ENDORSING: Final = ("EndorsingSupportingTokens", "SignedEndorsingSupportingTokens")
 #: a client certificate endorses bootstrap messages (Issue), Amend and propagation, not application messages
 _X509_ENDORSING_GAP: Final = (

@@ -67,8 +67,14 @@ class Fault:
     reason: str
     error: type[WsscError] | None
 
+    def to_error(self, default: type[WsscError] = InvalidSecurity) -> WsscError:
+        """The matching error (``default`` for a code no class names), carrying the code and reason as sent."""
+        error = (self.error or default)(self.reason)
+        error.fault_code, error.fault_reason = self.code, self.reason
+        return error
+
     def raise_error(self) -> None:
-        raise (self.error or InvalidSecurity)(self.reason)
+        raise self.to_error()
 
 
 def _resolve_qname(el: Element, text: str | None) -> str:

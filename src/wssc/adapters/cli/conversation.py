@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wssc import versions
 from wssc.adapters.asgi import WsscApp, echo_handler
+from wssc.adapters.cli.files import load_certificate, load_private_key
 from wssc.adapters.cli.negotiate import NEGOTIATIONS, serve_negotiator
 from wssc.adapters.cli.observe import service_tracer
 from wssc.adapters.keylog import KeyLog
@@ -57,17 +58,6 @@ DEMO_WSDL = b"""<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap
 BOOTSTRAPS = [*BOOTSTRAP_NAMES, *NEGOTIATIONS]
 #: the suites ``wssc serve --suite`` publishes and demands (WS-SP 1.2 section 6.1)
 SERVE_SUITES = ["Basic256", "Basic128", "Basic256Sha256", "Basic128Sha256", "Basic256Rsa15", "Basic128Rsa15"]
-
-
-def load_certificate(path: str) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(Path(path).read_bytes())
-
-
-def load_private_key(path: str) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise click.BadParameter("only RSA keys are supported", param_hint="--key")
-    return key
 
 
 def development_certificate(directory: Path) -> tuple[x509.Certificate, rsa.RSAPrivateKey, Path]:

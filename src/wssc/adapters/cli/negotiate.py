@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 import click
@@ -59,8 +60,7 @@ def call_bootstrap(
     spn: str | None,
     username: str | None,
     password: str | None,
-    client_cert: str | None,
-    client_key: str | None,
+    credentials: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
     ca: str | None,
     server_certificate: x509.Certificate | None,
 ) -> NegotiatedBootstrap:
@@ -69,7 +69,7 @@ def call_bootstrap(
     (the service trusted by ``--ca`` or pinned by ``--server-cert``; ``--username``/``--password``:
     UserNameForSslNegotiated; ``--client-cert``/``--client-key``: MutualSslNegotiated)."""
     if negotiate == SPNEGO_BOOTSTRAP:
-        if client_cert:
+        if credentials is not None:
             raise click.UsageError("--negotiate spnego takes Windows credentials, not --client-cert")
         target = target_name(spn=spn, url_host=urlsplit(url).hostname)
 
@@ -79,6 +79,16 @@ def call_bootstrap(
         raise click.UsageError("--protocol is for --negotiate spnego")
     if ca is None and server_certificate is None:
         raise click.UsageError("--negotiate tlsnego needs --ca PEM or --server-cert PEM to trust the service")
-    cert = (client_cert, client_key) if client_cert else None
-    mechanism = tlsnego(verify=ca if ca is not None else True, service_certificate=server_certificate, cert=cert)
+    if ca is not None:
+        try:
+            ssl.create_default_context(cafile=ca)
+        except (ssl.SSLError, OSError) as exc:
+            raise click.ClickException(f"--ca {ca}: not a PEM CA bundle ({exc})") from None
+    certificate, key = credentials if credentials is not None else (None, None)
+    mechanism = tlsnego(
+        verify=ca if ca is not None else True,
+        service_certificate=server_certificate,
+        client_certificate=certificate,
+        client_key=key,
+    )
     return NegotiatedBootstrap(mechanism, username=username, password=password, policy=policy)

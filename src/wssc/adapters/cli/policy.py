@@ -1,23 +1,32 @@
 """``wssc policy``: what a WSDL's WS-SecurityPolicy demands, per binding, and what of it wssc cannot do.
 
 Reads WSDL 1.1 documents (and stand-alone ``wsp:Policy`` documents) as WCF, CoreWCF, CXF and Metro publish them;
-see :mod:`wssc.policy.wsdl`.  Malformed or refused documents exit 1 with a one-line error.
+see :mod:`wssc.policy.wsdl`; from a file, standard input or an http(s) URL.  Malformed or refused documents and
+unreachable URLs exit 1 with a one-line error; a policy that asks for what wssc cannot do exits 3.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, BinaryIO, Final
+from pathlib import Path
+from typing import Any, Final
 
 import click
-from cryptography.hazmat.primitives import hashes
+import httpx
+from cryptography.hazmat.primitives import hashes, serialization
 
 from wssc import namespaces as ns
+from wssc.adapters.cli.failures import FriendlyCommand, is_http_url, situation
+from wssc.adapters.http_errors import EndpointNotFound, HttpError
 from wssc.errors import WsscError
 from wssc.policy.parts import MessageParts
 from wssc.policy.security_policy import SecurityPolicy, TokenAssertion
 from wssc.policy.wsdl import POLICY_LIMITS, BindingPolicy, PortInfo, parse_wsdl
 
+#: ``wssc policy``'s exit status when a binding asks for something wssc cannot do
+UNSUPPORTED_EXIT_STATUS: Final = 3
+#: seconds to fetch a WSDL, as zeep's default transport timeout
+WSDL_TIMEOUT_SECONDS: Final = 300
 _SP_LABELS: Final = {ns.SP11: "SP 2005/07", ns.SP12: "SP 1.2"}
 _POLICY_FLAGS: Final = (
     ("IncludeTimestamp", "include_timestamp"),
@@ -230,23 +239,98 @@ def binding_text(binding: BindingPolicy) -> list[str]:
     return lines
 
 
-@click.command("policy")
-@click.argument("wsdl", metavar="WSDL", type=click.File("rb"))
+def _fetch(url: str, limit: int) -> bytes:
+    """GET a WSDL (``...Service.svc?wsdl``) as zeep does: redirects followed, the status honoured, at most
+    ``limit`` bytes read."""
+    chunks: list[bytes] = []
+    with (
+        httpx.Client(timeout=WSDL_TIMEOUT_SECONDS, follow_redirects=True) as client,
+        client.stream("GET", url) as response,
+    ):
+        status = response.status_code
+        if status == 404:
+            raise EndpointNotFound(url, status, f"{url}: HTTP 404, no WSDL at this address")
+        if status >= 400:
+            raise HttpError(url, status, f"{url}: HTTP {status} {response.reason_phrase}")
+        size = 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break
+    return b"".join(chunks)
+
+
+def _read(source: str, limit: int) -> tuple[str, bytes]:
+    """The document's name and bytes: a URL, "-" (standard input) or a file."""
+    if "://" in source:
+        if not is_http_url(source):
+            raise click.BadParameter(f"{source!r} is not an http:// or https:// URL", param_hint="WSDL")
+        situation(click.get_current_context()).url = source
+        return source, _fetch(source, limit)
+    if source != "-" and not Path(source).is_file():
+        raise click.BadParameter(f"{source!r}: no such file (nor an http:// or https:// URL)", param_hint="WSDL")
+    with click.open_file(source, "rb") as stream:
+        return ("<stdin>" if source == "-" else source), stream.read(limit)
+
+
+def _save_certificate(name: str, bindings: tuple[BindingPolicy, ...], path: str) -> None:
+    """The one certificate the ports publish (WCF's ``wsa:EndpointReference/Identity/KeyInfo``), as PEM."""
+    found = {
+        port.certificate.fingerprint(hashes.SHA256()): port.certificate
+        for binding in bindings
+        for port in binding.ports
+        if port.certificate is not None
+    }
+    if not found:
+        raise click.ClickException(f"{name} publishes no service certificate (no endpoint identity in its ports)")
+    if len(found) > 1:
+        raise click.ClickException(f"{name} publishes {len(found)} service certificates: choose one with --binding")
+    (certificate,) = found.values()
+    try:
+        Path(path).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    except OSError as exc:
+        raise click.ClickException(f"--save-certificate {path}: cannot write it ({exc.strerror or exc})") from None
+    click.echo(f"wrote {path}: {certificate.subject.rfc4514_string()}", err=True)
+
+
+def _unsupported(binding: BindingPolicy) -> bool:
+    """No alternative of the binding is one wssc can speak whole."""
+    return not any(not p.unsupported() for p in binding.policies)
+
+
+@click.command("policy", cls=FriendlyCommand)
+@click.argument("wsdl", metavar="WSDL")
 @click.option("--binding", "binding_name", default=None, metavar="NAME", help="only this wsdl:binding")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def policy(wsdl: BinaryIO, binding_name: str | None, as_json: bool) -> None:
+@click.option(
+    "--save-certificate",
+    "certificate_path",
+    default=None,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True),
+    help="write the service certificate the ports publish (endpoint identity) to FILE, PEM: wssc call --server-cert",
+)
+def policy(wsdl: str, binding_name: str | None, as_json: bool, certificate_path: str | None) -> None:
     """Show what a WSDL's WS-SecurityPolicy demands, per binding, and what wssc does not support of it.
 
-    WSDL is a WSDL 1.1 file (or a wsp:Policy document); "-" reads standard input."""
+    WSDL is a WSDL 1.1 file (or a wsp:Policy document), an http(s) URL (a WCF service's .../Service.svc?wsdl)
+    or "-" for standard input.  Exit status: 0 when wssc supports an alternative of every binding shown, 3 when
+    a binding asks for something wssc cannot do, 1 when the document cannot be read."""
+    name, data = _read(wsdl, POLICY_LIMITS.max_message_bytes + 1)  # parse() refuses the excess
     try:
-        bindings = parse_wsdl(wsdl.read(POLICY_LIMITS.max_message_bytes + 1))  # parse() refuses the excess
+        bindings = parse_wsdl(data)
     except WsscError as exc:
-        raise click.ClickException(" ".join(f"{wsdl.name}: {exc.detail or exc.reason}".split())) from None
+        raise click.ClickException(" ".join(f"{name}: {exc.detail or exc.reason}".split())) from None
     if binding_name is not None:
         bindings = tuple(b for b in bindings if b.name == binding_name)
         if not bindings:
-            raise click.ClickException(f"{wsdl.name} has no binding named {binding_name!r}")
+            raise click.ClickException(f"{name} has no binding named {binding_name!r}")
     if as_json:
-        click.echo(json.dumps({"document": wsdl.name, "bindings": [binding_json(b) for b in bindings]}))
-        return
-    click.echo("\n\n".join("\n".join(binding_text(b)) for b in bindings) or f"{wsdl.name} has no bindings")
+        click.echo(json.dumps({"document": name, "bindings": [binding_json(b) for b in bindings]}))
+    else:
+        click.echo("\n\n".join("\n".join(binding_text(b)) for b in bindings) or f"{name} has no bindings")
+    if certificate_path is not None:
+        _save_certificate(name, bindings, certificate_path)
+    if any(_unsupported(b) for b in bindings):
+        raise SystemExit(UNSUPPORTED_EXIT_STATUS)
