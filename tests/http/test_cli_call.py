@@ -461,3 +461,14 @@ def test_negotiation_the_service_does_not_take(service: tuple[LiveServer, Record
     ntlm = ("--negotiate", "spnego", "--protocol", "ntlm", "--username", "D\\u", "--password", "p")
     ran = wssc("call", server.url, *ntlm)
     failed(ran, 1, server.url, "wsse:InvalidSecurity", "did not take the negotiation", f"wssc policy {server.url}?wsdl")
+
+
+def test_a_byte_order_mark_before_the_envelope_is_soap() -> None:
+    """Mono's WCF answers with a UTF-8 BOM first (XML 1.0 section 4.3.3): still a SOAP response."""
+    import httpx
+
+    from wssc.adapters.http_errors import checked_content
+
+    body = b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="urn:x"/>'
+    response = httpx.Response(200, content=body, headers={"content-type": "application/soap+xml; charset=utf-8"})
+    assert checked_content(response) == body

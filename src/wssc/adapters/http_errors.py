@@ -40,7 +40,8 @@ def _looks_like_soap(response: httpx.Response) -> bool:
     media = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if media and "xml" not in media:
         return False
-    start = response.content.lstrip()[:20].lower()
+    # A UTF-8 byte order mark may lead the document (Mono's WCF writes one; XML 1.0 section 4.3.3 allows it).
+    start = response.content.removeprefix(b"\xef\xbb\xbf").lstrip()[:20].lower()
     return start.startswith(b"<") and not start.startswith(_HTML_STARTS)
 
 
