@@ -13,10 +13,10 @@ from wssc.adapters.cli.conversation import (
     development_certificate,
     load_certificate,
     load_private_key,
-    read_users,
     seal_from_environment,
     serve,
 )
+from wssc.adapters.cli.serve_checks import read_users
 
 __all__ = [
     "BOOTSTRAPS",
