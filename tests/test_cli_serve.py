@@ -180,6 +180,24 @@ def test_a_bad_keytab(tmp_path: Path, held_port: int, content: bytes, says: str)
     refused(serve("--bootstrap", "spnego", "--keytab", f["keytab"], port=held_port), 1, f"--keytab {f['keytab']}", says)
 
 
+KEYTAB = b"\x05\x02" + (8).to_bytes(4, "big") + bytes(8)  # the format's header and one (blank) entry
+
+
+def test_a_bad_keytab_in_the_environment(tmp_path: Path, held_port: int) -> None:
+    f = _files(tmp_path, keytab=b"junk")
+    for name in (f["keytab"], "FILE:" + f["keytab"]):
+        ran = serve("--bootstrap", "spnego", port=held_port, env={"KRB5_KTNAME": name})
+        refused(ran, 1, f"KRB5_KTNAME {f['keytab']}", "not a Kerberos keytab")
+    gone = "FILE:" + str(tmp_path / "gone")
+    refused(serve("--bootstrap", "spnego", port=held_port, env={"KRB5_KTNAME": gone}), 1, f"KRB5_KTNAME {gone}")
+
+
+def test_a_malformed_spn_is_a_usage_error(tmp_path: Path, held_port: int) -> None:
+    f = _files(tmp_path, keytab=KEYTAB)
+    ran = serve("--bootstrap", "spnego", "--keytab", f["keytab"], "--spn", "no-slash", port=held_port)
+    refused(ran, 2, "--bootstrap spnego", "service/host")
+
+
 @pytest.mark.parametrize("option", ["--trust-anchor", "--trust-peer"])
 def test_a_trust_file_that_is_not_a_certificate(tmp_path: Path, held_port: int, option: str) -> None:
     f = _files(tmp_path, anchor=key_pem(OTHER[1]))

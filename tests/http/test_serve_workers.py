@@ -11,14 +11,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import load_pem_x509_certificate
 from lxml import etree
 
 from http_support import ServeProcess
+from pki import pem
 from redis_support import redis_server
 from wssc.adapters.http_client import WsscClient
 from wssc.conversation.bootstrap import ClientBootstrap
 from wssc.errors import BadContextToken
+from wssc.tokens.x509 import self_signed
 
 SEAL = {"WSSC_SEAL_KEY": base64.b64encode(os.urandom(32)).decode()}
 ACTION = "urn:wssc:demo:echo"
@@ -38,7 +41,7 @@ def _echo(client: WsscClient, text: str) -> str:
     return "".join(client.call(body, ACTION).body.itertext())
 
 
-def _serve_one_context_on_both(node: ServeProcess, *, cancel: bool) -> None:
+def _serve_one_context_on_both(node: ServeProcess, cert_path: Path, *, cancel: bool) -> None:
     answered: list[str] = []
 
     def worker(response: httpx.Response) -> None:
@@ -47,7 +50,7 @@ def _serve_one_context_on_both(node: ServeProcess, *, cancel: bool) -> None:
     http = httpx.Client(
         timeout=30, limits=httpx.Limits(max_keepalive_connections=0), event_hooks={"response": [worker]}
     )
-    cert = load_pem_x509_certificate(node.cert_path.read_bytes())
+    cert = load_pem_x509_certificate(cert_path.read_bytes())
     with http, WsscClient(node.url, ClientBootstrap(cert), http=http) as client:
         context = client.establish()
         for n in range(MAX_CALLS):
@@ -78,9 +81,17 @@ def _serve_one_context_on_both(node: ServeProcess, *, cancel: bool) -> None:
 
 
 def test_two_workers_stateless_serve_one_context(tmp_path: Path) -> None:
-    node = ServeProcess(tmp_path, "--workers", "2", "--stateless", env=SEAL)
+    """With the service's own certificate and an encrypted key: its password reaches every worker."""
+    cert, key = self_signed("two workers")
+    encryption = serialization.BestAvailableEncryption(b"worker-pass")
+    (tmp_path / "cert.pem").write_bytes(pem(cert))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    files = ("--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem"), "--key-password", "worker-pass")
+    node = ServeProcess(tmp_path, "--workers", "2", "--stateless", *files, env=SEAL)
     try:
-        _serve_one_context_on_both(node, cancel=False)
+        _serve_one_context_on_both(node, tmp_path / "cert.pem", cancel=False)
     finally:
         node.stop()
     assert node.proc.returncode == 0
@@ -89,7 +100,7 @@ def test_two_workers_stateless_serve_one_context(tmp_path: Path) -> None:
 def test_two_workers_share_contexts_through_redis(tmp_path: Path, redis_url: str) -> None:
     node = ServeProcess(tmp_path, "--workers", "2", "--redis", redis_url, env=SEAL)
     try:
-        _serve_one_context_on_both(node, cancel=True)
+        _serve_one_context_on_both(node, node.cert_path, cancel=True)
     finally:
         node.stop()
 

@@ -11,6 +11,7 @@ without a private key), and so do we, for everything above.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import struct
 from pathlib import Path
@@ -171,19 +172,31 @@ def check_ntlm_users(path: str) -> None:
         raise click.ClickException(f"--ntlm-users {path}: no DOMAIN:user:password line")
 
 
-def check_keytab(path: str) -> None:
+def check_keytab(path: str, option: str = "--keytab") -> None:
     """A Kerberos keytab in MIT's file format (what ``ktutil`` and ``kadmin ktadd`` write; Windows' ``ktpass``
     writes the same) holding at least one key."""
-    data = _read(path, "--keytab")
+    data = _read(path, option)
     if data[:2] not in _KEYTAB_MAGIC:
-        raise click.ClickException(f"--keytab {path}: not a Kerberos keytab (ktutil or ktpass writes one)")
+        raise click.ClickException(f"{option} {path}: not a Kerberos keytab (ktutil or ktpass writes one)")
     offset = 2
     while offset + 4 <= len(data):
         (size,) = struct.unpack_from(">i", data, offset)
         if size > 0:
             return
         offset += 4 + abs(size)  # a negative size is a hole left by a removed entry
-    raise click.ClickException(f"--keytab {path}: the keytab holds no key")
+    raise click.ClickException(f"{option} {path}: the keytab holds no key")
+
+
+def check_environment_keytab() -> None:
+    """The keytab ``KRB5_KTNAME`` names, when it names a file (``FILE:path`` or a bare path; other kinds, such
+    as ``MEMORY:``, are Kerberos's to check)."""
+    name = os.environ.get("KRB5_KTNAME", "")
+    kind, colon, rest = name.partition(":")
+    path = rest if colon and kind in ("FILE", "WRFILE") else (name if not colon or len(kind) == 1 else "")
+    if path:
+        if not os.path.isfile(path):
+            raise click.ClickException(f"KRB5_KTNAME {name}: no such file")
+        check_keytab(path, "KRB5_KTNAME")
 
 
 def shown_url(url: str) -> str:

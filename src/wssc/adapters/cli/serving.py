@@ -27,6 +27,7 @@ from wssc.adapters.asgi import Receive, Scope, Send, WsscApp
 from wssc.adapters.cli.conversation import build_app, development_certificate
 from wssc.adapters.cli.negotiate import NEGOTIATIONS, serve_negotiator
 from wssc.adapters.cli.serve_checks import (
+    check_environment_keytab,
     check_keytab,
     check_ntlm_users,
     check_port,
@@ -140,6 +141,8 @@ def app_from_options(options: ServeOptions, password: str | None) -> tuple[WsscA
     if bootstrap in NEGOTIATIONS:
         if options.keytab is not None:
             check_keytab(options.keytab)
+        elif bootstrap != TLSNEGO_BOOTSTRAP:
+            check_environment_keytab()
         if options.ntlm_users is not None:
             check_ntlm_users(options.ntlm_users)
         try:
