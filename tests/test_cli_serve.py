@@ -131,6 +131,8 @@ def test_usage_mistakes_about_the_service_certificate(tmp_path: Path, held_port:
     f = _files(tmp_path, **{"cert.pem": pem(SERVICE[0]), "key.pem": key_pem(SERVICE[1])})
     refused(serve("--key", f["key.pem"], port=held_port), 2, "--key needs --cert")
     refused(serve("--cert", f["cert.pem"], port=held_port), 2, f"--cert {f['cert.pem']} needs --key")
+    (tmp_path / "cert.der").write_bytes(SERVICE[0].public_bytes(DER))
+    refused(serve("--cert", str(tmp_path / "cert.der"), port=held_port), 2, "cert.der needs --key")
 
 
 def test_a_key_that_is_not_rsa(tmp_path: Path, held_port: int) -> None:

@@ -95,6 +95,9 @@ def test_two_workers_stateless_serve_one_context(tmp_path: Path) -> None:
     finally:
         node.stop()
     assert node.proc.returncode == 0
+    assert (
+        node.proc.stderr is not None and b"each worker detects replayed messages on its own" in node.proc.stderr.read()
+    )
 
 
 def test_two_workers_share_contexts_through_redis(tmp_path: Path, redis_url: str) -> None:

@@ -96,7 +96,9 @@ def read_private_key(path: str, password: str | None) -> rsa.RSAPrivateKey:
 def _rsa(key: object, where: str) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         kind = type(key).__name__.removeprefix("_").replace("PrivateKey", "") or "non-RSA"
-        raise click.ClickException(f"{where}: a {kind} key; the WS-SecurityPolicy suites wssc speaks need RSA")
+        raise click.ClickException(
+            f"{where}: not an RSA key ({kind}); the WS-SecurityPolicy suites wssc speaks need RSA"
+        )
     return key
 
 
@@ -113,13 +115,24 @@ def read_pkcs12(path: str, password: str | None) -> tuple[x509.Certificate, rsa.
     return certificate, _rsa(key, f"--cert {path}")
 
 
+def _is_certificate(data: bytes) -> bool:
+    """PEM of any kind (a certificate, or a key given in its place), or a DER certificate: not PKCS#12."""
+    if _pem_label(data) is not None:
+        return True
+    try:
+        x509.load_der_x509_certificate(data)
+    except ValueError:
+        return False
+    return True
+
+
 def service_credentials(
     cert_path: str, key_path: str | None, password: str | None
 ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     """The service certificate and its private key: ``--cert`` PEM/DER with ``--key``, or a PKCS#12 ``--cert``
     alone; the key must be the certificate's (their public keys compared)."""
     if key_path is None:
-        if not cert_path.lower().endswith(PKCS12_SUFFIXES) and _pem_label(_read(cert_path, "--cert")) is not None:
+        if not cert_path.lower().endswith(PKCS12_SUFFIXES) and _is_certificate(_read(cert_path, "--cert")):
             raise click.UsageError(f"--cert {cert_path} needs --key (or give a PKCS#12 .pfx holding both)")
         certificate, key = read_pkcs12(cert_path, password)
         return certificate, key

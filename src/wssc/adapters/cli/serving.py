@@ -218,6 +218,11 @@ def run(options: ServeOptions, password: str | None) -> None:
         click.echo(f"development certificate: {where} (give it to clients with --server-cert)", err=True)
         options = replace(options, cert_path=str(where), key_path=str(where.with_name("service-key.pem")))
     app, notes = app_from_options(options, password)
+    if options.workers > 1 and options.redis_url is None:
+        notes.append(
+            f"--stateless with {options.workers} workers: each worker detects replayed messages on its own (as WCF's "
+            "replay cache, per host); --redis shares replay detection"
+        )
     for note in notes:
         click.echo(note, err=True)
     check_port(options.host, options.port)
