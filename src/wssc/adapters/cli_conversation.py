@@ -14,9 +14,9 @@ from wssc.adapters.cli.conversation import (
     load_certificate,
     load_private_key,
     seal_from_environment,
-    serve,
 )
 from wssc.adapters.cli.serve_checks import read_users
+from wssc.adapters.cli.serving import serve
 
 __all__ = [
     "BOOTSTRAPS",

@@ -1,8 +1,10 @@
 """Layer 6: the ``wssc`` command line, apart from the HTTP, zeep and Redis adapters.
 
 What lives here: :mod:`~wssc.adapters.cli.commands` (the click group and the offline commands ``derive``,
-``protect``, ``unprotect``, ``bench``), :mod:`~wssc.adapters.cli.conversation` (``serve``, ``call``,
-``cancel``), :mod:`~wssc.adapters.cli.policy` (``policy``), :mod:`~wssc.adapters.cli.demo` (``demo``) and
+``protect``, ``unprotect``, ``bench``), :mod:`~wssc.adapters.cli.serving` (``serve``, its worker processes) with
+:mod:`~wssc.adapters.cli.serve_checks` (what it checks at start), :mod:`~wssc.adapters.cli.conversation` (what
+``serve``, ``call`` and ``demo`` share), :mod:`~wssc.adapters.cli.call` (``call``, ``cancel``),
+:mod:`~wssc.adapters.cli.policy` (``policy``), :mod:`~wssc.adapters.cli.demo` (``demo``) and
 :mod:`~wssc.adapters.cli.bench` (the measurements behind ``bench``).  The console script ``wssc`` and
 ``python -m wssc`` run :func:`main`.
 

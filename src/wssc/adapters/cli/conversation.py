@@ -1,12 +1,12 @@
-"""``wssc serve``, ``wssc call``, ``wssc cancel`` and ``wssc demo``: security contexts over HTTP."""
+"""What ``wssc serve``, ``wssc call``, ``wssc cancel`` and ``wssc demo`` share: the demo echo service (its WSDL,
+action and payload, :func:`build_app`), the development certificate, the farm's sealing key, PEM files.  The
+``serve`` command itself is :mod:`wssc.adapters.cli.serving`."""
 
 from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 from cryptography import x509
@@ -18,7 +18,7 @@ from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.cli.negotiate import NEGOTIATIONS
 from wssc.adapters.cli.serve_checks import SEAL_KEY_RECIPE
 from wssc.adapters.keylog import KeyLog
-from wssc.adapters.throttle import MAX_CONCURRENT_CALLS, MAX_QUEUED_CALLS, WorkerPool
+from wssc.adapters.throttle import WorkerPool
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
     BOOTSTRAP_NAMES,
@@ -141,71 +141,3 @@ def seal_from_environment() -> ContextSeal:
             f"WSSC_SEAL_KEY (or WSSC_SEAL_KEYS_PREVIOUS) is not 32 bytes in base64 ({exc});\n"
             f"make one with: {SEAL_KEY_RECIPE}"
         ) from None
-
-
-def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """A repeatable option naming PEM files."""
-    kind = click.Path(exists=True, dir_okay=False)
-    return click.option(flag, name, multiple=True, type=kind, help=text + " (repeatable)")
-
-
-def _pool_bound(
-    flag: str, minimum: int, default: int, text: str
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """An option bounding the worker pool (:mod:`wssc.adapters.throttle`)."""
-    return click.option(flag, type=click.IntRange(min=minimum), default=default, show_default=True, help=text)
-
-
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
-@click.option(
-    "--cert",
-    "cert_path",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="service certificate: PEM or DER with --key, or a PKCS#12 .pfx/.p12 holding the key",
-)
-@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None, help="its private key")
-@click.option(
-    "--key-password",
-    envvar="WSSC_KEY_PASSWORD",
-    default=None,
-    help="password of an encrypted --key or of a PKCS#12 --cert (default: WSSC_KEY_PASSWORD)",
-)
-@click.option("--bootstrap", type=click.Choice(BOOTSTRAPS), default=ANONYMOUS_FOR_CERTIFICATE, show_default=True)
-@click.option("--users", type=click.Path(exists=True, dir_okay=False), default=None, help="name:password lines")
-@click.option(
-    "--suite",
-    "suite_name",
-    type=click.Choice(SERVE_SUITES),
-    default="Basic256",
-    show_default=True,
-    help="algorithm suite, published at /echo?wsdl and demanded of every request",
-)
-@_pem_files("--trust-anchor", "anchors", "PEM CA certificate: client certificates must chain to one")
-@_pem_files("--intermediate", "intermediates", "PEM intermediate CA certificate for --trust-anchor paths")
-@_pem_files("--trust-peer", "peers", "PEM client certificate accepted as is")
-@click.option("--require-client-cert", is_flag=True, help="tlsnego: MutualSslNegotiated, a client certificate")
-@click.option("--keytab", type=click.Path(exists=True, dir_okay=False), default=None, help="spnego: Kerberos keytab")
-@click.option("--spn", default=None, help="spnego: the service principal (default HTTP/<host>)")
-@click.option("--ntlm-users", type=click.Path(exists=True, dir_okay=False), default=None, help="spnego: NTLM accounts")
-@click.option(
-    "--redis", "redis_url", default=None, help="redis://... : share contexts and replay detection with other nodes"
-)
-@click.option("--stateless", is_flag=True, help="issue cookie-mode contexts sealed with WSSC_SEAL_KEY; store nothing")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="processes serving the port (2 or more need --redis or --stateless)",
-)
-@_pool_bound("--threads", 1, MAX_CONCURRENT_CALLS, "requests verified and answered at once (WCF MaxConcurrentCalls)")
-@_pool_bound("--queue", 0, MAX_QUEUED_CALLS, "requests waiting for a thread; beyond them HTTP 503")
-def serve(key_password: str | None, **options: Any) -> None:
-    """Run the demo echo service at /echo under WS-SecureConversation."""
-    from wssc.adapters.cli.serving import ServeOptions, run
-
-    run(ServeOptions(**options), key_password)

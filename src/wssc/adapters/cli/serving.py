@@ -1,4 +1,4 @@
-"""``wssc serve`` from its options: the checks at start (:mod:`~wssc.adapters.cli.serve_checks`), the demo echo
+"""``wssc serve``: its options, the checks at start (:mod:`~wssc.adapters.cli.serve_checks`), the demo echo
 service built from the options, and one process or ``--workers N`` of them on one port.
 
 Several workers are uvicorn's (``uvicorn.run(..., workers=N)``): a supervisor binds the port and spawns N
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -24,7 +25,7 @@ import click
 
 from wssc import versions
 from wssc.adapters.asgi import Receive, Scope, Send, WsscApp
-from wssc.adapters.cli.conversation import build_app, development_certificate
+from wssc.adapters.cli.conversation import BOOTSTRAPS, SERVE_SUITES, build_app, development_certificate
 from wssc.adapters.cli.negotiate import NEGOTIATIONS, serve_negotiator
 from wssc.adapters.cli.serve_checks import (
     check_environment_keytab,
@@ -241,3 +242,69 @@ def run(options: ServeOptions, password: str | None) -> None:
     uvicorn.run(
         FACTORY, factory=True, workers=options.workers, host=options.host, port=options.port, log_level="warning"
     )
+
+
+def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A repeatable option naming PEM files."""
+    kind = click.Path(exists=True, dir_okay=False)
+    return click.option(flag, name, multiple=True, type=kind, help=text + " (repeatable)")
+
+
+def _pool_bound(
+    flag: str, minimum: int, default: int, text: str
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """An option bounding the worker pool (:mod:`wssc.adapters.throttle`)."""
+    return click.option(flag, type=click.IntRange(min=minimum), default=default, show_default=True, help=text)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
+@click.option(
+    "--cert",
+    "cert_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="service certificate: PEM or DER with --key, or a PKCS#12 .pfx/.p12 holding the key",
+)
+@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None, help="its private key")
+@click.option(
+    "--key-password",
+    envvar="WSSC_KEY_PASSWORD",
+    default=None,
+    help="password of an encrypted --key or of a PKCS#12 --cert (default: WSSC_KEY_PASSWORD)",
+)
+@click.option("--bootstrap", type=click.Choice(BOOTSTRAPS), default=ANONYMOUS_FOR_CERTIFICATE, show_default=True)
+@click.option("--users", type=click.Path(exists=True, dir_okay=False), default=None, help="name:password lines")
+@click.option(
+    "--suite",
+    "suite_name",
+    type=click.Choice(SERVE_SUITES),
+    default="Basic256",
+    show_default=True,
+    help="algorithm suite, published at /echo?wsdl and demanded of every request",
+)
+@_pem_files("--trust-anchor", "anchors", "PEM CA certificate: client certificates must chain to one")
+@_pem_files("--intermediate", "intermediates", "PEM intermediate CA certificate for --trust-anchor paths")
+@_pem_files("--trust-peer", "peers", "PEM client certificate accepted as is")
+@click.option("--require-client-cert", is_flag=True, help="tlsnego: MutualSslNegotiated, a client certificate")
+@click.option("--keytab", type=click.Path(exists=True, dir_okay=False), default=None, help="spnego: Kerberos keytab")
+@click.option("--spn", default=None, help="spnego: the service principal (default HTTP/<host>)")
+@click.option("--ntlm-users", type=click.Path(exists=True, dir_okay=False), default=None, help="spnego: NTLM accounts")
+@click.option(
+    "--redis", "redis_url", default=None, help="redis://... : share contexts and replay detection with other nodes"
+)
+@click.option("--stateless", is_flag=True, help="issue cookie-mode contexts sealed with WSSC_SEAL_KEY; store nothing")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="processes serving the port (2 or more need --redis or --stateless)",
+)
+@_pool_bound("--threads", 1, MAX_CONCURRENT_CALLS, "requests verified and answered at once (WCF MaxConcurrentCalls)")
+@_pool_bound("--queue", 0, MAX_QUEUED_CALLS, "requests waiting for a thread; beyond them HTTP 503")
+def serve(key_password: str | None, **options: Any) -> None:
+    """Run the demo echo service at /echo under WS-SecureConversation."""
+    run(ServeOptions(**options), key_password)
