@@ -15,7 +15,7 @@ figures stay meaningful whatever the verifier does first: a refusal that costs n
 near 1, a queue that fills shows as HTTP 503s in the hostile client's statuses.
 
     python benchmarks/hostile_latency.py [--calls 200] [--seconds 20] [--hostile-clients 1] [--signatures 60]
-        [--kib 1024] [--workers N --queue M] [--json]
+        [--kib 1024] [--threads N --queue M] [--json]
 """
 
 from __future__ import annotations
@@ -174,8 +174,8 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     extra = []
-    if args.workers is not None:
-        extra += ["--workers", str(args.workers)]
+    if args.threads is not None:
+        extra += ["--threads", str(args.threads)]
     if args.queue is not None:
         extra += ["--queue", str(args.queue)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument("--hostile-clients", type=int, default=1)
     parser.add_argument("--signatures", type=int, default=60, help="copies of the ds:Signature")
     parser.add_argument("--kib", type=int, default=1024, help="size of the hostile Body payload")
-    parser.add_argument("--workers", type=int, default=None, help="wssc serve --workers (default: its own)")
+    parser.add_argument("--threads", type=int, default=None, help="wssc serve --threads (default: its own)")
     parser.add_argument("--queue", type=int, default=None, help="wssc serve --queue (default: its own)")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds between starting the stream and measuring")
     parser.add_argument("--json", action="store_true")

@@ -360,7 +360,7 @@ def test_uvicorn_refuses_malformed_content_length_without_a_traceback(live_app, 
 def test_cli_serve_takes_the_pool_bounds(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from http_support import ServeProcess
 
-    node = ServeProcess(tmp_path, "--workers", "1", "--queue", "0")
+    node = ServeProcess(tmp_path, "--threads", "1", "--queue", "0")
     try:
         client = WsscClient(node.url, ClientBootstrap(load_pem_x509_certificate(node.cert_path.read_bytes())))
         assert _text(client.call(PAYLOAD, "urn:example:echo")) == "over http"

@@ -11,11 +11,11 @@ from wssc.adapters.cli.conversation import (
     SERVE_SUITES,
     build_app,
     development_certificate,
-    read_users,
     seal_from_environment,
-    serve,
 )
 from wssc.adapters.cli.files import load_certificate, load_private_key
+from wssc.adapters.cli.serve_checks import read_users
+from wssc.adapters.cli.serving import serve
 
 __all__ = [
     "BOOTSTRAPS",

@@ -190,11 +190,11 @@ def bench(as_json: bool, seconds: float) -> None:
 
 def _register() -> None:
     from wssc.adapters.cli.call import call, cancel
-    from wssc.adapters.cli.conversation import serve
     from wssc.adapters.cli.demo import demo
     from wssc.adapters.cli.inspect import inspect
     from wssc.adapters.cli.observe import add_options, verbose_option
     from wssc.adapters.cli.policy import policy
+    from wssc.adapters.cli.serving import serve
 
     for command in (serve, call, cancel, demo, policy, inspect):
         main.add_command(command)

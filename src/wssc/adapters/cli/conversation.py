@@ -1,10 +1,11 @@
-"""``wssc serve``, ``wssc call``, ``wssc cancel`` and ``wssc demo``: security contexts over HTTP."""
+"""What ``wssc serve``, ``wssc call``, ``wssc cancel`` and ``wssc demo`` share: the demo echo service (its WSDL,
+action and payload, :func:`build_app`), the development certificate, the farm's sealing key, PEM files.  The
+``serve`` command itself is :mod:`wssc.adapters.cli.serving`."""
 
 from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -15,29 +16,25 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from wssc import versions
 from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.cli.files import load_certificate, load_private_key
-from wssc.adapters.cli.negotiate import NEGOTIATIONS, serve_negotiator
+from wssc.adapters.cli.negotiate import NEGOTIATIONS
 from wssc.adapters.cli.observe import service_tracer
+from wssc.adapters.cli.serve_checks import SEAL_KEY_RECIPE
 from wssc.adapters.keylog import KeyLog
-from wssc.adapters.throttle import MAX_CONCURRENT_CALLS, MAX_QUEUED_CALLS, WorkerPool
+from wssc.adapters.throttle import WorkerPool
 from wssc.adapters.trace import Tracer
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
     BOOTSTRAP_NAMES,
-    CERTIFICATE_FOR_CERTIFICATE,
-    MUTUAL_CERTIFICATE,
-    USERNAME_FOR_CERTIFICATE,
     ServiceCredentials,
 )
-from wssc.conversation.negotiation import TLSNEGO_BOOTSTRAP, Negotiator
+from wssc.conversation.negotiation import Negotiator
 from wssc.conversation.sealing import ContextSeal
 from wssc.conversation.service import SecureConversationService, ServiceSettings
 from wssc.conversation.store import ContextStore
 from wssc.primitives.algorithms import BASIC256, AlgorithmSuite
-from wssc.primitives.algorithms import suite as suite_named
 from wssc.security.policy import ProtectionPolicy
 from wssc.security.replay import ReplayCache
 from wssc.tokens.x509 import self_signed
-from wssc.tokens.x509_trust import CertificateTrust
 
 DEMO_ACTION = "urn:wssc:demo:echo"
 DEMO_PAYLOAD = b'<echo xmlns="urn:wssc:demo">hello from wssc</echo>'
@@ -73,19 +70,6 @@ def development_certificate(directory: Path) -> tuple[x509.Certificate, rsa.RSAP
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert, key, cert_path
-
-
-def read_users(path: str) -> dict[str, str]:
-    """``name:password`` per line; blank lines and ``#`` comments ignored."""
-    users = {}
-    for raw in Path(path).read_text().splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            name, sep, password = line.partition(":")
-            if not sep:
-                raise click.BadParameter(f"expected name:password, got {line!r}", param_hint="--users")
-            users[name] = password
-    return users
 
 
 def build_app(
@@ -142,121 +126,12 @@ def seal_from_environment() -> ContextSeal:
         ]
         return ContextSeal(key, previous_keys=older)
     except KeyError:
-        raise click.UsageError("needs WSSC_SEAL_KEY: 32 random bytes (base64), the same on every node") from None
-    except ValueError as exc:
-        raise click.UsageError(f"WSSC_SEAL_KEY: {exc}") from None
-
-
-def _pem_files(flag: str, name: str, text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """A repeatable option naming PEM files."""
-    kind = click.Path(exists=True, dir_okay=False)
-    return click.option(flag, name, multiple=True, type=kind, help=text + " (repeatable)")
-
-
-def _pool_bound(
-    flag: str, minimum: int, default: int, text: str
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """An option bounding the worker pool (:mod:`wssc.adapters.throttle`)."""
-    return click.option(flag, type=click.IntRange(min=minimum), default=default, show_default=True, help=text)
-
-
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
-@click.option("--sc-version", type=click.Choice(["1.3", "2005-02"]), default="1.3", show_default=True)
-@click.option("--cert", "cert_path", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option("--bootstrap", type=click.Choice(BOOTSTRAPS), default=ANONYMOUS_FOR_CERTIFICATE, show_default=True)
-@click.option("--users", type=click.Path(exists=True, dir_okay=False), default=None, help="name:password lines")
-@click.option(
-    "--suite",
-    "suite_name",
-    type=click.Choice(SERVE_SUITES),
-    default="Basic256",
-    show_default=True,
-    help="algorithm suite, published at /echo?wsdl and demanded of every request",
-)
-@_pem_files("--trust-anchor", "anchors", "PEM CA certificate: client certificates must chain to one")
-@_pem_files("--intermediate", "intermediates", "PEM intermediate CA certificate for --trust-anchor paths")
-@_pem_files("--trust-peer", "peers", "PEM client certificate accepted as is")
-@click.option("--require-client-cert", is_flag=True, help="tlsnego: MutualSslNegotiated, a client certificate")
-@click.option("--keytab", type=click.Path(exists=True, dir_okay=False), default=None, help="spnego: Kerberos keytab")
-@click.option("--spn", default=None, help="spnego: the service principal (default HTTP/<host>)")
-@click.option("--ntlm-users", type=click.Path(exists=True, dir_okay=False), default=None, help="spnego: NTLM accounts")
-@click.option(
-    "--redis", "redis_url", default=None, help="redis://... : share contexts and replay detection with other nodes"
-)
-@click.option("--stateless", is_flag=True, help="issue cookie-mode contexts sealed with WSSC_SEAL_KEY; store nothing")
-@_pool_bound("--workers", 1, MAX_CONCURRENT_CALLS, "requests verified and answered at once (WCF MaxConcurrentCalls)")
-@_pool_bound("--queue", 0, MAX_QUEUED_CALLS, "requests waiting for a worker; beyond them HTTP 503")
-def serve(
-    host: str,
-    port: int,
-    sc_version: str,
-    cert_path: str | None,
-    key_path: str | None,
-    bootstrap: str,
-    users: str | None,
-    suite_name: str,
-    anchors: tuple[str, ...],
-    intermediates: tuple[str, ...],
-    peers: tuple[str, ...],
-    require_client_cert: bool,
-    keytab: str | None,
-    spn: str | None,
-    ntlm_users: str | None,
-    redis_url: str | None,
-    stateless: bool,
-    workers: int,
-    queue: int,
-) -> None:
-    """Run the demo echo service at /echo under WS-SecureConversation."""
-    import uvicorn
-
-    if (cert_path is None) != (key_path is None):
-        raise click.UsageError("--cert and --key go together")
-    if cert_path and key_path:
-        cert, key = load_certificate(cert_path), load_private_key(key_path)
-    else:
-        cert, key, where = development_certificate(Path.cwd() / "wssc-dev")
-        click.echo(f"development certificate: {where} (give it to clients with --server-cert)", err=True)
-    user_table = None
-    if bootstrap == USERNAME_FOR_CERTIFICATE and users is None:
-        raise click.UsageError("--bootstrap username-for-certificate needs --users FILE")
-    if users is not None and bootstrap in (USERNAME_FOR_CERTIFICATE, TLSNEGO_BOOTSTRAP):
-        user_table = read_users(users)  # tlsnego with users: UserNameForSslNegotiated
-    trust = None
-    if anchors or peers:
-        trust = CertificateTrust(
-            peers=[load_certificate(p) for p in peers],
-            anchors=[load_certificate(p) for p in anchors],
-            intermediates=[load_certificate(p) for p in intermediates],
-        )
-    elif intermediates:
-        raise click.UsageError("--intermediate needs --trust-anchor")
-    elif bootstrap in (MUTUAL_CERTIFICATE, CERTIFICATE_FOR_CERTIFICATE):
-        click.echo(
-            f"{bootstrap} without --trust-anchor or --trust-peer: any client certificate whose "
-            "signature verifies is accepted; its subject is the caller's claim",
-            err=True,
-        )
-    credentials = ServiceCredentials(cert, key, user_table, client_trust=trust)
-    negotiator = None
-    if bootstrap in NEGOTIATIONS:
-        negotiator = serve_negotiator(
-            bootstrap,
-            cert,
-            key,
-            trust=trust,
-            require_client_cert=require_client_cert,
-            keytab=keytab,
-            spn=spn,
-            ntlm_users=ntlm_users,
-        )
-    keylog = KeyLog.from_environment()
-    suite = suite_named(suite_name)
-    pool = WorkerPool(workers, queue)
-    version = versions.by_name(sc_version)
-    app = build_app(credentials, version, keylog, redis_url, stateless, bootstrap, suite, pool, negotiator)
-    click.echo(f"serving http://{host}:{port}/echo ({bootstrap}, {suite_name}, WS-SC {sc_version})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+        raise click.UsageError(
+            f"--redis and --stateless need WSSC_SEAL_KEY: 32 random bytes (base64), the same on every node;\n"
+            f"make one with: {SEAL_KEY_RECIPE}"
+        ) from None
+    except ValueError as exc:  # binascii.Error is one; ContextSeal refuses a key of another length
+        raise click.ClickException(
+            f"WSSC_SEAL_KEY (or WSSC_SEAL_KEYS_PREVIOUS) is not 32 bytes in base64 ({exc});\n"
+            f"make one with: {SEAL_KEY_RECIPE}"
+        ) from None

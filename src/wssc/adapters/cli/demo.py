@@ -1,14 +1,21 @@
 """``wssc demo``: a service and a client in one process, over loopback HTTP, through a context's whole life:
 establish, calls, renew, amend, more calls, validate, cancel, and a call after cancel that the service
-rejects with ``wsc:BadContextToken``.  Every step is printed; nothing else is needed on the machine."""
+rejects with ``wsc:BadContextToken``; then a context negotiated by TLSNEGO.  Nothing else is needed on the machine.
+
+It is written for someone who has never read WS-Trust: each message is a line, ``→`` what the client sends and
+``←`` what comes back; each protocol term is explained in plain words the first time it appears
+(:data:`TERMS`); times are dated, in UTC, as the tokens carry them (WS-SC 1.3 section 3, ``wsu:Expires``)."""
 
 from __future__ import annotations
 
 import socket
 import tempfile
+import textwrap
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Final
 
 import click
 import uvicorn
@@ -27,6 +34,59 @@ from wssc.conversation.negotiating import NegotiatedBootstrap, tlsnego
 from wssc.conversation.negotiation import Negotiator
 from wssc.errors import WsscError
 from wssc.tokens.x509 import self_signed
+
+#: the protocol's words, in plain words: printed after the first line that uses each one, never again
+#: (the demo's output test checks each appears exactly once)
+TERMS: Final = {
+    "context": "a security context, WS-SecureConversation's subject, is a key the client and the service share for "
+    "a while, so that the messages after the first are protected cheaply, by that key alone",
+    "bootstrap": "the bootstrap is how the first request is protected, before any context exists: here it is "
+    "encrypted to the service's certificate and the client stays anonymous",
+    "RST/SCT": "RST/SCT is the request for a context, a WS-Trust RequestSecurityToken of a SecurityContextToken; "
+    "the answer, the RSTR, carries the context's token, its name, and its key",
+    "derived keys": "derived keys are computed from the context key and a fresh nonce for each message, so the "
+    "context key itself never signs or encrypts anything",
+    "renew": "renew replaces the key and extends the life of a context; its Identifier stays",
+    "amend": "amend adds a claim, here a certificate proving who the caller is, to a live context",
+    "validate": "validate asks the service whether the context is still good",
+    "cancel": "cancel asks the service to forget the context; nothing it protected can be accepted after",
+    "negotiation": "negotiation, here TLSNEGO, runs a TLS handshake inside SOAP messages: the service's "
+    "certificate comes in the handshake, and the keys TLS agrees on become a context",
+}
+REQUEST: Final = "[cyan]→ request [/] "
+RESPONSE: Final = "[green]← response[/] "
+#: where an explanation starts, and the width it is wrapped to
+INDENT: Final = " " * 11
+WIDTH: Final = 100
+
+
+class Narrator:
+    """Prints the demo: a request or a response per line, a term's explanation after its first use."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.explained: set[str] = set()
+
+    def say(self, line: str, *terms: str) -> None:
+        self.console.print(line, highlight=False)
+        for term in terms:
+            if term not in self.explained:
+                self.explained.add(term)
+                text = textwrap.fill(f"({TERMS[term]})", WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + " ")
+                self.console.print(text, style="dim", highlight=False, markup=False)
+
+    def request(self, text: str, *terms: str) -> None:
+        self.say(REQUEST + text, *terms)
+
+    def response(self, text: str, *terms: str) -> None:
+        self.say(RESPONSE + text, *terms)
+
+
+def dated(moment: datetime) -> str:
+    """A token's time with its date, in UTC as it travels, and how far ahead it is."""
+    minutes = max(0, round((moment - datetime.now(timezone.utc)).total_seconds() / 60))
+    ahead = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    return f"{moment:%Y-%m-%d %H:%M:%S}Z (in {ahead})"
 
 
 def _free_port() -> int:
@@ -53,7 +113,7 @@ def _start_server(app: object, port: int) -> uvicorn.Server:
 @click.option("--calls", type=click.IntRange(min=1), default=3, show_default=True, help="calls before and after renew")
 def demo(sc_version: str, calls: int) -> None:
     """Run a service and a client through a context's whole life over loopback HTTP."""
-    console = Console(soft_wrap=True)
+    say = Narrator(Console(soft_wrap=True))
     version = versions.by_name(sc_version)
     keylog = KeyLog.from_environment()
     with tempfile.TemporaryDirectory(prefix="wssc-demo-") as tmp:
@@ -62,18 +122,19 @@ def demo(sc_version: str, calls: int) -> None:
         port = _free_port()
         server = _start_server(app, port)
         url = f"http://127.0.0.1:{port}/echo"
-        console.print(f"[bold]service[/] {url}  (AnonymousForCertificate bootstrap, WS-SC {sc_version})")
-        console.print(f"          certificate {cert.subject.rfc4514_string()} in {cert_path}")
+        say.say(f"[bold]service[/] {url}: an echo service, WS-SecureConversation {sc_version}")
+        say.say(f"        its certificate {cert.subject.rfc4514_string()} is in {cert_path}")
+        say.say("        bootstrap: AnonymousForCertificate", "bootstrap")
         try:
-            _conversation(console, url, ClientBootstrap(cert), version, calls, keylog)
+            _conversation(say, url, ClientBootstrap(cert), version, calls, keylog)
         finally:
             server.should_exit = True
-        _negotiated(console, cert, key, version, keylog)
-    console.print("[bold green]demo complete[/]")
+        _negotiated(say, cert, key, version, keylog)
+    say.say("[bold green]demo complete[/]")
 
 
 def _negotiated(
-    console: Console, cert: x509.Certificate, key: rsa.RSAPrivateKey, version: versions.SCVersion, keylog: KeyLog | None
+    say: Narrator, cert: x509.Certificate, key: rsa.RSAPrivateKey, version: versions.SCVersion, keylog: KeyLog | None
 ) -> None:
     """A negotiated context (TLSNEGO, AnonymousSslNegotiated: WCF's wsHttpBinding with negotiateServiceCredential):
     the TLS handshake in RST/RSTR legs, then the session context by RST/SCT under the negotiated one."""
@@ -83,7 +144,8 @@ def _negotiated(
     port = _free_port()
     server = _start_server(app, port)
     url = f"http://127.0.0.1:{port}/echo"
-    console.print(f"[bold]service[/] {url}  (TLSNEGO negotiation, WS-SC {version.name})")
+    say.say("")
+    say.say(f"[bold]service[/] {url}: the same echo service, its contexts negotiated", "negotiation")
     try:
         bootstrap = NegotiatedBootstrap(tlsnego(service_certificate=cert))
         with WsscClient(url, bootstrap, version=version, keylog=keylog) as client:
@@ -91,20 +153,23 @@ def _negotiated(
             negotiation, negotiated = bootstrap.last, bootstrap.context
             assert negotiation is not None and negotiated is not None
             tls = getattr(bootstrap.mechanism, "tls_version", "TLS")
-            legs = len(negotiation.sent) + len(negotiation.received)
-            console.print(
-                f"[cyan]negotiate[/] {tls} in {legs} legs ({sum(negotiation.sent)} bytes sent, "
-                f"{sum(negotiation.received)} received), CombinedHash verified -> context {negotiated.identifier}"
-            )
-            console.print(f"[cyan]establish[/] RST/SCT under the negotiated context -> context {context.identifier}")
-            _calls(console, client, 1)
-        console.print("[cyan]cancel[/]    RST/SCT/Cancel of the session context; the negotiated one expires")
+            for leg, sent in enumerate(negotiation.sent, 1):
+                say.request(f"RST leg {leg}: {sent} bytes of {tls} handshake")
+                if leg <= len(negotiation.received):
+                    say.response(f"RSTR leg {leg}: {negotiation.received[leg - 1]} bytes of {tls} handshake")
+            say.say(f"{INDENT}handshake done; the service's CombinedHash, its proof that both sides saw the same")
+            say.say(f"{INDENT}handshake, verified: negotiated context {negotiated.identifier}")
+            say.request("RST/SCT, protected by the negotiated context")
+            say.response(f"session context {context.identifier}, expires {dated(context.expires)}")
+            _calls(say, client, 1)
+            say.request("RST/SCT/Cancel of the session context")
+        say.response("cancelled; the negotiated context is left to expire")
     finally:
         server.should_exit = True
 
 
 def _conversation(
-    console: Console,
+    say: Narrator,
     url: str,
     bootstrap: ClientBootstrap,
     version: versions.SCVersion,
@@ -113,24 +178,30 @@ def _conversation(
 ) -> None:
     client = WsscClient(url, bootstrap, version=version, keylog=keylog)
     with client:
+        say.request("RST/SCT, encrypted to the service's certificate", "RST/SCT")
         context = client.establish()
-        console.print(
-            f"[cyan]establish[/] RST/SCT -> context {context.identifier}, key {len(context.key) * 8} bits, "
-            f"expires {context.expires:%H:%M:%S}Z"
+        say.response(
+            f"context {context.identifier}, a {len(context.key) * 8}-bit key, expires {dated(context.expires)}",
+            "context",
         )
-        _calls(console, client, calls)
+        _calls(say, client, calls)
+        say.request("RST/SCT/Renew", "renew")
         renewed = client.renew()
-        console.print(f"[cyan]renew[/]     RST/SCT/Renew -> same Identifier, new Instance {renewed.instance}")
-        _calls(console, client, calls)
+        say.response(f"same Identifier, new key Instance {renewed.instance}, expires {dated(renewed.expires)}")
+        _calls(say, client, calls)
         user_cert, user_key = self_signed("demo user")
+        say.request("RST/SCT/Amend, signed by the caller's certificate 'CN=demo user'", "amend")
         client.amend(user_cert, user_key)
-        console.print("[cyan]amend[/]     RST/SCT/Amend endorsed by X.509 'CN=demo user' -> claim added")
-        _calls(console, client, 1)
-        console.print(f"[cyan]validate[/]  RST/Validate -> {'valid' if client.validate() else 'invalid'}")
+        say.response("claim added to the context")
+        _calls(say, client, 1)
+        say.request("RST/Validate", "validate")
+        say.response("valid" if client.validate() else "invalid")
         stale = client.session.context
+        say.request("RST/SCT/Cancel", "cancel")
         client.cancel()
-        console.print("[cyan]cancel[/]    RST/SCT/Cancel -> RequestedTokenCancelled")
+        say.response("RequestedTokenCancelled: the service has forgotten the context")
         client.session.context = stale
+        say.request("echo, under the cancelled context")
         try:
             client.session.receive(
                 client.http.post(
@@ -140,20 +211,19 @@ def _conversation(
                 ).content
             )
         except WsscError as error:
-            console.print(
-                f"[cyan]call[/]      after cancel -> rejected: [bold red]{error.prefixed_code}[/] ({error.reason})"
+            say.response(
+                f"refused: [bold red]{error.prefixed_code}[/] ({error.reason}): the context no longer exists at "
+                "the service, so it has no key to check the message with"
             )
         else:
             raise click.ClickException("a call after cancel was accepted")
         client.session.context = None
 
 
-def _calls(console: Console, client: WsscClient, count: int) -> None:
+def _calls(say: Narrator, client: WsscClient, count: int) -> None:
     for n in range(count):
+        say.request(f"echo {n + 1}, signed and encrypted with keys derived from the context key", "derived keys")
         response = client.call(etree.fromstring(DEMO_PAYLOAD), DEMO_ACTION)
         text = "".join(str(t) for t in response.body.itertext())
-        signed = ",".join(response.signed_names)
-        console.print(
-            f"[cyan]call {n + 1}[/]    echo -> {text!r} (signed: {signed}; encrypted: "
-            f"{','.join(response.encrypted_names)})"
-        )
+        signed = ", ".join(response.signed_names)
+        say.response(f"echo {text!r} (signed: {signed}; encrypted: {', '.join(response.encrypted_names)})")
