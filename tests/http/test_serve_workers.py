@@ -16,6 +16,7 @@ from cryptography.x509 import load_pem_x509_certificate
 from lxml import etree
 
 from http_support import ServeProcess
+from negotiation_support import wssc
 from pki import pem
 from redis_support import redis_server
 from wssc.adapters.http_client import WsscClient
@@ -92,6 +93,9 @@ def test_two_workers_stateless_serve_one_context(tmp_path: Path) -> None:
     node = ServeProcess(tmp_path, "--workers", "2", "--stateless", *files, env=SEAL)
     try:
         _serve_one_context_on_both(node, tmp_path / "cert.pem", cancel=False)
+        # wssc call leaves a stateless context to expire rather than fail on a Cancel the service cannot honour
+        done = wssc("call", node.url, "--server-cert", str(tmp_path / "cert.pem"))
+        assert done.returncode == 0 and "stateless" in done.stderr, done.stderr
     finally:
         node.stop()
     assert node.proc.returncode == 0

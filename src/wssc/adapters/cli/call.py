@@ -226,6 +226,11 @@ def call(
             if save_session is not None:
                 write_session(save_session, url, soap, suite_name, context)
             click.echo(context.identifier)
+        elif client.session.stateless:  # a cookie-mode context: the service cannot cancel it, it expires
+            context = client.session.context
+            assert context is not None
+            expires = f"{context.expires:%Y-%m-%d %H:%M:%S}Z"
+            click.echo(f"the context is stateless (a cookie): it expires at {expires}", err=True)
         else:
             client.cancel()
     finally:

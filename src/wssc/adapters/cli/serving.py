@@ -15,6 +15,7 @@ id), which shows the spread across workers; one process adds nothing.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -27,6 +28,7 @@ from wssc import versions
 from wssc.adapters.asgi import Receive, Scope, Send, WsscApp
 from wssc.adapters.cli.conversation import BOOTSTRAPS, SERVE_SUITES, build_app, development_certificate
 from wssc.adapters.cli.negotiate import NEGOTIATIONS, serve_negotiator
+from wssc.adapters.cli.observe import LOGGER, configure_logging
 from wssc.adapters.cli.serve_checks import (
     check_environment_keytab,
     check_keytab,
@@ -196,9 +198,14 @@ class WorkerHeader:
         await self.app(scope, receive, named)
 
 
+#: how the supervisor's -v/-vv reaches the worker processes (they start without its logging set up)
+VERBOSITY_VARIABLE: Final = "WSSC_SERVE_VERBOSITY"
+
+
 def app_from_environment() -> WorkerHeader:
     """The app factory of a worker process: the service from ``WSSC_SERVE_OPTIONS``, checked as at start."""
     options = ServeOptions.from_json(os.environ[OPTIONS_VARIABLE])
+    configure_logging(int(os.environ.get(VERBOSITY_VARIABLE, "0")))  # -v/-vv reach every worker
     try:
         app, _ = app_from_options(options, os.environ.get(KEY_PASSWORD_VARIABLE))
     except click.ClickException as exc:  # changed since the supervisor's check (Redis gone, a file replaced)
@@ -237,6 +244,8 @@ def run(options: ServeOptions, password: str | None) -> None:
         uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
         return
     os.environ[OPTIONS_VARIABLE] = options.to_json()
+    level = logging.getLogger(LOGGER).level
+    os.environ[VERBOSITY_VARIABLE] = "2" if 0 < level <= logging.DEBUG else "1" if 0 < level <= logging.INFO else "0"
     if password is not None:
         os.environ[KEY_PASSWORD_VARIABLE] = password
     uvicorn.run(
