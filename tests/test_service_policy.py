@@ -25,7 +25,8 @@ from pki import CLIENT, ROOT, key_pem, pem
 from wssc import namespaces as ns
 from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.cli.call import call
-from wssc.adapters.cli.conversation import DEMO_WSDL, serve
+from wssc.adapters.cli.conversation import DEMO_WSDL
+from wssc.adapters.cli.serving import serve
 from wssc.conversation import bootstrap as bootstrap_module
 from wssc.conversation.bootstrap import (
     ANONYMOUS_FOR_CERTIFICATE,
