@@ -52,6 +52,12 @@ def configure_logging(verbosity: int) -> None:
     logger.addHandler(handler)
 
 
+def current_verbosity() -> int:
+    """The ``-v`` count the ``wssc`` logger is set up for (0, 1, 2), to hand to processes started from here."""
+    level = logging.getLogger(LOGGER).level
+    return 2 if 0 < level <= logging.DEBUG else 1 if 0 < level <= logging.INFO else 0
+
+
 def _count(ctx: click.Context, param: click.Parameter, value: int) -> None:
     root = ctx.find_root()
     total = root.meta.get(_VERBOSITY, 0) + (value or 0)

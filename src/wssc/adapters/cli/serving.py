@@ -15,7 +15,6 @@ id), which shows the spread across workers; one process adds nothing.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -28,7 +27,7 @@ from wssc import versions
 from wssc.adapters.asgi import Receive, Scope, Send, WsscApp
 from wssc.adapters.cli.conversation import BOOTSTRAPS, SERVE_SUITES, build_app, development_certificate
 from wssc.adapters.cli.negotiate import NEGOTIATIONS, serve_negotiator
-from wssc.adapters.cli.observe import LOGGER, configure_logging
+from wssc.adapters.cli.observe import configure_logging, current_verbosity
 from wssc.adapters.cli.serve_checks import (
     check_environment_keytab,
     check_keytab,
@@ -244,8 +243,7 @@ def run(options: ServeOptions, password: str | None) -> None:
         uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
         return
     os.environ[OPTIONS_VARIABLE] = options.to_json()
-    level = logging.getLogger(LOGGER).level
-    os.environ[VERBOSITY_VARIABLE] = "2" if 0 < level <= logging.DEBUG else "1" if 0 < level <= logging.INFO else "0"
+    os.environ[VERBOSITY_VARIABLE] = str(current_verbosity())
     if password is not None:
         os.environ[KEY_PASSWORD_VARIABLE] = password
     uvicorn.run(
