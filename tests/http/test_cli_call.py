@@ -472,3 +472,28 @@ def test_a_byte_order_mark_before_the_envelope_is_soap() -> None:
     body = b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="urn:x"/>'
     response = httpx.Response(200, content=body, headers={"content-type": "application/soap+xml; charset=utf-8"})
     assert checked_content(response) == body
+
+
+def test_an_application_fault_exits_1_with_the_services_code_and_reason(tmp_path: Path) -> None:
+    """A fault the service's handler sends under the context is the service's answer: shown, exit 1."""
+    from http_support import LiveServer
+    from negotiation_support import wssc
+    from pki import pem
+    from wssc.adapters.app_fault import ApplicationFault
+    from wssc.adapters.asgi import WsscApp
+    from wssc.conversation.bootstrap import ServiceCredentials
+    from wssc.conversation.service import SecureConversationService
+    from wssc.tokens.x509 import self_signed
+
+    certificate, key = self_signed("faulting service")
+    (tmp_path / "service.pem").write_bytes(pem(certificate))
+
+    def refuse(request: object) -> None:
+        raise ApplicationFault("{urn:example}OutOfStock", "no more widgets")
+
+    app = WsscApp(SecureConversationService(ServiceCredentials(certificate, key)), default=refuse)
+    with LiveServer(app) as server:
+        done = wssc("call", server.url, "--server-cert", str(tmp_path / "service.pem"))
+    assert done.returncode == 1
+    assert "application fault: OutOfStock: no more widgets" in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2 and "Traceback" not in done.stderr

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from datetime import datetime, timedelta, timezone
 
 import click
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
@@ -26,7 +28,9 @@ from wssc.errors import WsscError
 from wssc.primitives.algorithms import suite as suite_named
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import action_of
+from wssc.security.faults import read_fault
 from wssc.security.policy import ProtectionPolicy
+from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion, soap_version_of, split
 from wssc.trust.negotiation.spnego import PROTOCOLS
 
@@ -218,6 +222,7 @@ def call(
             response = client.call([_copy(e) for e in body], action)
             for element in response.payload():
                 click.echo(etree.tostring(element, encoding="unicode"))
+            _refuse_application_fault(response, url, client)
         if no_security_context:
             pass  # WCF never cancels a negotiated context: it expires
         elif no_cancel:
@@ -235,6 +240,19 @@ def call(
             client.cancel()
     finally:
         client.http.close()
+
+
+def _refuse_application_fault(response: VerifiedMessage, url: str, client: WsscClient) -> None:
+    """A fault the service's application sent under the context (verified, so the service's own words): exit 1
+    with its code and reason, after the context is cancelled as any call ends."""
+    fault = read_fault(response.envelope)
+    if fault is None:
+        return
+    code = fault.code.rpartition("}")[2] or fault.code
+    if client.session.established and not client.session.stateless:
+        with contextlib.suppress(WsscError, httpx.HTTPError):
+            client.cancel()
+    raise click.ClickException(f"{url} answered with an application fault: {code}: {fault.reason}")
 
 
 def _copy(element: Element) -> Element:
