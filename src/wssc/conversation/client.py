@@ -30,18 +30,17 @@ from wssc.conversation.client_events import (
     Validated,
 )
 from wssc.conversation.client_settings import DEFAULT_CLIENT_SETTINGS, ClientSettings
-from wssc.conversation.client_tokens import amended_context, issued_context
+from wssc.conversation.client_tokens import amended_context, issued_context, unprotect_under
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.stateless import is_stateless
-from wssc.errors import BadContextToken, FailedCheck, InvalidSecurity, RenewNeeded, RequestFailed
+from wssc.errors import BadContextToken, InvalidSecurity, RequestFailed
 from wssc.primitives.xml import Element, parse
 from wssc.security.addressing import Addressing, action_of, envelope, header_text
 from wssc.security.faults import read_fault
-from wssc.security.keys import ContextProtection, SCTReferenceStyle, StaticKeys
+from wssc.security.keys import ContextProtection, SCTReferenceStyle
 from wssc.security.policy import Requirements
 from wssc.security.protect import EndorsingToken, protect
 from wssc.security.result import VerifiedMessage
-from wssc.security.unprotect import Receiver
 from wssc.tokens import reference as strs
 from wssc.tokens.encrypted_key import EncryptedKey
 from wssc.tokens.x509 import X509Token
@@ -348,22 +347,7 @@ class ClientSession:
         return self._token_response(pending, message)
 
     def _unprotect_under(self, data: bytes, requirements: Requirements) -> VerifiedMessage:
-        context = self._require_context()
-        instances = {(context.identifier, context.instance): context.key}
-        now = self.clock()
-        for old in context.previous:
-            if now <= old.valid_until:
-                instances[(context.identifier, old.instance)] = old.key
-        try:
-            message = Receiver(StaticKeys(instances=instances), requirements).unprotect(data, now=now)
-        except (BadContextToken, RenewNeeded) as error:
-            # A response we cannot verify is no statement by the service about our context (the receiver
-            # answers a failed check under a context key with wsc:BadContextToken): not a reason to renew or
-            # establish anew and resend a request the service may have carried out.
-            raise FailedCheck(error.detail) from None
-        if message.context is None or message.context.identifier != context.identifier:
-            raise InvalidSecurity("the response is not protected by our context")
-        return message
+        return unprotect_under(self._require_context(), data, requirements, self.clock())
 
     def _token_response(self, pending: _Pending, message: VerifiedMessage) -> Event:
         if pending.created is not None:

@@ -19,24 +19,24 @@ import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from wssc.conversation.bootstrap import username_supporting
+from wssc.conversation.client_tokens import unprotect_under
 from wssc.conversation.context import SecurityContext
 from wssc.errors import InvalidSecurity, RequestFailed
 from wssc.primitives.xml import parse
 from wssc.security.addressing import Addressing, envelope, header_text
 from wssc.security.faults import read_fault
-from wssc.security.keys import ContextProtection, StaticKeys
+from wssc.security.keys import ContextProtection
 from wssc.security.policy import ProtectionPolicy, Requirements
 from wssc.security.protect import EndorsingToken, protect
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAPVersion, soap_version_of
-from wssc.security.unprotect import Receiver
 from wssc.trust.negotiation import NegotiationMechanism
 from wssc.trust.negotiation.initiator import NegotiationInitiator
 from wssc.trust.negotiation.legs import DEFAULT_KEY_SIZE, Leg, Negotiated
@@ -132,11 +132,7 @@ class PendingNegotiated:
     context: SecurityContext = field(repr=False)
 
     def unprotect(self, data: bytes, requirements: Requirements, now: datetime | None = None) -> VerifiedMessage:
-        keys = StaticKeys(instances={(self.context.identifier, self.context.instance): self.context.key})
-        message = Receiver(keys, requirements).unprotect(data, now=now)
-        if message.context is None or message.context.identifier != self.context.identifier:
-            raise InvalidSecurity("the response is not protected by the negotiated context")
-        return message
+        return unprotect_under(self.context, data, requirements, now or datetime.now(timezone.utc))
 
 
 class NegotiatedBootstrap:
