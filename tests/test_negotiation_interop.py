@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,7 +143,9 @@ def _wssc_negotiate(mechanism: Any, version: str, soap: str, driver: DriverServi
 @pytest.mark.parametrize("mutual", [False, True], ids=["anonymous", "mutual"])
 @pytest.mark.parametrize("tls", TLS)
 @pytest.mark.parametrize(("version", "soap"), PAIRS)
-def test_wssc_client_with_driver_service_tlsnego(version: str, soap: str, tls: ssl.TLSVersion, mutual: bool) -> None:
+def test_wssc_client_with_driver_service_tlsnego(
+    tmp_path: Path, version: str, soap: str, tls: ssl.TLSVersion, mutual: bool
+) -> None:
     files = tls_files()
     driver = DriverService(
         "tlsnego",
@@ -153,7 +156,9 @@ def test_wssc_client_with_driver_service_tlsnego(version: str, soap: str, tls: s
         tls_maximum=tls,
         strict=True,
     )
-    new = tlsnego(verify=_ca_file(files.ca), cert=(files.client_cert, files.client_key) if mutual else None)
+    ca = tmp_path / "ca.pem"
+    ca.write_text(files.ca)
+    new = tlsnego(verify=str(ca), cert=(files.client_cert, files.client_key) if mutual else None)
     context = _wssc_negotiate(new(), version, soap, driver)
     negotiated = driver.contexts[context.identifier]
     assert negotiated.key == context.key and len(context.key) == 32
@@ -174,12 +179,3 @@ def test_wssc_client_with_driver_service_ntlm(version: str, soap: str) -> None:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _ca_file(pem_text: str) -> str:
-    import tempfile
-
-    handle = tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False)  # noqa: SIM115
-    with handle:
-        handle.write(pem_text)
-    return handle.name
