@@ -79,3 +79,44 @@ def test_rsa15_suites_transport_the_bootstrap_key_with_rsa15() -> None:
     assert isinstance(event, TokenReply)
     client.receive(event.reply.data)
     assert client.context is not None
+
+
+def test_default_prefix_on_an_inclusive_list_is_honoured_in_a_fresh_thread() -> None:
+    """lxml passes libxml2 only the PrefixList entries its thread's dictionary holds: without priming, #default was
+    dropped in a thread that had not yet parsed a document with xmlns="" (found by the compiled core's differential
+    test), so one reference digested two ways.  A fresh thread, a document built without parsing, both honour it."""
+    import threading
+
+    from lxml import etree
+
+    from wssc.primitives.xml import c14n, parse
+
+    results: list[bytes] = []
+
+    def parsed() -> None:
+        doc = parse(b'<E xmlns="urn:e" xmlns:p="urn:p"><A><p:B>t</p:B></A></E>')
+        results.append(c14n(doc[0][0], ["#default"]))
+
+    def built() -> None:
+        root = etree.Element("{urn:e}E", nsmap={None: "urn:e", "p": "urn:p"})
+        etree.SubElement(etree.SubElement(root, "{urn:e}A"), "{urn:p}B").text = "t"
+        results.append(c14n(root[0][0], ["#default"]))
+
+    for target in (parsed, built):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+    assert results == [b'<p:B xmlns="urn:e" xmlns:p="urn:p">t</p:B>'] * 2
+
+
+def test_an_undeclared_prefix_is_refused_even_when_a_warning_follows() -> None:
+    """lxml raises on libxml2's last message only: an undeclared prefix followed by a relative-URI warning parsed
+    into an element named "w:a" in no namespace (found by the compiled core's differential test)."""
+    import pytest
+
+    from wssc.primitives.xml import MalformedXML, parse
+
+    for document in (b'<w:a><c xmlns="urna"/></w:a>', b"<w:a/>", b'<a w:b="1"><c xmlns="urna"/></a>'):
+        with pytest.raises(MalformedXML):
+            parse(document)
+    assert parse(b'<a xmlns="urna"/>').tag == "{urna}a"  # a relative namespace URI alone stays readable

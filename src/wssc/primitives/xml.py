@@ -54,6 +54,11 @@ def _parser() -> etree.XMLParser:
         )
         parser.resolvers.add(_DenyExternal())
         _PARSERS.parser = parser
+        # lxml hands libxml2 only the InclusiveNamespaces prefixes its thread's dictionary already holds, so the
+        # default namespace's "" (``#default``) would be dropped from c14n until some document with xmlns=""
+        # had been parsed in the thread: the same reference would digest one way in a fresh thread and another
+        # later.  Parsing one such document now makes every canonicalisation in this thread honour it.
+        etree.fromstring(b'<wssc-prime xmlns=""/>', parser)
     return parser
 
 
@@ -95,6 +100,10 @@ def _as_utf8(data: bytes) -> bytes:
 _DEPTH_PROBES = threading.local()
 
 
+_NAMESPACE_DOMAIN: Final = etree.ErrorDomains.NAMESPACE
+_ERROR_LEVEL: Final = etree.ErrorLevels.ERROR
+
+
 class MalformedXML(InvalidSecurity):
     """The input is not a well-formed, DTD-free XML document within the limits."""
 
@@ -126,12 +135,18 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS, *, depth_checked: bool =
     data = _as_utf8(data)
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise MalformedXML("DTDs are not allowed in SOAP messages")
+    parser = _parser()
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, parser)
     except (etree.LxmlError, ValueError) as exc:
         raise MalformedXML(f"not well-formed XML: {exc}") from None
     if root is None:
         raise MalformedXML("empty document")
+    if any(e.domain == _NAMESPACE_DOMAIN and e.level >= _ERROR_LEVEL for e in parser.error_log):
+        # lxml raises on libxml2's *last* message only: an undeclared prefix followed by a warning (a relative
+        # namespace URI) would leave an element literally named "w:a" in no namespace, which another parser
+        # (WSS4J, WCF, a compiled core) reads differently or refuses (Namespaces in XML 1.0 section 5).
+        raise MalformedXML("a namespace error: an undeclared prefix or a malformed declaration")
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise MalformedXML("DTDs are not allowed in SOAP messages")
     if depth_checked:
@@ -168,6 +183,8 @@ def c14n(element: Element, inclusive_prefixes: Iterable[str] | None = None) -> b
     prefixes = None
     if inclusive_prefixes is not None:
         prefixes = [p if p != "#default" else "" for p in inclusive_prefixes] or None
+        if prefixes and "" in prefixes:
+            _parser()  # this thread's dictionary must hold "" for lxml to pass #default on (see _parser)
     try:
         return etree.tostring(
             element, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=prefixes
