@@ -193,6 +193,30 @@ def c14n(element: Element, inclusive_prefixes: Iterable[str] | None = None) -> b
         raise InvalidSecurity("the element cannot be canonicalised") from None
 
 
+def append_text_before(element: Element, text: str | None) -> None:
+    """Append ``text`` to the character data just before ``element``: its previous sibling's tail, or its parent's
+    text when it is the first child (lxml keeps text between elements as the tail of the one before)."""
+    if not text:
+        return
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + text
+        return
+    parent = element.getparent()
+    if parent is None:
+        raise ValueError("a root element has no text before it")
+    parent.text = (parent.text or "") + text
+
+
+def remove_keeping_tail(element: Element) -> None:
+    """Remove ``element`` from its parent but not the text after it (lxml would take its tail along)."""
+    parent = element.getparent()
+    if parent is None:
+        raise ValueError("a root element cannot be removed")
+    append_text_before(element, element.tail)
+    parent.remove(element)
+
+
 def serialize(element: Element) -> bytes:
     """Serialise an element (and its subtree) as UTF-8 without an XML declaration."""
     return etree.tostring(element, encoding="utf-8")

@@ -16,11 +16,13 @@ from wssc.limits import Limits
 from wssc.primitives import ciphers
 from wssc.primitives.xml import (
     Element,
+    append_text_before,
     b64decode,
     b64encode,
     escape_attr,
     only_child,
     parse_fragment,
+    remove_keeping_tail,
     required_child,
 )
 from wssc.tokens.reference import STR_TAG, SecurityTokenReference
@@ -111,22 +113,8 @@ def decrypt(info: EncryptedDataInfo, key: bytes, limits: Limits) -> list[Element
     if not padding_ok or (info.data_type == ns.XENC_ELEMENT and len(nodes) != 1):
         raise FailedCheck("decryption failed")
     wrapper = nodes[0].getparent() if nodes else None
-    leading = wrapper.text if wrapper is not None else None
-    previous = ed.getprevious()
-    if leading:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + leading
-        else:
-            parent.text = (parent.text or "") + leading
-    tail = ed.tail
+    append_text_before(ed, wrapper.text if wrapper is not None else None)
     for node in nodes:
         ed.addprevious(node)
-    if nodes:
-        nodes[-1].tail = (nodes[-1].tail or "") + (tail or "")
-    elif tail:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(ed)
+    remove_keeping_tail(ed)
     return nodes

@@ -25,10 +25,8 @@ import hashlib
 import hmac
 from typing import Final
 
-from lxml import etree
-
 from wssc.primitives.psha1 import p_sha1
-from wssc.primitives.xml import Element, c14n
+from wssc.primitives.xml import Element, c14n, remove_keeping_tail
 from wssc.versions import SCVersion
 
 #: The P_SHA1 label of the CombinedHash, the same in both WS-Trust versions (``SM/ServiceModelStringsVersion1.cs:208``).
@@ -69,23 +67,5 @@ def without_issued_token(rstr: Element, version: SCVersion) -> Element:
     clone = copy.deepcopy(rstr)
     for local in _UNHASHED:
         for child in clone.findall(version.trust_qname(local)):
-            _remove_keeping_tail(child)
+            remove_keeping_tail(child)
     return clone
-
-
-def _remove_keeping_tail(child: Element) -> None:
-    parent = child.getparent()
-    assert parent is not None
-    tail = child.tail
-    if tail:
-        previous = child.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(child)
-
-
-def is_element(node: object) -> bool:
-    """Whether ``node`` is an element (not a comment or processing instruction)."""
-    return isinstance(node, etree._Element) and isinstance(node.tag, str)
