@@ -11,13 +11,16 @@ from typing import Any
 
 from lxml import etree
 
-from wssc.adapters.http_client import _flow_call
+from wssc.adapters.http_client import WsscClient, _flow_call
 from wssc.conversation.client import ClientSession
 from wssc.conversation.client_settings import ClientSettings
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.negotiating import NegotiatedBootstrap
 from wssc.conversation.service import ApplicationRequest, SecureConversationService
+from wssc.primitives.xml import parse
 from wssc.security.soap import SOAPVersion
+from wssc.tokens.sct import SecurityContextToken
+from wssc.versions import SCVersion
 
 ECHO_NS = "urn:example:echo"
 ECHO_ACTION = ECHO_NS + ":echo"
@@ -44,14 +47,34 @@ def pump(flow: Generator[tuple[bytes, str], bytes, Any], service: SecureConversa
         return done.value
 
 
+def negotiated(context: SecurityContext) -> NegotiatedBootstrap:
+    """A bootstrap that already holds ``context`` (negotiated elsewhere, by the independent driver) and never
+    negotiates itself."""
+    bootstrap = NegotiatedBootstrap(lambda: None)  # type: ignore[arg-type, return-value]
+    bootstrap.accept(context)
+    return bootstrap
+
+
+def driver_context(result: Any, version: SCVersion) -> SecurityContext:
+    """The client's view of a context the independent driver's client negotiated (its DriverResult)."""
+    token = SecurityContextToken.from_element(parse(result.sct_element_bytes))
+    created, expires = result.lifetime
+    return SecurityContext(result.identifier, result.key, created, expires, version, None, (), (), token)
+
+
 def echo_call(service: SecureConversationService, context: SecurityContext, soap: SOAPVersion, text: str) -> str:
     """One application message under a negotiated ``context`` (WCF establishSecurityContext=false); the echo."""
-    bootstrap = NegotiatedBootstrap(lambda: None)  # type: ignore[arg-type, return-value]  # never negotiates
-    bootstrap.accept(context)
     settings = ClientSettings(version=context.version, soap=soap, establish_security_context=False)
-    session = ClientSession(bootstrap, ADDRESS, settings, clock=service.clock)
+    session = ClientSession(negotiated(context), ADDRESS, settings, clock=service.clock)
     reply = pump(_flow_call(session, echo_body(text), ECHO_ACTION), service, [])
     return etree.tostring(reply.payload()[0]).decode()
+
+
+def http_echo_call(url: str, context: SecurityContext, soap: SOAPVersion, text: str) -> str:
+    """The same over HTTP: the echoed text."""
+    bootstrap = negotiated(context)
+    with WsscClient(url, bootstrap, version=context.version, soap=soap, establish_security_context=False) as client:
+        return "".join(client.call(etree.fromstring(echo_body(text)), ECHO_ACTION).body.itertext())
 
 
 @dataclass(frozen=True)

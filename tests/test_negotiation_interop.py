@@ -19,16 +19,14 @@ from cryptography.hazmat.primitives import serialization
 from negotiation_driver import DriverClient, DriverFault
 from negotiation_driver_pairs import BOTH, PASSWORD, ntlm_users, tls_files  # noqa: F401 - ntlm_users is a fixture
 from negotiation_driver_service import DriverService, in_process
-from negotiation_support import echo_call
+from negotiation_support import driver_context, echo_call
 from pki import CLIENT, ROOT
 from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.context import SecurityContext
 from wssc.conversation.negotiating import ClientNegotiation, tlsnego
 from wssc.conversation.negotiation import Negotiator
 from wssc.conversation.service import SecureConversationService, ServiceSettings
-from wssc.primitives.xml import parse
 from wssc.security.soap import SOAP11, SOAP12
-from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.x509_trust import CertificateTrust
 from wssc.trust.negotiation.spnego import SpnegoInitiator
 from wssc.versions import by_name
@@ -60,12 +58,8 @@ def _post(service: SecureConversationService):
 
 def _use(service: SecureConversationService, result: Any, version: str, soap: str) -> None:
     """The driver's negotiated key protects an application message (wssc's message layer) the service accepts."""
-    token = SecurityContextToken.from_element(parse(result.sct_element_bytes))
-    now = datetime.now(timezone.utc)
-    context = SecurityContext(
-        result.identifier, result.key, now, result.lifetime[1], by_name(version), None, (), (), token
-    )
-    stored = service.store.get(result.identifier, now)
+    context = driver_context(result, by_name(version))
+    stored = service.store.get(result.identifier, datetime.now(timezone.utc))
     assert stored is not None and stored.key == result.key
     assert "hello" in echo_call(service, context, SOAPS[soap], "hello")
 

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lxml import etree
 
 from http_support import ServeProcess
 from negotiation_driver import DriverClient
 from negotiation_driver_service import DriverService, in_process
-from negotiation_support import ECHO_ACTION, echo_body, pump, wssc
-from wssc.adapters.http_client import WsscClient, _flow_call
+from negotiation_support import ECHO_ACTION, driver_context, echo_body, http_echo_call, pump, wssc
+from wssc.adapters.http_client import _flow_call
 from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.client import ClientSession
 from wssc.conversation.client_settings import ClientSettings
@@ -24,9 +23,7 @@ from wssc.conversation.negotiating import ClientNegotiation, NegotiatedBootstrap
 from wssc.conversation.negotiation import Negotiator
 from wssc.conversation.service import ApplicationRequest, SecureConversationService, ServiceSettings
 from wssc.errors import FailedAuthentication, WsscError
-from wssc.primitives.xml import parse
 from wssc.security.soap import SOAP12
-from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.x509 import self_signed
 from wssc.trust.negotiation.spnego import SpnegoInitiator
 from wssc.versions import SC_1_3, SC_2005_02, SCVersion, by_name
@@ -174,13 +171,8 @@ def test_driver_client_against_wssc_serve(kdc, kerberos_server, version: str) ->
 
     client = DriverClient("spnego", version, "1.2", hostname="localhost", service="HTTP", strict=True)
     result = client.negotiate(http_poster(kerberos_server.url, "1.2"))
-    token = SecurityContextToken.from_element(parse(result.sct_element_bytes))
-    created, expires = result.lifetime
-    context = SecurityContext(result.identifier, result.key, created, expires, by_name(version), None, (), (), token)
-    bootstrap = NegotiatedBootstrap(lambda: None)  # type: ignore[arg-type, return-value]  # never negotiates
-    bootstrap.accept(context)
-    with WsscClient(kerberos_server.url, bootstrap, version=by_name(version), establish_security_context=False) as c:
-        assert "kerberos" in "".join(c.call(etree.fromstring(echo_body("kerberos")), ECHO_ACTION).body.itertext())
+    context = driver_context(result, by_name(version))
+    assert http_echo_call(kerberos_server.url, context, SOAP12, "kerberos") == "kerberos"
 
 
 def test_zeep_kerberos_from_the_wsdl(kdc, kerberos_server) -> None:

@@ -25,11 +25,9 @@ from http_support import ServeProcess
 from negotiation_driver import DriverClient, http_poster
 from negotiation_driver_pairs import PASSWORD, tls_files
 from negotiation_driver_service import DriverService
-from negotiation_support import ECHO_ACTION, echo_body, wssc
-from wssc.adapters.http_client import WsscClient
+from negotiation_support import driver_context, http_echo_call, wssc
 from wssc.conversation.bootstrap import ServiceCredentials
 from wssc.conversation.context import Claim, SecurityContext
-from wssc.conversation.negotiating import NegotiatedBootstrap
 from wssc.conversation.negotiation import NEGOTIATED, Negotiator, is_negotiation_leg
 from wssc.conversation.service import ApplicationRequest, SecureConversationService, ServiceSettings
 from wssc.primitives.xml import parse
@@ -160,19 +158,6 @@ def test_wssc_call_kerberos_against_the_driver(kdc: Any, monkeypatch, version: s
 # -- the driver's client against wssc serve ----------------------------------------------------------------------
 
 
-def _call_with(url: str, result: Any, version: str, soap: Any) -> str:
-    """An application message under the driver's negotiated context, to wssc serve over HTTP."""
-    token = SecurityContextToken.from_element(parse(result.sct_element_bytes))
-    created, expires = result.lifetime
-    context = SecurityContext(result.identifier, result.key, created, expires, by_name(version), None, (), (), token)
-    bootstrap = NegotiatedBootstrap(lambda: None)  # type: ignore[arg-type, return-value]  # never negotiates
-    bootstrap.accept(context)
-    with WsscClient(url, bootstrap, version=by_name(version), soap=soap, establish_security_context=False) as client:
-        from lxml import etree
-
-        return "".join(client.call(etree.fromstring(echo_body("driver")), ECHO_ACTION).body.itertext())
-
-
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory, ca: str) -> Iterator[dict[str, ServeProcess]]:
     files = tls_files()
@@ -227,4 +212,5 @@ def test_driver_client_against_wssc_serve(servers, version: str, credential: str
             client_key_file=files.client_key if mutual else None,
         )
     result = client.negotiate(http_poster(server.url, soap))
-    assert _call_with(server.url, result, version, SOAP11 if soap == "1.1" else SOAP12) == "driver"
+    context = driver_context(result, by_name(version))
+    assert http_echo_call(server.url, context, SOAP11 if soap == "1.1" else SOAP12, "driver") == "driver"
