@@ -35,6 +35,7 @@ from wssc.security.faults import read_fault
 from wssc.security.soap import SOAP12, SOAPVersion
 from wssc.tokens.x509_trust import CertificateTrust
 from wssc.trust.negotiation.tls import TlsInitiator, client_context
+from wssc.trust.negotiation.tls_keys import load_key_pair
 from wssc.versions import SC_1_3, SC_2005_02, SCVersion
 
 SERVICE = issue("service.example", ROOT, usages=[ExtendedKeyUsageOID.SERVER_AUTH], dns_names=["service.example"])
@@ -42,20 +43,13 @@ USERS = {"alice": "correct horse battery staple"}
 ADDRESS = "http://localhost/negotiated"
 
 
-def _client_mechanism(cert: tuple[Any, Any] | None = None, tls: ssl.TLSVersion | None = None, tmp=None):
+def _client_mechanism(cert: tuple[Any, Any] | None = None, tls: ssl.TLSVersion | None = None):
     def new() -> TlsInitiator:
         context = client_context(cadata=pem(ROOT[0]).decode())
         if tls is not None:
             context.minimum_version = context.maximum_version = tls
         if cert is not None:
-            assert tmp is not None
-            (tmp / "c.pem").write_bytes(pem(cert[0]))
-            (tmp / "c.key").write_bytes(
-                cert[1].private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-                )
-            )
-            context.load_cert_chain(str(tmp / "c.pem"), str(tmp / "c.key"))
+            load_key_pair(context, *cert)
         return TlsInitiator(context)
 
     return new
@@ -83,11 +77,11 @@ def _session(clock: Clock, version: SCVersion, soap: SOAPVersion, bootstrap: Neg
 @pytest.mark.parametrize("establish", [True, False], ids=["establish", "no-sc"])
 @pytest.mark.parametrize("credential", ["anonymous", "mutual", "username"])
 @pytest.mark.parametrize(("version", "soap"), VERSION_SOAP)
-def test_negotiated_context_end_to_end(tmp_path, version, soap, credential, establish) -> None:
+def test_negotiated_context_end_to_end(version, soap, credential, establish) -> None:
     clock = Clock()
     service = _service(clock, mutual=credential == "mutual", users=USERS if credential == "username" else None)
     bootstrap = NegotiatedBootstrap(
-        _client_mechanism(CLIENT if credential == "mutual" else None, tmp=tmp_path),
+        _client_mechanism(CLIENT if credential == "mutual" else None),
         username="alice" if credential == "username" else None,
         password=USERS["alice"] if credential == "username" else None,
     )
@@ -114,7 +108,7 @@ def test_negotiated_context_end_to_end(tmp_path, version, soap, credential, esta
     assert not any(isinstance(e, FaultReply) for e in log)
 
 
-def test_tls12_and_tls13(tmp_path) -> None:
+def test_tls12_and_tls13() -> None:
     for tls in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
         clock = Clock()
         service = _service(clock)
@@ -139,10 +133,10 @@ def _negotiate_expecting(service: SecureConversationService, bootstrap: Negotiat
     return log
 
 
-def test_untrusted_client_certificate_is_failed_authentication(tmp_path) -> None:
+def test_untrusted_client_certificate_is_failed_authentication() -> None:
     service = _service(Clock(), mutual=True)
     log = _negotiate_expecting(
-        service, NegotiatedBootstrap(_client_mechanism(STRANGER, tmp=tmp_path)), FailedAuthentication
+        service, NegotiatedBootstrap(_client_mechanism(STRANGER)), FailedAuthentication
     )
     fault = log[-1]
     assert isinstance(fault, FaultReply)
@@ -164,7 +158,7 @@ def test_wrong_password_under_username_for_ssl() -> None:
     _negotiate_expecting(service, bootstrap, FailedAuthentication)
 
 
-def test_leg_with_security_header_is_not_a_negotiation(tmp_path) -> None:
+def test_leg_with_security_header_is_not_a_negotiation() -> None:
     service = _service(Clock())
     bootstrap = NegotiatedBootstrap(_client_mechanism())
     negotiation = bootstrap.negotiation(SC_1_3, SOAP12, ADDRESS, Clock())
@@ -196,7 +190,7 @@ def test_too_many_pending_negotiations_is_server_too_busy() -> None:
     assert fault is not None and fault.code == "{http://schemas.microsoft.com/ws/2006/05/security}ServerTooBusy"
 
 
-def test_negotiated_context_cannot_be_renewed_and_only_it_issues(tmp_path) -> None:
+def test_negotiated_context_cannot_be_renewed_and_only_it_issues() -> None:
     """A session context issued under the negotiated one does not inherit the right to issue."""
     clock = Clock()
     service = _service(clock)
