@@ -122,9 +122,7 @@ def test_driver_client_with_wssc_service_ntlm(version: str, soap: str, tmp_path)
 
 
 def _wssc_negotiate(mechanism: Any, version: str, soap: str, driver: DriverService) -> SecurityContext:
-    negotiation = ClientNegotiation(
-        mechanism, by_name(version), SOAPS[soap], "http://127.0.0.1/service", clock=lambda: datetime.now(timezone.utc)
-    )
+    negotiation = ClientNegotiation(mechanism, by_name(version), SOAPS[soap], "http://127.0.0.1/service")
     post = in_process(driver)
     step = negotiation.first()
     while True:
@@ -169,7 +167,3 @@ def test_wssc_client_with_driver_service_ntlm(version: str, soap: str) -> None:
     mechanism = SpnegoInitiator("host/service.example", username="alice", password=PASSWORD, protocol="ntlm")
     context = _wssc_negotiate(mechanism, version, soap, driver)
     assert driver.contexts[context.identifier].key == context.key
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -119,17 +119,13 @@ def test_wssc_client_with_driver_service(kdc, version: SCVersion, monkeypatch) -
     monkeypatch.setenv("KRB5_KTNAME", str(kdc.keytab))
     driver = DriverService("spnego", version.name, spnego_hostname="localhost", spnego_service="HTTP", strict=True)
     negotiation = ClientNegotiation(
-        SpnegoInitiator("HTTP/localhost", protocol="kerberos"), version, SOAP12, "http://localhost/", clock=_now
+        SpnegoInitiator("HTTP/localhost", protocol="kerberos"), version, SOAP12, "http://localhost/"
     )
     post, step = in_process(driver), negotiation.first()
     while not isinstance(result := negotiation.receive(post(*step)), SecurityContext):
         step = result
     assert driver.contexts[result.identifier].key == result.key
     assert kdc.user in str(driver.contexts[result.identifier].claims)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # -- the command line and zeep ---------------------------------------------------------------------------------------

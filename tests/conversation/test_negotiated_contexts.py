@@ -161,7 +161,7 @@ def test_wrong_password_under_username_for_ssl() -> None:
 def test_leg_with_security_header_is_not_a_negotiation() -> None:
     service = _service(Clock())
     bootstrap = NegotiatedBootstrap(_client_mechanism())
-    negotiation = bootstrap.negotiation(SC_1_3, SOAP12, ADDRESS, Clock())
+    negotiation = bootstrap.negotiation(SC_1_3, SOAP12, ADDRESS)
     data, _ = negotiation.first()
     secured = data.replace(
         b"<s:Header>",
@@ -179,9 +179,9 @@ def test_too_many_pending_negotiations_is_server_too_busy() -> None:
     assert service.negotiation is not None
     service.negotiation.acceptor.max_pending = 2
     for _ in range(2):
-        negotiation = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_1_3, SOAP12, ADDRESS, clock)
+        negotiation = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_1_3, SOAP12, ADDRESS)
         assert isinstance(service.receive(negotiation.first()[0]), TokenReply)
-    negotiation = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_1_3, SOAP12, ADDRESS, clock)
+    negotiation = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_1_3, SOAP12, ADDRESS)
     event = service.receive(negotiation.first()[0])
     assert isinstance(event, FaultReply) and isinstance(event.error, ServerTooBusy)
     with pytest.raises(ServerTooBusy):
@@ -241,14 +241,14 @@ def test_replayed_unknown_and_expired_contexts_are_invalid_request() -> None:
     clock = Clock()
     service = _service(clock)
     invalid = f"{{{SC_2005_02.trust}}}InvalidRequest"
-    negotiation = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_1_3, SOAP12, ADDRESS, clock)
+    negotiation = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_1_3, SOAP12, ADDRESS)
     first, _ = negotiation.first()
     reply = service.receive(first)
     assert _fault_code(service.receive(first)) == invalid  # the same RST again
     second, _ = negotiation.receive(reply.reply.data)  # type: ignore[union-attr, misc]
     stray = second.replace(negotiation.initiator.context.encode(), b"uuid-unknown")
     assert _fault_code(service.receive(stray)) == invalid
-    bystander = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_2005_02, SOAP12, ADDRESS, clock)
+    bystander = NegotiatedBootstrap(_client_mechanism()).negotiation(SC_2005_02, SOAP12, ADDRESS)
     bystander_reply = service.receive(bystander.first()[0])
     clock.advance(seconds=61)  # NegotiationTimeout: one minute
     assert _fault_code(service.receive(second)) == invalid

@@ -69,7 +69,7 @@ def _bootstrap(kind: str) -> NegotiatedBootstrap:
 
 def _until(service: SecureConversationService, kind: str, version, soap, index: int) -> bytes:  # type: ignore[no-untyped-def]
     """A fresh negotiation run legitimately up to its leg ``index``, which is returned unsent."""
-    negotiation = _bootstrap(kind).negotiation(version, soap, "http://x/", lambda: None)  # type: ignore[arg-type, return-value]
+    negotiation = _bootstrap(kind).negotiation(version, soap, "http://x/")
     step = negotiation.first()
     for _ in range(index):
         result = negotiation.receive(service.receive(step[0]).reply.data)  # type: ignore[union-attr]

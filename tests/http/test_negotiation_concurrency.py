@@ -36,9 +36,7 @@ def test_legs_of_several_negotiations_in_any_order() -> None:
     service = _service()
     assert service.negotiation is not None
     negotiations = [
-        NegotiatedBootstrap(tlsnego(service_certificate=SERVICE[0])).negotiation(
-            version, SOAP12, "http://x/", lambda: None
-        )  # type: ignore[arg-type, return-value]
+        NegotiatedBootstrap(tlsnego(service_certificate=SERVICE[0])).negotiation(version, SOAP12, "http://x/")
         for version in (SC_1_3, SC_2005_02, SC_1_3, SC_2005_02, SC_1_3)
     ]
     steps: list[Any] = [n.first() for n in negotiations]

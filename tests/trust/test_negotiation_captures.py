@@ -81,7 +81,6 @@ def test_first_leg_has_the_shape_of_the_adfs_first_leg(vector_path) -> None:
         SC_2005_02,
         SOAP12,
         "http://adfs.example/adfs/services/policystoretransfer",
-        clock=lambda: None,  # type: ignore[arg-type, return-value]
     )
     data, action = negotiation.first()
     ours = wx.parse(data)

@@ -57,7 +57,7 @@ def _flow_negotiate(session: ClientSession, *, again: bool = False) -> Flow[None
     if not bootstrap.needs_negotiation(session.clock()):
         return
     settings = session.settings
-    negotiation = bootstrap.negotiation(settings.version, settings.soap, session.address, session.clock)
+    negotiation = bootstrap.negotiation(settings.version, settings.soap, session.address)
     step = negotiation.first()
     while True:
         session.last_target = "service"

@@ -62,12 +62,10 @@ class ClientNegotiation:
         address: str,
         *,
         key_size: int = DEFAULT_KEY_SIZE,
-        clock: Callable[[], datetime],
     ) -> None:
         self.initiator = NegotiationInitiator(mechanism, version, key_size=key_size)
         self.soap = soap
         self.address = address
-        self.clock = clock
         self._message_id: str | None = None
         #: the legs sent so far and their sizes, for diagnostics (``wssc call -v``, the benchmarks)
         self.sent: list[int] = []
@@ -183,12 +181,10 @@ class NegotiatedBootstrap:
             return True
         return now >= context.created + (context.expires - context.created) * RENEGOTIATE_AT
 
-    def negotiation(
-        self, version: SCVersion, soap: SOAPVersion, address: str, clock: Callable[[], datetime]
-    ) -> ClientNegotiation:
+    def negotiation(self, version: SCVersion, soap: SOAPVersion, address: str) -> ClientNegotiation:
         """A fresh negotiation with the service at ``address``; hand its result to :meth:`accept`."""
         self.mechanism = self.new_mechanism()
-        self.last = ClientNegotiation(self.mechanism, version, soap, address, key_size=self.key_size, clock=clock)
+        self.last = ClientNegotiation(self.mechanism, version, soap, address, key_size=self.key_size)
         return self.last
 
     def accept(self, context: SecurityContext) -> None:

@@ -141,11 +141,12 @@ class SecureConversationService:
         try:
             root = parse(data)
             soap = soap_version_of(root)
+            header = root.find(soap.qname("Header"))
             if self.negotiation is not None:
-                header, body = root.find(soap.qname("Header")), root.find(soap.qname("Body"))
+                body = root.find(soap.qname("Body"))
                 if body is not None and is_negotiation_leg(header, body):
                     return self.negotiation.receive(header, body, soap)
-            raw_action = action_of(root.find(soap.qname("Header")))
+            raw_action = action_of(header)
             info = actions.operation_for_action(raw_action or "")
             renewing = info is not None and info.operation is RequestType.RENEW and not info.is_response
             bootstrap = _carries_encrypted_key(root, soap)
