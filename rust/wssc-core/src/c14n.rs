@@ -1,0 +1,683 @@
+//! Exclusive canonicalization of one element subtree, in one streaming pass over the whole document.
+//!
+//! The whole document is read (and must be well-formed) even when the subtree ends early: the verifier
+//! must not canonicalize a document lxml would refuse, and [`Selector::Id`] must see every element to
+//! refuse an identifier carried twice.
+//!
+//! The namespace axis follows libxml2's `xmlExcC14NProcessNamespacesAxis` (which lxml calls) with every
+//! node of the subtree visible, which is the exclusive c14n specification's rule: a namespace declaration
+//! is written on an element of the output when the element or one of its attributes visibly uses its prefix
+//! (or the prefix is on the InclusiveNamespaces PrefixList) and the nearest output ancestor that wrote the
+//! prefix wrote another URI for it.
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use crate::names::{
+    all_chars_allowed, is_absolute_uri, is_name, is_ncname, is_xml_char, split_qname,
+};
+use crate::{C14nError, Limits, Selector, WSU_NS, XMLNS_NS, XML_NS};
+
+type Result<T> = std::result::Result<T, C14nError>;
+
+/// Canonicalize the element `target` selects in `document` (exclusive c14n 1.0, comments omitted).
+///
+/// `inclusive_prefixes` is the InclusiveNamespaces PrefixList: `"#default"` (or `""`) names the default
+/// namespace.  The document must be UTF-8 (a UTF-8 BOM is allowed) and is refused on a DTD, an entity
+/// reference other than the predefined ones, a namespace error, a relative namespace URI, or the bounds of
+/// [`Limits::default`].
+pub fn exc_c14n(
+    document: &[u8],
+    target: Selector<'_>,
+    inclusive_prefixes: &[&str],
+) -> Result<Vec<u8>> {
+    exc_c14n_with_limits(document, target, inclusive_prefixes, &Limits::default())
+}
+
+/// [`exc_c14n`] with explicit bounds.
+pub fn exc_c14n_with_limits(
+    document: &[u8],
+    target: Selector<'_>,
+    inclusive_prefixes: &[&str],
+    limits: &Limits,
+) -> Result<Vec<u8>> {
+    if document.len() > limits.max_document_bytes {
+        return Err(C14nError::TooLarge);
+    }
+    let document = document.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(document);
+    if document.starts_with(b"\xFE\xFF")
+        || document.starts_with(b"\xFF\xFE")
+        || document.starts_with(b"\0")
+    {
+        return Err(C14nError::Encoding("UTF-16 or UTF-32 input"));
+    }
+    let text = std::str::from_utf8(document).map_err(|_| C14nError::Encoding("invalid UTF-8"))?;
+    if !all_chars_allowed(text) {
+        return Err(malformed("a character outside XML 1.0's Char production"));
+    }
+    let inclusive: Vec<&str> = inclusive_prefixes
+        .iter()
+        .map(|p| if *p == "#default" { "" } else { *p })
+        .collect();
+    let mut canon = Canon {
+        target,
+        inclusive,
+        limits: *limits,
+        out: Vec::with_capacity(document.len() / 2),
+        scope: Vec::new(),
+        frames: Vec::new(),
+        rendered: Vec::new(),
+        found: false,
+        root_seen: false,
+        root_closed: false,
+    };
+    canon.run(text)?;
+    if !canon.found {
+        return Err(C14nError::NotFound);
+    }
+    Ok(canon.out)
+}
+
+fn malformed(why: &str) -> C14nError {
+    C14nError::Malformed(why.to_string())
+}
+
+fn ns_error(why: &str) -> C14nError {
+    C14nError::Namespace(why.to_string())
+}
+
+/// One open element.
+struct Frame {
+    /// length of `Canon::scope` before this element's declarations
+    scope_len: usize,
+    /// length of `Canon::rendered` before this element's entries
+    rendered_len: usize,
+    /// the element is in the canonicalized subtree
+    output: bool,
+    /// child elements met so far (for [`Selector::Path`])
+    children: usize,
+    /// the element is on the path of a [`Selector::Path`]
+    on_path: bool,
+}
+
+/// An attribute other than a namespace declaration, resolved.
+struct Attr<'e> {
+    qname: &'e str,
+    prefix: &'e str,
+    local: &'e str,
+    uri: String,
+    value: String,
+}
+
+struct Canon<'s> {
+    target: Selector<'s>,
+    inclusive: Vec<&'s str>,
+    limits: Limits,
+    out: Vec<u8>,
+    /// namespace declarations in scope, innermost last: (prefix, URI), prefix "" for the default namespace
+    /// (URI "" for `xmlns=""`)
+    scope: Vec<(String, String)>,
+    frames: Vec<Frame>,
+    /// libxml2's `ns_rendered` stack: the namespace nodes of the output elements open, innermost last
+    rendered: Vec<(String, String)>,
+    found: bool,
+    root_seen: bool,
+    root_closed: bool,
+}
+
+impl<'s> Canon<'s> {
+    fn run(&mut self, text: &str) -> Result<()> {
+        let mut reader = Reader::from_str(text);
+        {
+            let config = reader.config_mut();
+            config.trim_text(false);
+            config.expand_empty_elements = false;
+            config.check_end_names = true;
+            config.check_comments = true;
+            config.allow_dangling_amp = false;
+            config.allow_unmatched_ends = false;
+        }
+        let mut first = true;
+        loop {
+            let event = reader
+                .read_event()
+                .map_err(|e| C14nError::Malformed(e.to_string()))?;
+            let was_first = std::mem::replace(&mut first, false);
+            match event {
+                Event::Decl(decl) => {
+                    if !was_first {
+                        return Err(malformed("XML declaration not at the start"));
+                    }
+                    let version = decl
+                        .version()
+                        .map_err(|_| malformed("bad XML declaration"))?;
+                    if version.as_ref() != "1.0" {
+                        return Err(malformed("XML version other than 1.0"));
+                    }
+                    if let Some(encoding) = decl.encoding() {
+                        let encoding = encoding.map_err(|_| malformed("bad XML declaration"))?;
+                        if !encoding.eq_ignore_ascii_case("UTF-8") {
+                            return Err(C14nError::Encoding("declared encoding other than UTF-8"));
+                        }
+                    }
+                    if let Some(standalone) = decl.standalone() {
+                        let standalone =
+                            standalone.map_err(|_| malformed("bad XML declaration"))?;
+                        if standalone.as_ref() != "yes" && standalone.as_ref() != "no" {
+                            return Err(malformed("bad standalone declaration"));
+                        }
+                    }
+                }
+                Event::DocType(_) => return Err(C14nError::Dtd),
+                Event::PI(pi) => {
+                    let target = pi.target();
+                    if !is_name(target) || target.eq_ignore_ascii_case("xml") {
+                        return Err(malformed("bad processing instruction target"));
+                    }
+                }
+                Event::Comment(_) => {}
+                Event::Start(e) => self.start(&e, false)?,
+                Event::Empty(e) => self.start(&e, true)?,
+                Event::End(e) => self.end(&e)?,
+                Event::Text(t) => self.text(&t)?,
+                Event::CData(t) => {
+                    if self.frames.is_empty() {
+                        return Err(malformed("CDATA outside the document element"));
+                    }
+                    if self.emitting() {
+                        write_text(&mut self.out, &t, true);
+                    }
+                }
+                Event::GeneralRef(r) => {
+                    if self.frames.is_empty() {
+                        return Err(malformed("reference outside the document element"));
+                    }
+                    let c = resolve_reference(&r)?;
+                    if self.emitting() {
+                        let mut buf = [0u8; 4];
+                        write_text(&mut self.out, c.encode_utf8(&mut buf), false);
+                    }
+                }
+                Event::Eof => break,
+            }
+        }
+        if !self.frames.is_empty() {
+            return Err(malformed("unclosed element"));
+        }
+        if !self.root_seen {
+            return Err(malformed("no document element"));
+        }
+        Ok(())
+    }
+
+    fn emitting(&self) -> bool {
+        self.frames.last().is_some_and(|f| f.output)
+    }
+
+    fn text(&mut self, t: &str) -> Result<()> {
+        if self.frames.is_empty() {
+            // outside the document element only white space (S) may appear
+            if !t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+                return Err(malformed("text outside the document element"));
+            }
+            return Ok(());
+        }
+        if t.contains("]]>") {
+            return Err(malformed("']]>' in character data"));
+        }
+        if self.emitting() {
+            write_text(&mut self.out, t, true);
+        }
+        Ok(())
+    }
+
+    /// The URI a declared prefix is bound to ("" for the default namespace undeclared or absent); `None`
+    /// for a prefix not declared.
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some(XML_NS);
+        }
+        self.scope
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, u)| u.as_str())
+    }
+
+    fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<()> {
+        if self.root_closed {
+            return Err(malformed("more than one document element"));
+        }
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(C14nError::TooDeep);
+        }
+        self.root_seen = true;
+        let qname: &str = e.name().0;
+        let (prefix, local) = split_qname(qname).ok_or_else(|| malformed("bad element name"))?;
+        let _ = local;
+        if prefix == "xmlns" {
+            return Err(ns_error("element in the xmlns namespace"));
+        }
+
+        // attributes: namespace declarations into scope, the rest kept for resolution
+        let scope_len = self.scope.len();
+        let mut raw_attrs: Vec<(&str, String)> = Vec::new();
+        let mut count = 0usize;
+        for attr in e.attributes().with_checks(true) {
+            let attr = attr.map_err(|err| C14nError::Malformed(err.to_string()))?;
+            count += 1;
+            if count > self.limits.max_attributes {
+                return Err(C14nError::TooManyAttributes);
+            }
+            let key: &str = attr.key.0;
+            let value = normalize_attribute(&attr.value)?;
+            if key == "xmlns" {
+                check_namespace_uri(&value)?;
+                self.scope.push((String::new(), value));
+            } else if let Some(declared) = key.strip_prefix("xmlns:") {
+                if !is_ncname(declared) {
+                    return Err(malformed("bad namespace prefix"));
+                }
+                if declared == "xmlns" {
+                    return Err(ns_error("the xmlns prefix declared"));
+                }
+                if declared == "xml" {
+                    // allowed only as what it is by definition; libxml2 keeps no such declaration
+                    if value != XML_NS {
+                        return Err(ns_error("the xml prefix bound to another namespace"));
+                    }
+                    continue;
+                }
+                if value.is_empty() {
+                    return Err(ns_error(
+                        "a prefix undeclared (xmlns:p=\"\" is XML 1.1 only)",
+                    ));
+                }
+                check_namespace_uri(&value)?;
+                self.scope.push((declared.to_string(), value));
+            } else {
+                raw_attrs.push((key, value));
+            }
+        }
+        if self.scope.len() > self.limits.max_namespaces_in_scope {
+            return Err(C14nError::TooManyNamespaces);
+        }
+
+        let element_uri = match self.lookup(prefix) {
+            Some(uri) => uri,
+            None if prefix.is_empty() => "",
+            None => return Err(ns_error("undeclared element prefix")),
+        };
+        let element_uri = element_uri.to_string();
+
+        let mut attrs: Vec<Attr<'_>> = Vec::with_capacity(raw_attrs.len());
+        for (key, value) in raw_attrs {
+            let (aprefix, alocal) =
+                split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
+            let uri = if aprefix.is_empty() {
+                String::new()
+            } else {
+                match self.scope.iter().rev().find(|(p, _)| p == aprefix) {
+                    _ if aprefix == "xml" => XML_NS.to_string(),
+                    Some((_, u)) => u.clone(),
+                    None => return Err(ns_error("undeclared attribute prefix")),
+                }
+            };
+            attrs.push(Attr {
+                qname: key,
+                prefix: aprefix,
+                local: alocal,
+                uri,
+                value,
+            });
+        }
+        // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name
+        for (i, a) in attrs.iter().enumerate() {
+            if !a.prefix.is_empty()
+                && attrs[..i]
+                    .iter()
+                    .any(|b| !b.prefix.is_empty() && b.local == a.local && b.uri == a.uri)
+            {
+                return Err(ns_error("two attributes with the same expanded name"));
+            }
+        }
+
+        // selection
+        let depth = self.frames.len();
+        let index = match self.frames.last_mut() {
+            Some(parent) => {
+                parent.children += 1;
+                parent.children - 1
+            }
+            None => 0,
+        };
+        let parent_output = self.frames.last().is_some_and(|f| f.output);
+        let parent_on_path = self.frames.last().is_none_or(|f| f.on_path);
+        let (is_target, on_path) = match self.target {
+            Selector::DocumentElement => (depth == 0, false),
+            Selector::Path(path) => {
+                let on_path = depth == 0 || (parent_on_path && path.get(depth - 1) == Some(&index));
+                (on_path && depth == path.len(), on_path)
+            }
+            Selector::Id(id) => {
+                let carries = attrs.iter().any(|a| {
+                    a.value == id
+                        && ((a.uri.as_str() == WSU_NS && a.local == "Id")
+                            || (a.uri.is_empty() && a.local == "Id")
+                            || (a.uri.as_str() == XML_NS && a.local == "id"))
+                });
+                if carries && self.found {
+                    return Err(C14nError::DuplicateId);
+                }
+                (carries, false)
+            }
+        };
+        if is_target {
+            self.found = true;
+        }
+        let output = parent_output || is_target;
+        let rendered_len = self.rendered.len();
+        if output {
+            self.write_start(qname, prefix, &element_uri, &mut attrs);
+        }
+        self.frames.push(Frame {
+            scope_len,
+            rendered_len,
+            output,
+            children: 0,
+            on_path,
+        });
+        if empty {
+            self.close(qname);
+        }
+        Ok(())
+    }
+
+    /// libxml2's `xmlExcC14NVisibleNsStackFind`, every node visible: was (prefix, uri) written by the nearest
+    /// output ancestor (or this element) that wrote the prefix?  An empty default namespace counts as
+    /// written at the top.
+    fn already_rendered(&self, prefix: &str, uri: &str) -> bool {
+        match self.rendered.iter().rev().find(|(p, _)| p == prefix) {
+            Some((_, u)) => u == uri,
+            None => prefix.is_empty() && uri.is_empty(),
+        }
+    }
+
+    fn write_start(
+        &mut self,
+        qname: &str,
+        prefix: &str,
+        element_uri: &str,
+        attrs: &mut [Attr<'_>],
+    ) {
+        let mut list: Vec<(String, String)> = Vec::new();
+        let mut has_empty_ns = false;
+        let mut has_empty_ns_in_inclusive_list = false;
+        let mut has_visibly_utilized_empty_ns = false;
+
+        // InclusiveNamespaces PrefixList: these prefixes are handled as in Canonical XML (inclusive)
+        for i in 0..self.inclusive.len() {
+            let p = self.inclusive[i];
+            if p.is_empty() {
+                has_empty_ns_in_inclusive_list = true;
+            }
+            if p == "xml" {
+                continue;
+            }
+            if let Some(uri) = self
+                .scope
+                .iter()
+                .rev()
+                .find(|(q, _)| q == p)
+                .map(|(_, u)| u.clone())
+            {
+                let already = self.already_rendered(p, &uri);
+                if !already {
+                    list.push((p.to_string(), uri.clone()));
+                }
+                self.rendered.push((p.to_string(), uri));
+                if p.is_empty() {
+                    has_empty_ns = true;
+                }
+            }
+        }
+
+        // the element's own namespace
+        let own: Option<(String, String)> = if !prefix.is_empty() {
+            (prefix != "xml").then(|| (prefix.to_string(), element_uri.to_string()))
+        } else if !element_uri.is_empty() {
+            Some((String::new(), element_uri.to_string()))
+        } else {
+            has_visibly_utilized_empty_ns = true;
+            // an unqualified element in no namespace: the nearest default declaration, xmlns="" if any
+            self.scope.iter().rev().find(|(q, _)| q.is_empty()).cloned()
+        };
+        if let Some((p, uri)) = own {
+            if !self.already_rendered(&p, &uri) {
+                list.push((p.clone(), uri.clone()));
+            }
+            if p.is_empty() {
+                has_empty_ns = true;
+            }
+            self.rendered.push((p, uri));
+        }
+
+        // the prefixes of the attributes
+        for a in attrs.iter() {
+            if a.prefix.is_empty() || a.prefix == "xml" {
+                continue;
+            }
+            if !self.already_rendered(a.prefix, &a.uri) {
+                list.push((a.prefix.to_string(), a.uri.clone()));
+            }
+            self.rendered.push((a.prefix.to_string(), a.uri.clone()));
+        }
+
+        // xmlns="": the default namespace is empty here but an output ancestor wrote another one
+        let undeclare_default =
+            if has_visibly_utilized_empty_ns && !has_empty_ns && !has_empty_ns_in_inclusive_list
+                || !has_empty_ns && has_empty_ns_in_inclusive_list
+            {
+                !self.already_rendered("", "")
+            } else {
+                false
+            };
+        let out = &mut self.out;
+        out.push(b'<');
+        out.extend_from_slice(qname.as_bytes());
+        if undeclare_default {
+            out.extend_from_slice(b" xmlns=\"\"");
+        }
+        list.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        list.dedup_by(|a, b| a.0 == b.0);
+        for (p, uri) in &list {
+            if p.is_empty() {
+                out.extend_from_slice(b" xmlns=");
+            } else {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(p.as_bytes());
+                out.push(b'=');
+            }
+            write_quoted_uri(out, uri);
+        }
+        // attributes: by namespace URI (none first), then local name
+        attrs.sort_by(|a, b| {
+            (a.uri.as_bytes(), a.local.as_bytes()).cmp(&(b.uri.as_bytes(), b.local.as_bytes()))
+        });
+        for a in attrs.iter() {
+            out.push(b' ');
+            out.extend_from_slice(a.qname.as_bytes());
+            out.extend_from_slice(b"=\"");
+            write_attribute_value(out, &a.value);
+            out.push(b'"');
+        }
+        out.push(b'>');
+    }
+
+    fn end(&mut self, e: &quick_xml::events::BytesEnd<'_>) -> Result<()> {
+        // quick-xml checked that the name matches the start tag's (check_end_names)
+        if self.frames.is_empty() {
+            return Err(malformed("end tag without start tag"));
+        }
+        let name: &str = e;
+        self.close(name);
+        Ok(())
+    }
+
+    fn close(&mut self, qname: &str) {
+        if let Some(frame) = self.frames.pop() {
+            if frame.output {
+                self.out.extend_from_slice(b"</");
+                self.out.extend_from_slice(qname.as_bytes());
+                self.out.push(b'>');
+            }
+            self.scope.truncate(frame.scope_len);
+            self.rendered.truncate(frame.rendered_len);
+        }
+        if self.frames.is_empty() {
+            self.root_closed = true;
+        }
+    }
+}
+
+fn check_namespace_uri(uri: &str) -> Result<()> {
+    if uri == XML_NS || uri == XMLNS_NS {
+        return Err(ns_error("a reserved namespace bound to a prefix"));
+    }
+    if !uri.is_empty() && !is_absolute_uri(uri) {
+        return Err(C14nError::RelativeNamespace);
+    }
+    Ok(())
+}
+
+/// The character a reference stands for: one of the five predefined entities or a character reference.
+fn resolve_reference(name: &str) -> Result<char> {
+    match name {
+        "amp" => Ok('&'),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
+        _ => {
+            let Some(number) = name.strip_prefix('#') else {
+                return Err(C14nError::Entity);
+            };
+            let (digits, radix) = match number.strip_prefix('x') {
+                Some(hex) => (hex, 16),
+                None => (number, 10),
+            };
+            if digits.is_empty() || digits.len() > 8 || !digits.chars().all(|c| c.is_digit(radix)) {
+                return Err(malformed("bad character reference"));
+            }
+            let code = u32::from_str_radix(digits, radix)
+                .map_err(|_| malformed("bad character reference"))?;
+            match char::from_u32(code) {
+                Some(c) if is_xml_char(c) => Ok(c),
+                _ => Err(malformed("character reference to a non-XML character")),
+            }
+        }
+    }
+}
+
+/// XML 1.0 section 3.3.3 attribute-value normalization (CDATA type, as without a DTD every attribute is),
+/// after section 2.11 line-end normalization: a literal tab, LF, CR or CR LF becomes one space; references
+/// are replaced by their character, which is not normalized.
+fn normalize_attribute(raw: &str) -> Result<String> {
+    let mut value = String::with_capacity(raw.len());
+    let bytes = raw.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => return Err(malformed("'<' in an attribute value")),
+            b'&' => {
+                value.push_str(&raw[start..i]);
+                let end = raw[i..]
+                    .find(';')
+                    .ok_or_else(|| malformed("unterminated reference"))?
+                    + i;
+                value.push(resolve_reference(&raw[i + 1..end])?);
+                i = end + 1;
+                start = i;
+            }
+            b'\r' | b'\n' | b'\t' => {
+                value.push_str(&raw[start..i]);
+                value.push(' ');
+                i += if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    value.push_str(&raw[start..]);
+    Ok(value)
+}
+
+/// Character data as Canonical XML writes it: `&`, `<`, `>` and CR escaped.  Literal input (text, CDATA)
+/// is line-end normalized first (XML 1.0 section 2.11: a CR LF or a lone CR is read as one LF); a CR that
+/// came from a character reference `&#xD;` is kept and written `&#xD;`.
+fn write_text(out: &mut Vec<u8>, text: &str, literal: bool) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let replacement: &[u8] = match bytes[i] {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'\r' if !literal => b"&#xD;",
+            b'\r' => {
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    // CR LF: drop the CR, the LF follows as it is
+                    out.extend_from_slice(&bytes[start..i]);
+                    i += 1;
+                    start = i;
+                    continue;
+                }
+                b"\n"
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// An attribute value (normalized) as Canonical XML writes it: `&`, `<`, `"`, tab, LF and CR escaped.
+fn write_attribute_value(out: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'"' => b"&quot;",
+            b'\t' => b"&#x9;",
+            b'\n' => b"&#xA;",
+            b'\r' => b"&#xD;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// A namespace URI as libxml2's c14n writes it (`xmlBufWriteQuotedString`): between double quotes, not
+/// escaped.  The URIs accepted ([`is_absolute_uri`]) contain no `"` and no `<`.
+fn write_quoted_uri(out: &mut Vec<u8>, uri: &str) {
+    out.push(b'"');
+    out.extend_from_slice(uri.as_bytes());
+    out.push(b'"');
+}
