@@ -174,6 +174,23 @@ impl<'s> Canon<'s> {
                     if !is_name(target) || target.eq_ignore_ascii_case("xml") {
                         return Err(malformed("bad processing instruction target"));
                     }
+                    // Canonical XML keeps processing instructions (only comments go); inside the
+                    // subtree one is written `<?target data?>`, the data after the white space that
+                    // separates it from the target, line ends normalized.
+                    if self.emitting() {
+                        let content = pi.content();
+                        if !content.is_empty() && !content.starts_with([' ', '\t', '\r', '\n']) {
+                            return Err(malformed("bad processing instruction"));
+                        }
+                        let data = content.trim_start_matches([' ', '\t', '\r', '\n']);
+                        self.out.extend_from_slice(b"<?");
+                        self.out.extend_from_slice(target.as_bytes());
+                        if !data.is_empty() {
+                            self.out.push(b' ');
+                            write_pi_data(&mut self.out, data);
+                        }
+                        self.out.extend_from_slice(b"?>");
+                    }
                 }
                 Event::Comment(_) => {}
                 Event::Start(e) => self.start(&e, false)?,
@@ -259,6 +276,10 @@ impl<'s> Canon<'s> {
             return Err(ns_error("element in the xmlns namespace"));
         }
 
+        // XML 1.0 [40]/[44]: white space before every attribute (quick-xml reads `a="1"b="2"`)
+        if !attributes_separated(e.attributes_raw()) {
+            return Err(malformed("attributes not separated by white space"));
+        }
         // attributes: namespace declarations into scope, the rest kept for resolution
         let scope_len = self.scope.len();
         let mut raw_attrs: Vec<(&str, String)> = Vec::new();
@@ -680,4 +701,47 @@ fn write_quoted_uri(out: &mut Vec<u8>, uri: &str) {
     out.push(b'"');
     out.extend_from_slice(uri.as_bytes());
     out.push(b'"');
+}
+
+/// Processing-instruction data, line-end normalized (libxml2 would write a CR left after that as `&#xD;`;
+/// none is left).
+fn write_pi_data(out: &mut Vec<u8>, data: &str) {
+    let bytes = data.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' {
+            out.push(b'\n');
+            i += if bytes.get(i + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
+            };
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+}
+
+/// Every attribute value's closing quote is followed by white space or the end of the tag.
+fn attributes_separated(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let quote = bytes[i];
+        if quote == b'"' || quote == b'\'' {
+            let Some(len) = bytes[i + 1..].iter().position(|b| *b == quote) else {
+                return true; // unterminated: quick-xml's attribute reader refuses it
+            };
+            i += len + 2;
+            if let Some(next) = bytes.get(i) {
+                if !matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'/') {
+                    return false;
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    true
 }
