@@ -245,11 +245,12 @@ def _wssc_messages() -> Iterator[tuple[str, bytes]]:
         )
         policies[f"{suite_name} no timestamp"] = ProtectionPolicy(suite=suite, include_timestamp=False, encrypt=False)
     for version_name, version in h.VERSIONS_BY_NAME.items():
-        ctx = h.new_context(version)
         for soap in ("1.1", "1.2"):
             env = h.envelope(soap, extra_headers=h.CUSTOM_HEADER)
             for style in ("local", "identifier", "external"):
                 for policy_name, policy in policies.items():
+                    # without derived keys the context key is the cipher key: its length is the suite's
+                    ctx = h.new_context(version, os.urandom(policy.suite.encryption_key_length))
                     name = f"WS-SC {version_name} SOAP {soap} {style} {policy_name}"
                     try:
                         data = h.protect_msg(ctx, policy, style=style, soap=soap, env=env)
@@ -383,6 +384,76 @@ def test_generated_documents() -> None:
             yield f"generated seed {seed}", generated(seed)
 
     _run("generated", documents(), lxml_must_parse=False)
+
+
+# --- mutants: the core must refuse what lxml refuses, and agree on what both read ---------------------
+
+_SNIPPETS = ["<", ">", "&", '"', "'", "=", " ", "/", ":", "\r", "\n", 'xmlns:q="urn:q" ', 'xmlns="" ', 'xmlns="urn:d" ',
+             'q:x="1" ', "&#0;", "&#xD;", "&#x110000;", "&amp", "<!DOCTYPE a>", "<![CDATA[x", "]]>", "<!--", "-->",
+             '<?xml version="1.0"?>', "<?x y?>", "\x00", "\x0c", "\ufeff", "é", "\ufffe", "a:", ":a", "xml:", "1"]
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    text = data.decode("utf-8")
+    for _ in range(rng.choice([1, 1, 2])):
+        at = rng.randrange(len(text) + 1)
+        kind = rng.random()
+        if kind < 0.5:
+            text = text[:at] + rng.choice(_SNIPPETS) + text[at:]
+        elif kind < 0.75:
+            text = text[:at] + rng.choice(_SNIPPETS) + text[at + 1 :]
+        elif kind < 0.9:
+            text = text[:at] + text[at + rng.randint(1, 8) :]
+        else:
+            end = min(len(text), at + rng.randint(1, 40))
+            text = text[:end] + text[at:end] + text[end:]
+    return text.encode("utf-8")
+
+
+MUTANTS = int(os.environ.get("WSSC_C14N_MUTANTS", "3000"))
+
+
+def test_mutants() -> None:
+    """lxml refuses -> the core refuses; both read it -> byte-identical; the core alone refuses -> listed
+    (its documented strictness: relative namespace URIs anywhere, the depth bound, ...)."""
+    sys.path.insert(0, TESTS_DIR)
+    import helpers as h
+
+    seeds = [h.protect_msg(h.new_context(), h.SIGN_ONLY), h.protect_msg(h.new_context()), h.envelope("1.1")]
+    seeds += [generated(n) for n in range(50)]
+    rng = random.Random(11)
+    problems: list[str] = []
+    stricter: dict[str, int] = {}
+    both_refused = compared = 0
+    for n in range(MUTANTS):
+        data = mutate(rng.choice(seeds), rng)
+        try:
+            etree.fromstring(data, _parser())
+            lxml_reads = True
+        except (etree.XMLSyntaxError, ValueError):
+            lxml_reads = False
+        try:
+            core.exc_c14n(data, None, None)
+            core_reads: str | None = None
+        except (core.C14nRefused, LookupError) as exc:
+            core_reads = str(exc)
+        if not lxml_reads:
+            if core_reads is None:
+                problems.append(f"mutant {n}: lxml refuses, the core reads {data!r}")
+            else:
+                both_refused += 1
+            continue
+        if core_reads is not None:
+            reason = core_reads.split(":")[0] if "well-formed" not in core_reads else core_reads
+            stricter[reason] = stricter.get(reason, 0) + 1
+            continue
+        count, found = compare_document(data, f"mutant {n}")
+        compared += count
+        problems.extend(found)
+    print(f"\n[mutants] {MUTANTS} mutants: {both_refused} refused by both, {compared} canonicalizations compared, "
+          f"{len(problems)} differences; refused by the core alone: {stricter}")
+    TOTALS["mutants"] = [MUTANTS, compared, len(problems)]
+    assert not problems, "\n".join(problems[:10])
 
 
 # --- refusals: what the core must not read (lxml reads some of these differently or not at all) -------

@@ -13,9 +13,7 @@
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use crate::names::{
-    all_chars_allowed, is_absolute_uri, is_name, is_ncname, is_xml_char, split_qname,
-};
+use crate::names::{all_chars_allowed, is_absolute_uri, is_ncname, is_xml_char, split_qname};
 use crate::{C14nError, Limits, Selector, WSU_NS, XMLNS_NS, XML_NS};
 
 type Result<T> = std::result::Result<T, C14nError>;
@@ -148,30 +146,13 @@ impl<'s> Canon<'s> {
                     if !was_first {
                         return Err(malformed("XML declaration not at the start"));
                     }
-                    let version = decl
-                        .version()
-                        .map_err(|_| malformed("bad XML declaration"))?;
-                    if version.as_ref() != "1.0" {
-                        return Err(malformed("XML version other than 1.0"));
-                    }
-                    if let Some(encoding) = decl.encoding() {
-                        let encoding = encoding.map_err(|_| malformed("bad XML declaration"))?;
-                        if !encoding.eq_ignore_ascii_case("UTF-8") {
-                            return Err(C14nError::Encoding("declared encoding other than UTF-8"));
-                        }
-                    }
-                    if let Some(standalone) = decl.standalone() {
-                        let standalone =
-                            standalone.map_err(|_| malformed("bad XML declaration"))?;
-                        if standalone.as_ref() != "yes" && standalone.as_ref() != "no" {
-                            return Err(malformed("bad standalone declaration"));
-                        }
-                    }
+                    check_declaration(&decl)?;
                 }
                 Event::DocType(_) => return Err(C14nError::Dtd),
                 Event::PI(pi) => {
                     let target = pi.target();
-                    if !is_name(target) || target.eq_ignore_ascii_case("xml") {
+                    // Namespaces in XML 1.0 section 7: no colon in a PI target (libxml2 refuses one)
+                    if !is_ncname(target) || target.eq_ignore_ascii_case("xml") {
                         return Err(malformed("bad processing instruction target"));
                     }
                     // Canonical XML keeps processing instructions (only comments go); inside the
@@ -744,4 +725,54 @@ fn attributes_separated(raw: &str) -> bool {
         }
     }
     true
+}
+
+/// XML 1.0 [23]-[32] exactly: `<?xml` S `version` Eq "1.0" (S `encoding` Eq "UTF-8")? (S `standalone` Eq
+/// ("yes"|"no"))? S? `?>`, either quote; quick-xml's reader is more lenient, libxml2 is not.  Any other
+/// encoding is refused: the core reads UTF-8 only.
+fn check_declaration(decl: &str) -> Result<()> {
+    let bad = || malformed("bad XML declaration");
+    let mut rest = decl.strip_prefix("xml").ok_or_else(bad)?;
+    let mut seen: Vec<u8> = Vec::new();
+    loop {
+        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        if trimmed.is_empty() {
+            break;
+        }
+        if trimmed.len() == rest.len() {
+            return Err(bad()); // no white space before a pseudo-attribute
+        }
+        let (name, after) = trimmed.split_once('=').ok_or_else(bad)?;
+        let name = name.trim_end_matches([' ', '\t', '\r', '\n']);
+        let after = after.trim_start_matches([' ', '\t', '\r', '\n']);
+        let quote = after
+            .chars()
+            .next()
+            .filter(|q| *q == '"' || *q == '\'')
+            .ok_or_else(bad)?;
+        let (value, tail) = after[1..].split_once(quote).ok_or_else(bad)?;
+        let order = match name {
+            "version" => 0,
+            "encoding" => 1,
+            "standalone" => 2,
+            _ => return Err(bad()),
+        };
+        if seen.last().is_some_and(|last| *last >= order) || (seen.is_empty() && order != 0) {
+            return Err(bad());
+        }
+        seen.push(order);
+        match order {
+            0 if value != "1.0" => return Err(malformed("XML version other than 1.0")),
+            1 if !value.eq_ignore_ascii_case("UTF-8") => {
+                return Err(C14nError::Encoding("declared encoding other than UTF-8"))
+            }
+            2 if value != "yes" && value != "no" => return Err(bad()),
+            _ => {}
+        }
+        rest = tail;
+    }
+    if seen.is_empty() {
+        return Err(bad());
+    }
+    Ok(())
 }

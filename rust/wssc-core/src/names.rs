@@ -24,15 +24,6 @@ pub fn is_ncname(s: &str) -> bool {
     }
 }
 
-/// A Name (colons allowed), as a PI target must be.
-pub fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) if c == ':' || is_name_start(c) => chars.all(|c| c == ':' || is_name_char(c)),
-        _ => false,
-    }
-}
-
 /// Split a QName into (prefix, local part); `None` when it is not a QName (Namespaces in XML 1.0, [7]).
 pub fn split_qname(s: &str) -> Option<(&str, &str)> {
     match s.split_once(':') {
@@ -61,10 +52,13 @@ pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
-/// A namespace URI Canonical XML accepts: an absolute URI reference (RFC 3986: a scheme, then only URI
-/// characters and well-formed percent escapes).  libxml2's c14n refuses a relative namespace URI (and one it
-/// cannot parse); this check is at least as strict, and is applied to every declaration in the document,
-/// not only to those of the subtree canonicalized, so no document is read one way here and another there.
+/// A namespace URI Canonical XML accepts: an absolute URI (RFC 3986 section 3: a scheme, then a hier-part,
+/// query and fragment of the grammar's characters, percent escapes well-formed, a port of digits).
+///
+/// libxml2's parser refuses a namespace URI its RFC 3986 parser cannot read (lxml raises), and its c14n
+/// refuses a relative one.  This check is at least as strict as both, and is applied to every declaration in
+/// the document, not only to those of the subtree canonicalized, so that no document is read one way here
+/// and another there.
 pub fn is_absolute_uri(s: &str) -> bool {
     let Some((scheme, rest)) = s.split_once(':') else {
         return false;
@@ -76,7 +70,67 @@ pub fn is_absolute_uri(s: &str) -> bool {
     if !sc.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
         return false;
     }
-    let bytes = rest.as_bytes();
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (rest, None),
+    };
+    let (hier, query) = match rest.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (rest, None),
+    };
+    if !fragment.is_none_or(|f| all_of(f, b"/?:@")) || !query.is_none_or(|q| all_of(q, b"/?:@")) {
+        return false;
+    }
+    match hier.strip_prefix("//") {
+        Some(after) => {
+            let (authority, path) = match after.find('/') {
+                Some(i) => after.split_at(i),
+                None => (after, ""),
+            };
+            is_authority(authority) && all_of(path, b"/:@")
+        }
+        None => all_of(hier, b"/:@"),
+    }
+}
+
+/// RFC 3986 section 3.2: `[ userinfo "@" ] host [ ":" port ]`.
+fn is_authority(authority: &str) -> bool {
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    if !userinfo.is_none_or(|u| all_of(u, b":")) {
+        return false;
+    }
+    let (host, port) = if let Some(literal) = hostport.strip_prefix('[') {
+        let Some((inside, after)) = literal.split_once(']') else {
+            return false;
+        };
+        if inside.is_empty()
+            || !inside
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
+            return false;
+        }
+        match after.strip_prefix(':') {
+            Some(port) => ("", Some(port)),
+            None if after.is_empty() => ("", None),
+            None => return false,
+        }
+    } else {
+        match hostport.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    // libxml2 refuses an empty port ("http://a:/"), which RFC 3986 allows
+    all_of(host, b"") && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Every character is unreserved, a sub-delim, a well-formed percent escape, or one of `extra`.
+fn all_of(part: &str, extra: &[u8]) -> bool {
+    let bytes = part.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -95,13 +149,6 @@ pub fn is_absolute_uri(s: &str) -> bool {
                 b'-' | b'.'
                     | b'_'
                     | b'~'
-                    | b':'
-                    | b'/'
-                    | b'?'
-                    | b'#'
-                    | b'['
-                    | b']'
-                    | b'@'
                     | b'!'
                     | b'$'
                     | b'&'
@@ -113,7 +160,8 @@ pub fn is_absolute_uri(s: &str) -> bool {
                     | b','
                     | b';'
                     | b'='
-            );
+            )
+            || extra.contains(&b);
         if !ok {
             return false;
         }
@@ -147,6 +195,11 @@ mod tests {
         assert!(!is_absolute_uri("1x:y"));
         assert!(!is_absolute_uri("http://a b"));
         assert!(!is_absolute_uri("http://a/%2"));
+        assert!(!is_absolute_uri("http://exam:ple.org/x"));
+        assert!(!is_absolute_uri("http://example.://example.org/x"));
+        assert!(is_absolute_uri("http://example.org:8080/x#f"));
+        assert!(is_absolute_uri("http://u:p@[::1]:80/x"));
+        assert!(!is_absolute_uri("http://a/x#f#g"));
     }
 
     #[test]
