@@ -98,8 +98,8 @@ def compare_document(data: bytes, source: str, *, lxml_must_parse: bool = True) 
             for value in set(ids_of(el)):
                 try:
                     by_id: bytes | None = core.exc_c14n(data, value, prefixes)
-                except core.C14nRefused as exc:
-                    by_id = None if all_ids[value] > 1 else repr(exc).encode()
+                except core.C14nRefused:
+                    by_id = None  # refused: lxml must have failed too, or the id is carried twice
                 want = expected if all_ids[value] == 1 else None
                 compared += 1
                 if by_id != want:

@@ -50,6 +50,10 @@ pub fn exc_c14n_with_limits(
         return Err(C14nError::Encoding("UTF-16 or UTF-32 input"));
     }
     let text = std::str::from_utf8(document).map_err(|_| C14nError::Encoding("invalid UTF-8"))?;
+    if text.starts_with('\u{FEFF}') {
+        // a second BOM is a character before the document element (quick-xml would skip it as a BOM)
+        return Err(malformed("text before the document element"));
+    }
     if !all_chars_allowed(text) {
         return Err(malformed("a character outside XML 1.0's Char production"));
     }
@@ -362,11 +366,14 @@ impl<'s> Canon<'s> {
                 (on_path && depth == path.len(), on_path)
             }
             Selector::Id(id) => {
+                // wsu:Id, an unqualified Id (XML-Enc, XML-DSig), xml:id
                 let carries = attrs.iter().any(|a| {
                     a.value == id
-                        && ((a.uri.as_str() == WSU_NS && a.local == "Id")
-                            || (a.uri.is_empty() && a.local == "Id")
-                            || (a.uri.as_str() == XML_NS && a.local == "id"))
+                        && match a.local {
+                            "Id" => a.uri.is_empty() || a.uri.as_str() == WSU_NS,
+                            "id" => a.uri.as_str() == XML_NS,
+                            _ => false,
+                        }
                 });
                 if carries && self.found {
                     return Err(C14nError::DuplicateId);
@@ -476,14 +483,11 @@ impl<'s> Canon<'s> {
         }
 
         // xmlns="": the default namespace is empty here but an output ancestor wrote another one
-        let undeclare_default =
-            if has_visibly_utilized_empty_ns && !has_empty_ns && !has_empty_ns_in_inclusive_list
-                || !has_empty_ns && has_empty_ns_in_inclusive_list
-            {
-                !self.already_rendered("", "")
-            } else {
-                false
-            };
+        // (libxml2's two branches: the element is in no namespace and #default is not on the PrefixList, or
+        // #default is on the PrefixList; either way only when no default namespace node was written above)
+        let undeclare_default = !has_empty_ns
+            && (has_visibly_utilized_empty_ns || has_empty_ns_in_inclusive_list)
+            && !self.already_rendered("", "");
         let out = &mut self.out;
         out.push(b'<');
         out.extend_from_slice(qname.as_bytes());
