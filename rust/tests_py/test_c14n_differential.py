@@ -107,6 +107,22 @@ def compare_document(data: bytes, source: str, *, lxml_must_parse: bool = True) 
                 compared += 1
                 if by_id != want:
                     problems.append(f"{source} id {value!r} prefixes {prefixes}:\n lxml {want!r}\n core {by_id!r}")
+    # every element with a unique id, each with its in-scope PrefixList, plus the document element: one pass
+    unique = [(el, v) for el in root.iter(etree.Element) for v in dict.fromkeys(ids_of(el)) if all_ids[v] == 1]
+    if unique:
+        requests = [(v, prefix_lists(el)[2]) for el, v in unique] + [(None, None)]
+        try:
+            wanted: list[bytes] | None = [lxml_c14n(el, p) for (el, _), (_, p) in zip(unique, requests)]
+            wanted.append(lxml_c14n(root, None))  # type: ignore[union-attr]
+        except etree.C14NError:
+            wanted = None
+        try:
+            forms: list[bytes] | None = core.exc_c14n_many(data, requests)
+        except core.C14nRefused:
+            forms = None
+        compared += len(requests)
+        if forms != wanted:
+            problems.append(f"{source} in one pass {requests}:\n lxml {wanted!r}\n core {forms!r}")
     return compared, problems
 
 

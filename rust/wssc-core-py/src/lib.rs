@@ -59,10 +59,45 @@ fn exc_c14n_path<'py>(
     }
 }
 
+/// Several elements of one document in one pass: `targets` is a list of `(element_id, inclusive_prefixes)`
+/// (`element_id` None: the document element); the canonical forms in the same order.
+#[pyfunction]
+fn exc_c14n_many<'py>(
+    py: Python<'py>,
+    document: &[u8],
+    targets: Vec<(Option<String>, Option<Vec<String>>)>,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let prefixes: Vec<Vec<&str>> = targets
+        .iter()
+        .map(|(_, p)| p.iter().flatten().map(String::as_str).collect())
+        .collect();
+    let requests: Vec<wssc_core::Target<'_>> = targets
+        .iter()
+        .zip(&prefixes)
+        .map(|((id, _), p)| wssc_core::Target {
+            selector: match id {
+                Some(id) => Selector::Id(id),
+                None => Selector::DocumentElement,
+            },
+            inclusive_prefixes: p,
+        })
+        .collect();
+    let limits = wssc_core::Limits::default();
+    let result = py.detach(|| wssc_core::exc_c14n_many(document, &requests, &limits));
+    match result {
+        Ok(forms) => Ok(forms.iter().map(|b| PyBytes::new(py, b)).collect()),
+        Err(C14nError::NotFound) => {
+            Err(PyLookupError::new_err("no element carries one of the ids"))
+        }
+        Err(err) => Err(C14nRefused::new_err(err.to_string())),
+    }
+}
+
 #[pymodule]
 fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exc_c14n, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_path, m)?)?;
+    m.add_function(wrap_pyfunction!(exc_c14n_many, m)?)?;
     m.add("C14nRefused", m.py().get_type::<C14nRefused>())?;
     Ok(())
 }

@@ -10,6 +10,8 @@
 //! (or the prefix is on the InclusiveNamespaces PrefixList) and the nearest output ancestor that wrote the
 //! prefix wrote another URI for it.
 
+use std::borrow::Cow;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
@@ -39,6 +41,32 @@ pub fn exc_c14n_with_limits(
     inclusive_prefixes: &[&str],
     limits: &Limits,
 ) -> Result<Vec<u8>> {
+    let mut outputs = exc_c14n_many(
+        document,
+        &[Target {
+            selector: target,
+            inclusive_prefixes,
+        }],
+        limits,
+    )?;
+    Ok(outputs.pop().unwrap_or_default())
+}
+
+/// One element to canonicalize, and its InclusiveNamespaces PrefixList.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub selector: Selector<'a>,
+    pub inclusive_prefixes: &'a [&'a str],
+}
+
+/// Canonicalize several elements of one document in one pass (a verifier's SignedInfo and every
+/// Reference of it): the canonical forms in the order of `targets`.  The subtrees may nest or repeat.
+/// Every target must be found ([`C14nError::NotFound`] otherwise).
+pub fn exc_c14n_many(
+    document: &[u8],
+    targets: &[Target<'_>],
+    limits: &Limits,
+) -> Result<Vec<Vec<u8>>> {
     if document.len() > limits.max_document_bytes {
         return Err(C14nError::TooLarge);
     }
@@ -57,27 +85,36 @@ pub fn exc_c14n_with_limits(
     if !all_chars_allowed(text) {
         return Err(malformed("a character outside XML 1.0's Char production"));
     }
-    let inclusive: Vec<&str> = inclusive_prefixes
+    let outputs = targets
         .iter()
-        .map(|p| if *p == "#default" { "" } else { *p })
+        .map(|t| Output {
+            selector: t.selector,
+            inclusive: t
+                .inclusive_prefixes
+                .iter()
+                .map(|p| if *p == "#default" { "" } else { *p })
+                .collect(),
+            out: Vec::new(),
+            rendered: Vec::new(),
+            marks: Vec::new(),
+            apex_depth: None,
+            found: false,
+        })
         .collect();
     let mut canon = Canon {
-        target,
-        inclusive,
+        outputs,
         limits: *limits,
-        out: Vec::with_capacity(document.len() / 2),
         scope: Vec::new(),
         frames: Vec::new(),
-        rendered: Vec::new(),
-        found: false,
+        path: Vec::new(),
         root_seen: false,
         root_closed: false,
     };
     canon.run(text)?;
-    if !canon.found {
+    if canon.outputs.iter().any(|o| !o.found) {
         return Err(C14nError::NotFound);
     }
-    Ok(canon.out)
+    Ok(canon.outputs.into_iter().map(|o| o.out).collect())
 }
 
 fn malformed(why: &str) -> C14nError {
@@ -92,14 +129,23 @@ fn ns_error(why: &str) -> C14nError {
 struct Frame {
     /// length of `Canon::scope` before this element's declarations
     scope_len: usize,
-    /// length of `Canon::rendered` before this element's entries
-    rendered_len: usize,
-    /// the element is in the canonicalized subtree
-    output: bool,
     /// child elements met so far (for [`Selector::Path`])
     children: usize,
-    /// the element is on the path of a [`Selector::Path`]
-    on_path: bool,
+}
+
+/// One canonical form being written.
+struct Output<'s> {
+    selector: Selector<'s>,
+    /// the PrefixList, "" for the default namespace
+    inclusive: Vec<&'s str>,
+    out: Vec<u8>,
+    /// libxml2's `ns_rendered` stack: the namespace nodes of the output elements open, innermost last
+    rendered: Vec<(String, String)>,
+    /// length of `rendered` before each open output element
+    marks: Vec<usize>,
+    /// depth of the apex while its subtree is being written
+    apex_depth: Option<usize>,
+    found: bool,
 }
 
 /// An attribute other than a namespace declaration, resolved.
@@ -108,21 +154,18 @@ struct Attr<'e> {
     prefix: &'e str,
     local: &'e str,
     uri: String,
-    value: String,
+    value: Cow<'e, str>,
 }
 
 struct Canon<'s> {
-    target: Selector<'s>,
-    inclusive: Vec<&'s str>,
+    outputs: Vec<Output<'s>>,
     limits: Limits,
-    out: Vec<u8>,
     /// namespace declarations in scope, innermost last: (prefix, URI), prefix "" for the default namespace
     /// (URI "" for `xmlns=""`)
     scope: Vec<(String, String)>,
     frames: Vec<Frame>,
-    /// libxml2's `ns_rendered` stack: the namespace nodes of the output elements open, innermost last
-    rendered: Vec<(String, String)>,
-    found: bool,
+    /// child-element indices of the current element from the document element
+    path: Vec<usize>,
     root_seen: bool,
     root_closed: bool,
 }
@@ -162,19 +205,19 @@ impl<'s> Canon<'s> {
                     // Canonical XML keeps processing instructions (only comments go); inside the
                     // subtree one is written `<?target data?>`, the data after the white space that
                     // separates it from the target, line ends normalized.
-                    if self.emitting() {
-                        let content = pi.content();
-                        if !content.is_empty() && !content.starts_with([' ', '\t', '\r', '\n']) {
-                            return Err(malformed("bad processing instruction"));
-                        }
-                        let data = content.trim_start_matches([' ', '\t', '\r', '\n']);
-                        self.out.extend_from_slice(b"<?");
-                        self.out.extend_from_slice(target.as_bytes());
+                    let content = pi.content();
+                    if !content.is_empty() && !content.starts_with([' ', '\t', '\r', '\n']) {
+                        return Err(malformed("bad processing instruction"));
+                    }
+                    let data = content.trim_start_matches([' ', '\t', '\r', '\n']);
+                    for out in self.writing() {
+                        out.extend_from_slice(b"<?");
+                        out.extend_from_slice(target.as_bytes());
                         if !data.is_empty() {
-                            self.out.push(b' ');
-                            write_pi_data(&mut self.out, data);
+                            out.push(b' ');
+                            write_pi_data(out, data);
                         }
-                        self.out.extend_from_slice(b"?>");
+                        out.extend_from_slice(b"?>");
                     }
                 }
                 Event::Comment(_) => {}
@@ -186,8 +229,8 @@ impl<'s> Canon<'s> {
                     if self.frames.is_empty() {
                         return Err(malformed("CDATA outside the document element"));
                     }
-                    if self.emitting() {
-                        write_text(&mut self.out, &t, true);
+                    for out in self.writing() {
+                        write_text(out, &t, true);
                     }
                 }
                 Event::GeneralRef(r) => {
@@ -195,9 +238,10 @@ impl<'s> Canon<'s> {
                         return Err(malformed("reference outside the document element"));
                     }
                     let c = resolve_reference(&r)?;
-                    if self.emitting() {
-                        let mut buf = [0u8; 4];
-                        write_text(&mut self.out, c.encode_utf8(&mut buf), false);
+                    let mut buf = [0u8; 4];
+                    let c: &str = c.encode_utf8(&mut buf);
+                    for out in self.writing() {
+                        write_text(out, c, false);
                     }
                 }
                 Event::Eof => break,
@@ -212,8 +256,12 @@ impl<'s> Canon<'s> {
         Ok(())
     }
 
-    fn emitting(&self) -> bool {
-        self.frames.last().is_some_and(|f| f.output)
+    /// The buffers of the canonical forms being written.
+    fn writing(&mut self) -> impl Iterator<Item = &mut Vec<u8>> + use<'_, 's> {
+        self.outputs
+            .iter_mut()
+            .filter(|o| o.apex_depth.is_some())
+            .map(|o| &mut o.out)
     }
 
     fn text(&mut self, t: &str) -> Result<()> {
@@ -227,8 +275,8 @@ impl<'s> Canon<'s> {
         if t.contains("]]>") {
             return Err(malformed("']]>' in character data"));
         }
-        if self.emitting() {
-            write_text(&mut self.out, t, true);
+        for out in self.writing() {
+            write_text(out, t, true);
         }
         Ok(())
     }
@@ -267,7 +315,7 @@ impl<'s> Canon<'s> {
         }
         // attributes: namespace declarations into scope, the rest kept for resolution
         let scope_len = self.scope.len();
-        let mut raw_attrs: Vec<(&str, String)> = Vec::new();
+        let mut raw_attrs: Vec<(&str, Cow<'_, str>)> = Vec::new();
         let mut count = 0usize;
         for attr in e.attributes().with_checks(true) {
             let attr = attr.map_err(|err| C14nError::Malformed(err.to_string()))?;
@@ -276,10 +324,10 @@ impl<'s> Canon<'s> {
                 return Err(C14nError::TooManyAttributes);
             }
             let key: &str = attr.key.0;
-            let value = normalize_attribute(&attr.value)?;
+            let value = normalize_attribute(attr.value)?;
             if key == "xmlns" {
                 check_namespace_uri(&value)?;
-                self.scope.push((String::new(), value));
+                self.scope.push((String::new(), value.into_owned()));
             } else if let Some(declared) = key.strip_prefix("xmlns:") {
                 if !is_ncname(declared) {
                     return Err(malformed("bad namespace prefix"));
@@ -300,7 +348,7 @@ impl<'s> Canon<'s> {
                     ));
                 }
                 check_namespace_uri(&value)?;
-                self.scope.push((declared.to_string(), value));
+                self.scope.push((declared.to_string(), value.into_owned()));
             } else {
                 raw_attrs.push((key, value));
             }
@@ -350,51 +398,50 @@ impl<'s> Canon<'s> {
 
         // selection
         let depth = self.frames.len();
-        let index = match self.frames.last_mut() {
-            Some(parent) => {
-                parent.children += 1;
-                parent.children - 1
-            }
-            None => 0,
-        };
-        let parent_output = self.frames.last().is_some_and(|f| f.output);
-        let parent_on_path = self.frames.last().is_none_or(|f| f.on_path);
-        let (is_target, on_path) = match self.target {
-            Selector::DocumentElement => (depth == 0, false),
-            Selector::Path(path) => {
-                let on_path = depth == 0 || (parent_on_path && path.get(depth - 1) == Some(&index));
-                (on_path && depth == path.len(), on_path)
-            }
-            Selector::Id(id) => {
-                // wsu:Id, an unqualified Id (XML-Enc, XML-DSig), xml:id
-                let carries = attrs.iter().any(|a| {
-                    a.value == id
-                        && match a.local {
-                            "Id" => a.uri.is_empty() || a.uri.as_str() == WSU_NS,
-                            "id" => a.uri.as_str() == XML_NS,
-                            _ => false,
-                        }
-                });
-                if carries && self.found {
-                    return Err(C14nError::DuplicateId);
-                }
-                (carries, false)
-            }
-        };
-        if is_target {
-            self.found = true;
+        if let Some(parent) = self.frames.last_mut() {
+            self.path.push(parent.children);
+            parent.children += 1;
         }
-        let output = parent_output || is_target;
-        let rendered_len = self.rendered.len();
-        if output {
-            self.write_start(qname, prefix, &element_uri, &mut attrs);
+        let mut sorted = false;
+        for output in self.outputs.iter_mut() {
+            let is_target = match output.selector {
+                Selector::DocumentElement => depth == 0,
+                Selector::Path(path) => path == self.path.as_slice(),
+                Selector::Id(id) => {
+                    // wsu:Id, an unqualified Id (XML-Enc, XML-DSig), xml:id
+                    let carries = attrs.iter().any(|a| {
+                        a.value == id
+                            && match a.local {
+                                "Id" => a.uri.is_empty() || a.uri.as_str() == WSU_NS,
+                                "id" => a.uri.as_str() == XML_NS,
+                                _ => false,
+                            }
+                    });
+                    if carries && output.found {
+                        return Err(C14nError::DuplicateId);
+                    }
+                    carries
+                }
+            };
+            if is_target && !output.found {
+                output.found = true;
+                output.apex_depth = Some(depth);
+            }
+            if output.apex_depth.is_some() {
+                if !sorted {
+                    // attributes: by namespace URI (none first), then local name
+                    attrs.sort_by(|a, b| {
+                        (a.uri.as_bytes(), a.local.as_bytes())
+                            .cmp(&(b.uri.as_bytes(), b.local.as_bytes()))
+                    });
+                    sorted = true;
+                }
+                output.write_start(&self.scope, qname, prefix, &element_uri, &attrs);
+            }
         }
         self.frames.push(Frame {
             scope_len,
-            rendered_len,
-            output,
             children: 0,
-            on_path,
         });
         if empty {
             self.close(qname);
@@ -402,6 +449,41 @@ impl<'s> Canon<'s> {
         Ok(())
     }
 
+    fn end(&mut self, e: &quick_xml::events::BytesEnd<'_>) -> Result<()> {
+        // quick-xml checked that the name matches the start tag's (check_end_names)
+        if self.frames.is_empty() {
+            return Err(malformed("end tag without start tag"));
+        }
+        let name: &str = e;
+        self.close(name);
+        Ok(())
+    }
+
+    fn close(&mut self, qname: &str) {
+        if let Some(frame) = self.frames.pop() {
+            let depth = self.frames.len();
+            for output in self.outputs.iter_mut() {
+                if let Some(apex) = output.apex_depth {
+                    output.out.extend_from_slice(b"</");
+                    output.out.extend_from_slice(qname.as_bytes());
+                    output.out.push(b'>');
+                    let mark = output.marks.pop().unwrap_or(0);
+                    output.rendered.truncate(mark);
+                    if apex == depth {
+                        output.apex_depth = None;
+                    }
+                }
+            }
+            self.scope.truncate(frame.scope_len);
+            self.path.pop();
+        }
+        if self.frames.is_empty() {
+            self.root_closed = true;
+        }
+    }
+}
+
+impl Output<'_> {
     /// libxml2's `xmlExcC14NVisibleNsStackFind`, every node visible: was (prefix, uri) written by the nearest
     /// output ancestor (or this element) that wrote the prefix?  An empty default namespace counts as
     /// written at the top.
@@ -414,11 +496,13 @@ impl<'s> Canon<'s> {
 
     fn write_start(
         &mut self,
+        scope: &[(String, String)],
         qname: &str,
         prefix: &str,
         element_uri: &str,
-        attrs: &mut [Attr<'_>],
+        attrs: &[Attr<'_>],
     ) {
+        self.marks.push(self.rendered.len());
         let mut list: Vec<(String, String)> = Vec::new();
         let mut has_empty_ns = false;
         let mut has_empty_ns_in_inclusive_list = false;
@@ -433,8 +517,7 @@ impl<'s> Canon<'s> {
             if p == "xml" {
                 continue;
             }
-            if let Some(uri) = self
-                .scope
+            if let Some(uri) = scope
                 .iter()
                 .rev()
                 .find(|(q, _)| q == p)
@@ -459,7 +542,7 @@ impl<'s> Canon<'s> {
         } else {
             has_visibly_utilized_empty_ns = true;
             // an unqualified element in no namespace: the nearest default declaration, xmlns="" if any
-            self.scope.iter().rev().find(|(q, _)| q.is_empty()).cloned()
+            scope.iter().rev().find(|(q, _)| q.is_empty()).cloned()
         };
         if let Some((p, uri)) = own {
             if !self.already_rendered(&p, &uri) {
@@ -506,10 +589,7 @@ impl<'s> Canon<'s> {
             }
             write_quoted_uri(out, uri);
         }
-        // attributes: by namespace URI (none first), then local name
-        attrs.sort_by(|a, b| {
-            (a.uri.as_bytes(), a.local.as_bytes()).cmp(&(b.uri.as_bytes(), b.local.as_bytes()))
-        });
+        // attributes: sorted by the caller
         for a in attrs.iter() {
             out.push(b' ');
             out.extend_from_slice(a.qname.as_bytes());
@@ -518,31 +598,6 @@ impl<'s> Canon<'s> {
             out.push(b'"');
         }
         out.push(b'>');
-    }
-
-    fn end(&mut self, e: &quick_xml::events::BytesEnd<'_>) -> Result<()> {
-        // quick-xml checked that the name matches the start tag's (check_end_names)
-        if self.frames.is_empty() {
-            return Err(malformed("end tag without start tag"));
-        }
-        let name: &str = e;
-        self.close(name);
-        Ok(())
-    }
-
-    fn close(&mut self, qname: &str) {
-        if let Some(frame) = self.frames.pop() {
-            if frame.output {
-                self.out.extend_from_slice(b"</");
-                self.out.extend_from_slice(qname.as_bytes());
-                self.out.push(b'>');
-            }
-            self.scope.truncate(frame.scope_len);
-            self.rendered.truncate(frame.rendered_len);
-        }
-        if self.frames.is_empty() {
-            self.root_closed = true;
-        }
     }
 }
 
@@ -588,7 +643,14 @@ fn resolve_reference(name: &str) -> Result<char> {
 /// XML 1.0 section 3.3.3 attribute-value normalization (CDATA type, as without a DTD every attribute is),
 /// after section 2.11 line-end normalization: a literal tab, LF, CR or CR LF becomes one space; references
 /// are replaced by their character, which is not normalized.
-fn normalize_attribute(raw: &str) -> Result<String> {
+fn normalize_attribute(raw: Cow<'_, str>) -> Result<Cow<'_, str>> {
+    if !raw
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\r' | b'\n'))
+    {
+        return Ok(raw);
+    }
+    let raw: &str = &raw;
     let mut value = String::with_capacity(raw.len());
     let bytes = raw.as_bytes();
     let mut start = 0;
@@ -620,7 +682,7 @@ fn normalize_attribute(raw: &str) -> Result<String> {
         }
     }
     value.push_str(&raw[start..]);
-    Ok(value)
+    Ok(Cow::Owned(value))
 }
 
 /// Character data as Canonical XML writes it: `&`, `<`, `>` and CR escaped.  Literal input (text, CDATA)

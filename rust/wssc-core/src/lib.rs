@@ -17,7 +17,7 @@
 mod c14n;
 mod names;
 
-pub use c14n::{exc_c14n, exc_c14n_with_limits};
+pub use c14n::{exc_c14n, exc_c14n_many, exc_c14n_with_limits, Target};
 
 /// Largest document accepted, in bytes (wssc `limits.MAX_MESSAGE_BYTES`: 4 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;

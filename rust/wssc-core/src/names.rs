@@ -17,6 +17,19 @@ fn is_name_char(c: char) -> bool {
 
 /// An NCName: a Name without a colon.
 pub fn is_ncname(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if bytes.is_ascii() {
+        // the common case, without decoding
+        return match bytes.split_first() {
+            Some((first, rest)) => {
+                (first.is_ascii_alphabetic() || *first == b'_')
+                    && rest
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            }
+            None => false,
+        };
+    }
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if c != ':' && is_name_start(c) => chars.all(|c| c != ':' && is_name_char(c)),
@@ -35,16 +48,17 @@ pub fn split_qname(s: &str) -> Option<(&str, &str)> {
 /// Every character is an XML 1.0 Char: no C0 control but tab, LF and CR; no U+FFFE or U+FFFF (the input
 /// is a `str`, so no surrogates either).
 pub fn all_chars_allowed(s: &str) -> bool {
-    s.bytes().enumerate().all(|(i, b)| match b {
-        0x09 | 0x0A | 0x0D => true,
-        0x00..=0x1F => false,
-        // U+FFFE is EF BF BE and U+FFFF is EF BF BF in UTF-8
-        0xEF => {
-            !(s.as_bytes().get(i + 1) == Some(&0xBF)
-                && matches!(s.as_bytes().get(i + 2), Some(0xBE) | Some(0xBF)))
-        }
-        _ => true,
-    })
+    let bytes = s.as_bytes();
+    // no short circuit: the compiler vectorizes this
+    let controls_ok = bytes.iter().fold(true, |ok, &b| {
+        ok & ((b >= 0x20) | (b == 0x09) | (b == 0x0A) | (b == 0x0D))
+    });
+    // U+FFFE is EF BF BE and U+FFFF is EF BF BF in UTF-8
+    controls_ok
+        && memchr::memchr_iter(0xEF, bytes).all(|i| {
+            !(bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE) | Some(0xBF)))
+        })
 }
 
 /// An XML 1.0 Char, for character references.
@@ -128,6 +142,35 @@ fn is_authority(authority: &str) -> bool {
     all_of(host, b"") && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The characters RFC 3986 allows anywhere in a URI component: unreserved and sub-delims.
+const URI_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        b += 1;
+    }
+    table
+};
+
 /// Every character is unreserved, a sub-delim, a well-formed percent escape, or one of `extra`.
 fn all_of(part: &str, extra: &[u8]) -> bool {
     let bytes = part.as_bytes();
@@ -143,26 +186,7 @@ fn all_of(part: &str, extra: &[u8]) -> bool {
             i += 3;
             continue;
         }
-        let ok = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-            )
-            || extra.contains(&b);
-        if !ok {
+        if !(URI_CHAR[b as usize] || extra.contains(&b)) {
             return false;
         }
         i += 1;
