@@ -37,6 +37,13 @@ TOTALS: dict[str, list[int]] = {}
 ELEMENTS = [0]
 
 
+#: lxml hands libxml2 only the PrefixList entries interned in its thread's parser dictionary: "" (for
+#: ``#default``) is dropped until some document has put "" there (``xmlns=""`` does).  Put it there first, so
+#: that lxml treats ``#default`` as the specification (and the core) do; test_lxml_default_prefix_history
+#: shows the other behaviour.
+etree.fromstring(b'<prime xmlns=""/>')
+
+
 def _parser() -> etree.XMLParser:
     # wssc.primitives.xml's settings, comments kept (they must vanish from the canonical form anyway)
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, collect_ids=False)
@@ -212,6 +219,9 @@ C14N_EXAMPLES = {
    <normId id=' &apos;   &#x20;&#13;&#xa;&#9;   &apos; '/>
 </doc>""",
     "3.6 UTF-8": b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<doc>&#169;</doc>'.replace(b"ISO-8859-1", b"UTF-8"),
+    # not from the specifications: a default namespace in scope, unused by prefixed elements (lxml ignores
+    # #default on the PrefixList), an unqualified child undeclaring it
+    "#default on the PrefixList": b"""<E xmlns="urn:e" xmlns:p="urn:p"><A Id="a"><p:B Id="b">t<c/></p:B></A><C Id="c"/></E>""",
     "3.7 subsets (namespaces)": b"""<doc xmlns="http://www.ietf.org" xmlns:w3c="http://www.w3.org">
    <e1>
       <e2 xmlns="">
@@ -226,6 +236,28 @@ def test_w3c_exclusive_example() -> None:
     for doc in (EXC_EXAMPLE_1, EXC_EXAMPLE_2):
         assert core.exc_c14n_path(doc, [0], None) == EXC_EXPECTED
     _run("W3C examples", iter([("exc 2.2 #1", EXC_EXAMPLE_1), ("exc 2.2 #2", EXC_EXAMPLE_2), *C14N_EXAMPLES.items()]))
+
+
+LXML_HISTORY_PROBE = """
+from lxml import etree
+doc = b'<E xmlns="urn:e" xmlns:p="urn:p"><A><p:B>t</p:B></A></E>'
+print(etree.tostring(etree.fromstring(doc)[0][0], method="c14n", exclusive=True, inclusive_ns_prefixes=[""]).decode())
+etree.fromstring(b'<a xmlns=""/>')
+print(etree.tostring(etree.fromstring(doc)[0][0], method="c14n", exclusive=True, inclusive_ns_prefixes=[""]).decode())
+"""
+
+
+def test_lxml_default_prefix_history() -> None:
+    """Documents lxml's behaviour (and so wssc's Python path): ``#default`` on a PrefixList is ignored in a
+    fresh thread, honoured once any document with ``xmlns=""`` was parsed.  The core always honours it."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", LXML_HISTORY_PROBE], capture_output=True, text=True, check=True)
+    fresh, primed = out.stdout.splitlines()
+    assert fresh == '<p:B xmlns:p="urn:p">t</p:B>'
+    assert primed == '<p:B xmlns="urn:e" xmlns:p="urn:p">t</p:B>'
+    doc = b'<E xmlns="urn:e" xmlns:p="urn:p"><A><p:B>t</p:B></A></E>'
+    assert core.exc_c14n_path(doc, [0, 0], ["#default"]).decode() == primed
 
 
 def test_w3c_c14n_expected_forms() -> None:

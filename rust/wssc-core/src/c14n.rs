@@ -89,6 +89,10 @@ pub fn exc_c14n_many(
         .iter()
         .map(|t| Output {
             selector: t.selector,
+            // `#default` (or "") names the default namespace, treated as inclusive (the specification,
+            // libxml2's own code, WSS4J and .NET).  lxml does the same only once its thread's parser
+            // dictionary holds "" (after any document with xmlns=""); before, it drops the entry.  See
+            // rust/README.md: wssc's Python path inherits that dependence on history.
             inclusive: t
                 .inclusive_prefixes
                 .iter()

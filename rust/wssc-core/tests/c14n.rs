@@ -219,3 +219,60 @@ fn limits() {
         C14nError::TooManyAttributes
     );
 }
+
+#[test]
+fn many_targets_in_one_pass() {
+    use wssc_core::{exc_c14n_many, Target};
+    let doc =
+        r#"<E xmlns="urn:e" xmlns:p="urn:p"><A Id="a"><p:B Id="b">t</p:B></A><C Id="c"/></E>"#;
+    let forms = exc_c14n_many(
+        doc.as_bytes(),
+        &[
+            Target {
+                selector: Selector::Id("b"),
+                inclusive_prefixes: &[],
+            },
+            Target {
+                selector: Selector::Id("a"),
+                inclusive_prefixes: &["p"],
+            },
+            Target {
+                selector: Selector::Id("c"),
+                inclusive_prefixes: &[],
+            },
+            Target {
+                selector: Selector::DocumentElement,
+                inclusive_prefixes: &[],
+            },
+            Target {
+                selector: Selector::Id("b"),
+                inclusive_prefixes: &["#default"],
+            },
+        ],
+        &Limits::default(),
+    )
+    .unwrap();
+    let forms: Vec<String> = forms
+        .into_iter()
+        .map(|f| String::from_utf8(f).unwrap())
+        .collect();
+    assert_eq!(
+        forms,
+        [
+            r#"<p:B xmlns:p="urn:p" Id="b">t</p:B>"#,
+            r#"<A xmlns="urn:e" xmlns:p="urn:p" Id="a"><p:B Id="b">t</p:B></A>"#,
+            r#"<C xmlns="urn:e" Id="c"></C>"#,
+            r#"<E xmlns="urn:e"><A Id="a"><p:B xmlns:p="urn:p" Id="b">t</p:B></A><C Id="c"></C></E>"#,
+            r#"<p:B xmlns="urn:e" xmlns:p="urn:p" Id="b">t</p:B>"#,
+        ]
+    );
+    let missing = exc_c14n_many(
+        doc.as_bytes(),
+        &[Target {
+            selector: Selector::Id("zz"),
+            inclusive_prefixes: &[],
+        }],
+        &Limits::default(),
+    );
+    assert_eq!(missing, Err(C14nError::NotFound));
+}
