@@ -478,6 +478,7 @@ def test_mutants() -> None:
     rng = random.Random(11)
     problems: list[str] = []
     stricter: dict[str, int] = {}
+    examples: dict[str, bytes] = {}
     both_refused = compared = 0
     for n in range(MUTANTS):
         data = mutate(rng.choice(seeds), rng)
@@ -500,12 +501,15 @@ def test_mutants() -> None:
         if core_reads is not None:
             reason = core_reads.split(":")[0] if "well-formed" not in core_reads else core_reads
             stricter[reason] = stricter.get(reason, 0) + 1
+            examples.setdefault(reason, data)
             continue
         count, found = compare_document(data, f"mutant {n}")
         compared += count
         problems.extend(found)
     print(f"\n[mutants] {MUTANTS} mutants: {both_refused} refused by both, {compared} canonicalizations compared, "
           f"{len(problems)} differences; refused by the core alone: {stricter}")
+    for reason, example in examples.items():
+        print(f"  refused by the core alone ({reason}), e.g. {example[:2000]!r}")
     TOTALS["mutants (read by both)"] = [MUTANTS - both_refused - sum(stricter.values()), -1, compared, len(problems)]
     assert not problems, "\n".join(problems[:10])
 
