@@ -157,7 +157,7 @@ struct Attr<'e> {
     qname: &'e str,
     prefix: &'e str,
     local: &'e str,
-    uri: String,
+    uri: &'e str,
     value: Cow<'e, str>,
 }
 
@@ -285,19 +285,6 @@ impl<'s> Canon<'s> {
         Ok(())
     }
 
-    /// The URI a declared prefix is bound to ("" for the default namespace undeclared or absent); `None`
-    /// for a prefix not declared.
-    fn lookup(&self, prefix: &str) -> Option<&str> {
-        if prefix == "xml" {
-            return Some(XML_NS);
-        }
-        self.scope
-            .iter()
-            .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
-    }
-
     fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<()> {
         if self.root_closed {
             return Err(malformed("more than one document element"));
@@ -361,25 +348,33 @@ impl<'s> Canon<'s> {
             return Err(C14nError::TooManyNamespaces);
         }
 
-        let element_uri = match self.lookup(prefix) {
+        // The URI a declared prefix is bound to ("" for the default namespace undeclared or absent); None
+        // for a prefix not declared.
+        let scope = &self.scope;
+        let lookup = |prefix: &str| -> Option<&str> {
+            if prefix == "xml" {
+                return Some(XML_NS);
+            }
+            scope
+                .iter()
+                .rev()
+                .find(|(p, _)| p == prefix)
+                .map(|(_, u)| u.as_str())
+        };
+        let element_uri = match lookup(prefix) {
             Some(uri) => uri,
             None if prefix.is_empty() => "",
             None => return Err(ns_error("undeclared element prefix")),
         };
-        let element_uri = element_uri.to_string();
 
         let mut attrs: Vec<Attr<'_>> = Vec::with_capacity(raw_attrs.len());
         for (key, value) in raw_attrs {
             let (aprefix, alocal) =
                 split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
             let uri = if aprefix.is_empty() {
-                String::new()
+                ""
             } else {
-                match self.scope.iter().rev().find(|(p, _)| p == aprefix) {
-                    _ if aprefix == "xml" => XML_NS.to_string(),
-                    Some((_, u)) => u.clone(),
-                    None => return Err(ns_error("undeclared attribute prefix")),
-                }
+                lookup(aprefix).ok_or_else(|| ns_error("undeclared attribute prefix"))?
             };
             attrs.push(Attr {
                 qname: key,
@@ -416,8 +411,8 @@ impl<'s> Canon<'s> {
                     let carries = attrs.iter().any(|a| {
                         a.value == id
                             && match a.local {
-                                "Id" => a.uri.is_empty() || a.uri.as_str() == WSU_NS,
-                                "id" => a.uri.as_str() == XML_NS,
+                                "Id" => a.uri.is_empty() || a.uri == WSU_NS,
+                                "id" => a.uri == XML_NS,
                                 _ => false,
                             }
                     });
@@ -440,7 +435,7 @@ impl<'s> Canon<'s> {
                     });
                     sorted = true;
                 }
-                output.write_start(&self.scope, qname, prefix, &element_uri, &attrs);
+                output.write_start(scope, qname, prefix, element_uri, &attrs);
             }
         }
         self.frames.push(Frame {
@@ -563,10 +558,11 @@ impl Output<'_> {
             if a.prefix.is_empty() || a.prefix == "xml" {
                 continue;
             }
-            if !self.already_rendered(a.prefix, &a.uri) {
-                list.push((a.prefix.to_string(), a.uri.clone()));
+            if !self.already_rendered(a.prefix, a.uri) {
+                list.push((a.prefix.to_string(), a.uri.to_string()));
             }
-            self.rendered.push((a.prefix.to_string(), a.uri.clone()));
+            self.rendered
+                .push((a.prefix.to_string(), a.uri.to_string()));
         }
 
         // xmlns="": the default namespace is empty here but an output ancestor wrote another one
