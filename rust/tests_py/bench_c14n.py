@@ -10,8 +10,8 @@ element canonicalized:
 - ``lxml tree``: ``etree.tostring(el, method="c14n", exclusive=True)`` on a tree already parsed;
 - ``lxml parse+c14n``: parsing the message once and canonicalizing every element with an Id, divided by the
   number of such elements;
-- ``rust``: ``wssc_core_py.exc_c14n(message, id)``, which tokenizes the whole message for each element;
-- ``rust one pass``: ``wssc_core_py.exc_c14n_many(message, [(id, None), ...])``, every element with an Id in
+- ``rust``: ``wssc._core.exc_c14n(message, id)``, which tokenizes the whole message for each element;
+- ``rust one pass``: ``wssc._core.exc_c14n_many(message, [(id, None), ...])``, every element with an Id in
   one pass over the message (as a verifier would canonicalize a SignedInfo's references), divided by their
   number.
 
@@ -26,7 +26,7 @@ import timeit
 from lxml import etree
 
 import helpers as h
-import wssc_core_py as core
+from wssc import _core as core
 from wss4j_bench import make_envelope
 from wssc.security.policy import ProtectionPolicy
 

@@ -1,4 +1,4 @@
-"""The Rust core's exclusive c14n (``wssc_core_py.exc_c14n``) against lxml's, byte for byte.
+"""The Rust core's exclusive c14n (``wssc._core.exc_c14n``) against lxml's, byte for byte.
 
 Run in a throwaway venv that has lxml, pytest, hypothesis, wssc (``pip install -e /work/main``) and the
 binding (``maturin develop --release --manifest-path rust/wssc-core-py/Cargo.toml``)::
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree
 
-import wssc_core_py as core
+from wssc import _core as core
 
 TESTS_DIR = os.environ.get("WSSC_TESTS_DIR", "/work/main/tests")
 VECTORS_DIR = os.environ.get("WSSC_VECTORS_DIR", "/work/shared/vectors")

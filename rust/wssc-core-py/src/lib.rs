@@ -1,4 +1,5 @@
-//! Python binding of wssc-core: `wssc_core_py.exc_c14n(document, element_id, inclusive_prefixes) -> bytes`.
+//! Python binding of wssc-core, imported as `wssc._core` (built by setuptools-rust from the project's
+//! `pip install .`, or by `maturin develop` in this directory).
 //!
 //! No `unsafe` here: PyO3's macros hold what the binding needs.  A panic in the core becomes a Python
 //! exception (PyO3 raises `PanicException`), never an abort of the process.
@@ -9,7 +10,7 @@ use pyo3::types::PyBytes;
 use wssc_core::{C14nError, Selector};
 
 pyo3::create_exception!(
-    wssc_core_py,
+    _core,
     C14nRefused,
     PyValueError,
     "the document cannot be canonicalized"
@@ -94,6 +95,7 @@ fn exc_c14n_many<'py>(
 }
 
 #[pymodule]
+#[pyo3(name = "_core")]
 fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exc_c14n, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_path, m)?)?;
