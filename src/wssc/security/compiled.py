@@ -1,0 +1,64 @@
+"""Choosing the compiled core (``wssc._core``, docs/core.md) or the Python path for the per-message work.
+
+The core is used when it was built (``pip install .`` where cargo exists) and ``WSSC_PURE_PYTHON`` is not
+set to a true value; the Python path is the reference implementation and the fallback, and decides every
+message the core declines.  :func:`forced_python` forces the Python path in the current thread (tests,
+the differential harness).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Final
+
+#: set to 1 (or true, yes, on) to force the Python path, whether the core is installed or not
+PURE_PYTHON_ENV: Final = "WSSC_PURE_PYTHON"
+
+_FORCED = threading.local()
+
+
+def _load() -> ModuleType | None:
+    try:
+        return importlib.import_module("wssc._core")
+    except ImportError:
+        return None
+
+
+_CORE: Final = _load()
+
+
+def _env_forces_python() -> bool:
+    return os.environ.get(PURE_PYTHON_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def installed() -> bool:
+    """Whether the compiled core was built and imports."""
+    return _CORE is not None
+
+
+def core() -> ModuleType | None:
+    """The compiled core when it is to be used for this call, else None (the Python path)."""
+    if _CORE is None or getattr(_FORCED, "python", False) or _env_forces_python():
+        return None
+    return _CORE
+
+
+def active() -> str:
+    """``"rust"`` when the core does the per-message work in this thread, else ``"python"``."""
+    return "rust" if core() is not None else "python"
+
+
+@contextmanager
+def forced_python() -> Iterator[None]:
+    """Force the Python path in this thread for the duration of the block."""
+    before = getattr(_FORCED, "python", False)
+    _FORCED.python = True
+    try:
+        yield
+    finally:
+        _FORCED.python = before
