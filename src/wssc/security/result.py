@@ -6,7 +6,7 @@ envelope, so a signature-wrapping attack has nothing to substitute.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -55,30 +55,95 @@ class SupportingToken:
 
 
 @dataclass(frozen=True)
-class VerifiedMessage:
+class MessageView:
+    """The verified message as lxml elements: what the application reads."""
+
     envelope: Element
-    soap: SOAPVersion
     header: Element | None
     #: the SOAP Body, decrypted, and signed when the requirements said so
     body: Element
-    context: ContextRef | None
     #: elements covered by the primary signature, in reference order
     signed: tuple[Element, ...]
     #: elements whose content (Body) or self (headers, signature) was decrypted
     encrypted: tuple[Element, ...]
-    algorithms: Mapping[str, str]
-    timestamp: Timestamp | None
     signature: VerifiedSignature | None
-    signature_key: KeyOrigin | None
-    endorsing: tuple[tuple[VerifiedSignature, KeyOrigin], ...] = ()
-    signature_confirmations: tuple[bytes | None, ...] = ()
-    username_tokens: tuple[SupportingToken, ...] = ()
-    #: wsu:Id -> Identifier of the SCTs the Security header carried (for ``#id`` references in the Body)
-    header_contexts: Mapping[str, str] = field(default_factory=dict)
+
+
+class VerifiedMessage:
+    """Only what verification proved (the signxml model): the lxml view of the message, its context, keys,
+    algorithms and Timestamp.
+
+    The view is either given (the Python path verified lxml's tree itself) or built on first use from the
+    compiled core's output, with every signed element's digest checked again on lxml's tree
+    (:mod:`wssc.security.compiled_unprotect`, docs/core.md); :meth:`to_bytes` then hands back the core's
+    output, in which every signed part is the canonical bytes whose digest was verified.
+    """
+
+    def __init__(
+        self,
+        *,
+        view: MessageView | Callable[[], MessageView],
+        soap: SOAPVersion,
+        context: ContextRef | None,
+        algorithms: Mapping[str, str],
+        timestamp: Timestamp | None,
+        signature_value: bytes | None,
+        signature_key: KeyOrigin | None,
+        endorsing: tuple[tuple[VerifiedSignature, KeyOrigin], ...] = (),
+        signature_confirmations: tuple[bytes | None, ...] = (),
+        username_tokens: tuple[SupportingToken, ...] = (),
+        header_contexts: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> None:
+        self._view = view if isinstance(view, MessageView) else None
+        self._load = None if isinstance(view, MessageView) else view
+        self._data = data
+        self.soap = soap
+        self.context = context
+        self.algorithms = algorithms
+        self.timestamp = timestamp
+        self.signature_value = signature_value
+        self.signature_key = signature_key
+        self.endorsing = endorsing
+        self.signature_confirmations = signature_confirmations
+        self.username_tokens = username_tokens
+        #: wsu:Id -> Identifier of the SCTs the Security header carried (for ``#id`` references in the Body)
+        self.header_contexts: Mapping[str, str] = dict(header_contexts or {})
+
+    def view(self) -> MessageView:
+        """The lxml elements of the message (built, and checked, on first use for the compiled core)."""
+        if self._view is None:
+            assert self._load is not None
+            self._view = self._load()
+            self._load = None
+        return self._view
 
     @property
-    def signature_value(self) -> bytes | None:
-        return None if self.signature is None else self.signature.value
+    def envelope(self) -> Element:
+        return self.view().envelope
+
+    @property
+    def header(self) -> Element | None:
+        return self.view().header
+
+    @property
+    def body(self) -> Element:
+        """The SOAP Body, decrypted, and signed when the requirements said so."""
+        return self.view().body
+
+    @property
+    def signed(self) -> tuple[Element, ...]:
+        """Elements covered by the primary signature, in reference order."""
+        return self.view().signed
+
+    @property
+    def encrypted(self) -> tuple[Element, ...]:
+        """Elements whose content (Body) or self (headers, signature) was decrypted."""
+        return self.view().encrypted
+
+    @property
+    def signature(self) -> VerifiedSignature | None:
+        return self.view().signature
 
     def is_signed(self, element: Element) -> bool:
         return any(element is e for e in self.signed)
@@ -100,4 +165,6 @@ class VerifiedMessage:
 
     def to_bytes(self) -> bytes:
         """The plain envelope, with the Security header removed."""
+        if self._view is None and self._data is not None:
+            return self._data  # the compiled core's output, untouched since
         return serialize(self.envelope)

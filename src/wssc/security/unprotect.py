@@ -26,7 +26,7 @@ from wssc.security.header import HeaderProcessor, check_binding
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
 from wssc.security.replay import InMemoryReplayCache, ReplayCache, replay_retention
-from wssc.security.result import SupportingToken, VerifiedMessage
+from wssc.security.result import MessageView, SupportingToken, VerifiedMessage
 from wssc.security.soap import Envelope, split
 
 _SECURITY = ns.qn(ns.WSSE, "Security")
@@ -151,16 +151,19 @@ class Receiver:
         if proc.tokens.derivation_version is not None and any(k.origin.derived for k in used):
             algorithms["derivation"] = proc.tokens.derivation_version.p_sha1
         return VerifiedMessage(
-            envelope=root,
+            view=MessageView(
+                envelope=root,
+                header=env.header,
+                body=env.body,
+                signed=signed,
+                encrypted=tuple(el for el, _, _ in proc.decrypted),
+                signature=None if primary is None else primary[0],
+            ),
             soap=env.soap,
-            header=env.header,
-            body=env.body,
             context=context,
-            signed=signed,
-            encrypted=tuple(el for el, _, _ in proc.decrypted),
             algorithms=algorithms,
             timestamp=proc.timestamp,
-            signature=None if primary is None else primary[0],
+            signature_value=None if primary is None else primary[0].value,
             signature_key=None if primary is None else primary[1].origin,
             endorsing=endorsing,
             # only what the message signature covers counts as confirmed (WSS 1.1 section 8.5)
