@@ -9,6 +9,7 @@ only that (:class:`VerifiedMessage`).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from lxml import etree
@@ -219,35 +220,63 @@ def _check_signed_position(element: Element, env: Envelope, security: Element) -
         raise InvalidSecurity("a signed element outside the Body, the header blocks and the Security header")
 
 
+@dataclass(frozen=True)
+class PartsSeen:
+    """What the requirement checks read about a verified message's parts, from either path (the Python path's
+    tree or the compiled core's record), so that both apply the very same checks (:func:`check_coverage`)."""
+
+    timestamp: bool
+    timestamp_signed: bool
+    body_signed: bool
+    body_encrypted: bool
+    #: (Clark name, signed) of each header block but the Security header processed; None without a Header
+    headers: tuple[tuple[str, bool], ...] | None
+
+
+def check_coverage(parts: PartsSeen, req: Requirements) -> None:
+    """The requirements on what must be signed, encrypted or present (WS-SP 1.2 sections 4.1-4.2)."""
+    if req.timestamp and not parts.timestamp:
+        raise InvalidSecurity("a Timestamp is required")
+    if req.signature and req.signed_timestamp and parts.timestamp and not parts.timestamp_signed:
+        raise InvalidSecurity("the Timestamp is not signed")
+    if req.signature and req.signed_body and not parts.body_signed:
+        raise InvalidSecurity("the Body is not signed")
+    if req.encrypted_body and not parts.body_encrypted:
+        raise InvalidSecurity("the Body is not encrypted")
+    if req.protected_body and not (parts.body_encrypted or parts.body_signed):
+        raise InvalidSecurity("the Body is neither signed nor encrypted")
+    if parts.headers is not None and req.signature:
+        for tag, signed in parts.headers:
+            wanted = tag in req.signed_headers or (
+                req.signed_addressing_headers and etree.QName(tag).namespace in ns.WSA_NAMESPACES
+            )
+            if wanted and not signed:
+                raise InvalidSecurity(f"header {tag} is not signed")
+    present = {_SECURITY} | ({tag for tag, _ in parts.headers} if parts.headers is not None else set())
+    for name in req.signed_headers:
+        if parts.headers is None or name not in present:
+            raise InvalidSecurity(f"required header {name} is missing")
+
+
 def _check_coverage(env: Envelope, proc: HeaderProcessor, signed: tuple[Element, ...], req: Requirements) -> None:
     def is_signed(el: Element) -> bool:
         return any(el is s for s in signed)
 
     for element in signed:
         _check_signed_position(element, env, proc.security)
-    if req.timestamp and proc.timestamp is None:
-        raise InvalidSecurity("a Timestamp is required")
-    if req.signature and req.signed_timestamp and proc.timestamp_el is not None and not is_signed(proc.timestamp_el):
-        raise InvalidSecurity("the Timestamp is not signed")
-    if req.signature and req.signed_body and not is_signed(env.body):
-        raise InvalidSecurity("the Body is not signed")
-    body_encrypted = any(el is env.body for el, _, _ in proc.decrypted)
-    if req.encrypted_body and not body_encrypted:
-        raise InvalidSecurity("the Body is not encrypted")
-    if req.protected_body and not (body_encrypted or is_signed(env.body)):
-        raise InvalidSecurity("the Body is neither signed nor encrypted")
-    if env.header is not None and req.signature:
-        for header in env.header:
-            if not isinstance(header.tag, str) or header is proc.security:
-                continue
-            wanted = header.tag in req.signed_headers or (
-                req.signed_addressing_headers and etree.QName(header).namespace in ns.WSA_NAMESPACES
-            )
-            if wanted and not is_signed(header):
-                raise InvalidSecurity(f"header {header.tag} is not signed")
-    for name in req.signed_headers:
-        if env.header is None or env.header.find(name) is None:
-            raise InvalidSecurity(f"required header {name} is missing")
+    headers = None
+    if env.header is not None:
+        headers = tuple(
+            (h.tag, is_signed(h)) for h in env.header if isinstance(h.tag, str) and h is not proc.security
+        )
+    parts = PartsSeen(
+        timestamp=proc.timestamp is not None,
+        timestamp_signed=proc.timestamp_el is not None and is_signed(proc.timestamp_el),
+        body_signed=is_signed(env.body),
+        body_encrypted=any(el is env.body for el, _, _ in proc.decrypted),
+        headers=headers,
+    )
+    check_coverage(parts, req)
 
 
 def unprotect(
