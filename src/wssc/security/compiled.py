@@ -24,9 +24,11 @@ _FORCED = threading.local()
 
 def _load() -> ModuleType | None:
     try:
-        return importlib.import_module("wssc._core")
+        module = importlib.import_module("wssc._core")
     except ImportError:
         return None
+    # a core built from older sources (a stale in-place build) lacks the message functions: not used
+    return module if all(hasattr(module, name) for name in ("Incoming", "protect", "Declined")) else None
 
 
 _CORE: Final = _load()

@@ -49,7 +49,7 @@ from wssc.versions import VERSIONS
 _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
 _STRICT_NAMESPACES = frozenset({ns.WSSE, ns.WSSE11, ns.WSU, ns.DS, ns.XENC, *(v.sc for v in VERSIONS)})
 
-def _signature_methods(suite: AlgorithmSuite) -> frozenset[str]:
+def signature_methods(suite: AlgorithmSuite) -> frozenset[str]:
     """The suite's signature algorithms (WS-SP 1.2 section 6.1), and RSA-SHA256 wherever RSA-SHA1 is: a
     stronger asymmetric signature is no weakness (Mono's WCF endorses with it under Basic256); nothing weaker
     or of another kind is accepted."""
@@ -337,7 +337,7 @@ class HeaderProcessor:
                 lookup,
                 max_references=self.limits.max_signature_references,
                 allowed_digests=None if suite is None else frozenset({suite.digest}),
-                allowed_methods=None if suite is None else _signature_methods(suite),
+                allowed_methods=None if suite is None else signature_methods(suite),
                 budget=self.budget,
                 on_value_verified=authenticated,
             )

@@ -9,8 +9,9 @@ only that (:class:`VerifiedMessage`).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from lxml import etree
 
@@ -22,7 +23,8 @@ from wssc.errors import (
 )
 from wssc.limits import DEFAULT_LIMITS, Limits
 from wssc.primitives.xml import Element, check_depth, parse
-from wssc.security import xmlenc
+from wssc.security import compiled, compiled_unprotect, xmlenc
+from wssc.security.coverage import PartsSeen, check_coverage
 from wssc.security.header import HeaderProcessor, check_binding
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
@@ -66,11 +68,20 @@ class Receiver:
         self.limits = limits
         # ``is None``, not ``or``: an empty cache is falsy (``__len__``), and a given cache must be shared.
         self.replay_cache: ReplayCache = InMemoryReplayCache() if replay_cache is None else replay_cache
+        self._core_cache: tuple[tuple[Limits, Requirements], tuple[dict[str, int], dict[str, Any]]] | None = None
 
     def unprotect(self, data: bytes | Element, *, now: datetime | None = None) -> VerifiedMessage:
         """Verify and decrypt ``data``; raises a :class:`~wssc.errors.WsscError` subclass on any failure."""
+        now = now or datetime.now(timezone.utc)
         try:
-            return self._unprotect(data, now or datetime.now(timezone.utc))
+            core = compiled.core()
+            if core is not None and isinstance(data, bytes):
+                verified = compiled_unprotect.unprotect(
+                    core, data, self.resolver, self.requirements, self._core_settings(), now, self._seen_once(now)
+                )
+                if verified is not None:
+                    return verified
+            return self._unprotect(data, now)
         except WsscError:
             raise
         except (
@@ -86,12 +97,16 @@ class Receiver:
             # Last line of defence: malformed input that slipped past a check is still only a bad message.
             raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
 
-    def _unprotect(self, data: bytes | Element, now: datetime) -> VerifiedMessage:
+    def _core_settings(self) -> tuple[dict[str, int], dict[str, Any]]:
+        """The limits and requirements as the compiled core reads them, converted once per value."""
+        key = (self.limits, self.requirements)
+        if self._core_cache is None or self._core_cache[0] != key:
+            settings = (compiled_unprotect.core_limits(self.limits), compiled_unprotect.core_policy(self.requirements))
+            self._core_cache = (key, settings)
+        return self._core_cache[1]
+
+    def _seen_once(self, now: datetime) -> Callable[[bytes], None]:
         req = self.requirements
-        root = parse(data, self.limits) if isinstance(data, bytes) else data
-        env = split(root)
-        security = _find_security(env)
-        size = len(data) if isinstance(data, bytes) else None
 
         def seen_once(value: bytes) -> None:
             """A signature value, or for an unsigned message its first cipher text (random IV), is accepted
@@ -102,6 +117,16 @@ class Receiver:
                 keep_until = now + replay_retention(req.max_clock_skew)
                 if not self.replay_cache.add(hashlib.sha256(value).digest(), keep_until, now):
                     raise InvalidSecurity("replayed message")
+
+        return seen_once
+
+    def _unprotect(self, data: bytes | Element, now: datetime) -> VerifiedMessage:
+        req = self.requirements
+        root = parse(data, self.limits) if isinstance(data, bytes) else data
+        env = split(root)
+        security = _find_security(env)
+        size = len(data) if isinstance(data, bytes) else None
+        seen_once = self._seen_once(now)
 
         proc = HeaderProcessor(root, env, security, self.resolver, req, self.limits, now, size, seen_once)
         proc.run()
@@ -218,44 +243,6 @@ def _check_signed_position(element: Element, env: Envelope, security: Element) -
         raise InvalidSecurity("a signed WS-Addressing header outside the SOAP Header")
     if parent is not env.body and parent is not security:
         raise InvalidSecurity("a signed element outside the Body, the header blocks and the Security header")
-
-
-@dataclass(frozen=True)
-class PartsSeen:
-    """What the requirement checks read about a verified message's parts, from either path (the Python path's
-    tree or the compiled core's record), so that both apply the very same checks (:func:`check_coverage`)."""
-
-    timestamp: bool
-    timestamp_signed: bool
-    body_signed: bool
-    body_encrypted: bool
-    #: (Clark name, signed) of each header block but the Security header processed; None without a Header
-    headers: tuple[tuple[str, bool], ...] | None
-
-
-def check_coverage(parts: PartsSeen, req: Requirements) -> None:
-    """The requirements on what must be signed, encrypted or present (WS-SP 1.2 sections 4.1-4.2)."""
-    if req.timestamp and not parts.timestamp:
-        raise InvalidSecurity("a Timestamp is required")
-    if req.signature and req.signed_timestamp and parts.timestamp and not parts.timestamp_signed:
-        raise InvalidSecurity("the Timestamp is not signed")
-    if req.signature and req.signed_body and not parts.body_signed:
-        raise InvalidSecurity("the Body is not signed")
-    if req.encrypted_body and not parts.body_encrypted:
-        raise InvalidSecurity("the Body is not encrypted")
-    if req.protected_body and not (parts.body_encrypted or parts.body_signed):
-        raise InvalidSecurity("the Body is neither signed nor encrypted")
-    if parts.headers is not None and req.signature:
-        for tag, signed in parts.headers:
-            wanted = tag in req.signed_headers or (
-                req.signed_addressing_headers and etree.QName(tag).namespace in ns.WSA_NAMESPACES
-            )
-            if wanted and not signed:
-                raise InvalidSecurity(f"header {tag} is not signed")
-    present = {_SECURITY} | ({tag for tag, _ in parts.headers} if parts.headers is not None else set())
-    for name in req.signed_headers:
-        if parts.headers is None or name not in present:
-            raise InvalidSecurity(f"required header {name} is missing")
 
 
 def _check_coverage(env: Envelope, proc: HeaderProcessor, signed: tuple[Element, ...], req: Requirements) -> None:

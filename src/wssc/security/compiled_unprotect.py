@@ -1,0 +1,259 @@
+"""Unprotect through the compiled core (docs/core.md): the glue between ``wssc._core.Incoming`` and a
+:class:`~wssc.security.unprotect.Receiver`.
+
+The core parses and verifies; the glue resolves the context keys, checks the Timestamp and the caller's
+requirements with the Python path's own functions, checks replays, and builds the
+:class:`~wssc.security.result.VerifiedMessage`.  Whatever the core declines, and whatever a check here would
+refuse, returns None: the Python path then decides, so every fault is the Python path's.  The lxml view is
+built only when the application reads it, and every signed element is checked again on lxml's tree first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from lxml import etree
+
+from wssc import namespaces as ns
+from wssc.errors import InvalidSecurity, WsscError
+from wssc.limits import Limits
+from wssc.primitives import algorithms as alg
+from wssc.primitives.xml import Element, c14n, parse
+from wssc.primitives.xsdtime import parse_time
+from wssc.security.coverage import PartsSeen, check_coverage
+from wssc.security.dsig import VerifiedSignature
+from wssc.security.header import signature_methods
+from wssc.security.keys import KeyResolver
+from wssc.security.policy import Requirements
+from wssc.security.result import ContextRef, KeyOrigin, MessageView, VerifiedMessage
+from wssc.security.soap import SOAP11, SOAP12, split
+from wssc.security.timestamp import TIMESTAMP_TAG, Timestamp
+from wssc.tokens.reference import STR_TAG, SecurityTokenReference
+from wssc.versions import by_sc_namespace
+
+_log = logging.getLogger("wssc.core")
+_SOAP = {SOAP11.namespace: SOAP11, SOAP12.namespace: SOAP12}
+_KEY_INFO = ns.qn(ns.DS, "KeyInfo")
+_SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
+_GCM_OF = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
+
+#: called with the value a message is remembered by (its signature value, or its first cipher value); raises
+#: when it was seen before (the Receiver's replay check)
+SeenOnce = Callable[[bytes], None]
+
+
+def core_limits(limits: Limits) -> dict[str, int]:
+    """``wssc.limits.Limits`` as the core reads it (durations in whole seconds)."""
+    return {
+        name: int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
+        for name, value in vars(limits).items()
+    }
+
+
+def core_policy(req: Requirements) -> dict[str, Any]:
+    """The algorithms the requirements' suite allows (None: any the core supports), as the core reads them."""
+    suite = req.suite
+    return {
+        "signature_methods": None if suite is None else sorted(signature_methods(suite)),
+        "digests": None if suite is None else [suite.digest],
+        "ciphers": None if suite is None else [suite.encryption, _GCM_OF.get(suite.encryption, suite.encryption)],
+        "encrypted_signature": req.encrypted_signature,
+    }
+
+
+def _merged_context(contexts: Sequence[tuple[str, str | None, str | None]]) -> ContextRef:
+    """The message's context as the Python path records it: the first reference naming a version, else the first."""
+    for identifier, instance, version in contexts:
+        if version is not None and by_sc_namespace(version) is not None:
+            return ContextRef(identifier, instance, by_sc_namespace(version))
+    identifier, instance, version = contexts[0]
+    return ContextRef(identifier, instance, by_sc_namespace(version))
+
+
+def unprotect(
+    core: ModuleType,
+    data: bytes,
+    resolver: KeyResolver,
+    req: Requirements,
+    settings: tuple[dict[str, int], dict[str, Any]],
+    now: datetime,
+    seen_once: SeenOnce,
+) -> VerifiedMessage | None:
+    """The verified message, or None when the Python path is to decide (declined, or refused by a check)."""
+    limits, policy = settings
+    try:
+        incoming = core.Incoming.parse(data, limits)
+    except core.Declined as declined:
+        _log.debug("compiled core declined the message: %s", declined)
+        return None
+    stamp = incoming.timestamp
+    timestamp = None
+    if stamp is not None:
+        try:
+            created, expires, stamp_id = stamp
+            timestamp = Timestamp(parse_time(created), None if expires is None else parse_time(expires), stamp_id)
+            timestamp.check(now, req.max_clock_skew)
+        except WsscError:
+            return None
+    elif req.timestamp:
+        return None
+    contexts: list[tuple[str, str | None, str | None]] = list(incoming.contexts)
+    if not contexts or len({identifier for identifier, _, _ in contexts}) != 1:
+        return None  # one context per message (the Python path's rule), and the core handles only context keys
+    if req.context_identifier is not None and contexts[0][0] != req.context_identifier:
+        return None
+    keys = []
+    for identifier, instance, _ in contexts:
+        try:
+            keys.append(resolver.context_key(identifier, instance))
+        except WsscError:
+            return None  # unknown, expired, cancelled: the Python path keeps that to the key holder
+    try:
+        record = incoming.verify(keys, policy)
+    except core.Declined as declined:
+        _log.debug("compiled core declined the message: %s", declined)
+        return None
+    return _accept(record, contexts, keys, req, timestamp, now, seen_once)
+
+
+def _accept(
+    record: dict[str, Any],
+    contexts: list[tuple[str, str | None, str | None]],
+    keys: list[bytes],
+    req: Requirements,
+    timestamp: Timestamp | None,
+    now: datetime,
+    seen_once: SeenOnce,
+) -> VerifiedMessage | None:
+    signature = record["signature"]
+    decryption = record["decryption"]
+    if req.signature and signature is None:
+        return None
+    if signature is None and not decryption and not req.transport_protected:
+        return None
+    security_parts: list[tuple[str, bytes]] = record["security_parts"]
+    signed_security = {part[1] for part, *_ in record["digests"] if part[0] == "security"}
+    for index in signed_security:
+        if etree.QName(security_parts[index][0]).namespace in ns.WSA_NAMESPACES:
+            return None  # a signed WS-Addressing header moved into the Security header
+    headers = record["headers"]
+    body_signed, body_encrypted = record["body"]
+    parts = PartsSeen(
+        timestamp=timestamp is not None,
+        timestamp_signed=any(security_parts[i][0] == TIMESTAMP_TAG for i in signed_security),
+        body_signed=body_signed,
+        body_encrypted=body_encrypted,
+        headers=None if headers is None else tuple((tag, signed) for tag, signed, _ in headers),
+    )
+    try:
+        check_coverage(parts, req)
+    except WsscError:
+        return None
+    used: list[tuple[int, bool]] = [(index, derived) for _part, index, derived, _alg in decryption]
+    if signature is not None:
+        key_index, key_derived = record["signature_key"]
+        used.append((key_index, key_derived))
+    if req.derived_keys and not all(derived for _, derived in used):
+        return None
+
+    remembered = signature[2] if signature is not None else record["first_cipher_value"]
+    if remembered is not None:
+        seen_once(remembered)
+
+    def origin(index: int, derived: bool) -> KeyOrigin:
+        identifier, instance, version = contexts[index]
+        ref = ContextRef(identifier, instance, by_sc_namespace(version))
+        return KeyOrigin("context", ref, derived, keys[index])
+
+    algorithms = {"c14n": ns.EXC_C14N}
+    if signature is not None:
+        algorithms["signature"] = signature[0]
+        algorithms["digest"] = signature[1]
+    if decryption:
+        algorithms["encryption"] = decryption[0][3]
+    version = by_sc_namespace(record["derivation"])
+    if version is not None and any(derived for _, derived in used):
+        algorithms["derivation"] = version.p_sha1
+    soap = _SOAP[record["soap"]]
+    return VerifiedMessage(
+        view=lambda: _view(record),
+        soap=soap,
+        context=_merged_context(contexts) if used else None,
+        algorithms=algorithms,
+        timestamp=timestamp,
+        signature_value=None if signature is None else signature[2],
+        signature_key=None if signature is None else origin(*record["signature_key"]),
+        signature_confirmations=tuple(value for value, signed in record["confirmations"] if signed),
+        header_contexts=record["sct_ids"],
+        data=record["output"],
+    )
+
+
+def _checked(element: Element, digest_uri: str, digest_value: bytes) -> Element:
+    """``element`` after checking that lxml reads it as the core did: its canonical form on lxml's tree has the
+    digest the core verified (docs/core.md, item 4)."""
+    digest = hashlib.new(alg.digest_algorithm(digest_uri).name, c14n(element)).digest()
+    if not hmac.compare_digest(digest, digest_value):
+        _log.error("lxml and the compiled core read a signed part differently")
+        raise InvalidSecurity("the signed parts of the message do not read the same way twice")
+    return element
+
+
+def _view(record: dict[str, Any]) -> MessageView:
+    """lxml's parse of the core's output, each signed element checked again on lxml's tree."""
+    root = parse(record["output"])
+    env = split(root)
+    header_els: list[Element] = [] if env.header is None else [h for h in env.header if isinstance(h.tag, str)]
+    headers = record["headers"]
+    if (env.header is None) != (headers is None) or [h.tag for h in header_els] != [t for t, _, _ in headers or ()]:
+        _log.error("lxml and the compiled core see different header blocks")
+        raise InvalidSecurity("the message does not read the same way twice")
+    security: list[Element] = [parse(canonical) for _, canonical in record["security_parts"]]
+    signature_el = None
+    signature = record["signature"]
+    if signature is not None:
+        signature_el = parse(signature[3])
+
+    def element(part: Sequence[Any]) -> Element:
+        kind = part[0]
+        index: int = part[1] if len(part) > 1 else 0
+        if kind == "body":
+            return env.body
+        if kind == "header":
+            return header_els[index]
+        if kind == "security":
+            return security[index]
+        assert kind == "signature" and signature_el is not None
+        return signature_el
+
+    signed = []
+    references = []
+    for part, wsu_id, digest_uri, digest_value in record["digests"]:
+        el = _checked(element(part), digest_uri, digest_value)
+        signed.append(el)
+        references.append((wsu_id, el))
+    verified = None
+    if signature is not None and signature_el is not None:
+        str_el = signature_el.find(f"{_KEY_INFO}/{STR_TAG}")
+        verified = VerifiedSignature(
+            signature_el,
+            tuple(references),
+            signature[0],
+            signature[1],
+            None if str_el is None else SecurityTokenReference.from_element(str_el),
+            signature[2],
+        )
+    return MessageView(
+        envelope=root,
+        header=env.header,
+        body=env.body,
+        signed=tuple(signed),
+        encrypted=tuple(element(part) for part, *_ in record["decryption"]),
+        signature=verified,
+    )
