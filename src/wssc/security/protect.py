@@ -26,7 +26,7 @@ from wssc import namespaces as ns
 from wssc.limits import TIMESTAMP_VALIDITY
 from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import Element, b64encode, c14n, escape_attr, local_id, parse, serialize
-from wssc.security import dsig, xmlenc
+from wssc.security import compiled, compiled_protect, dsig, xmlenc
 from wssc.security.keys import ProtectionToken
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy
 from wssc.security.soap import split
@@ -158,10 +158,15 @@ def protect(
     primary signature an RSA signature (asymmetric binding, WCF MutualCertificate).
     """
     policy = policy or ProtectionPolicy()
+    now = now or datetime.now(timezone.utc)
+    core = compiled.core()
+    if core is not None and isinstance(envelope, bytes) and not (endorsing or supporting_tokens or signer):
+        done = compiled_protect.protect(core, envelope, token, policy, version, now, signature_confirmations)
+        if done is not None:
+            return ProtectedMessage(*done)
     root = _with_wsu_declared(parse(envelope) if isinstance(envelope, bytes) else envelope)
     env = split(root, create_header=True)
     assert env.header is not None
-    now = now or datetime.now(timezone.utc)
     ids = _Ids()
     splice = _Splicer()
     suite = policy.suite
