@@ -22,7 +22,7 @@ from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.errors import InvalidSecurity, WsscError
-from wssc.limits import Limits
+from wssc.limits import DIGESTED_BYTES_ALLOWANCE, Limits
 from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import Element, c14n, parse
 from wssc.primitives.xsdtime import parse_time
@@ -49,11 +49,13 @@ SeenOnce = Callable[[bytes], None]
 
 
 def core_limits(limits: Limits) -> dict[str, int]:
-    """``wssc.limits.Limits`` as the core reads it (durations in whole seconds)."""
-    return {
+    """``wssc.limits.Limits`` as the core reads it (durations in whole seconds), with the digest budget's
+    fixed allowance (``Limits.digest_budget``)."""
+    fields = {
         name: int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
         for name, value in vars(limits).items()
     }
+    return fields | {"digested_bytes_allowance": DIGESTED_BYTES_ALLOWANCE}
 
 
 def core_policy(req: Requirements) -> dict[str, Any]:
