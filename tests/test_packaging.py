@@ -27,9 +27,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
-#: what the wheel build reads; the rest of the checkout (tests, benchmarks, build outputs) is not copied
+#: what the wheel build reads; the rest of the checkout (tests, benchmarks, build outputs, rust/fuzz and its
+#: corpus) is not copied
 _IGNORED = shutil.ignore_patterns(
-    ".git", "target", "build", "dist", "*.egg-info", "__pycache__", "*.so", ".mypy_cache", ".ruff_cache", ".hypothesis"
+    ".git", "target", "build", "dist", "*.egg-info", "__pycache__", "*.so", ".mypy_cache", ".ruff_cache", ".hypothesis",
+    "fuzz",
 )
 
 #: a wssc without its core must still do its work: protect and unprotect under a context
