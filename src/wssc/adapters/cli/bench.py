@@ -3,7 +3,9 @@
 The floor is the XML work a round trip cannot avoid for the same two messages: lxml parse, exclusive
 c14n and serialisation of the plain envelope and of the protected envelope.  ``ratio`` is
 (protect + unprotect) / floor for the default policy (Basic256, sign + encrypt with derived keys,
-encrypted signature, signed Timestamp, Body and WS-Addressing headers).
+encrypted signature, signed Timestamp, Body and WS-Addressing headers).  ``core`` says which path did the
+per-message work: ``"rust"`` (the compiled core, ``wssc._core``) or ``"python"`` (not installed, or forced by
+``WSSC_PURE_PYTHON``); without the core the figures are the Python path's, and the table says so once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from wssc.security import compiled
 from wssc.security.keys import ContextProtection, StaticKeys
 from wssc.security.protect import protect
 from wssc.security.unprotect import Receiver
@@ -105,7 +108,23 @@ def _time_distinct(receiver: Receiver, messages: list[bytes]) -> float:
 def run(seconds: float = 2.0) -> dict[str, Any]:
     small = measure(1024, seconds)
     large = measure(10 * 1024, seconds)
-    return {**small, "10k": large}
+    return {**small, "10k": large, "core": compiled.active()}
+
+
+#: what ``render`` says when the compiled core is not installed (once, after the table)
+CORE_ABSENT = (
+    "The compiled core (wssc._core) is not installed: these figures are the Python path's, which is slower. "
+    "To get the core, reinstall with a Rust toolchain (cargo) on PATH: pip install ."
+)
+
+
+def core_note(core: str) -> str:
+    """One line on the path measured: the core, the Python path because the core is absent, or forced."""
+    if core == "rust":
+        return "core: rust (wssc._core, the compiled core)"
+    if not compiled.installed():
+        return CORE_ABSENT
+    return f"core: python (the compiled core is installed; {compiled.PURE_PYTHON_ENV} forces the Python path)"
 
 
 def render(results: dict[str, Any]) -> None:
@@ -128,3 +147,4 @@ def render(results: dict[str, Any]) -> None:
     console = Console()
     console.print(table)
     console.print("floor = lxml parse + exclusive c14n + serialise of the plain and the protected envelope")
+    console.print(core_note(str(results.get("core", compiled.active()))), soft_wrap=True, markup=False)
