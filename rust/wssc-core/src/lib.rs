@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod c14n;
+pub mod crypto;
 mod names;
 
 pub use c14n::{exc_c14n, exc_c14n_many, exc_c14n_with_limits, Target};
