@@ -9,6 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use wssc_core::{C14nError, Selector};
 
+mod protect;
+
 pyo3::create_exception!(
     _core,
     C14nRefused,
@@ -94,6 +96,13 @@ fn exc_c14n_many<'py>(
     }
 }
 
+pyo3::create_exception!(
+    _core,
+    Declined,
+    pyo3::exceptions::PyException,
+    "the core does not handle this input; args[0] is a short reason (never content or key material)"
+);
+
 #[pymodule]
 #[pyo3(name = "_core")]
 fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -101,5 +110,7 @@ fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exc_c14n_path, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_many, m)?)?;
     m.add("C14nRefused", m.py().get_type::<C14nRefused>())?;
+    m.add_function(wrap_pyfunction!(protect::protect, m)?)?;
+    m.add("Declined", m.py().get_type::<Declined>())?;
     Ok(())
 }

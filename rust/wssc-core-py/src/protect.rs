@@ -1,0 +1,112 @@
+//! `wssc._core.protect`: the compiled symmetric binding's sender (docs/core.md, the API contract).
+
+use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use wssc_core::message::protect::{self as core, ProtectInput, ProtectOptions};
+
+use crate::Declined;
+
+/// The keys of the `options` dict (`ProtectionPolicy` with the suite's algorithms resolved); `use_gcm` is
+/// accepted and ignored, the caller having put the GCM algorithm into `encryption` already.
+const OPTION_KEYS: [&str; 17] = [
+    "signature",
+    "digest",
+    "encryption",
+    "signature_key_length",
+    "encryption_key_length",
+    "sign",
+    "encrypt",
+    "derived_keys",
+    "encrypt_signature",
+    "encrypt_before_sign",
+    "include_timestamp",
+    "sign_body",
+    "sign_addressing_headers",
+    "signed_headers",
+    "encrypted_headers",
+    "protect_tokens",
+    "use_gcm",
+];
+
+fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(
+    options: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<T> {
+    match options.get_item(key)? {
+        Some(value) => value.extract::<T>().map_err(|e| {
+            PyValueError::new_err(format!("options[{key:?}]: {}", Into::<PyErr>::into(e)))
+        }),
+        None => Err(PyKeyError::new_err(key.to_string())),
+    }
+}
+
+fn options_from(options: &Bound<'_, PyDict>) -> PyResult<ProtectOptions> {
+    for key in options.keys() {
+        let key: String = key.extract()?;
+        if !OPTION_KEYS.contains(&key.as_str()) {
+            return Err(PyValueError::new_err(format!(
+                "unknown protect option {key:?}"
+            )));
+        }
+    }
+    Ok(ProtectOptions {
+        signature: get(options, "signature")?,
+        digest: get(options, "digest")?,
+        encryption: get(options, "encryption")?,
+        signature_key_length: get(options, "signature_key_length")?,
+        encryption_key_length: get(options, "encryption_key_length")?,
+        sign: get(options, "sign")?,
+        encrypt: get(options, "encrypt")?,
+        derived_keys: get(options, "derived_keys")?,
+        encrypt_signature: get(options, "encrypt_signature")?,
+        encrypt_before_sign: get(options, "encrypt_before_sign")?,
+        include_timestamp: get(options, "include_timestamp")?,
+        sign_body: get(options, "sign_body")?,
+        sign_addressing_headers: get(options, "sign_addressing_headers")?,
+        signed_headers: get(options, "signed_headers")?,
+        encrypted_headers: get(options, "encrypted_headers")?,
+        protect_tokens: get(options, "protect_tokens")?,
+    })
+}
+
+/// Protect `envelope` under the symmetric binding with keys from `secret` (WS-SP 1.2 section 7.4): the
+/// protected envelope and its signature value (None when not signed).  Raises `Declined(reason)` for an
+/// envelope or option the core does not reproduce exactly (the Python path protects it then).
+#[pyfunction]
+#[pyo3(signature = (envelope, secret, *, token_xml, reference_xml, sc_namespace, label, options, created, expires, confirmations))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn protect<'py>(
+    py: Python<'py>,
+    envelope: &[u8],
+    secret: &[u8],
+    token_xml: Option<String>,
+    reference_xml: String,
+    sc_namespace: String,
+    label: Option<String>,
+    options: &Bound<'py, PyDict>,
+    created: String,
+    expires: Option<String>,
+    confirmations: Vec<Option<Vec<u8>>>,
+) -> PyResult<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)> {
+    let options = options_from(options)?;
+    let input = ProtectInput {
+        envelope,
+        secret,
+        token_xml: token_xml.as_deref(),
+        reference_xml: &reference_xml,
+        sc_namespace: &sc_namespace,
+        label: label.as_deref(),
+        options: &options,
+        created: &created,
+        expires: expires.as_deref(),
+        confirmations: &confirmations,
+    };
+    match py.detach(|| core::protect(&input)) {
+        Ok(out) => Ok((
+            PyBytes::new(py, &out.data),
+            out.signature_value.map(|v| PyBytes::new(py, &v)),
+        )),
+        Err(declined) => Err(Declined::new_err(declined.0)),
+    }
+}
