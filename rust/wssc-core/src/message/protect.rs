@@ -25,10 +25,31 @@ use crate::crypto::{b64encode, derive_key, Cipher, Digest, Mac};
 use crate::dom::{Document, NodeId};
 use crate::{exc_c14n_node, Limits};
 
-fn random<const N: usize>() -> Result<[u8; N], Declined> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|_| Declined("no randomness"))?;
-    Ok(bytes)
+/// The random bytes one message needs besides the IVs (drawn by the cipher): the id prefix and up to two
+/// derivation nonces, from the operating system's generator in one call.
+struct Randomness {
+    bytes: [u8; 4 + 2 * DERIVATION_NONCE_LENGTH],
+    used: usize,
+}
+
+impl Randomness {
+    fn new() -> Result<Randomness, Declined> {
+        let mut bytes = [0u8; 4 + 2 * DERIVATION_NONCE_LENGTH];
+        getrandom::fill(&mut bytes).map_err(|_| Declined("no randomness"))?;
+        Ok(Randomness { bytes, used: 0 })
+    }
+
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], Declined> {
+        let end = self.used + N;
+        let slice = self
+            .bytes
+            .get(self.used..end)
+            .ok_or("randomness exhausted")?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(slice);
+        self.used = end;
+        Ok(out)
+    }
 }
 
 pub(super) fn clark(doc: &Document, id: NodeId) -> String {
@@ -60,6 +81,7 @@ pub(super) struct State<'a> {
     pub(super) doc: Document,
     pub(super) env: Envelope,
     pub(super) ids: Ids,
+    randomness: Randomness,
     pub(super) parts: Vec<String>,
     pub(super) data_refs: Vec<String>,
     pub(super) encrypted_headers: Vec<(NodeId, String)>,
@@ -99,11 +121,13 @@ pub fn protect(input: &ProtectInput<'_>) -> Result<Protected, Declined> {
     let mut doc = Document::parse(input.envelope, &Limits::default())
         .map_err(|_| Declined("envelope not parsed"))?;
     let env = Envelope::analyse(&mut doc)?;
+    let mut randomness = Randomness::new()?;
     let mut st = State {
         input,
         doc,
         env,
-        ids: Ids::new(random::<4>()?),
+        ids: Ids::new(randomness.take::<4>()?),
+        randomness,
         parts: Vec::new(),
         data_refs: Vec::new(),
         encrypted_headers: Vec::new(),
@@ -311,7 +335,7 @@ impl State<'_> {
             return Err(Declined("derived key length"));
         }
         let id = self.ids.next("DK");
-        let nonce = random::<DERIVATION_NONCE_LENGTH>()?;
+        let nonce = self.randomness.take::<DERIVATION_NONCE_LENGTH>()?;
         self.parts.push(text::derived_key_token(
             input.sc_namespace,
             &id,

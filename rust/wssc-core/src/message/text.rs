@@ -24,6 +24,13 @@ pub(crate) const XENC_CONTENT: &str = "http://www.w3.org/2001/04/xmlenc#Content"
 /// Append `value` escaped as Canonical XML 1.0 section 2.3 escapes an attribute value
 /// (`wssc.primitives.xml.escape_attr`).
 pub(crate) fn push_attr(out: &mut String, value: &str) {
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'"' | b'\t' | b'\n' | b'\r'))
+    {
+        out.push_str(value);
+        return;
+    }
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -39,6 +46,13 @@ pub(crate) fn push_attr(out: &mut String, value: &str) {
 
 /// Append `value` escaped as Canonical XML 1.0 section 2.3 escapes character data.
 pub(crate) fn push_text(out: &mut String, value: &str) {
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'\r'))
+    {
+        out.push_str(value);
+        return;
+    }
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),
