@@ -17,18 +17,18 @@ from lxml import etree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core_protect import core_protect, load_core  # noqa: E402
-from helpers import CUSTOM_HEADER, CUSTOM_TAG, envelope, new_context  # noqa: E402
+from core_protect import core_protect, load_core
 
-from wssc import namespaces as ns  # noqa: E402
-from wssc.primitives import algorithms as alg  # noqa: E402
-from wssc.primitives import ciphers  # noqa: E402
-from wssc.security.compiled import forced_python  # noqa: E402
-from wssc.security.policy import ProtectionOrder, ProtectionPolicy  # noqa: E402
-from wssc.security.protect import _with_wsu_declared, protect  # noqa: E402
-from wssc.security.unprotect import Receiver  # noqa: E402
-from wssc.security.xmlenc import content_bytes  # noqa: E402
-from wssc.versions import SC_1_3, SC_2005_02  # noqa: E402
+from helpers import CUSTOM_HEADER, CUSTOM_TAG, envelope, new_context
+from wssc import namespaces as ns
+from wssc.primitives import algorithms as alg
+from wssc.primitives import ciphers
+from wssc.security.compiled import forced_python
+from wssc.security.policy import ProtectionOrder, ProtectionPolicy
+from wssc.security.protect import _with_wsu_declared, protect
+from wssc.security.unprotect import Receiver
+from wssc.security.xmlenc import content_bytes
+from wssc.versions import SC_1_3, SC_2005_02
 
 CORE = load_core()
 pytestmark = pytest.mark.skipif(CORE is None, reason="wssc._core (with protect) is not built")
@@ -82,6 +82,7 @@ def view(data: bytes, ctx, requirements=None):  # type: ignore[no-untyped-def]
     """What the Python Receiver verifies in ``data``: the parts a differential comparison needs."""
     with forced_python():
         msg = Receiver(ctx.resolver(), requirements).unprotect(data, now=NOW)
+
     def canonical(el: etree._Element) -> bytes:
         return _RANDOM_ID.sub(b"_ID-", etree.tostring(el, method="c14n", exclusive=True))
 
@@ -100,9 +101,7 @@ def view(data: bytes, ctx, requirements=None):  # type: ignore[no-untyped-def]
 
 def both(env: bytes, ctx, policy: ProtectionPolicy, style: str = "local", confirmations=()):  # type: ignore[no-untyped-def]
     version = ctx.sct.version
-    ours = core_protect(
-        env, ctx.token(style), policy, version=version, now=NOW, signature_confirmations=confirmations
-    )
+    ours = core_protect(env, ctx.token(style), policy, version=version, now=NOW, signature_confirmations=confirmations)
     reference = protect(env, ctx.token(style), policy, version=version, now=NOW, signature_confirmations=confirmations)
     return ours, reference
 
@@ -158,7 +157,8 @@ ENVELOPES = {
     "pretty": (
         b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">\n  <soap:Header>\n'
         b'    <a:To xmlns:a="http://www.w3.org/2005/08/addressing">http://x/</a:To>\n  </soap:Header>\n'
-        b'  <soap:Body>\n    <m:op xmlns:m="urn:m">a &amp; b &lt; c\r\n<?pi data?><q:x xmlns:q="urn:q" m:at="1"/></m:op>\n'
+        b'  <soap:Body>\n    <m:op xmlns:m="urn:m">a &amp; b &lt; c\r\n<?pi data?>'
+        b'<q:x xmlns:q="urn:q" m:at="1"/></m:op>\n'
         b"  tail &#13; text</soap:Body>\n</soap:Envelope>"
     ),
     "wsu-on-envelope": (
@@ -222,7 +222,7 @@ def test_body_plaintext_reads_the_same_anywhere(env: str) -> None:
     assert cipher_value is not None and cipher_value.text
     plaintext = ciphers.decrypt(alg.AES256_CBC, ctx.key, base64.b64decode(cipher_value.text))
     source = _with_wsu_declared(etree.fromstring(ENVELOPES[env]))
-    source_body = [c for c in source if c.tag.endswith("}Body")][0]
+    source_body = next(c for c in source if c.tag.endswith("}Body"))
     expected = content_bytes(source_body)
 
     def standalone(data: bytes) -> bytes:
