@@ -17,6 +17,7 @@
 mod c14n;
 pub mod crypto;
 pub mod dom;
+pub mod message;
 mod names;
 mod xmltext;
 
