@@ -11,6 +11,7 @@ messages (a bit of a CipherValue, a DigestValue, a SignatureValue; a wrong key) 
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import datetime as dt
 import hashlib
@@ -26,15 +27,17 @@ from helpers import CUSTOM_HEADER, CUSTOM_TAG, envelope
 from wssc import namespaces as ns
 from wssc.limits import DEFAULT_LIMITS, Limits
 from wssc.primitives import algorithms as alg
+from wssc.primitives.psha1 import derive_key
 from wssc.primitives.xml import c14n
 from wssc.primitives.xsdtime import parse_time
+from wssc.security import dsig
 from wssc.security.header import _signature_methods
 from wssc.security.keys import ContextProtection, StaticKeys
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy, Requirements
 from wssc.security.protect import protect
 from wssc.security.unprotect import Receiver
 from wssc.tokens.sct import SecurityContextToken, new_identifier
-from wssc.versions import SC_1_3, SC_2005_02, SCVersion
+from wssc.versions import DEFAULT_LABEL, SC_1_3, SC_2005_02, SCVersion
 
 core = pytest.importorskip("wssc._core")
 if not hasattr(core, "Incoming"):
@@ -298,3 +301,53 @@ def test_core_output_holds_signed_parts_as_their_verified_bytes() -> None:
     end = record["output"].index(b"</s:Body>") + len(b"</s:Body>")
     assert hashlib.sha1(record["output"][start:end]).digest() == body_value
     assert base64.b64encode(body_value).decode() in record["signature"][3]
+
+
+@pytest.mark.parametrize("version", [SC_1_3, SC_2005_02], ids=["1.3", "2005-02"])
+@pytest.mark.parametrize("length", [None, 24])
+def test_core_accepts_an_implied_derived_key(version: SCVersion, length: int | None) -> None:
+    """An STR with wsc:Nonce (and wsc:Length) implies P_SHA1(context key, label || nonce) (WS-SC 1.3 7.3)."""
+    case = Case(ProtectionPolicy(encrypt=False, derived_keys=False), "1.2", version, "local", (), False)
+    data, sct, key = make_case(case)
+    root = etree.fromstring(data)
+    sig = root.find(f".//{{{ns.DS}}}Signature")
+    str_el = sig.find(f"{{{ns.DS}}}KeyInfo/{{{ns.WSSE}}}SecurityTokenReference")
+    nonce = os.urandom(16)
+    str_el.set(version.sc_qname("Nonce"), base64.b64encode(nonce).decode())
+    if length is not None:
+        str_el.set(version.sc_qname("Length"), str(length))
+    derived = derive_key(key, DEFAULT_LABEL.encode(), nonce, length or 32)
+    signed_info = sig.find(f"{{{ns.DS}}}SignedInfo")
+    value = dsig.hmac_value(alg.HMAC_SHA1, derived, c14n(signed_info))
+    sig.find(f"{{{ns.DS}}}SignatureValue").text = base64.b64encode(value).decode()
+    data = etree.tostring(root)
+    vm = python_view(data, sct, key, case)
+    _, record = core_record(data, sct, key, None)
+    assert record["signature_key"] == (0, True) and vm.signature_key.derived
+    assert record["derivation"] == version.sc
+    # the same key under another nonce is refused by both
+    str_el.set(version.sc_qname("Nonce"), base64.b64encode(os.urandom(16)).decode())
+    with pytest.raises(Exception):  # noqa: B017
+        python_view(etree.tostring(root), sct, key, case)
+    with pytest.raises(core.Declined):
+        core_record(etree.tostring(root), sct, key, None)
+
+
+def test_core_declines_a_key_derived_from_a_derived_key() -> None:
+    """WS-SC 1.3 section 7: the Python path refuses a DerivedKeyToken whose STR names another one."""
+    case = Case(ProtectionPolicy(encrypt=False), "1.2", SC_1_3, "local", (), False)
+    data, sct, key = make_case(case)
+    root = etree.fromstring(data)
+    dkt = root.find(f".//{{{SC_1_3.sc}}}DerivedKeyToken")
+    second = copy.deepcopy(dkt)
+    second.set(ns.WSU_ID, "DK-second")
+    ref = second.find(f"{{{ns.WSSE}}}SecurityTokenReference/{{{ns.WSSE}}}Reference")
+    ref.set("URI", "#" + dkt.get(ns.WSU_ID))
+    dkt.addnext(second)
+    sig = root.find(f".//{{{ns.DS}}}Signature")
+    sig.find(f"{{{ns.DS}}}KeyInfo/{{{ns.WSSE}}}SecurityTokenReference/{{{ns.WSSE}}}Reference").set("URI", "#DK-second")
+    data = etree.tostring(root)
+    with pytest.raises(Exception):  # noqa: B017
+        python_view(data, sct, key, case)
+    with pytest.raises(core.Declined):
+        core_record(data, sct, key, None)

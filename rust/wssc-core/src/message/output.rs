@@ -187,7 +187,9 @@ impl Walk<'_> {
             }
         }
         let is_signed = |n: NodeId| signed.iter().find(|p| p.node == n);
-        let is_encrypted = |n: NodeId| self.decrypted.iter().any(|d| d.part == n);
+        let encrypted: std::collections::HashSet<NodeId> =
+            self.decrypted.iter().map(|d| d.part).collect();
+        let is_encrypted = |n: NodeId| encrypted.contains(&n);
         record.confirmations = self
             .confirmations
             .iter()

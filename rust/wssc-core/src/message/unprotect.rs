@@ -71,7 +71,9 @@ pub(super) struct Walk<'a> {
     pub decrypted: Vec<Decryption>,
     pub decrypted_elements: HashSet<NodeId>,
     pub decryption_token: Option<usize>,
-    deferred: Vec<(NodeId, Option<Key>)>,
+    /// EncryptedData of the Body and headers waiting for the message signature, in the order listed
+    deferred: Vec<NodeId>,
+    deferred_set: HashSet<NodeId>,
     pub confirmations: Vec<(Option<Vec<u8>>, NodeId)>,
     pub decrypted_ids: HashSet<String>,
     pub first_cipher_value: Option<Vec<u8>>,
@@ -103,6 +105,7 @@ pub(super) fn run(m: Incoming, keys: &[Vec<u8>], policy: &Policy) -> Result<Reco
         decrypted_elements: HashSet::new(),
         decryption_token: None,
         deferred: Vec::new(),
+        deferred_set: HashSet::new(),
         confirmations: Vec::new(),
         decrypted_ids: HashSet::new(),
         first_cipher_value: None,
@@ -321,8 +324,8 @@ impl Walk<'_> {
         }
         if self.signer.is_none() && self.m.doc.parent(ed) != Some(self.m.security) {
             // The Body and the headers wait for the message signature to authenticate the sender.
-            if self.deferred.iter().all(|(w, _)| *w != ed) {
-                self.deferred.push((ed, None));
+            if self.deferred_set.insert(ed) {
+                self.deferred.push(ed);
             }
             return Ok(());
         }
@@ -330,9 +333,10 @@ impl Walk<'_> {
     }
 
     pub(super) fn decrypt_deferred(&mut self) -> Result<()> {
-        for (ed, key) in std::mem::take(&mut self.deferred) {
+        self.deferred_set.clear();
+        for ed in std::mem::take(&mut self.deferred) {
             if self.m.doc.parent(ed).is_some() {
-                self.decrypt(ed, key)?;
+                self.decrypt(ed, None)?;
             }
         }
         Ok(())
