@@ -171,3 +171,6 @@ impl Incoming {
         self.soap
     }
 }
+
+#[cfg(test)]
+mod tests;
