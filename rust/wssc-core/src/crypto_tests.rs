@@ -219,6 +219,21 @@ fn base64_as_strict_as_python() {
     ];
     for (text, expected) in cases {
         assert_eq!(b64decode(text).as_deref(), expected, "{text:?}");
+        assert_eq!(b64decode_loop(text).as_deref(), expected, "{text:?}");
+    }
+    // The fast path and the reference loop agree on every short string over a small alphabet.
+    let alphabet = ['Q', 'U', 'J', 'D', 'A', '=', ' ', '\n', '\u{1c}', '-'];
+    let mut text = String::new();
+    for n in 0..6u32 {
+        for i in 0..alphabet.len().pow(n) {
+            text.clear();
+            let mut k = i;
+            for _ in 0..n {
+                text.push(alphabet[k % alphabet.len()]);
+                k /= alphabet.len();
+            }
+            assert_eq!(b64decode(&text), b64decode_loop(&text), "{text:?}");
+        }
     }
     assert_eq!(b64encode(b"ABCA"), "QUJDQQ==");
 }

@@ -52,6 +52,8 @@ pub(super) fn parse_document(
     limits: &Limits,
 ) -> Result<NodeId> {
     let text = decode(input, limits)?;
+    // one node per markup start is about right (elements, text between tags); the arena never regrows
+    nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
     let mut builder = Builder {
         nodes,
         limits,
@@ -83,6 +85,8 @@ pub(super) fn parse_fragment(
         return Err(malformed("a byte order mark in element content"));
     }
     let text = decode(input, limits)?;
+    // one node per markup start is about right (elements, text between tags); the arena never regrows
+    nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
     let mut builder = Builder {
         nodes,
         limits,
@@ -310,7 +314,7 @@ impl Builder<'_> {
         // attributes: namespace declarations into scope, the rest kept for resolution
         let scope_len = self.scope.len();
         let mut declarations: Vec<(String, String)> = Vec::new();
-        let mut raw_attrs = Vec::new();
+        let mut attributes: Vec<Attribute> = Vec::new();
         let mut count = 0usize;
         for attr in e.attributes().with_checks(true) {
             let attr = attr.map_err(|err| XmlError::Malformed(err.to_string()))?;
@@ -345,7 +349,16 @@ impl Builder<'_> {
                 check_namespace_uri(&value)?;
                 declarations.push((declared.to_string(), value.into_owned()));
             } else {
-                raw_attrs.push((key, value));
+                let (prefix, local) =
+                    split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
+                attributes.push(Attribute {
+                    name: Name {
+                        prefix: prefix.to_string(),
+                        local: local.to_string(),
+                        ns: String::new(), // resolved once every declaration is in scope
+                    },
+                    value: value.into_owned(),
+                });
             }
         }
         self.scope.extend(declarations.iter().cloned());
@@ -357,33 +370,25 @@ impl Builder<'_> {
             None if prefix.is_empty() => String::new(),
             None => return Err(ns_error("undeclared element prefix")),
         };
-        let mut attributes: Vec<Attribute> = Vec::with_capacity(raw_attrs.len());
-        for (key, value) in raw_attrs {
-            let (aprefix, alocal) =
-                split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
-            let uri = if aprefix.is_empty() {
-                ""
-            } else {
-                self.lookup(aprefix)
-                    .ok_or_else(|| ns_error("undeclared attribute prefix"))?
-            };
+        for i in 0..attributes.len() {
+            let Some(a) = attributes.get(i) else { break };
+            if a.name.prefix.is_empty() {
+                continue;
+            }
+            let uri = self
+                .lookup(&a.name.prefix)
+                .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
             // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name (two of the
             // same qualified name quick-xml's checks refused)
-            if !aprefix.is_empty()
-                && attributes.iter().any(|b| {
-                    !b.name.prefix.is_empty() && b.name.local == alocal && b.name.ns == uri
-                })
-            {
+            if attributes.iter().take(i).any(|b| {
+                !b.name.prefix.is_empty() && b.name.local == a.name.local && b.name.ns == uri
+            }) {
                 return Err(ns_error("two attributes with the same expanded name"));
             }
-            attributes.push(Attribute {
-                name: Name {
-                    prefix: aprefix.to_string(),
-                    local: alocal.to_string(),
-                    ns: uri.to_string(),
-                },
-                value: value.into_owned(),
-            });
+            let uri = uri.to_string();
+            if let Some(a) = attributes.get_mut(i) {
+                a.name.ns = uri;
+            }
         }
         let id = self.add(NodeKind::Element(ElementData {
             name: Name {

@@ -15,8 +15,7 @@
 use crate::dom::{Attribute, Document, ElementData, Name, NodeId};
 use crate::WSU_NS;
 
-pub(crate) const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-pub(crate) const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+pub(crate) use super::{SOAP11, SOAP12};
 /// The prefix WCF uses for wsu, declared on the Envelope (Mono's WCF re-serialises the addressing headers
 /// it verifies with `u:Id` and an Envelope-level `xmlns:u`; any other prefix breaks their digests there).
 const WSU_PREFIX: &str = "u";

@@ -4,19 +4,12 @@
 /// WS-SC 1.3 section 7 (and Feb 2005 section 7): the default P_SHA1 label.
 pub const DEFAULT_LABEL: &str = "WS-SecureConversationWS-SecureConversation";
 /// The WS-SecureConversation namespaces a DerivedKeyToken is written in (`wssc.versions`).
-pub const SC_NAMESPACES: [&str; 2] = [
-    "http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512",
-    "http://schemas.xmlsoap.org/ws/2005/02/sc",
-];
+pub use super::SC_VERSIONS as SC_NAMESPACES;
 /// The nonce of a new DerivedKeyToken: 16 bytes, WCF's length (`limits.DERIVATION_NONCE_LENGTH`).
 pub const DERIVATION_NONCE_LENGTH: usize = 16;
 /// Longest derived key (`limits.MAX_DERIVED_KEY_LENGTH`, WCF's `MaximumKeyDerivationLength`).
 pub const MAX_DERIVED_KEY_LENGTH: usize = 64;
-/// The WS-Addressing namespaces whose headers `sign_addressing_headers` signs.
-pub(super) const WSA_NAMESPACES: [&str; 2] = [
-    "http://www.w3.org/2005/08/addressing",
-    "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-];
+pub(super) use super::WSA_NAMESPACES;
 
 /// `ProtectionPolicy` with the suite's algorithms resolved (and GCM substituted) by the caller.
 #[derive(Debug, Clone)]
@@ -66,16 +59,7 @@ pub struct Protected {
     pub signature_value: Option<Vec<u8>>,
 }
 
-/// The input is outside what the core reproduces exactly; the Python path protects it.  The reason is for
-/// logs and tests: never message content or key material.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Declined(pub &'static str);
-
-impl std::fmt::Display for Declined {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
+pub use super::Declined;
 
 impl std::error::Error for Declined {}
 

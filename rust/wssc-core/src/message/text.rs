@@ -9,17 +9,7 @@
 
 use crate::crypto::b64encode;
 
-pub(crate) const WSSE: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
-pub(crate) const WSSE11: &str =
-    "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd";
-pub(crate) const WSU: &str = crate::WSU_NS;
-pub(crate) const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
-pub(crate) const XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
-pub(crate) const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-/// XML-Enc 1.0 section 3.1: `Type` of an encrypted element and of encrypted element content.
-pub(crate) const XENC_ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
-pub(crate) const XENC_CONTENT: &str = "http://www.w3.org/2001/04/xmlenc#Content";
+pub(crate) use super::{DS, EXC_C14N, WSSE, WSSE11, WSU, XENC, XENC_CONTENT, XENC_ELEMENT};
 
 /// Append `value` escaped as Canonical XML 1.0 section 2.3 escapes an attribute value
 /// (`wssc.primitives.xml.escape_attr`).
