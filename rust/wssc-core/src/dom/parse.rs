@@ -190,7 +190,7 @@ impl Builder<'_> {
                         }
                         continue;
                     }
-                    if t.contains("]]>") {
+                    if memchr::memmem::find(t.as_bytes(), b"]]>").is_some() {
                         return Err(malformed("']]>' in character data"));
                     }
                     self.text(&t, true);
@@ -316,21 +316,37 @@ impl Builder<'_> {
         let mut declarations: Vec<(String, String)> = Vec::new();
         let mut attributes: Vec<Attribute> = Vec::new();
         let mut count = 0usize;
-        for attr in e.attributes().with_checks(true) {
+        let mut xml_declared = false;
+        // XML 1.0 section 3.1 (Unique Att Spec) is checked here rather than by quick-xml, without its
+        // allocation per tag
+        let duplicate = || malformed("an attribute repeated in one tag");
+        for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| XmlError::Malformed(err.to_string()))?;
             count += 1;
             if count > self.limits.max_attributes {
                 return Err(XmlError::TooManyAttributes);
             }
             let key: &str = attr.key.0;
-            let value = normalize_attribute(attr.value)?;
             if key == "xmlns" {
+                if declarations.iter().any(|(p, _)| p.is_empty()) {
+                    return Err(duplicate());
+                }
+                let value = normalize_attribute(attr.value)?;
                 check_namespace_uri(&value)?;
                 declarations.push((String::new(), value.into_owned()));
             } else if let Some(declared) = key.strip_prefix("xmlns:") {
                 if !is_ncname(declared) {
                     return Err(malformed("bad namespace prefix"));
                 }
+                let repeated = if declared == "xml" {
+                    std::mem::replace(&mut xml_declared, true)
+                } else {
+                    declarations.iter().any(|(p, _)| p == declared)
+                };
+                if repeated {
+                    return Err(duplicate());
+                }
+                let value = normalize_attribute(attr.value)?;
                 if declared == "xmlns" {
                     return Err(ns_error("the xmlns prefix declared"));
                 }
@@ -351,6 +367,13 @@ impl Builder<'_> {
             } else {
                 let (prefix, local) =
                     split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
+                if attributes
+                    .iter()
+                    .any(|a| a.name.local == local && a.name.prefix == prefix)
+                {
+                    return Err(duplicate());
+                }
+                let value = normalize_attribute(attr.value)?;
                 attributes.push(Attribute {
                     name: Name {
                         prefix: prefix.to_string(),
