@@ -29,6 +29,8 @@ pub(crate) struct Envelope {
     /// None: the Header is created in front of the Body (`split(create_header=True)`).
     pub header: Option<NodeId>,
     pub body: NodeId,
+    /// the input's length, to size the buffers written from it
+    pub size: usize,
 }
 
 pub(super) fn element(doc: &Document, id: NodeId) -> Result<&ElementData, Decline> {
@@ -94,6 +96,7 @@ impl Envelope {
             root,
             header,
             body,
+            size: 0,
         };
         if declare_u {
             doc.declare_namespace(root, WSU_PREFIX, WSU_NS);

@@ -120,7 +120,8 @@ pub fn protect(input: &ProtectInput<'_>) -> Result<Protected, Declined> {
     };
     let mut doc = Document::parse(input.envelope, &Limits::default())
         .map_err(|_| Declined("envelope not parsed"))?;
-    let env = Envelope::analyse(&mut doc)?;
+    let mut env = Envelope::analyse(&mut doc)?;
+    env.size = input.envelope.len();
     let mut randomness = Randomness::new()?;
     let mut st = State {
         input,
@@ -315,7 +316,7 @@ fn encrypt(
 
 impl State<'_> {
     pub(super) fn canonical(&self, node: NodeId) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.env.size);
         exc_c14n_node(&self.doc, node, &[], &mut out);
         out
     }

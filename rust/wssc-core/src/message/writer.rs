@@ -101,7 +101,7 @@ pub(crate) fn content_bytes(
     doc: &Document,
     parent: NodeId,
 ) -> Result<Vec<u8>, Decline> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(envelope.size);
     for (i, child) in doc.children(parent).iter().enumerate() {
         match &doc.node(*child).kind {
             NodeKind::Text(t) => {
@@ -158,7 +158,10 @@ pub(crate) fn write(
     output: &Output<'_>,
 ) -> Result<Vec<u8>, Decline> {
     let mut out = Vec::with_capacity(
-        doc.nodes().len() * 16 + output.security.len() + output.body.map_or(0, str::len),
+        envelope.size
+            + output.security.len()
+            + output.body.map_or(0, str::len)
+            + output.headers.iter().map(|(_, t)| t.len()).sum::<usize>(),
     );
     let root = element(doc, envelope.root)?;
     write_start(&mut out, root, &envelope.declarations(doc, envelope.root));
