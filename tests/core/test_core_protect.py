@@ -247,6 +247,11 @@ DECLINED = {
         POLICIES["default"],
     ),
     "triple-des": (envelope("1.2"), ProtectionPolicy(suite=alg.suite("TripleDes"))),
+    "entity-declaration-in-a-comment": (
+        b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
+        b"<s:Body><!-- <!ENTITY --></s:Body></s:Envelope>",
+        POLICIES["default"],
+    ),
 }
 
 

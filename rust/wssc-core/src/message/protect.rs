@@ -118,6 +118,8 @@ pub fn protect(input: &ProtectInput<'_>) -> Result<Protected, Declined> {
     } else {
         None
     };
+    // `wssc.primitives.xml.parse` refuses these bytes anywhere; the Python path raises, the core declines.
+    super::xml::refuse_markup_declarations(input.envelope)?;
     let mut doc = Document::parse(input.envelope, &Limits::default())
         .map_err(|_| Declined("envelope not parsed"))?;
     let mut env = Envelope::analyse(&mut doc)?;
