@@ -73,6 +73,13 @@ fn options_from(options: &Bound<'_, PyDict>) -> PyResult<ProtectOptions> {
 /// Protect `envelope` under the symmetric binding with keys from `secret` (WS-SP 1.2 section 7.4): the
 /// protected envelope and its signature value (None when not signed).  Raises `Declined(reason)` for an
 /// envelope or option the core does not reproduce exactly (the Python path protects it then).
+///
+/// `token_xml`: the protection token's XML when it travels in the Security header (written as given);
+/// `reference_xml`: the STR naming it (`ProtectionToken.reference(version).to_xml()`, written as given);
+/// `sc_namespace`: the WS-SC namespace of the DerivedKeyTokens (1.3 or Feb 2005); `label`: None or the
+/// default label "WS-SecureConversationWS-SecureConversation" (WS-SC 1.3 section 7), which the Python path
+/// always derives with and never writes, another is declined; `created`/`expires`: the Timestamp's texts;
+/// `confirmations`: request signature values to confirm, None for an unsigned request (WSS 1.1 section 8.5).
 #[pyfunction]
 #[pyo3(signature = (envelope, secret, *, token_xml, reference_xml, sc_namespace, label, options, created, expires, confirmations))]
 #[allow(clippy::too_many_arguments)]
