@@ -1,8 +1,9 @@
 //! `wssc._core.protect`: the compiled symmetric binding's sender (docs/core.md, the API contract).
 
 use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyString};
 use wssc_core::message::protect::{self as core, ProtectInput, ProtectOptions};
 
 use crate::Declined;
@@ -31,43 +32,48 @@ const OPTION_KEYS: [&str; 17] = [
 
 fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(
     options: &Bound<'py, PyDict>,
-    key: &str,
+    key: &Bound<'py, PyString>,
 ) -> PyResult<T> {
     match options.get_item(key)? {
         Some(value) => value.extract::<T>().map_err(|e| {
-            PyValueError::new_err(format!("options[{key:?}]: {}", Into::<PyErr>::into(e)))
+            PyValueError::new_err(format!("options[{key}]: {}", Into::<PyErr>::into(e)))
         }),
-        None => Err(PyKeyError::new_err(key.to_string())),
+        None => Err(PyKeyError::new_err(key.clone().unbind())),
     }
 }
 
-fn options_from(options: &Bound<'_, PyDict>) -> PyResult<ProtectOptions> {
-    for key in options.keys() {
-        let key: String = key.extract()?;
-        if !OPTION_KEYS.contains(&key.as_str()) {
-            return Err(PyValueError::new_err(format!(
-                "unknown protect option {key:?}"
-            )));
+fn options_from(py: Python<'_>, options: &Bound<'_, PyDict>) -> PyResult<ProtectOptions> {
+    let parsed = ProtectOptions {
+        signature: get(options, intern!(py, "signature"))?,
+        digest: get(options, intern!(py, "digest"))?,
+        encryption: get(options, intern!(py, "encryption"))?,
+        signature_key_length: get(options, intern!(py, "signature_key_length"))?,
+        encryption_key_length: get(options, intern!(py, "encryption_key_length"))?,
+        sign: get(options, intern!(py, "sign"))?,
+        encrypt: get(options, intern!(py, "encrypt"))?,
+        derived_keys: get(options, intern!(py, "derived_keys"))?,
+        encrypt_signature: get(options, intern!(py, "encrypt_signature"))?,
+        encrypt_before_sign: get(options, intern!(py, "encrypt_before_sign"))?,
+        include_timestamp: get(options, intern!(py, "include_timestamp"))?,
+        sign_body: get(options, intern!(py, "sign_body"))?,
+        sign_addressing_headers: get(options, intern!(py, "sign_addressing_headers"))?,
+        signed_headers: get(options, intern!(py, "signed_headers"))?,
+        encrypted_headers: get(options, intern!(py, "encrypted_headers"))?,
+        protect_tokens: get(options, intern!(py, "protect_tokens"))?,
+    };
+    // Every key but use_gcm is required and read above: a longer dict holds a key that is not an option.
+    let expected = OPTION_KEYS.len() - 1 + usize::from(options.contains(intern!(py, "use_gcm"))?);
+    if options.len() != expected {
+        for key in options.keys() {
+            let key: String = key.extract()?;
+            if !OPTION_KEYS.contains(&key.as_str()) {
+                return Err(PyValueError::new_err(format!(
+                    "unknown protect option {key:?}"
+                )));
+            }
         }
     }
-    Ok(ProtectOptions {
-        signature: get(options, "signature")?,
-        digest: get(options, "digest")?,
-        encryption: get(options, "encryption")?,
-        signature_key_length: get(options, "signature_key_length")?,
-        encryption_key_length: get(options, "encryption_key_length")?,
-        sign: get(options, "sign")?,
-        encrypt: get(options, "encrypt")?,
-        derived_keys: get(options, "derived_keys")?,
-        encrypt_signature: get(options, "encrypt_signature")?,
-        encrypt_before_sign: get(options, "encrypt_before_sign")?,
-        include_timestamp: get(options, "include_timestamp")?,
-        sign_body: get(options, "sign_body")?,
-        sign_addressing_headers: get(options, "sign_addressing_headers")?,
-        signed_headers: get(options, "signed_headers")?,
-        encrypted_headers: get(options, "encrypted_headers")?,
-        protect_tokens: get(options, "protect_tokens")?,
-    })
+    Ok(parsed)
 }
 
 /// Protect `envelope` under the symmetric binding with keys from `secret` (WS-SP 1.2 section 7.4): the
@@ -96,7 +102,7 @@ pub(crate) fn protect<'py>(
     expires: Option<String>,
     confirmations: Vec<Option<Vec<u8>>>,
 ) -> PyResult<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)> {
-    let options = options_from(options)?;
+    let options = options_from(py, options)?;
     let input = ProtectInput {
         envelope,
         secret,
