@@ -4,10 +4,20 @@
 //! No `unsafe` here: PyO3's macros hold what the binding needs.  A panic in the core becomes a Python
 //! exception (PyO3 raises `PanicException`), never an abort of the process.
 
-use pyo3::exceptions::{PyLookupError, PyValueError};
+use pyo3::exceptions::{PyException, PyLookupError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
+use wssc_core::message::{self, MessageLimits, Part, Policy, Record};
 use wssc_core::{C14nError, Selector};
+
+mod protect;
+
+pyo3::create_exception!(
+    _core,
+    Declined,
+    PyException,
+    "the core declines the message: the Python path decides it (args[0]: a short reason)"
+);
 
 pyo3::create_exception!(
     _core,
@@ -94,6 +104,181 @@ fn exc_c14n_many<'py>(
     }
 }
 
+/// An integer field of the `limits` dict (`wssc.limits.Limits` field names), its default when absent.
+fn limit<T: for<'a> FromPyObject<'a, 'a>>(
+    d: &Bound<'_, PyDict>,
+    key: &str,
+    default: T,
+) -> PyResult<T>
+where
+    for<'a> <T as FromPyObject<'a, 'a>>::Error: Into<PyErr>,
+{
+    match d.get_item(key)? {
+        Some(v) => v.extract::<T>().map_err(Into::into),
+        None => Ok(default),
+    }
+}
+
+fn message_limits(d: &Bound<'_, PyDict>) -> PyResult<MessageLimits> {
+    let x = MessageLimits::default();
+    Ok(MessageLimits {
+        max_derivation_offset: limit(d, "max_derivation_offset", x.max_derivation_offset)?,
+        max_derivation_label: limit(d, "max_derivation_label", x.max_derivation_label)?,
+        max_derivation_nonce: limit(d, "max_derivation_nonce", x.max_derivation_nonce)?,
+        max_derived_key_length: limit(d, "max_derived_key_length", x.max_derived_key_length)?,
+        max_message_bytes: limit(d, "max_message_bytes", x.max_message_bytes)?,
+        max_xml_depth: limit(d, "max_xml_depth", x.max_xml_depth)?,
+        max_security_header_elements: limit(
+            d,
+            "max_security_header_elements",
+            x.max_security_header_elements,
+        )?,
+        max_signature_references: limit(d, "max_signature_references", x.max_signature_references)?,
+        max_signatures: limit(d, "max_signatures", x.max_signatures)?,
+        digested_bytes_per_message_byte: limit(
+            d,
+            "digested_bytes_per_message_byte",
+            x.digested_bytes_per_message_byte,
+        )?,
+    })
+}
+
+fn policy(d: &Bound<'_, PyDict>) -> PyResult<Policy> {
+    let list = |key: &str| -> PyResult<Option<Vec<String>>> {
+        match d.get_item(key)? {
+            Some(v) if !v.is_none() => Ok(Some(v.extract()?)),
+            _ => Ok(None),
+        }
+    };
+    Ok(Policy {
+        signature_methods: list("signature_methods")?,
+        digests: list("digests")?,
+        ciphers: list("ciphers")?,
+        encrypted_signature: match d.get_item("encrypted_signature")? {
+            Some(v) => v.extract()?,
+            None => false,
+        },
+    })
+}
+
+fn bytes<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, b)
+}
+
+fn record_dict<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("output", bytes(py, &r.output))?;
+    d.set_item("soap", r.soap)?;
+    d.set_item("headers", r.headers.clone())?;
+    d.set_item("body", r.body)?;
+    let digests = r
+        .digests
+        .iter()
+        .map(|(part, uri, value)| {
+            let part = match part {
+                Part::Body => ("body",).into_pyobject(py)?.into_any(),
+                Part::Header(i) => ("header", *i).into_pyobject(py)?.into_any(),
+                Part::Security(i) => ("security", *i).into_pyobject(py)?.into_any(),
+            };
+            Ok((part, *uri, bytes(py, value)))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("digests", digests)?;
+    let parts: Vec<_> = r
+        .security_parts
+        .iter()
+        .map(|(n, b)| (n.as_str(), bytes(py, b)))
+        .collect();
+    d.set_item("security_parts", parts)?;
+    let signature = r.signature.as_ref().map(|(method, digest, value, xml)| {
+        (
+            *method,
+            *digest,
+            bytes(py, value),
+            String::from_utf8_lossy(xml).into_owned(),
+        )
+    });
+    d.set_item("signature", signature)?;
+    d.set_item("signature_key", r.signature_key)?;
+    d.set_item("decryption", r.decryption.clone())?;
+    let confirmations: Vec<_> = r
+        .confirmations
+        .iter()
+        .map(|(v, s)| (v.as_deref().map(|v| bytes(py, v)), *s))
+        .collect();
+    d.set_item("confirmations", confirmations)?;
+    let sct_ids = PyDict::new(py);
+    for (id, identifier) in &r.sct_ids {
+        sct_ids.set_item(id, identifier)?;
+    }
+    d.set_item("sct_ids", sct_ids)?;
+    d.set_item(
+        "first_cipher_value",
+        r.first_cipher_value.as_deref().map(|v| bytes(py, v)),
+    )?;
+    d.set_item("derivation", r.derivation)?;
+    Ok(d)
+}
+
+/// An incoming message: phase 1 (`parse`) done, phase 2 (`verify`) to come (docs/core.md).
+#[pyclass(module = "wssc._core")]
+struct Incoming {
+    inner: Option<message::Incoming>,
+    /// (Created, Expires) text of the Timestamp, for the glue's check
+    #[pyo3(get)]
+    timestamp: Option<(String, Option<String>)>,
+    /// (Identifier, Instance, WS-SC namespace) of the contexts to resolve
+    #[pyo3(get)]
+    contexts: Vec<(String, Option<String>, Option<String>)>,
+}
+
+#[pymethods]
+impl Incoming {
+    /// Phase 1: parse, locate, index; raises `Declined`.
+    #[staticmethod]
+    fn parse(py: Python<'_>, data: &[u8], limits: &Bound<'_, PyDict>) -> PyResult<Incoming> {
+        let limits = message_limits(limits)?;
+        let inner = py
+            .detach(|| message::Incoming::parse(data, limits))
+            .map_err(|d| Declined::new_err(d.0))?;
+        let contexts = inner
+            .contexts
+            .iter()
+            .map(|c| {
+                (
+                    c.identifier.clone(),
+                    c.instance.clone(),
+                    c.namespace.map(str::to_owned),
+                )
+            })
+            .collect();
+        Ok(Incoming {
+            timestamp: inner.timestamp.clone(),
+            contexts,
+            inner: Some(inner),
+        })
+    }
+
+    /// Phase 2 with the context keys (aligned with `contexts`) and the suite's `policy`: the record, or
+    /// `Declined`.  Once only: verification changes the message.
+    fn verify<'py>(
+        &mut self,
+        py: Python<'py>,
+        keys: Vec<Vec<u8>>,
+        policy: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let policy = self::policy(policy)?;
+        let inner = self
+            .inner
+            .take()
+            .ok_or_else(|| Declined::new_err("already verified"))?;
+        let record = py
+            .detach(|| inner.verify(&keys, &policy))
+            .map_err(|d| Declined::new_err(d.0))?;
+        record_dict(py, &record)
+    }
+}
+
 #[pymodule]
 #[pyo3(name = "_core")]
 fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -101,5 +286,8 @@ fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exc_c14n_path, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_many, m)?)?;
     m.add("C14nRefused", m.py().get_type::<C14nRefused>())?;
+    m.add("Declined", m.py().get_type::<Declined>())?;
+    m.add_class::<Incoming>()?;
+    m.add_function(wrap_pyfunction!(protect::protect, m)?)?;
     Ok(())
 }

@@ -15,9 +15,17 @@
 #![forbid(unsafe_code)]
 
 mod c14n;
+pub mod crypto;
+pub mod dom;
+pub mod message;
 mod names;
+mod xmltext;
 
-pub use c14n::{exc_c14n, exc_c14n_many, exc_c14n_with_limits, Target};
+pub use c14n::{exc_c14n, exc_c14n_many, exc_c14n_node, exc_c14n_with_limits, write_node, Target};
+pub use dom::{Attribute, Document, ElementData, Name, Node, NodeId, NodeKind};
+
+/// The former name of [`XmlError`], kept for the binding.
+pub type C14nError = XmlError;
 
 /// Largest document accepted, in bytes (wssc `limits.MAX_MESSAGE_BYTES`: 4 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
@@ -39,7 +47,7 @@ pub const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 pub const WSU_NS: &str =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
 
-/// The bounds one canonicalization enforces; the defaults are the constants above.
+/// The bounds one parse enforces; the defaults are the constants above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_document_bytes: usize,
@@ -66,17 +74,17 @@ pub enum Selector<'a> {
     DocumentElement,
     /// The one element carrying this value in `wsu:Id`, an unqualified `Id` or `xml:id` (the target of a
     /// same-document reference `#value`).  A value carried by two elements anywhere in the document is
-    /// refused ([`C14nError::DuplicateId`]): a reference must not be resolvable two ways.
+    /// refused ([`XmlError::DuplicateId`]): a reference must not be resolvable two ways.
     Id(&'a str),
     /// Child element indices from the document element: `[]` is the document element, `[1, 0]` the first
     /// child element of its second child element.  Text, comments and PIs are not counted.
     Path(&'a [usize]),
 }
 
-/// Why a document was not canonicalized.  The messages name the rule broken, never the document's content
-/// beyond a short name.
+/// Why a document was not parsed or canonicalized.  The messages name the rule broken, never the document's
+/// content beyond a short name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum C14nError {
+pub enum XmlError {
     /// The document exceeds [`Limits::max_document_bytes`].
     TooLarge,
     /// Elements are nested deeper than [`Limits::max_depth`].
@@ -104,25 +112,25 @@ pub enum C14nError {
     DuplicateId,
 }
 
-impl std::fmt::Display for C14nError {
+impl std::fmt::Display for XmlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            C14nError::TooLarge => write!(f, "document too large"),
-            C14nError::TooDeep => write!(f, "elements nested too deep"),
-            C14nError::TooManyAttributes => write!(f, "too many attributes on one element"),
-            C14nError::TooManyNamespaces => write!(f, "too many namespace declarations in scope"),
-            C14nError::Encoding(why) => write!(f, "not a UTF-8 document: {why}"),
-            C14nError::Dtd => write!(f, "DTDs are not allowed"),
-            C14nError::Entity => write!(f, "entity reference other than the predefined ones"),
-            C14nError::Malformed(why) => write!(f, "not well-formed XML: {why}"),
-            C14nError::Namespace(why) => write!(f, "namespace error: {why}"),
-            C14nError::RelativeNamespace => write!(f, "relative namespace URI"),
-            C14nError::NotFound => write!(f, "no element matches the selector"),
-            C14nError::DuplicateId => {
+            XmlError::TooLarge => write!(f, "document too large"),
+            XmlError::TooDeep => write!(f, "elements nested too deep"),
+            XmlError::TooManyAttributes => write!(f, "too many attributes on one element"),
+            XmlError::TooManyNamespaces => write!(f, "too many namespace declarations in scope"),
+            XmlError::Encoding(why) => write!(f, "not a UTF-8 document: {why}"),
+            XmlError::Dtd => write!(f, "DTDs are not allowed"),
+            XmlError::Entity => write!(f, "entity reference other than the predefined ones"),
+            XmlError::Malformed(why) => write!(f, "not well-formed XML: {why}"),
+            XmlError::Namespace(why) => write!(f, "namespace error: {why}"),
+            XmlError::RelativeNamespace => write!(f, "relative namespace URI"),
+            XmlError::NotFound => write!(f, "no element matches the selector"),
+            XmlError::DuplicateId => {
                 write!(f, "the identifier is carried by more than one element")
             }
         }
     }
 }
 
-impl std::error::Error for C14nError {}
+impl std::error::Error for XmlError {}

@@ -1,0 +1,479 @@
+//! The primitives of the symmetric binding, on RustCrypto's maintained crates.
+//!
+//! - P_SHA1 key derivation (TLS 1.0 P_hash, RFC 2246 section 5) as WS-SC 1.3 section 7 uses it:
+//!   `P_SHA1(secret, label || nonce)[offset .. offset + length]` (`wssc.primitives.psha1`).
+//! - AES-CBC and AES-GCM as XML Encryption uses them (XML-Enc 1.0 section 5.2, XML-Enc 1.1 section 5.2.4):
+//!   the IV (nonce) prepended to the cipher text, XML-Enc padding (`wssc.primitives.ciphers`).
+//! - HMAC-SHA1 / HMAC-SHA256 (XML-DSig section 6.3), SHA-1 / SHA-256 digests (XML-DSig section 6.2).
+//! - base64 as strict as `wssc.primitives.xml.b64decode` (XML Schema base64Binary, whitespace allowed).
+//!
+//! No error says anything about a key, a plaintext or why a decryption failed beyond "failed": a
+//! decryption must not become an oracle (Jager and Somorovsky, "How to break XML Encryption", CCS 2011).
+//! MACs and digests are compared in constant time (`subtle`).
+
+use aes::cipher::block_padding::NoPadding;
+use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use aes_gcm::aead::consts::U12;
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{AesGcm, Nonce};
+use hmac::{Hmac, Mac as _};
+use sha1::Sha1;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+
+/// XML-DSig 1.0 section 6.2.1.
+pub const SHA1_URI: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+/// XML-Enc 1.0 section 5.7.2.
+pub const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+/// XML-DSig 1.0 section 6.3.1.
+pub const HMAC_SHA1_URI: &str = "http://www.w3.org/2000/09/xmldsig#hmac-sha1";
+/// RFC 4051 section 2.2.
+pub const HMAC_SHA256_URI: &str = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256";
+
+/// AES block length, also the CBC IV length (XML-Enc 1.0 section 5.2.2).
+const AES_BLOCK: usize = 16;
+/// AES-GCM nonce length (XML-Enc 1.1 section 5.2.4: a 96-bit IV).
+const GCM_IV: usize = 12;
+/// AES-GCM tag length (XML-Enc 1.1 section 5.2.4: a 128-bit tag).
+const GCM_TAG: usize = 16;
+/// SHA-1's output length, the block of P_SHA1.
+const SHA1_LEN: usize = 20;
+
+/// A primitive failed; deliberately without detail (no key, no plaintext, no padding oracle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CryptoError(pub &'static str);
+
+impl std::fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// `P_SHA1(secret, seed)[offset .. offset + length]` (RFC 2246 section 5; WS-SC 1.3 section 7).
+///
+/// A(0) = seed, A(i) = HMAC-SHA1(secret, A(i-1)); the output is HMAC(secret, A(1) || seed) ||
+/// HMAC(secret, A(2) || seed) ...  The caller bounds `offset` and `length` (WCF's derivation limits).
+pub fn p_sha1(secret: &[u8], seed: &[u8], length: usize, offset: usize) -> Vec<u8> {
+    let Some(needed) = offset.checked_add(length) else {
+        return Vec::new();
+    };
+    // HMAC accepts a key of any length (RFC 2104 section 2), so `new_from_slice` cannot fail.
+    let Ok(keyed) = <Hmac<Sha1> as hmac::Mac>::new_from_slice(secret) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(needed + SHA1_LEN);
+    let mut a: [u8; SHA1_LEN];
+    let mut h = keyed.clone();
+    h.update(seed);
+    a = h.finalize().into_bytes().into();
+    while out.len() < needed {
+        let mut h = keyed.clone();
+        h.update(&a);
+        h.update(seed);
+        out.extend_from_slice(&h.finalize().into_bytes());
+        let mut h = keyed.clone();
+        h.update(&a);
+        a = h.finalize().into_bytes().into();
+    }
+    out.get(offset..needed)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default()
+}
+
+/// The derived key of WS-SC 1.3 section 7: `P_SHA1(secret, label || nonce)[offset .. offset + length]`.
+pub fn derive_key(
+    secret: &[u8],
+    label: &[u8],
+    nonce: &[u8],
+    length: usize,
+    offset: usize,
+) -> Vec<u8> {
+    let mut seed = Vec::with_capacity(label.len() + nonce.len());
+    seed.extend_from_slice(label);
+    seed.extend_from_slice(nonce);
+    p_sha1(secret, &seed, length, offset)
+}
+
+/// A digest method of `ds:DigestMethod` (XML-DSig section 6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    Sha1,
+    Sha256,
+}
+
+impl Digest {
+    pub fn from_uri(uri: &str) -> Option<Digest> {
+        match uri {
+            SHA1_URI => Some(Digest::Sha1),
+            SHA256_URI => Some(Digest::Sha256),
+            _ => None,
+        }
+    }
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            Digest::Sha1 => SHA1_URI,
+            Digest::Sha256 => SHA256_URI,
+        }
+    }
+
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            Digest::Sha1 => Sha1::digest(data).to_vec(),
+            Digest::Sha256 => Sha256::digest(data).to_vec(),
+        }
+    }
+
+    /// Whether `expected` is the digest of `data`, compared in constant time.
+    pub fn verify(self, data: &[u8], expected: &[u8]) -> bool {
+        ct_eq(&self.digest(data), expected)
+    }
+}
+
+/// An HMAC `ds:SignatureMethod` (XML-DSig section 6.3; RFC 4051 section 2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mac {
+    HmacSha1,
+    HmacSha256,
+}
+
+impl Mac {
+    pub fn from_uri(uri: &str) -> Option<Mac> {
+        match uri {
+            HMAC_SHA1_URI => Some(Mac::HmacSha1),
+            HMAC_SHA256_URI => Some(Mac::HmacSha256),
+            _ => None,
+        }
+    }
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            Mac::HmacSha1 => HMAC_SHA1_URI,
+            Mac::HmacSha256 => HMAC_SHA256_URI,
+        }
+    }
+
+    /// The full-length MAC of `data` (no HMACOutputLength truncation: XML-DSig errata E03, CVE-2009-0217).
+    pub fn sign(self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        match self {
+            Mac::HmacSha1 => match <Hmac<Sha1> as hmac::Mac>::new_from_slice(key) {
+                Ok(mut m) => {
+                    m.update(data);
+                    m.finalize().into_bytes().to_vec()
+                }
+                Err(_) => Vec::new(),
+            },
+            Mac::HmacSha256 => match <Hmac<Sha256> as hmac::Mac>::new_from_slice(key) {
+                Ok(mut m) => {
+                    m.update(data);
+                    m.finalize().into_bytes().to_vec()
+                }
+                Err(_) => Vec::new(),
+            },
+        }
+    }
+
+    /// Whether `signature` is the full-length MAC of `data`, compared in constant time.
+    pub fn verify(self, key: &[u8], data: &[u8], signature: &[u8]) -> bool {
+        let mac = self.sign(key, data);
+        !mac.is_empty() && ct_eq(&mac, signature)
+    }
+}
+
+/// Constant-time equality of two byte strings (a length difference is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// A block cipher of `xenc:EncryptionMethod` (XML-Enc 1.0 section 5.2.2, XML-Enc 1.1 section 5.2.4).
+/// TripleDES is outside the compiled subset (the Python path handles it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cipher {
+    Aes128Cbc,
+    Aes192Cbc,
+    Aes256Cbc,
+    Aes128Gcm,
+    Aes192Gcm,
+    Aes256Gcm,
+}
+
+type Aes192Gcm = AesGcm<aes::Aes192, U12>;
+
+impl Cipher {
+    pub fn from_uri(uri: &str) -> Option<Cipher> {
+        Some(match uri {
+            "http://www.w3.org/2001/04/xmlenc#aes128-cbc" => Cipher::Aes128Cbc,
+            "http://www.w3.org/2001/04/xmlenc#aes192-cbc" => Cipher::Aes192Cbc,
+            "http://www.w3.org/2001/04/xmlenc#aes256-cbc" => Cipher::Aes256Cbc,
+            "http://www.w3.org/2009/xmlenc11#aes128-gcm" => Cipher::Aes128Gcm,
+            "http://www.w3.org/2009/xmlenc11#aes192-gcm" => Cipher::Aes192Gcm,
+            "http://www.w3.org/2009/xmlenc11#aes256-gcm" => Cipher::Aes256Gcm,
+            _ => return None,
+        })
+    }
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            Cipher::Aes128Cbc => "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+            Cipher::Aes192Cbc => "http://www.w3.org/2001/04/xmlenc#aes192-cbc",
+            Cipher::Aes256Cbc => "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+            Cipher::Aes128Gcm => "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+            Cipher::Aes192Gcm => "http://www.w3.org/2009/xmlenc11#aes192-gcm",
+            Cipher::Aes256Gcm => "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+        }
+    }
+
+    /// The key length in bytes the algorithm requires.
+    pub fn key_len(self) -> usize {
+        match self {
+            Cipher::Aes128Cbc | Cipher::Aes128Gcm => 16,
+            Cipher::Aes192Cbc | Cipher::Aes192Gcm => 24,
+            Cipher::Aes256Cbc | Cipher::Aes256Gcm => 32,
+        }
+    }
+
+    fn is_gcm(self) -> bool {
+        matches!(
+            self,
+            Cipher::Aes128Gcm | Cipher::Aes192Gcm | Cipher::Aes256Gcm
+        )
+    }
+
+    /// Encrypt for an `xenc:CipherValue`: IV || cipher text (CBC) or IV || cipher text || tag (GCM), the
+    /// IV from the operating system's generator.  CBC pads as XML-Enc 1.0 section 5.2 (arbitrary pad bytes,
+    /// the last one the pad length; zeros, as WCF, Santuario and the Python path write).
+    pub fn encrypt(self, key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if key.len() != self.key_len() {
+            return Err(CryptoError("wrong key length"));
+        }
+        if self.is_gcm() {
+            let mut iv = [0u8; GCM_IV];
+            getrandom::fill(&mut iv).map_err(|_| CryptoError("no randomness"))?;
+            let nonce = Nonce::from_slice(&iv);
+            let sealed = match self {
+                Cipher::Aes128Gcm => aes_gcm::Aes128Gcm::new_from_slice(key)
+                    .map_err(|_| CryptoError("wrong key length"))?
+                    .encrypt(nonce, plaintext),
+                Cipher::Aes192Gcm => Aes192Gcm::new_from_slice(key)
+                    .map_err(|_| CryptoError("wrong key length"))?
+                    .encrypt(nonce, plaintext),
+                _ => aes_gcm::Aes256Gcm::new_from_slice(key)
+                    .map_err(|_| CryptoError("wrong key length"))?
+                    .encrypt(nonce, plaintext),
+            }
+            .map_err(|_| CryptoError("encryption failed"))?;
+            let mut out = Vec::with_capacity(GCM_IV + sealed.len());
+            out.extend_from_slice(&iv);
+            out.extend_from_slice(&sealed);
+            return Ok(out);
+        }
+        let mut iv = [0u8; AES_BLOCK];
+        getrandom::fill(&mut iv).map_err(|_| CryptoError("no randomness"))?;
+        let pad = AES_BLOCK - plaintext.len() % AES_BLOCK;
+        let mut out = Vec::with_capacity(AES_BLOCK + plaintext.len() + pad);
+        out.extend_from_slice(&iv);
+        out.extend_from_slice(plaintext);
+        out.resize(out.len() + pad - 1, 0);
+        // `pad` is 1..=16, so the cast cannot truncate.
+        out.push(pad as u8);
+        let body = out
+            .get_mut(AES_BLOCK..)
+            .ok_or(CryptoError("encryption failed"))?;
+        let len = body.len();
+        let bad = |_| CryptoError("encryption failed");
+        match self {
+            Cipher::Aes128Cbc => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+                .map_err(|_| CryptoError("wrong key length"))?
+                .encrypt_padded_mut::<NoPadding>(body, len)
+                .map(|_| ())
+                .map_err(bad)?,
+            Cipher::Aes192Cbc => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, &iv)
+                .map_err(|_| CryptoError("wrong key length"))?
+                .encrypt_padded_mut::<NoPadding>(body, len)
+                .map(|_| ())
+                .map_err(bad)?,
+            _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
+                .map_err(|_| CryptoError("wrong key length"))?
+                .encrypt_padded_mut::<NoPadding>(body, len)
+                .map(|_| ())
+                .map_err(bad)?,
+        }
+        Ok(out)
+    }
+
+    /// Decrypt a CipherValue, returning the plaintext and whether its CBC padding was valid, without
+    /// failing on bad padding (`wssc.primitives.ciphers.decrypt_unchecked`).
+    ///
+    /// With bad padding the plaintext is the whole decrypted block sequence less its last byte, so a
+    /// caller that goes on to parse it spends the same time on good and bad padding (the padding-oracle
+    /// attack times exactly that difference).  The pad bytes other than the last are not checked (XML-Enc
+    /// 1.0 section 5.2).  GCM and length failures fail at once: they need no secret to learn.
+    pub fn decrypt_unchecked(
+        self,
+        key: &[u8],
+        data: &[u8],
+    ) -> Result<(Vec<u8>, bool), CryptoError> {
+        if key.len() != self.key_len() {
+            return Err(CryptoError("wrong key length"));
+        }
+        if self.is_gcm() {
+            if data.len() < GCM_IV + GCM_TAG {
+                return Err(CryptoError("cipher text too short"));
+            }
+            let (iv, sealed) = data.split_at(GCM_IV);
+            let nonce = Nonce::from_slice(iv);
+            let opened = match self {
+                Cipher::Aes128Gcm => aes_gcm::Aes128Gcm::new_from_slice(key)
+                    .map_err(|_| CryptoError("wrong key length"))?
+                    .decrypt(nonce, sealed),
+                Cipher::Aes192Gcm => Aes192Gcm::new_from_slice(key)
+                    .map_err(|_| CryptoError("wrong key length"))?
+                    .decrypt(nonce, sealed),
+                _ => aes_gcm::Aes256Gcm::new_from_slice(key)
+                    .map_err(|_| CryptoError("wrong key length"))?
+                    .decrypt(nonce, sealed),
+            }
+            .map_err(|_| CryptoError("authentication tag mismatch"))?;
+            return Ok((opened, true));
+        }
+        if data.len() < 2 * AES_BLOCK || data.len() % AES_BLOCK != 0 {
+            return Err(CryptoError("cipher text length"));
+        }
+        let (iv, body) = data.split_at(AES_BLOCK);
+        let mut buf = body.to_vec();
+        let bad = |_| CryptoError("decryption failed");
+        match self {
+            Cipher::Aes128Cbc => cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv)
+                .map_err(|_| CryptoError("wrong key length"))?
+                .decrypt_padded_mut::<NoPadding>(&mut buf)
+                .map(|_| ())
+                .map_err(bad)?,
+            Cipher::Aes192Cbc => cbc::Decryptor::<aes::Aes192>::new_from_slices(key, iv)
+                .map_err(|_| CryptoError("wrong key length"))?
+                .decrypt_padded_mut::<NoPadding>(&mut buf)
+                .map(|_| ())
+                .map_err(bad)?,
+            _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
+                .map_err(|_| CryptoError("wrong key length"))?
+                .decrypt_padded_mut::<NoPadding>(&mut buf)
+                .map(|_| ())
+                .map_err(bad)?,
+        }
+        let pad = usize::from(buf.last().copied().unwrap_or(0));
+        let padding_ok = (1..=AES_BLOCK).contains(&pad);
+        let keep = buf.len() - if padding_ok { pad } else { 1 };
+        buf.truncate(keep);
+        Ok((buf, padding_ok))
+    }
+}
+
+/// Python's `str.isspace` (what `"".join(text.split())` removes in `wssc.primitives.xml.b64decode`):
+/// Unicode White_Space plus the information separators U+001C..U+001F.
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+fn b64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// Strict base64 of an element's text (XML Schema base64Binary: whitespace allowed anywhere).
+///
+/// Accepts a subset of what `wssc.primitives.xml.b64decode` accepts on every Python it supports
+/// (`binascii.a2b_base64(strict_mode=True)` after removing whitespace): the standard alphabet, whole
+/// quads, `=` padding only to complete the last quad.  Like CPython, non-zero bits left over by the
+/// padding are ignored.  An absent or empty text is refused, as there (lxml gives None for it).
+pub fn b64decode(text: &str) -> Option<Vec<u8>> {
+    if text.is_empty() {
+        return None;
+    }
+    // The common case first: ASCII, canonical padding, no left-over bits, maybe ASCII white space (line
+    // breaks).  The base64 crate accepts a subset of what the loop below accepts, with the same result; what
+    // it refuses goes through the loop, so the two together accept exactly what the loop accepts.
+    use base64::Engine as _;
+    let bytes = text.as_bytes();
+    if bytes.is_ascii() {
+        let fast = if bytes
+            .iter()
+            .any(|b| b.is_ascii_whitespace() || *b == 0x0b || (0x1c..=0x1f).contains(b))
+        {
+            let kept: Vec<u8> = bytes
+                .iter()
+                .copied()
+                .filter(|b| !(b.is_ascii_whitespace() || *b == 0x0b || (0x1c..=0x1f).contains(b)))
+                .collect();
+            base64::engine::general_purpose::STANDARD.decode(kept)
+        } else {
+            base64::engine::general_purpose::STANDARD.decode(bytes)
+        };
+        if let Ok(decoded) = fast {
+            return Some(decoded);
+        }
+    }
+    b64decode_loop(text)
+}
+
+/// The reference decoder (character by character, Python's white space).
+fn b64decode_loop(text: &str) -> Option<Vec<u8>> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut quad = [0u8; 4];
+    let mut n = 0usize;
+    let mut pads = 0usize;
+    for c in text.chars() {
+        if is_python_space(c) {
+            continue;
+        }
+        if c == '=' {
+            // Padding completes a quad holding two or three characters, and nothing follows it.
+            if n < 2 || n + pads >= 4 {
+                return None;
+            }
+            pads += 1;
+            continue;
+        }
+        if pads > 0 {
+            return None;
+        }
+        let v = u8::try_from(u32::from(c)).ok().and_then(b64_value)?;
+        if let Some(slot) = quad.get_mut(n) {
+            *slot = v;
+        }
+        n += 1;
+        if n == 4 {
+            out.push((quad[0] << 2) | (quad[1] >> 4));
+            out.push((quad[1] << 4) | (quad[2] >> 2));
+            out.push((quad[2] << 6) | quad[3]);
+            n = 0;
+        }
+    }
+    match (n, pads) {
+        (0, 0) => {}
+        (2, 2) => out.push((quad[0] << 2) | (quad[1] >> 4)),
+        (3, 1) => {
+            out.push((quad[0] << 2) | (quad[1] >> 4));
+            out.push((quad[1] << 4) | (quad[2] >> 2));
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// Standard base64 with padding, no line breaks (`wssc.primitives.xml.b64encode`).
+pub fn b64encode(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+#[cfg(test)]
+#[path = "crypto_tests.rs"]
+mod tests;

@@ -1,0 +1,432 @@
+//! Building the tree from quick-xml's tokens, with every check quick-xml leaves to its caller: XML 1.0
+//! (fifth edition) well-formedness beyond the tokens, Namespaces in XML 1.0, the absolute namespace URIs
+//! Canonical XML 1.0 requires (section 2.1, "relative namespace URIs ... are an error"), no DTD, the five
+//! predefined entities only, UTF-8 only, and the [`Limits`].
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use super::{Attribute, ElementData, Name, Node, NodeId, NodeKind};
+use crate::names::{all_chars_allowed, is_ncname, split_qname};
+use crate::xmltext::{
+    attributes_separated, check_declaration, check_namespace_uri, normalize_attribute,
+    push_normalized_line_ends, resolve_reference,
+};
+use crate::{Limits, XmlError, XML_NS};
+
+type Result<T> = std::result::Result<T, XmlError>;
+
+pub(crate) fn malformed(why: &str) -> XmlError {
+    XmlError::Malformed(why.to_string())
+}
+
+fn ns_error(why: &str) -> XmlError {
+    XmlError::Namespace(why.to_string())
+}
+
+/// The input as text: within the size bound, UTF-8, every character an XML 1.0 Char.
+fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<&'a str> {
+    if input.len() > limits.max_document_bytes {
+        return Err(XmlError::TooLarge);
+    }
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    if input.starts_with(b"\xFE\xFF") || input.starts_with(b"\xFF\xFE") || input.starts_with(b"\0")
+    {
+        return Err(XmlError::Encoding("UTF-16 or UTF-32 input"));
+    }
+    let text = std::str::from_utf8(input).map_err(|_| XmlError::Encoding("invalid UTF-8"))?;
+    if text.starts_with('\u{FEFF}') {
+        // a second BOM is a character before the document element (quick-xml would skip it as a BOM)
+        return Err(malformed("text before the document element"));
+    }
+    if !all_chars_allowed(text) {
+        return Err(malformed("a character outside XML 1.0's Char production"));
+    }
+    Ok(text)
+}
+
+/// Parse a document into `nodes`; the document element's id.
+pub(super) fn parse_document(
+    nodes: &mut Vec<Node>,
+    input: &[u8],
+    limits: &Limits,
+) -> Result<NodeId> {
+    let text = decode(input, limits)?;
+    // one node per markup start is about right (elements, text between tags); the arena never regrows
+    nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
+    let mut builder = Builder {
+        nodes,
+        limits,
+        scope: Vec::new(),
+        open: Vec::new(),
+        base_depth: 0,
+        context: None,
+        top: Vec::new(),
+        root_closed: false,
+    };
+    builder.run(text)?;
+    match builder.top.first() {
+        Some(root) => Ok(*root),
+        None => Err(malformed("no document element")),
+    }
+}
+
+/// Parse element content (XML 1.0 [43]) into `nodes` in the context of the element `context` (at `depth`,
+/// with the declarations `scope` in scope); the top-level nodes.
+pub(super) fn parse_fragment(
+    nodes: &mut Vec<Node>,
+    input: &[u8],
+    context: NodeId,
+    scope: Vec<(String, String)>,
+    depth: usize,
+    limits: &Limits,
+) -> Result<Vec<NodeId>> {
+    if input.starts_with(b"\xEF\xBB\xBF") {
+        return Err(malformed("a byte order mark in element content"));
+    }
+    let text = decode(input, limits)?;
+    // one node per markup start is about right (elements, text between tags); the arena never regrows
+    nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
+    let mut builder = Builder {
+        nodes,
+        limits,
+        scope,
+        open: Vec::new(),
+        base_depth: depth,
+        context: Some(context),
+        top: Vec::new(),
+        root_closed: false,
+    };
+    builder.run(text)?;
+    Ok(builder.top)
+}
+
+struct Builder<'a> {
+    nodes: &'a mut Vec<Node>,
+    limits: &'a Limits,
+    /// namespace declarations in scope, innermost last: (prefix, URI), prefix "" for the default namespace
+    /// (URI "" for `xmlns=""`)
+    scope: Vec<(String, String)>,
+    /// open elements: (id, length of `scope` before its declarations)
+    open: Vec<(NodeId, usize)>,
+    /// depth of the context element of a fragment (0 for a document)
+    base_depth: usize,
+    /// the context element of a fragment (None for a document)
+    context: Option<NodeId>,
+    /// the top-level nodes: the document element, or a fragment's nodes
+    top: Vec<NodeId>,
+    root_closed: bool,
+}
+
+impl Builder<'_> {
+    fn fragment(&self) -> bool {
+        self.context.is_some()
+    }
+
+    fn run(&mut self, text: &str) -> Result<()> {
+        let mut reader = Reader::from_str(text);
+        {
+            let config = reader.config_mut();
+            config.trim_text(false);
+            config.expand_empty_elements = false;
+            config.check_end_names = true;
+            config.check_comments = true;
+            config.allow_dangling_amp = false;
+            config.allow_unmatched_ends = false;
+        }
+        let mut first = true;
+        loop {
+            let event = reader
+                .read_event()
+                .map_err(|e| XmlError::Malformed(e.to_string()))?;
+            let was_first = std::mem::replace(&mut first, false);
+            match event {
+                Event::Decl(decl) => {
+                    if !was_first || self.fragment() {
+                        return Err(malformed("XML declaration not at the start"));
+                    }
+                    check_declaration(&decl)?;
+                }
+                Event::DocType(_) => return Err(XmlError::Dtd),
+                Event::PI(pi) => {
+                    let target = pi.target();
+                    // Namespaces in XML 1.0 section 7: no colon in a PI target (libxml2 refuses one)
+                    if !is_ncname(target) || target.eq_ignore_ascii_case("xml") {
+                        return Err(malformed("bad processing instruction target"));
+                    }
+                    let content = pi.content();
+                    if !content.is_empty() && !content.starts_with([' ', '\t', '\r', '\n']) {
+                        return Err(malformed("bad processing instruction"));
+                    }
+                    if self.open.is_empty() && !self.fragment() {
+                        continue; // outside the document element: checked, not kept
+                    }
+                    let mut data = String::new();
+                    push_normalized_line_ends(
+                        &mut data,
+                        content.trim_start_matches([' ', '\t', '\r', '\n']),
+                    );
+                    let kind = NodeKind::Pi {
+                        target: target.to_string(),
+                        data,
+                    };
+                    self.add(kind);
+                }
+                Event::Comment(_) => {}
+                Event::Start(e) => self.start(&e, false)?,
+                Event::Empty(e) => self.start(&e, true)?,
+                Event::End(_) => {
+                    // quick-xml checked that the name matches the start tag's (check_end_names)
+                    if self.open.is_empty() {
+                        return Err(malformed("end tag without start tag"));
+                    }
+                    self.close();
+                }
+                Event::Text(t) => {
+                    if self.open.is_empty() && !self.fragment() {
+                        // outside the document element only white space (S) may appear
+                        if !t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+                            return Err(malformed("text outside the document element"));
+                        }
+                        continue;
+                    }
+                    if memchr::memmem::find(t.as_bytes(), b"]]>").is_some() {
+                        return Err(malformed("']]>' in character data"));
+                    }
+                    self.text(&t, true);
+                }
+                Event::CData(t) => {
+                    if self.open.is_empty() && !self.fragment() {
+                        return Err(malformed("CDATA outside the document element"));
+                    }
+                    self.text(&t, true);
+                }
+                Event::GeneralRef(r) => {
+                    if self.open.is_empty() && !self.fragment() {
+                        return Err(malformed("reference outside the document element"));
+                    }
+                    let c = resolve_reference(&r)?;
+                    let mut buf = [0u8; 4];
+                    self.text(c.encode_utf8(&mut buf), false);
+                }
+                Event::Eof => break,
+            }
+        }
+        if !self.open.is_empty() {
+            return Err(malformed("unclosed element"));
+        }
+        Ok(())
+    }
+
+    /// The parent of the next node: the innermost open element, or a fragment's context.
+    fn parent(&self) -> Option<NodeId> {
+        self.open.last().map(|(id, _)| *id).or(self.context)
+    }
+
+    /// Append a node to the innermost open element (or the top level).
+    fn add(&mut self, kind: NodeKind) -> NodeId {
+        let parent = self.parent();
+        let id = self.nodes.len();
+        self.nodes.push(Node { kind, parent });
+        match self.open.last() {
+            Some((p, _)) => {
+                if let Some(Node {
+                    kind: NodeKind::Element(e),
+                    ..
+                }) = self.nodes.get_mut(*p)
+                {
+                    e.children.push(id);
+                }
+            }
+            None => self.top.push(id),
+        }
+        id
+    }
+
+    /// Character data, appended to the text node before it if any; literal text (not a reference) is line
+    /// end normalized (XML 1.0 section 2.11).
+    fn text(&mut self, t: &str, literal: bool) {
+        let last = match self.open.last() {
+            Some((p, _)) => match self.nodes.get(*p).map(|n| &n.kind) {
+                Some(NodeKind::Element(e)) => e.children.last().copied(),
+                _ => None,
+            },
+            None => self.top.last().copied(),
+        };
+        let merge =
+            last.filter(|l| matches!(self.nodes.get(*l).map(|n| &n.kind), Some(NodeKind::Text(_))));
+        let id = match merge {
+            Some(l) => l,
+            None => self.add(NodeKind::Text(String::new())),
+        };
+        let Some(Node {
+            kind: NodeKind::Text(target),
+            ..
+        }) = self.nodes.get_mut(id)
+        else {
+            return;
+        };
+        if literal {
+            push_normalized_line_ends(target, t);
+        } else {
+            target.push_str(t);
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some((_, scope_len)) = self.open.pop() {
+            self.scope.truncate(scope_len);
+        }
+        if self.open.is_empty() && !self.fragment() {
+            self.root_closed = true;
+        }
+    }
+
+    /// The URI a declared prefix is bound to ("" for the default namespace undeclared or absent); None for
+    /// a prefix not declared.
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some(XML_NS);
+        }
+        self.scope
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, u)| u.as_str())
+    }
+
+    fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<()> {
+        if self.root_closed {
+            return Err(malformed("more than one document element"));
+        }
+        if self.base_depth + self.open.len() >= self.limits.max_depth {
+            return Err(XmlError::TooDeep);
+        }
+        let qname: &str = e.name().0;
+        let (prefix, local) = split_qname(qname).ok_or_else(|| malformed("bad element name"))?;
+        if prefix == "xmlns" {
+            return Err(ns_error("element in the xmlns namespace"));
+        }
+        // XML 1.0 [40]/[44]: white space before every attribute (quick-xml reads `a="1"b="2"`)
+        if !attributes_separated(e.attributes_raw()) {
+            return Err(malformed("attributes not separated by white space"));
+        }
+        // attributes: namespace declarations into scope, the rest kept for resolution
+        let scope_len = self.scope.len();
+        let mut declarations: Vec<(String, String)> = Vec::new();
+        let mut attributes: Vec<Attribute> = Vec::new();
+        let mut count = 0usize;
+        let mut xml_declared = false;
+        // XML 1.0 section 3.1 (Unique Att Spec) is checked here rather than by quick-xml, without its
+        // allocation per tag
+        let duplicate = || malformed("an attribute repeated in one tag");
+        for attr in e.attributes().with_checks(false) {
+            let attr = attr.map_err(|err| XmlError::Malformed(err.to_string()))?;
+            count += 1;
+            if count > self.limits.max_attributes {
+                return Err(XmlError::TooManyAttributes);
+            }
+            let key: &str = attr.key.0;
+            if key == "xmlns" {
+                if declarations.iter().any(|(p, _)| p.is_empty()) {
+                    return Err(duplicate());
+                }
+                let value = normalize_attribute(attr.value)?;
+                check_namespace_uri(&value)?;
+                declarations.push((String::new(), value.into_owned()));
+            } else if let Some(declared) = key.strip_prefix("xmlns:") {
+                if !is_ncname(declared) {
+                    return Err(malformed("bad namespace prefix"));
+                }
+                let repeated = if declared == "xml" {
+                    std::mem::replace(&mut xml_declared, true)
+                } else {
+                    declarations.iter().any(|(p, _)| p == declared)
+                };
+                if repeated {
+                    return Err(duplicate());
+                }
+                let value = normalize_attribute(attr.value)?;
+                if declared == "xmlns" {
+                    return Err(ns_error("the xmlns prefix declared"));
+                }
+                if declared == "xml" {
+                    // allowed only as what it is by definition; libxml2 keeps no such declaration
+                    if value != XML_NS {
+                        return Err(ns_error("the xml prefix bound to another namespace"));
+                    }
+                    continue;
+                }
+                if value.is_empty() {
+                    return Err(ns_error(
+                        "a prefix undeclared (xmlns:p=\"\" is XML 1.1 only)",
+                    ));
+                }
+                check_namespace_uri(&value)?;
+                declarations.push((declared.to_string(), value.into_owned()));
+            } else {
+                let (prefix, local) =
+                    split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
+                if attributes
+                    .iter()
+                    .any(|a| a.name.local == local && a.name.prefix == prefix)
+                {
+                    return Err(duplicate());
+                }
+                let value = normalize_attribute(attr.value)?;
+                attributes.push(Attribute {
+                    name: Name {
+                        prefix: prefix.to_string(),
+                        local: local.to_string(),
+                        ns: String::new(), // resolved once every declaration is in scope
+                    },
+                    value: value.into_owned(),
+                });
+            }
+        }
+        self.scope.extend(declarations.iter().cloned());
+        if self.scope.len() > self.limits.max_namespaces_in_scope {
+            return Err(XmlError::TooManyNamespaces);
+        }
+        let ns = match self.lookup(prefix) {
+            Some(uri) => uri.to_string(),
+            None if prefix.is_empty() => String::new(),
+            None => return Err(ns_error("undeclared element prefix")),
+        };
+        for i in 0..attributes.len() {
+            let Some(a) = attributes.get(i) else { break };
+            if a.name.prefix.is_empty() {
+                continue;
+            }
+            let uri = self
+                .lookup(&a.name.prefix)
+                .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
+            // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name (two of the
+            // same qualified name quick-xml's checks refused)
+            if attributes.iter().take(i).any(|b| {
+                !b.name.prefix.is_empty() && b.name.local == a.name.local && b.name.ns == uri
+            }) {
+                return Err(ns_error("two attributes with the same expanded name"));
+            }
+            let uri = uri.to_string();
+            if let Some(a) = attributes.get_mut(i) {
+                a.name.ns = uri;
+            }
+        }
+        let id = self.add(NodeKind::Element(ElementData {
+            name: Name {
+                prefix: prefix.to_string(),
+                local: local.to_string(),
+                ns,
+            },
+            attributes,
+            namespace_declarations: declarations,
+            children: Vec::new(),
+        }));
+        self.open.push((id, scope_len));
+        if empty {
+            self.close();
+        }
+        Ok(())
+    }
+}

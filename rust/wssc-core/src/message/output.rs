@@ -1,0 +1,277 @@
+//! What an accepted message gives the glue (docs/core.md, "the record `verify` returns"): the envelope as the
+//! core writes it, without its Security header, decrypted, every signed part written as exactly the
+//! exclusive-c14n bytes whose digest was verified (docs/core.md, point 2), and what was proven about it.
+
+use super::unprotect::Walk;
+use super::xml::{self, clark};
+use super::{Declined, Result, XENC};
+use crate::dom::{Document, NodeId};
+
+/// A signed part of the message: the Body, the i-th header block of the output, the i-th signed child of
+/// the Security header (in [`Record::security_parts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Body,
+    Header(usize),
+    Security(usize),
+}
+
+/// The record of an accepted message (docs/core.md).
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub output: Vec<u8>,
+    pub soap: &'static str,
+    /// (Clark name, signed, encrypted) of each header block of the output
+    pub headers: Vec<(String, bool, bool)>,
+    /// (signed, encrypted)
+    pub body: (bool, bool),
+    pub digests: Vec<(Part, &'static str, Vec<u8>)>,
+    pub security_parts: Vec<(String, Vec<u8>)>,
+    /// (method, digest of the first reference, value, the Signature's canonical XML)
+    pub signature: Option<(&'static str, &'static str, Vec<u8>, Vec<u8>)>,
+    /// (context index, derived)
+    pub signature_key: Option<(usize, bool)>,
+    /// (context index, derived, algorithm) of each decryption, in order
+    pub decryption: Vec<(usize, bool, &'static str)>,
+    pub confirmations: Vec<(Option<Vec<u8>>, bool)>,
+    pub sct_ids: Vec<(String, String)>,
+    pub first_cipher_value: Option<Vec<u8>>,
+    pub derivation: Option<&'static str>,
+}
+
+/// How a signed part is written: the verified bytes (a range of the walk's buffer), or canonicalised now
+/// (its content was decrypted after its digest was verified, or it is plaintext a signed EncryptedData held).
+#[derive(Debug, Clone)]
+struct SignedPart {
+    node: NodeId,
+    digest: crate::crypto::Digest,
+    verified: Option<(std::ops::Range<usize>, Vec<u8>)>,
+}
+
+fn is_within(doc: &Document, node: NodeId, ancestor: NodeId) -> bool {
+    let mut current = Some(node);
+    while let Some(n) = current {
+        if n == ancestor {
+            return true;
+        }
+        current = doc.parent(n);
+    }
+    false
+}
+
+/// The start tag of an element with its own namespace declarations and attributes only.
+fn write_start_tag(doc: &Document, el: NodeId, out: &mut Vec<u8>) -> Result<()> {
+    let e = doc.element(el).ok_or(Declined("not an element"))?;
+    out.push(b'<');
+    out.extend_from_slice(e.name.qname().as_bytes());
+    for (prefix, uri) in &e.namespace_declarations {
+        out.extend_from_slice(if prefix.is_empty() {
+            b" xmlns=\"" as &[u8]
+        } else {
+            b" xmlns:"
+        });
+        if !prefix.is_empty() {
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice(b"=\"");
+        }
+        crate::xmltext::write_attribute_value(out, uri);
+        out.push(b'"');
+    }
+    for a in &e.attributes {
+        out.push(b' ');
+        out.extend_from_slice(a.name.qname().as_bytes());
+        out.extend_from_slice(b"=\"");
+        crate::xmltext::write_attribute_value(out, &a.value);
+        out.push(b'"');
+    }
+    out.push(b'>');
+    Ok(())
+}
+
+fn write_end_tag(doc: &Document, el: NodeId, out: &mut Vec<u8>) -> Result<()> {
+    let e = doc.element(el).ok_or(Declined("not an element"))?;
+    out.extend_from_slice(b"</");
+    out.extend_from_slice(e.name.qname().as_bytes());
+    out.push(b'>');
+    Ok(())
+}
+
+impl Walk<'_> {
+    /// After the walk: what must hold whatever the requirements, then the output and the record.
+    pub(super) fn finish(mut self) -> Result<Record> {
+        let (doc, body, header, security) =
+            (&self.m.doc, self.m.body, self.m.header, self.m.security);
+        // `Receiver._unprotect`: an EncryptedData left anywhere was not decrypted.
+        let mut stack = vec![doc.root()];
+        while let Some(n) = stack.pop() {
+            if doc.is(n, XENC, "EncryptedData") {
+                return Err(Declined("an EncryptedData was not decrypted"));
+            }
+            stack.extend(doc.child_elements(n));
+        }
+        let mut record = Record {
+            soap: self.m.soap,
+            sct_ids: std::mem::take(&mut self.sct_ids),
+            first_cipher_value: self.first_cipher_value.take(),
+            derivation: self.derivation,
+            ..Record::default()
+        };
+        record.decryption = self
+            .decrypted
+            .iter()
+            .map(|d| (d.key.context, d.key.derived, d.cipher.uri()))
+            .collect();
+
+        // What the signature covers (`dsig` references, and the plaintext of signed EncryptedData), each at a
+        // place a part of the message stands (`unprotect._check_signed_position`), else declined.
+        let mut signed: Vec<SignedPart> = Vec::new();
+        if let Some(sig) = &self.signature {
+            if let Some(t) = self.decryption_token {
+                if t != sig.key.context {
+                    return Err(Declined(
+                        "parts encrypted under another token than the signer's",
+                    ));
+                }
+            }
+            for (i, r) in sig.references.iter().enumerate() {
+                let dirty = self
+                    .decrypted
+                    .get(r.decryptions_before..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .any(|d| is_within(doc, d.parent, r.target));
+                match doc.parent(r.target) {
+                    Some(_) => signed.push(SignedPart {
+                        node: r.target,
+                        digest: r.digest,
+                        verified: (!dirty).then(|| (r.bytes.clone(), r.value.clone())),
+                    }),
+                    None => {
+                        // an EncryptedData decrypted since: its plaintext element is what counts as signed
+                        let held = self
+                            .decrypted
+                            .iter()
+                            .find(|d| d.signed_by == Some(i) && d.part != d.parent)
+                            .ok_or(Declined(
+                                "a signed EncryptedData whose plaintext is not an element",
+                            ))?;
+                        signed.push(SignedPart {
+                            node: held.part,
+                            digest: r.digest,
+                            verified: None,
+                        });
+                    }
+                }
+            }
+            record.signature_key = Some((sig.key.context, sig.key.derived));
+            let mut signature_xml = Vec::new();
+            xml::c14n_into(doc, sig.element, None, &mut signature_xml)?;
+            let first = sig
+                .references
+                .first()
+                .map_or(crate::crypto::SHA1_URI, |r| r.digest.uri());
+            record.signature = Some((sig.method.uri(), first, sig.value.clone(), signature_xml));
+        }
+        for part in &signed {
+            let parent = doc.parent(part.node);
+            let wsa = super::WSA_NAMESPACES.contains(&xml::namespace(doc, part.node));
+            if part.node != body && parent != Some(header) && parent != Some(security) {
+                return Err(Declined(
+                    "a signed element outside the Body, the header blocks and the Security header",
+                ));
+            }
+            if wsa && parent != Some(header) && parent != Some(security) {
+                return Err(Declined(
+                    "a signed WS-Addressing header outside the SOAP Header",
+                ));
+            }
+        }
+        let is_signed = |n: NodeId| signed.iter().find(|p| p.node == n);
+        let encrypted: std::collections::HashSet<NodeId> =
+            self.decrypted.iter().map(|d| d.part).collect();
+        let is_encrypted = |n: NodeId| encrypted.contains(&n);
+        record.confirmations = self
+            .confirmations
+            .iter()
+            .map(|(v, el)| (v.clone(), is_signed(*el).is_some()))
+            .collect();
+
+        let mut out = Vec::with_capacity(self.m.size);
+        let write_part = |part: &SignedPart, out: &mut Vec<u8>, parts: &[u8]| -> Result<Vec<u8>> {
+            match &part.verified {
+                Some((range, value)) => {
+                    out.extend_from_slice(
+                        parts
+                            .get(range.clone())
+                            .ok_or(Declined("canonical bytes"))?,
+                    );
+                    Ok(value.clone())
+                }
+                None => {
+                    let start = out.len();
+                    xml::c14n_into(doc, part.node, None, out)?;
+                    Ok(part.digest.digest(out.get(start..).unwrap_or(&[])))
+                }
+            }
+        };
+        for part in signed
+            .iter()
+            .filter(|p| doc.parent(p.node) == Some(security))
+        {
+            let mut bytes = Vec::new();
+            let value = write_part(part, &mut bytes, &self.parts)?;
+            record.digests.push((
+                Part::Security(record.security_parts.len()),
+                part.digest.uri(),
+                value,
+            ));
+            record.security_parts.push((clark(doc, part.node), bytes));
+        }
+        let envelope = self.m.envelope;
+        write_start_tag(doc, envelope, &mut out)?;
+        for &child in doc.children(envelope) {
+            if child == header {
+                write_start_tag(doc, header, &mut out)?;
+                for &block in doc.children(header) {
+                    if block == security {
+                        continue;
+                    }
+                    if doc.element(block).is_none() {
+                        xml::write_into(doc, block, &mut out)?;
+                        continue;
+                    }
+                    let index = record.headers.len();
+                    match is_signed(block) {
+                        Some(part) => {
+                            let value = write_part(part, &mut out, &self.parts)?;
+                            record
+                                .digests
+                                .push((Part::Header(index), part.digest.uri(), value));
+                        }
+                        None => xml::write_into(doc, block, &mut out)?,
+                    }
+                    record.headers.push((
+                        clark(doc, block),
+                        is_signed(block).is_some(),
+                        is_encrypted(block),
+                    ));
+                }
+                write_end_tag(doc, header, &mut out)?;
+            } else if child == body {
+                match is_signed(body) {
+                    Some(part) => {
+                        let value = write_part(part, &mut out, &self.parts)?;
+                        record.digests.push((Part::Body, part.digest.uri(), value));
+                    }
+                    None => xml::write_into(doc, body, &mut out)?,
+                }
+                record.body = (is_signed(body).is_some(), is_encrypted(body));
+            } else {
+                xml::write_into(doc, child, &mut out)?;
+            }
+        }
+        write_end_tag(doc, envelope, &mut out)?;
+        record.output = out;
+        Ok(record)
+    }
+}

@@ -1,0 +1,242 @@
+//! Character-level reading and writing: references, attribute-value normalization, line ends, the XML
+//! declaration (XML 1.0 fifth edition), and the escaping Canonical XML 1.0 section 2.3 prescribes for text and
+//! attribute values.
+
+use std::borrow::Cow;
+
+use crate::names::{is_absolute_uri, is_xml_char};
+use crate::{XmlError, XMLNS_NS, XML_NS};
+
+type Result<T> = std::result::Result<T, XmlError>;
+
+fn malformed(why: &str) -> XmlError {
+    XmlError::Malformed(why.to_string())
+}
+
+fn ns_error(why: &str) -> XmlError {
+    XmlError::Namespace(why.to_string())
+}
+
+/// A namespace declaration's URI: not a reserved namespace, absolute unless empty.
+pub(crate) fn check_namespace_uri(uri: &str) -> Result<()> {
+    if uri == XML_NS || uri == XMLNS_NS {
+        return Err(ns_error("a reserved namespace bound to a prefix"));
+    }
+    if !uri.is_empty() && !is_absolute_uri(uri) {
+        return Err(XmlError::RelativeNamespace);
+    }
+    Ok(())
+}
+
+/// The character a reference stands for: one of the five predefined entities or a character reference.
+pub(crate) fn resolve_reference(name: &str) -> Result<char> {
+    match name {
+        "amp" => Ok('&'),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
+        _ => {
+            let Some(number) = name.strip_prefix('#') else {
+                return Err(XmlError::Entity);
+            };
+            let (digits, radix) = match number.strip_prefix('x') {
+                Some(hex) => (hex, 16),
+                None => (number, 10),
+            };
+            if digits.is_empty() || digits.len() > 8 || !digits.chars().all(|c| c.is_digit(radix)) {
+                return Err(malformed("bad character reference"));
+            }
+            let code = u32::from_str_radix(digits, radix)
+                .map_err(|_| malformed("bad character reference"))?;
+            match char::from_u32(code) {
+                Some(c) if is_xml_char(c) => Ok(c),
+                _ => Err(malformed("character reference to a non-XML character")),
+            }
+        }
+    }
+}
+
+/// XML 1.0 section 3.3.3 attribute-value normalization (CDATA type, as without a DTD every attribute is),
+/// after section 2.11 line-end normalization: a literal tab, LF, CR or CR LF becomes one space; references
+/// are replaced by their character, which is not normalized.
+pub(crate) fn normalize_attribute(raw: Cow<'_, str>) -> Result<Cow<'_, str>> {
+    if !raw
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\r' | b'\n'))
+    {
+        return Ok(raw);
+    }
+    let raw: &str = &raw;
+    let mut value = String::with_capacity(raw.len());
+    let bytes = raw.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => return Err(malformed("'<' in an attribute value")),
+            b'&' => {
+                value.push_str(&raw[start..i]);
+                let end = raw[i..]
+                    .find(';')
+                    .ok_or_else(|| malformed("unterminated reference"))?
+                    + i;
+                value.push(resolve_reference(&raw[i + 1..end])?);
+                i = end + 1;
+                start = i;
+            }
+            b'\r' | b'\n' | b'\t' => {
+                value.push_str(&raw[start..i]);
+                value.push(' ');
+                i += if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    value.push_str(&raw[start..]);
+    Ok(Cow::Owned(value))
+}
+
+/// XML 1.0 section 2.11: a CR LF or a lone CR in literal input is read as one LF.
+pub(crate) fn push_normalized_line_ends(out: &mut String, text: &str) {
+    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
+        out.push_str(text);
+        return;
+    }
+    let mut rest = text;
+    while let Some(i) = rest.find('\r') {
+        out.push_str(&rest[..i]);
+        out.push('\n');
+        rest = &rest[i + 1..];
+        if let Some(after) = rest.strip_prefix('\n') {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+}
+
+/// Character data as Canonical XML writes it: `&`, `<`, `>` and CR escaped (the text is line-end normalized
+/// already: a CR left came from a character reference).
+pub(crate) fn write_text(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'\r' => b"&#xD;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// An attribute value (normalized) as Canonical XML writes it: `&`, `<`, `"`, tab, LF and CR escaped.
+pub(crate) fn write_attribute_value(out: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'"' => b"&quot;",
+            b'\t' => b"&#x9;",
+            b'\n' => b"&#xA;",
+            b'\r' => b"&#xD;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+/// A namespace URI as libxml2's c14n writes it (`xmlBufWriteQuotedString`): between double quotes, not
+/// escaped.  The URIs accepted ([`is_absolute_uri`]) contain no `"` and no `<`.
+pub(crate) fn write_quoted_uri(out: &mut Vec<u8>, uri: &str) {
+    out.push(b'"');
+    out.extend_from_slice(uri.as_bytes());
+    out.push(b'"');
+}
+
+/// Every attribute value's closing quote is followed by white space or the end of the tag.
+pub(crate) fn attributes_separated(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let quote = bytes[i];
+        if quote == b'"' || quote == b'\'' {
+            let Some(len) = bytes[i + 1..].iter().position(|b| *b == quote) else {
+                return true; // unterminated: quick-xml's attribute reader refuses it
+            };
+            i += len + 2;
+            if let Some(next) = bytes.get(i) {
+                if !matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'/') {
+                    return false;
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+/// XML 1.0 [23]-[32] exactly: `<?xml` S `version` Eq "1.0" (S `encoding` Eq "UTF-8")? (S `standalone` Eq
+/// ("yes"|"no"))? S? `?>`, either quote; quick-xml's reader is more lenient, libxml2 is not.  Any other
+/// encoding is refused: the core reads UTF-8 only.
+pub(crate) fn check_declaration(decl: &str) -> Result<()> {
+    let bad = || malformed("bad XML declaration");
+    let mut rest = decl.strip_prefix("xml").ok_or_else(bad)?;
+    let mut seen: Vec<u8> = Vec::new();
+    loop {
+        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        if trimmed.is_empty() {
+            break;
+        }
+        if trimmed.len() == rest.len() {
+            return Err(bad()); // no white space before a pseudo-attribute
+        }
+        let (name, after) = trimmed.split_once('=').ok_or_else(bad)?;
+        let name = name.trim_end_matches([' ', '\t', '\r', '\n']);
+        let after = after.trim_start_matches([' ', '\t', '\r', '\n']);
+        let quote = after
+            .chars()
+            .next()
+            .filter(|q| *q == '"' || *q == '\'')
+            .ok_or_else(bad)?;
+        let (value, tail) = after[1..].split_once(quote).ok_or_else(bad)?;
+        let order = match name {
+            "version" => 0,
+            "encoding" => 1,
+            "standalone" => 2,
+            _ => return Err(bad()),
+        };
+        if seen.last().is_some_and(|last| *last >= order) || (seen.is_empty() && order != 0) {
+            return Err(bad());
+        }
+        seen.push(order);
+        match order {
+            0 if value != "1.0" => return Err(malformed("XML version other than 1.0")),
+            1 if !value.eq_ignore_ascii_case("UTF-8") => {
+                return Err(XmlError::Encoding("declared encoding other than UTF-8"))
+            }
+            2 if value != "yes" && value != "no" => return Err(bad()),
+            _ => {}
+        }
+        rest = tail;
+    }
+    if seen.is_empty() {
+        return Err(bad());
+    }
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! Unit tests of the document tree: parse, navigation, fragments (XML-Enc 4.5), mutation, the writer.
+
+use wssc_core::{
+    exc_c14n_node, write_node, Attribute, Document, Limits, Name, NodeKind, XmlError, WSU_NS,
+};
+
+fn parse(doc: &str) -> Document {
+    Document::parse(doc.as_bytes(), &Limits::default()).unwrap()
+}
+
+fn written(doc: &Document, id: usize) -> String {
+    let mut out = Vec::new();
+    write_node(doc, id, &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+fn canonical(doc: &Document, id: usize) -> String {
+    let mut out = Vec::new();
+    exc_c14n_node(doc, id, &[], &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+fn name(prefix: &str, local: &str, ns: &str) -> Name {
+    Name {
+        prefix: prefix.into(),
+        local: local.into(),
+        ns: ns.into(),
+    }
+}
+
+const ENVELOPE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<?top pi?>
+<s:Envelope xmlns:s="urn:s" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"><s:Header><h xmlns="urn:h" a="1" wsu:Id="h1">x<!-- c -->y<![CDATA[<z>]]>&amp;&#x41;<?keep me?></h></s:Header><s:Body xmlns="urn:d"><p xmlns=""><q/></p></s:Body></s:Envelope>"#;
+
+#[test]
+fn navigation() {
+    let doc = parse(ENVELOPE);
+    let root = doc.root();
+    assert!(doc.is(root, "urn:s", "Envelope"));
+    assert_eq!(doc.parent(root), None);
+    assert_eq!(doc.depth(root), 1);
+    let children: Vec<_> = doc.child_elements(root).collect();
+    assert_eq!(children.len(), 2);
+    let (header, body) = (children[0], children[1]);
+    assert!(doc.is(header, "urn:s", "Header") && doc.is(body, "urn:s", "Body"));
+    let h = doc.child_elements(header).next().unwrap();
+    assert_eq!(doc.parent(h), Some(header));
+    assert_eq!(doc.depth(h), 3);
+    assert!(doc.is(h, "urn:h", "h"));
+    assert_eq!(doc.attribute(h, "", "a"), Some("1"));
+    assert_eq!(doc.attribute(h, WSU_NS, "Id"), Some("h1"));
+    assert_eq!(doc.attribute(h, "", "Id"), None);
+    // xmlns is not an attribute; it is a declaration of its element
+    let e = doc.element(h).unwrap();
+    assert_eq!(e.attributes.len(), 2);
+    assert_eq!(
+        e.namespace_declarations,
+        vec![(String::new(), "urn:h".into())]
+    );
+    // the comment is gone: one text node, CDATA and references merged into it; the PI stays
+    assert_eq!(doc.children(h).len(), 2);
+    assert_eq!(doc.text(h), "xy<z>&A");
+    match &doc.node(doc.children(h)[1]).kind {
+        NodeKind::Pi { target, data } => {
+            assert_eq!((target.as_str(), data.as_str()), ("keep", "me"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // namespaces in scope
+    assert_eq!(doc.lookup_namespace(h, "s"), Some("urn:s"));
+    assert_eq!(doc.lookup_namespace(h, ""), Some("urn:h"));
+    assert_eq!(doc.lookup_namespace(h, "nope"), None);
+    assert_eq!(doc.lookup_namespace(h, "xml"), Some(wssc_core::XML_NS));
+    let p = doc.child_elements(body).next().unwrap();
+    let q = doc.child_elements(p).next().unwrap();
+    assert!(doc.is(q, "", "q"));
+    assert_eq!(doc.lookup_namespace(q, ""), Some(""));
+    assert_eq!(doc.lookup_namespace(root, ""), None);
+    assert_eq!(
+        doc.in_scope_namespaces(q),
+        vec![("s".into(), "urn:s".into()), ("wsu".into(), WSU_NS.into())]
+    );
+    assert_eq!(
+        doc.in_scope_namespaces(body).first(),
+        Some(&("".into(), "urn:d".into()))
+    );
+}
+
+#[test]
+fn line_ends_and_references_in_text() {
+    let doc = parse("<a>1\r\n2\r3&#xD;4<!--x-->\r<!--y-->\n</a>");
+    assert_eq!(doc.text(doc.root()), "1\n2\n3\r4\n\n");
+    assert_eq!(doc.children(doc.root()).len(), 1);
+}
+
+#[test]
+fn parse_refusals_are_c14n_refusals() {
+    let limits = Limits::default();
+    for (input, expected) in [
+        (&b"<!DOCTYPE a><a/>"[..], XmlError::Dtd),
+        (b"<a>&e;</a>", XmlError::Entity),
+        (
+            b"<?xml version='1.0' encoding='latin-1'?><a/>",
+            XmlError::Encoding("declared encoding other than UTF-8"),
+        ),
+        (
+            b"<p:a/>",
+            XmlError::Namespace("undeclared element prefix".into()),
+        ),
+        (b"<a xmlns='rel'/>", XmlError::RelativeNamespace),
+    ] {
+        assert_eq!(Document::parse(input, &limits).unwrap_err(), expected);
+    }
+    assert!(matches!(
+        Document::parse(
+            b"<a xmlns:p='urn:p' xmlns:q='urn:p' p:x='1' q:x='2'/>",
+            &limits
+        ),
+        Err(XmlError::Namespace(_))
+    ));
+    assert!(matches!(
+        Document::parse(b"<a x='1'y='2'/>", &limits),
+        Err(XmlError::Malformed(_))
+    ));
+    assert!(matches!(
+        Document::parse(b"<a/><b/>", &limits),
+        Err(XmlError::Malformed(_))
+    ));
+    assert!(matches!(
+        Document::parse(b"", &limits),
+        Err(XmlError::Malformed(_))
+    ));
+}
+
+#[test]
+fn fragment_in_namespace_context() {
+    let mut doc = parse(r#"<a xmlns="urn:d" xmlns:p="urn:p"><b xmlns:q="urn:q"><E/></b></a>"#);
+    let b = doc.child_elements(doc.root()).next().unwrap();
+    let e = doc.child_elements(b).next().unwrap();
+    let nodes = doc
+        .parse_fragment(
+            b"t1<p:x q:y='1'><z/></p:x>&lt;t2<?pi d?>",
+            e,
+            &Limits::default(),
+        )
+        .unwrap();
+    assert_eq!(nodes.len(), 4);
+    for n in &nodes {
+        assert_eq!(doc.parent(*n), Some(e));
+    }
+    assert!(doc.children(e).is_empty(), "not inserted yet");
+    let x = nodes[1];
+    assert!(doc.is(x, "urn:p", "x"));
+    assert_eq!(doc.attribute(x, "urn:q", "y"), Some("1"));
+    let z = doc.child_elements(x).next().unwrap();
+    assert!(
+        doc.is(z, "urn:d", "z"),
+        "the default namespace of the context"
+    );
+    assert_eq!(doc.depth(z), 5);
+    assert!(matches!(&doc.node(nodes[2]).kind, NodeKind::Text(t) if t == "<t2"));
+    // the context's xmlns="" holds too
+    let mut doc = parse(r#"<a xmlns="urn:d"><b xmlns=""/></a>"#);
+    let b = doc.child_elements(doc.root()).next().unwrap();
+    let nodes = doc.parse_fragment(b"<c/>", b, &Limits::default()).unwrap();
+    assert!(doc.is(nodes[0], "", "c"));
+}
+
+#[test]
+fn fragment_refusals() {
+    let mut doc = parse(r#"<a xmlns:p="urn:p"><b/></a>"#);
+    let b = doc.child_elements(doc.root()).next().unwrap();
+    let before = doc.nodes().len();
+    let limits = Limits::default();
+    for input in [
+        &b"</a><a>"[..],
+        b"<a>",
+        b"<a></b>",
+        b"</b>",
+        b"<?xml version='1.0'?><a/>",
+        b"<!DOCTYPE a><a/>",
+        b"\xEF\xBB\xBF<a/>",
+        b"<q:a/>",
+        b"&ent;",
+        b"x]]>y",
+        b"<a xmlns:r='relative'/>",
+        b"\xFF",
+    ] {
+        assert!(doc.parse_fragment(input, b, &limits).is_err(), "{input:?}");
+        assert_eq!(doc.nodes().len(), before, "unchanged on an error");
+    }
+    // depth counts from the context (b is at depth 2)
+    let tight = Limits {
+        max_depth: 4,
+        ..Limits::default()
+    };
+    assert!(doc.parse_fragment(b"<c><d/></c>", b, &tight).is_ok());
+    assert_eq!(
+        doc.parse_fragment(b"<c><d><e/></d></c>", b, &tight)
+            .unwrap_err(),
+        XmlError::TooDeep
+    );
+    // namespaces in scope count the context's
+    let few = Limits {
+        max_namespaces_in_scope: 2,
+        ..Limits::default()
+    };
+    assert!(doc.parse_fragment(b"<c xmlns:x='urn:x'/>", b, &few).is_ok());
+    assert_eq!(
+        doc.parse_fragment(b"<c xmlns:x='urn:x' xmlns:y='urn:y'/>", b, &few)
+            .unwrap_err(),
+        XmlError::TooManyNamespaces
+    );
+}
+
+#[test]
+fn replace_merges_text() {
+    let mut doc = parse("<a>x<E/>y<b/></a>");
+    let root = doc.root();
+    let e = doc.child_elements(root).next().unwrap();
+    let nodes = doc
+        .parse_fragment(b"1<c/>2", root, &Limits::default())
+        .unwrap();
+    doc.replace(e, &nodes);
+    assert_eq!(doc.parent(e), None);
+    assert_eq!(doc.children(root).len(), 4, "x1, c, 2y, b");
+    assert_eq!(doc.text(root), "x12y");
+    assert_eq!(canonical(&doc, root), "<a>x1<c></c>2y<b></b></a>");
+    // text only: one text node left
+    let mut doc = parse("<a>x<E/>y</a>");
+    let root = doc.root();
+    let e = doc.child_elements(root).next().unwrap();
+    let t = doc.new_text("m", root);
+    doc.replace(e, &[t]);
+    assert_eq!(doc.children(root).len(), 1);
+    assert_eq!(doc.text(root), "xmy");
+    // nothing: the texts around meet
+    let mut doc = parse("<a>x<E/>y</a>");
+    let root = doc.root();
+    let e = doc.child_elements(root).next().unwrap();
+    doc.replace(e, &[]);
+    assert_eq!(doc.children(root).len(), 1);
+    assert_eq!(doc.text(root), "xy");
+}
+
+#[test]
+fn mutation() {
+    let mut doc = parse(r#"<a xmlns:p="urn:p" p:x="1" y="2"><b/></a>"#);
+    let root = doc.root();
+    doc.set_attribute(
+        root,
+        Attribute {
+            name: name("q", "x", "urn:p"),
+            value: "3".into(),
+        },
+    );
+    doc.set_attribute(
+        root,
+        Attribute {
+            name: name("", "z", ""),
+            value: "<&\"\t".into(),
+        },
+    );
+    assert_eq!(doc.attribute(root, "urn:p", "x"), Some("3"));
+    assert_eq!(doc.element(root).unwrap().attributes.len(), 3);
+    doc.declare_namespace(root, "q", "urn:p");
+    doc.declare_namespace(root, "p", "urn:p2");
+    let c = doc.new_element(name("", "c", "urn:c"), root);
+    doc.declare_namespace(c, "", "urn:c");
+    assert_eq!(doc.lookup_namespace(c, "q"), Some("urn:p"));
+    doc.insert_children(root, 0, &[c]);
+    let t = doc.new_text("t", c);
+    doc.insert_children(c, 99, &[t]);
+    assert_eq!(
+        written(&doc, root),
+        r#"<a xmlns:p="urn:p2" xmlns:q="urn:p" q:x="3" y="2" z="&lt;&amp;&quot;&#x9;"><c xmlns="urn:c">t</c><b></b></a>"#
+    );
+    let b = doc.children(root)[1];
+    doc.detach(b);
+    assert_eq!(doc.parent(b), None);
+    assert_eq!(doc.children(root), &[c]);
+}
+
+#[test]
+fn writer_keeps_declarations_and_order() {
+    let doc = parse(
+        "<s:E xmlns:s=\"urn:s\" xmlns:u=\"urn:u\" xmlns=\"http://a/?x&amp;y\" z=\"1\" s:a=\"&#xA;\r\n\"><?p  d\r\n?>t&#xD;&gt;<x/></s:E>",
+    );
+    assert_eq!(
+        written(&doc, doc.root()),
+        "<s:E xmlns:s=\"urn:s\" xmlns:u=\"urn:u\" xmlns=\"http://a/?x&amp;y\" z=\"1\" s:a=\"&#xA; \"><?p d\n?>t&#xD;&gt;<x></x></s:E>"
+    );
+    // the output is what the parser reads back the same
+    let again = Document::parse(written(&doc, doc.root()).as_bytes(), &Limits::default()).unwrap();
+    assert_eq!(written(&again, again.root()), written(&doc, doc.root()));
+}
+
+#[test]
+fn repeated_attributes_refused() {
+    let limits = Limits::default();
+    for input in [
+        &b"<a x='1' x='2'/>"[..],
+        b"<a xmlns:p='urn:p' p:x='1' p:x='2'/>",
+        b"<a xmlns='urn:a' xmlns='urn:a'/>",
+        b"<a xmlns:p='urn:p' xmlns:p='urn:p'/>",
+        b"<a xmlns:xml='http://www.w3.org/XML/1998/namespace' xmlns:xml='http://www.w3.org/XML/1998/namespace'/>",
+    ] {
+        assert!(
+            matches!(Document::parse(input, &limits), Err(XmlError::Malformed(_))),
+            "{input:?}"
+        );
+    }
+    // the same local name in two namespaces, or with and without a prefix, is no repetition
+    assert!(Document::parse(
+        b"<a xmlns:p='urn:p' xmlns:q='urn:q' x='1' p:x='2' q:x='3'/>",
+        &limits
+    )
+    .is_ok());
+}
+
+#[test]
+fn deep_trees_are_walked_without_recursion() {
+    // the depth bound is the caller's: a tree as deep as the size bound allows is written without
+    // exhausting the stack (a test thread has 2 MiB)
+    let depth = 200_000;
+    let doc = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+    let limits = Limits {
+        max_depth: depth,
+        ..Limits::default()
+    };
+    let doc = Document::parse(doc.as_bytes(), &limits).unwrap();
+    let mut out = Vec::new();
+    exc_c14n_node(&doc, doc.root(), &[], &mut out);
+    assert_eq!(out.len(), depth * 7);
+    let mut out = Vec::new();
+    write_node(&doc, doc.root(), &mut out);
+    assert_eq!(out.len(), depth * 7);
+}
