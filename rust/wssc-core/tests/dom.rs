@@ -310,6 +310,22 @@ fn repeated_attributes_refused() {
             "{input:?}"
         );
     }
+    // past eight attributes the check sorts: the same answers
+    let many: String = (0..20).map(|i| format!(" a{i}='{i}'")).collect();
+    for (extra, expected) in [
+        (" a3='x'", "repeated"),
+        (" p:a3='x' q:a3='y'", "expanded"),
+        (" xmlns:r='urn:r' xmlns:r='urn:r'", "repeated"),
+        (" p:a3='x' q:a4='y' xmlns:r='urn:r'", "ok"),
+    ] {
+        let doc = format!("<e xmlns:p='urn:p' xmlns:q='urn:p'{many}{extra}/>");
+        match (Document::parse(doc.as_bytes(), &limits), expected) {
+            (Ok(_), "ok")
+            | (Err(XmlError::Malformed(_)), "repeated")
+            | (Err(XmlError::Namespace(_)), "expanded") => {}
+            (other, _) => panic!("{extra}: {other:?}"),
+        }
+    }
     // the same local name in two namespaces, or with and without a prefix, is no repetition
     assert!(Document::parse(
         b"<a xmlns:p='urn:p' xmlns:q='urn:q' x='1' p:x='2' q:x='3'/>",
