@@ -84,6 +84,15 @@ pub(super) fn parse_fragment(
     if input.starts_with(b"\xEF\xBB\xBF") {
         return Err(malformed("a byte order mark in element content"));
     }
+    // wssc's Python path (wssc.primitives.xml.parse_fragment) refuses decrypted data holding these bytes
+    // (`<?xml` only in its first 64 bytes), even inside CDATA; refused here wherever they are, so that the
+    // core never accepts a fragment that path refuses
+    if [&b"<!DOCTYPE"[..], b"<!ENTITY", b"<?xml"]
+        .iter()
+        .any(|needle| memchr::memmem::find(input, needle).is_some())
+    {
+        return Err(malformed("decrypted data is not an XML fragment"));
+    }
     let text = decode(input, limits)?;
     // one node per markup start is about right (elements, text between tags); the arena never regrows
     nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
@@ -328,9 +337,6 @@ impl Builder<'_> {
             }
             let key: &str = attr.key.0;
             if key == "xmlns" {
-                if declarations.iter().any(|(p, _)| p.is_empty()) {
-                    return Err(duplicate());
-                }
                 let value = normalize_attribute(attr.value)?;
                 check_namespace_uri(&value)?;
                 declarations.push((String::new(), value.into_owned()));
@@ -338,12 +344,7 @@ impl Builder<'_> {
                 if !is_ncname(declared) {
                     return Err(malformed("bad namespace prefix"));
                 }
-                let repeated = if declared == "xml" {
-                    std::mem::replace(&mut xml_declared, true)
-                } else {
-                    declarations.iter().any(|(p, _)| p == declared)
-                };
-                if repeated {
+                if declared == "xml" && std::mem::replace(&mut xml_declared, true) {
                     return Err(duplicate());
                 }
                 let value = normalize_attribute(attr.value)?;
@@ -367,12 +368,6 @@ impl Builder<'_> {
             } else {
                 let (prefix, local) =
                     split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
-                if attributes
-                    .iter()
-                    .any(|a| a.name.local == local && a.name.prefix == prefix)
-                {
-                    return Err(duplicate());
-                }
                 let value = normalize_attribute(attr.value)?;
                 attributes.push(Attribute {
                     name: Name {
@@ -384,6 +379,13 @@ impl Builder<'_> {
                 });
             }
         }
+        if repeated(&declarations, |(p, _)| Some(p.as_str()))
+            || repeated(&attributes, |a| {
+                Some((a.name.prefix.as_str(), a.name.local.as_str()))
+            })
+        {
+            return Err(duplicate());
+        }
         self.scope.extend(declarations.iter().cloned());
         if self.scope.len() > self.limits.max_namespaces_in_scope {
             return Err(XmlError::TooManyNamespaces);
@@ -393,25 +395,19 @@ impl Builder<'_> {
             None if prefix.is_empty() => String::new(),
             None => return Err(ns_error("undeclared element prefix")),
         };
-        for i in 0..attributes.len() {
-            let Some(a) = attributes.get(i) else { break };
-            if a.name.prefix.is_empty() {
-                continue;
+        for a in attributes.iter_mut() {
+            if !a.name.prefix.is_empty() {
+                let uri = self
+                    .lookup(&a.name.prefix)
+                    .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
+                a.name.ns = uri.to_string();
             }
-            let uri = self
-                .lookup(&a.name.prefix)
-                .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
-            // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name (two of the
-            // same qualified name quick-xml's checks refused)
-            if attributes.iter().take(i).any(|b| {
-                !b.name.prefix.is_empty() && b.name.local == a.name.local && b.name.ns == uri
-            }) {
-                return Err(ns_error("two attributes with the same expanded name"));
-            }
-            let uri = uri.to_string();
-            if let Some(a) = attributes.get_mut(i) {
-                a.name.ns = uri;
-            }
+        }
+        // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name
+        if repeated(&attributes, |a| {
+            (!a.name.prefix.is_empty()).then_some((a.name.ns.as_str(), a.name.local.as_str()))
+        }) {
+            return Err(ns_error("two attributes with the same expanded name"));
         }
         let id = self.add(NodeKind::Element(ElementData {
             name: Name {
@@ -429,4 +425,18 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether two of `items` have the same key (items without a key aside).  A tag may carry up to
+/// [`Limits::max_attributes`] attributes: past a few, the keys are sorted rather than compared pairwise, so
+/// that a document of tags with hundreds of attributes costs no more than its size.
+fn repeated<'a, T, K: Ord + 'a>(items: &'a [T], key: impl Fn(&'a T) -> Option<K>) -> bool {
+    if items.len() <= 8 {
+        return items.iter().enumerate().any(|(i, a)| {
+            key(a).is_some_and(|k| items.iter().take(i).any(|b| key(b).as_ref() == Some(&k)))
+        });
+    }
+    let mut keys: Vec<K> = items.iter().filter_map(key).collect();
+    keys.sort_unstable();
+    keys.windows(2).any(|w| matches!(w, [a, b] if a == b))
 }
