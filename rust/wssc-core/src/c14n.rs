@@ -142,9 +142,20 @@ pub fn exc_c14n_node(doc: &Document, node: NodeId, inclusive_prefixes: &[&str], 
             .iter()
             .map(|p| if *p == "#default" { "" } else { *p })
             .collect(),
+        scope: ancestor_declarations(doc, node),
         rendered: Vec::new(),
+        list: Vec::new(),
+        attrs: Vec::new(),
     };
     canon.node(node, out);
+}
+
+/// A step of a walk over a subtree: a node to write, or the end tag of an element written (with the length
+/// of the rendered stack before it).
+enum Step<'d> {
+    Enter(NodeId),
+    /// an element's end: the lengths of the rendered stack and of the scope before it
+    Leave(&'d ElementData, usize, usize),
 }
 
 struct Exclusive<'d, 'p> {
@@ -153,24 +164,44 @@ struct Exclusive<'d, 'p> {
     inclusive: Vec<&'p str>,
     /// libxml2's `ns_rendered` stack: the namespace nodes of the output elements open, innermost last
     rendered: Vec<(&'d str, &'d str)>,
+    /// the namespace declarations in scope, innermost last (those of the ancestors of the apex first)
+    scope: Vec<(&'d str, &'d str)>,
+    /// scratch: the namespace declarations of the element being written
+    list: Vec<(&'d str, &'d str)>,
+    /// scratch: its attributes, sorted
+    attrs: Vec<&'d Attribute>,
 }
 
 impl<'d> Exclusive<'d, '_> {
+    /// The subtree at `id`, in document order (iteratively: the depth of a tree is bounded only by the
+    /// caller's [`Limits`]).
     fn node(&mut self, id: NodeId, out: &mut Vec<u8>) {
         let doc = self.doc;
-        match doc.nodes().get(id).map(|n| &n.kind) {
-            Some(NodeKind::Element(e)) => {
-                let mark = self.rendered.len();
-                self.start(id, e, out);
-                for child in &e.children {
-                    self.node(*child, out);
+        let mut stack = vec![Step::Enter(id)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {
+                    Some(NodeKind::Element(e)) => {
+                        let (mark, scope_mark) = (self.rendered.len(), self.scope.len());
+                        self.scope.extend(
+                            e.namespace_declarations
+                                .iter()
+                                .map(|(p, u)| (p.as_str(), u.as_str())),
+                        );
+                        self.start(e, out);
+                        stack.push(Step::Leave(e, mark, scope_mark));
+                        stack.extend(e.children.iter().rev().map(|c| Step::Enter(*c)));
+                    }
+                    Some(NodeKind::Text(t)) => write_text(out, t),
+                    Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
+                    None => {}
+                },
+                Step::Leave(e, mark, scope_mark) => {
+                    write_end(e, out);
+                    self.rendered.truncate(mark);
+                    self.scope.truncate(scope_mark);
                 }
-                write_end(e, out);
-                self.rendered.truncate(mark);
             }
-            Some(NodeKind::Text(t)) => write_text(out, t),
-            Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
-            None => {}
         }
     }
 
@@ -184,9 +215,14 @@ impl<'d> Exclusive<'d, '_> {
         }
     }
 
-    fn start(&mut self, id: NodeId, e: &'d ElementData, out: &mut Vec<u8>) {
-        let doc = self.doc;
-        let mut list: Vec<(&'d str, &'d str)> = Vec::new();
+    /// The nearest declaration of `prefix` in scope, as (prefix, URI).
+    fn lookup(&self, prefix: &str) -> Option<(&'d str, &'d str)> {
+        self.scope.iter().rev().find(|(p, _)| *p == prefix).copied()
+    }
+
+    fn start(&mut self, e: &'d ElementData, out: &mut Vec<u8>) {
+        let mut list = std::mem::take(&mut self.list);
+        list.clear();
         let mut has_empty_ns = false;
         let mut has_empty_ns_in_inclusive_list = false;
         let mut has_visibly_utilized_empty_ns = false;
@@ -200,7 +236,7 @@ impl<'d> Exclusive<'d, '_> {
             if p == "xml" {
                 continue;
             }
-            if let Some((p, uri)) = lookup_declaration(doc, id, p) {
+            if let Some((p, uri)) = self.lookup(p) {
                 if !self.already_rendered(p, uri) {
                     list.push((p, uri));
                 }
@@ -220,7 +256,7 @@ impl<'d> Exclusive<'d, '_> {
         } else {
             has_visibly_utilized_empty_ns = true;
             // an unqualified element in no namespace: the nearest default declaration, xmlns="" if any
-            lookup_declaration(doc, id, "")
+            self.lookup("")
         };
         if let Some((p, uri)) = own {
             if !self.already_rendered(p, uri) {
@@ -261,36 +297,39 @@ impl<'d> Exclusive<'d, '_> {
             write_declaration_name(out, p);
             write_quoted_uri(out, uri);
         }
+        self.list = list;
         // attributes: by namespace URI (none first), then local name
-        let mut attrs: Vec<&Attribute> = e.attributes.iter().collect();
+        let mut attrs = std::mem::take(&mut self.attrs);
+        attrs.clear();
+        attrs.extend(e.attributes.iter());
         attrs.sort_by(|a, b| {
             (a.name.ns.as_bytes(), a.name.local.as_bytes())
                 .cmp(&(b.name.ns.as_bytes(), b.name.local.as_bytes()))
         });
-        for a in attrs {
+        for a in &attrs {
             write_attribute(out, a);
         }
+        self.attrs = attrs;
         out.push(b'>');
     }
 }
 
-/// The nearest declaration of `prefix` on the ancestors-or-self of `id`, as (prefix, URI) borrowed from the
-/// document.
-fn lookup_declaration<'d>(
-    doc: &'d Document,
-    id: NodeId,
-    prefix: &str,
-) -> Option<(&'d str, &'d str)> {
-    let mut current = Some(id);
+/// The namespace declarations on the ancestors of `id` (not its own), outermost first.
+fn ancestor_declarations(doc: &Document, id: NodeId) -> Vec<(&str, &str)> {
+    let mut chain = Vec::new();
+    let mut current = doc.parent(id);
     while let Some(node) = current.and_then(|n| doc.nodes().get(n)) {
         if let NodeKind::Element(e) = &node.kind {
-            if let Some((p, u)) = e.namespace_declarations.iter().find(|(p, _)| p == prefix) {
-                return Some((p.as_str(), u.as_str()));
-            }
+            chain.push(&e.namespace_declarations);
         }
         current = node.parent;
     }
-    None
+    chain
+        .into_iter()
+        .rev()
+        .flatten()
+        .map(|(p, u)| (p.as_str(), u.as_str()))
+        .collect()
 }
 
 fn write_qname(out: &mut Vec<u8>, prefix: &str, local: &str) {
@@ -346,27 +385,31 @@ fn write_pi(out: &mut Vec<u8>, target: &str, data: &str) {
 /// Namespace URIs are escaped as attribute values (Canonical XML writes them as they are, which for a URI
 /// with `&` is not well-formed); the output is always well-formed for a tree [`Document::parse`] built.
 pub fn write_node(doc: &Document, node: NodeId, out: &mut Vec<u8>) {
-    match doc.nodes().get(node).map(|n| &n.kind) {
-        Some(NodeKind::Element(e)) => {
-            out.push(b'<');
-            write_qname(out, &e.name.prefix, &e.name.local);
-            for (p, uri) in &e.namespace_declarations {
-                write_declaration_name(out, p);
-                out.push(b'"');
-                write_attribute_value(out, uri);
-                out.push(b'"');
-            }
-            for a in &e.attributes {
-                write_attribute(out, a);
-            }
-            out.push(b'>');
-            for child in &e.children {
-                write_node(doc, *child, out);
-            }
-            write_end(e, out);
+    let mut stack = vec![Step::Enter(node)];
+    while let Some(step) = stack.pop() {
+        match step {
+            Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {
+                Some(NodeKind::Element(e)) => {
+                    out.push(b'<');
+                    write_qname(out, &e.name.prefix, &e.name.local);
+                    for (p, uri) in &e.namespace_declarations {
+                        write_declaration_name(out, p);
+                        out.push(b'"');
+                        write_attribute_value(out, uri);
+                        out.push(b'"');
+                    }
+                    for a in &e.attributes {
+                        write_attribute(out, a);
+                    }
+                    out.push(b'>');
+                    stack.push(Step::Leave(e, 0, 0));
+                    stack.extend(e.children.iter().rev().map(|c| Step::Enter(*c)));
+                }
+                Some(NodeKind::Text(t)) => write_text(out, t),
+                Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
+                None => {}
+            },
+            Step::Leave(e, _, _) => write_end(e, out),
         }
-        Some(NodeKind::Text(t)) => write_text(out, t),
-        Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
-        None => {}
     }
 }

@@ -6,9 +6,9 @@
 //! `etree.tostring(el, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=...)`,
 //! which is what `wssc.primitives.xml.c14n` computes.
 //!
-//! The document is read by quick-xml's tokenizer; everything above the tokens (well-formedness checks that
-//! quick-xml leaves to its caller, namespaces, references, attribute-value normalization, the output) is
-//! here.  The input is refused, never repaired, when it is outside what a SOAP message may be: a DTD, an
+//! The document is read by quick-xml's tokenizer into a tree ([`dom`]); everything above the tokens
+//! (well-formedness checks that quick-xml leaves to its caller, namespaces, references, attribute-value
+//! normalization, the output) is here.  The input is refused, never repaired, when it is outside what a SOAP message may be: a DTD, an
 //! entity reference other than the five predefined ones, an encoding other than UTF-8, a document beyond
 //! the size and depth bounds below.
 

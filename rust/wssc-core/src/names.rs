@@ -39,9 +39,12 @@ pub fn is_ncname(s: &str) -> bool {
 
 /// Split a QName into (prefix, local part); `None` when it is not a QName (Namespaces in XML 1.0, [7]).
 pub fn split_qname(s: &str) -> Option<(&str, &str)> {
-    match s.split_once(':') {
+    match memchr::memchr(b':', s.as_bytes()) {
         None => is_ncname(s).then_some(("", s)),
-        Some((prefix, local)) => (is_ncname(prefix) && is_ncname(local)).then_some((prefix, local)),
+        Some(i) => {
+            let (prefix, local) = (s.get(..i)?, s.get(i + 1..)?);
+            (is_ncname(prefix) && is_ncname(local)).then_some((prefix, local))
+        }
     }
 }
 

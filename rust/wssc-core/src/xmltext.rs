@@ -104,7 +104,7 @@ pub(crate) fn normalize_attribute(raw: Cow<'_, str>) -> Result<Cow<'_, str>> {
 
 /// XML 1.0 section 2.11: a CR LF or a lone CR in literal input is read as one LF.
 pub(crate) fn push_normalized_line_ends(out: &mut String, text: &str) {
-    if !text.contains('\r') {
+    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
         out.push_str(text);
         return;
     }

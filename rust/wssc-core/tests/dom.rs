@@ -294,3 +294,61 @@ fn writer_keeps_declarations_and_order() {
     let again = Document::parse(written(&doc, doc.root()).as_bytes(), &Limits::default()).unwrap();
     assert_eq!(written(&again, again.root()), written(&doc, doc.root()));
 }
+
+#[test]
+fn repeated_attributes_refused() {
+    let limits = Limits::default();
+    for input in [
+        &b"<a x='1' x='2'/>"[..],
+        b"<a xmlns:p='urn:p' p:x='1' p:x='2'/>",
+        b"<a xmlns='urn:a' xmlns='urn:a'/>",
+        b"<a xmlns:p='urn:p' xmlns:p='urn:p'/>",
+        b"<a xmlns:xml='http://www.w3.org/XML/1998/namespace' xmlns:xml='http://www.w3.org/XML/1998/namespace'/>",
+    ] {
+        assert!(
+            matches!(Document::parse(input, &limits), Err(XmlError::Malformed(_))),
+            "{input:?}"
+        );
+    }
+    // past eight attributes the check sorts: the same answers
+    let many: String = (0..20).map(|i| format!(" a{i}='{i}'")).collect();
+    for (extra, expected) in [
+        (" a3='x'", "repeated"),
+        (" p:a3='x' q:a3='y'", "expanded"),
+        (" xmlns:r='urn:r' xmlns:r='urn:r'", "repeated"),
+        (" p:a3='x' q:a4='y' xmlns:r='urn:r'", "ok"),
+    ] {
+        let doc = format!("<e xmlns:p='urn:p' xmlns:q='urn:p'{many}{extra}/>");
+        match (Document::parse(doc.as_bytes(), &limits), expected) {
+            (Ok(_), "ok")
+            | (Err(XmlError::Malformed(_)), "repeated")
+            | (Err(XmlError::Namespace(_)), "expanded") => {}
+            (other, _) => panic!("{extra}: {other:?}"),
+        }
+    }
+    // the same local name in two namespaces, or with and without a prefix, is no repetition
+    assert!(Document::parse(
+        b"<a xmlns:p='urn:p' xmlns:q='urn:q' x='1' p:x='2' q:x='3'/>",
+        &limits
+    )
+    .is_ok());
+}
+
+#[test]
+fn deep_trees_are_walked_without_recursion() {
+    // the depth bound is the caller's: a tree as deep as the size bound allows is written without
+    // exhausting the stack (a test thread has 2 MiB)
+    let depth = 200_000;
+    let doc = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+    let limits = Limits {
+        max_depth: depth,
+        ..Limits::default()
+    };
+    let doc = Document::parse(doc.as_bytes(), &limits).unwrap();
+    let mut out = Vec::new();
+    exc_c14n_node(&doc, doc.root(), &[], &mut out);
+    assert_eq!(out.len(), depth * 7);
+    let mut out = Vec::new();
+    write_node(&doc, doc.root(), &mut out);
+    assert_eq!(out.len(), depth * 7);
+}

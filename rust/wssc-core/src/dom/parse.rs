@@ -190,7 +190,7 @@ impl Builder<'_> {
                         }
                         continue;
                     }
-                    if t.contains("]]>") {
+                    if memchr::memmem::find(t.as_bytes(), b"]]>").is_some() {
                         return Err(malformed("']]>' in character data"));
                     }
                     self.text(&t, true);
@@ -316,21 +316,29 @@ impl Builder<'_> {
         let mut declarations: Vec<(String, String)> = Vec::new();
         let mut attributes: Vec<Attribute> = Vec::new();
         let mut count = 0usize;
-        for attr in e.attributes().with_checks(true) {
+        let mut xml_declared = false;
+        // XML 1.0 section 3.1 (Unique Att Spec) is checked here rather than by quick-xml, without its
+        // allocation per tag
+        let duplicate = || malformed("an attribute repeated in one tag");
+        for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| XmlError::Malformed(err.to_string()))?;
             count += 1;
             if count > self.limits.max_attributes {
                 return Err(XmlError::TooManyAttributes);
             }
             let key: &str = attr.key.0;
-            let value = normalize_attribute(attr.value)?;
             if key == "xmlns" {
+                let value = normalize_attribute(attr.value)?;
                 check_namespace_uri(&value)?;
                 declarations.push((String::new(), value.into_owned()));
             } else if let Some(declared) = key.strip_prefix("xmlns:") {
                 if !is_ncname(declared) {
                     return Err(malformed("bad namespace prefix"));
                 }
+                if declared == "xml" && std::mem::replace(&mut xml_declared, true) {
+                    return Err(duplicate());
+                }
+                let value = normalize_attribute(attr.value)?;
                 if declared == "xmlns" {
                     return Err(ns_error("the xmlns prefix declared"));
                 }
@@ -351,6 +359,7 @@ impl Builder<'_> {
             } else {
                 let (prefix, local) =
                     split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
+                let value = normalize_attribute(attr.value)?;
                 attributes.push(Attribute {
                     name: Name {
                         prefix: prefix.to_string(),
@@ -361,6 +370,13 @@ impl Builder<'_> {
                 });
             }
         }
+        if repeated(&declarations, |(p, _)| Some(p.as_str()))
+            || repeated(&attributes, |a| {
+                Some((a.name.prefix.as_str(), a.name.local.as_str()))
+            })
+        {
+            return Err(duplicate());
+        }
         self.scope.extend(declarations.iter().cloned());
         if self.scope.len() > self.limits.max_namespaces_in_scope {
             return Err(XmlError::TooManyNamespaces);
@@ -370,25 +386,19 @@ impl Builder<'_> {
             None if prefix.is_empty() => String::new(),
             None => return Err(ns_error("undeclared element prefix")),
         };
-        for i in 0..attributes.len() {
-            let Some(a) = attributes.get(i) else { break };
-            if a.name.prefix.is_empty() {
-                continue;
+        for a in attributes.iter_mut() {
+            if !a.name.prefix.is_empty() {
+                let uri = self
+                    .lookup(&a.name.prefix)
+                    .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
+                a.name.ns = uri.to_string();
             }
-            let uri = self
-                .lookup(&a.name.prefix)
-                .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
-            // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name (two of the
-            // same qualified name quick-xml's checks refused)
-            if attributes.iter().take(i).any(|b| {
-                !b.name.prefix.is_empty() && b.name.local == a.name.local && b.name.ns == uri
-            }) {
-                return Err(ns_error("two attributes with the same expanded name"));
-            }
-            let uri = uri.to_string();
-            if let Some(a) = attributes.get_mut(i) {
-                a.name.ns = uri;
-            }
+        }
+        // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name
+        if repeated(&attributes, |a| {
+            (!a.name.prefix.is_empty()).then_some((a.name.ns.as_str(), a.name.local.as_str()))
+        }) {
+            return Err(ns_error("two attributes with the same expanded name"));
         }
         let id = self.add(NodeKind::Element(ElementData {
             name: Name {
@@ -406,4 +416,18 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether two of `items` have the same key (items without a key aside).  A tag may carry up to
+/// [`Limits::max_attributes`] attributes: past a few, the keys are sorted rather than compared pairwise, so
+/// that a document of tags with hundreds of attributes costs no more than its size.
+fn repeated<'a, T, K: Ord + 'a>(items: &'a [T], key: impl Fn(&'a T) -> Option<K>) -> bool {
+    if items.len() <= 8 {
+        return items.iter().enumerate().any(|(i, a)| {
+            key(a).is_some_and(|k| items.iter().take(i).any(|b| key(b).as_ref() == Some(&k)))
+        });
+    }
+    let mut keys: Vec<K> = items.iter().filter_map(key).collect();
+    keys.sort_unstable();
+    keys.windows(2).any(|w| matches!(w, [a, b] if a == b))
 }
