@@ -10,10 +10,12 @@ use crate::dom::{Document, NodeId, NodeKind};
 /// `wssc.primitives.xml.parse` refuses a message holding these bytes anywhere (DTDs, entity declarations),
 /// even inside a comment or CDATA section: the core must not accept what it refuses.
 pub(crate) fn refuse_markup_declarations(data: &[u8]) -> Result<()> {
-    if memchr::memmem::find(data, b"<!DOCTYPE").is_some()
-        || memchr::memmem::find(data, b"<!ENTITY").is_some()
-    {
-        return Err(Declined("a DTD or an entity declaration"));
+    // one pass for "<!" (rare in a SOAP message: comments, CDATA sections), each hit looked at
+    for at in memchr::memmem::find_iter(data, b"<!") {
+        let rest = data.get(at + 2..).unwrap_or_default();
+        if rest.starts_with(b"DOCTYPE") || rest.starts_with(b"ENTITY") {
+            return Err(Declined("a DTD or an entity declaration"));
+        }
     }
     Ok(())
 }
