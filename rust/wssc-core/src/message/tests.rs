@@ -237,6 +237,17 @@ fn declines_what_lies_outside_the_subset_or_is_odd() {
             Declined(reason)
         );
     }
+    // a second context: an SCT of another Identifier beside the one the message uses
+    let other = r#"<c:SecurityContextToken xmlns:c="http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512"><c:Identifier>urn:uuid:other</c:Identifier></c:SecurityContextToken>"#;
+    let two = replace(
+        DEFAULT,
+        "<c:SecurityContextToken ",
+        &format!("{other}<c:SecurityContextToken "),
+    );
+    assert_eq!(
+        Incoming::parse(&two, MessageLimits::default()).unwrap_err(),
+        Declined("more than one context")
+    );
     let many_ids = replace(DEFAULT, "u:Id=\"SCT-1\"", "u:Id=\"SCT-1\" Id=\"SCT-2\"");
     assert!(
         verify(&many_ids, &[key(32)], &default_policy()).is_ok(),
