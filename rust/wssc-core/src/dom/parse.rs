@@ -84,6 +84,15 @@ pub(super) fn parse_fragment(
     if input.starts_with(b"\xEF\xBB\xBF") {
         return Err(malformed("a byte order mark in element content"));
     }
+    // wssc's Python path (wssc.primitives.xml.parse_fragment) refuses decrypted data holding these bytes
+    // (`<?xml` only in its first 64 bytes), even inside CDATA; refused here wherever they are, so that the
+    // core never accepts a fragment that path refuses
+    if [&b"<!DOCTYPE"[..], b"<!ENTITY", b"<?xml"]
+        .iter()
+        .any(|needle| memchr::memmem::find(input, needle).is_some())
+    {
+        return Err(malformed("decrypted data is not an XML fragment"));
+    }
     let text = decode(input, limits)?;
     // one node per markup start is about right (elements, text between tags); the arena never regrows
     nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
