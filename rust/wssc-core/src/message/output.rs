@@ -116,6 +116,11 @@ impl Walk<'_> {
             }
             stack.extend(doc.child_elements(n));
         }
+        // Nothing verified (no signature, nothing decrypted): only a transport-protected receiver accepts
+        // that (`Requirements.transport_protected`), and no context key is involved; the Python path decides.
+        if self.signature.is_none() && self.decrypted.is_empty() {
+            return Err(Declined("the message is neither signed nor encrypted"));
+        }
         let mut record = Record {
             soap: self.m.soap,
             sct_ids: std::mem::take(&mut self.sct_ids),
