@@ -192,7 +192,9 @@ pub(super) fn locate(doc: Document, size: usize, limits: MessageLimits) -> Resul
 fn read_timestamp(doc: &Document, el: NodeId) -> Result<(String, Option<String>)> {
     let children = elements(doc, el);
     let created = match children.as_slice() {
-        [c] | [c, _] if doc.is(*c, WSU, "Created") => xml::text(doc, *c)?.unwrap_or_default(),
+        [c] | [c, _] if doc.is(*c, WSU, "Created") => {
+            xml::text(doc, *c)?.unwrap_or_default().into_owned()
+        }
         _ => {
             return Err(Declined(
                 "wsu:Timestamp must hold Created, then optionally Expires",
@@ -200,7 +202,9 @@ fn read_timestamp(doc: &Document, el: NodeId) -> Result<(String, Option<String>)
         }
     };
     let expires = match children.get(1) {
-        Some(e) if doc.is(*e, WSU, "Expires") => Some(xml::text(doc, *e)?.unwrap_or_default()),
+        Some(e) if doc.is(*e, WSU, "Expires") => {
+            Some(xml::text(doc, *e)?.unwrap_or_default().into_owned())
+        }
         Some(_) => return Err(Declined("unexpected element in wsu:Timestamp")),
         None => None,
     };

@@ -1,6 +1,9 @@
-//! The per-message work of a security context: unprotect (this module's [`Incoming`], the Security header
-//! walk of WSS 1.1 sections 5-10 in `unprotect.rs`, the output in `output.rs`) and protect (the symmetric
-//! binding's sender, [`protect::protect`], writing the Python path's layout).
+//! The per-message work of a security context: unprotect, in two phases (docs/core.md).  [`Incoming::parse`]
+//! parses and locates the parts (`locate.rs`); [`Incoming::verify`] walks the Security header (WSS 1.1
+//! sections 5-10: `unprotect.rs`, with `tokens.rs` for token references and derived keys, `dsig.rs` for the
+//! signature, `xmlenc.rs` for decryption) and writes the output and the record (`output.rs`).  `xml.rs` reads
+//! the tree as the Python path reads lxml's.
+//! The sender, [`protect::protect`], writes the Python path's layout of the symmetric binding (`protect.rs`).
 //!
 //! The Python path (`wssc.security.unprotect`) is the reference: the core accepts a message only when it has
 //! verified everything the Python path verifies, and otherwise *declines* ([`Declined`]) so that the Python

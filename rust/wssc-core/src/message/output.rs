@@ -1,6 +1,13 @@
 //! What an accepted message gives the glue (docs/core.md, "the record `verify` returns"): the envelope as the
 //! core writes it, without its Security header, decrypted, every signed part written as exactly the
 //! exclusive-c14n bytes whose digest was verified (docs/core.md, point 2), and what was proven about it.
+//!
+//! Two kinds of signed part were not digested as they are written, and are canonicalised again, their
+//! digest in [`Record::digests`] computed here over the bytes written: a part whose content was decrypted
+//! after its digest was verified (encrypt-before-sign: the Body digested with its EncryptedData, then
+//! decrypted), and the element a signed EncryptedData held (WSS 1.1 section 9, an encrypted header signed
+//! in its encrypted form).  The Python path counts both as signed (`HeaderProcessor.decrypt`: the signer
+//! encrypted them under its own key).  Every other signed part is written as the very bytes digested.
 
 use super::unprotect::Walk;
 use super::xml::{self, clark};
@@ -108,6 +115,11 @@ impl Walk<'_> {
                 return Err(Declined("an EncryptedData was not decrypted"));
             }
             stack.extend(doc.child_elements(n));
+        }
+        // Nothing verified (no signature, nothing decrypted): only a transport-protected receiver accepts
+        // that (`Requirements.transport_protected`), and no context key is involved; the Python path decides.
+        if self.signature.is_none() && self.decrypted.is_empty() {
+            return Err(Declined("the message is neither signed nor encrypted"));
         }
         let mut record = Record {
             soap: self.m.soap,

@@ -237,6 +237,35 @@ fn declines_what_lies_outside_the_subset_or_is_odd() {
             Declined(reason)
         );
     }
+    // a second context: an SCT of another Identifier beside the one the message uses
+    let other = r#"<c:SecurityContextToken xmlns:c="http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512"><c:Identifier>urn:uuid:other</c:Identifier></c:SecurityContextToken>"#;
+    let two = replace(
+        DEFAULT,
+        "<c:SecurityContextToken ",
+        &format!("{other}<c:SecurityContextToken "),
+    );
+    assert_eq!(
+        Incoming::parse(&two, MessageLimits::default()).unwrap_err(),
+        Declined("more than one context")
+    );
+    // a Security header of a Timestamp only (a transport-protected message): nothing for the core to verify
+    let bare = concat!(
+        r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>"#,
+        r#"<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">"#,
+        r#"<u:Timestamp xmlns:u="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">"#,
+        r#"<u:Created>2026-01-01T00:00:00Z</u:Created></u:Timestamp></wsse:Security></s:Header>"#,
+        r#"<s:Body><m:echo xmlns:m="urn:example">x</m:echo></s:Body></s:Envelope>"#
+    );
+    let refused = Incoming::parse(bare.as_bytes(), MessageLimits::default()).unwrap();
+    assert_eq!(
+        refused.timestamp,
+        Some(("2026-01-01T00:00:00Z".to_string(), None))
+    );
+    assert!(refused.contexts.is_empty());
+    assert_eq!(
+        refused.verify(&[], &Policy::default()).unwrap_err(),
+        Declined("the message is neither signed nor encrypted")
+    );
     let many_ids = replace(DEFAULT, "u:Id=\"SCT-1\"", "u:Id=\"SCT-1\" Id=\"SCT-2\"");
     assert!(
         verify(&many_ids, &[key(32)], &default_policy()).is_ok(),

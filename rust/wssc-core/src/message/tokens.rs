@@ -233,7 +233,7 @@ pub(super) fn parse_dkt(doc: &Document, el: NodeId) -> Result<Dkt> {
         offset: number(offset)?,
         generation: number(generation)?,
         label: match label {
-            Some(n) => Some(xml::text(doc, n)?.unwrap_or_default()),
+            Some(n) => Some(xml::text(doc, n)?.unwrap_or_default().into_owned()),
             None => None,
         },
         algorithm: doc.attribute(el, "", "Algorithm").map(str::to_owned),

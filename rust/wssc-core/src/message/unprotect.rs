@@ -90,6 +90,8 @@ pub(super) fn run(m: Incoming, keys: &[Vec<u8>], policy: &Policy) -> Result<Reco
         .digested_bytes_per_message_byte
         .saturating_mul(i64::try_from(m.size).unwrap_or(i64::MAX))
         .saturating_add(DIGESTED_BYTES_ALLOWANCE);
+    // the canonical bytes digested are about the message's size: reserved once, not regrown
+    let m_size = m.size;
     let mut w = Walk {
         m,
         keys,
@@ -109,7 +111,7 @@ pub(super) fn run(m: Incoming, keys: &[Vec<u8>], policy: &Policy) -> Result<Reco
         confirmations: Vec::new(),
         decrypted_ids: HashSet::new(),
         first_cipher_value: None,
-        parts: Vec::new(),
+        parts: Vec::with_capacity(m_size),
         scratch: Vec::new(),
     };
     w.walk()?;

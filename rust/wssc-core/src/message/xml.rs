@@ -2,16 +2,20 @@
 //! text, one child of a name, and the byte-level refusals of `wssc.primitives.xml`.  Also the two writers the
 //! message layer uses: exclusive c14n of a node and the plain serialisation of a node.
 
+use std::borrow::Cow;
+
 use super::{Declined, Result};
 use crate::dom::{Document, NodeId, NodeKind};
 
 /// `wssc.primitives.xml.parse` refuses a message holding these bytes anywhere (DTDs, entity declarations),
 /// even inside a comment or CDATA section: the core must not accept what it refuses.
 pub(crate) fn refuse_markup_declarations(data: &[u8]) -> Result<()> {
-    if memchr::memmem::find(data, b"<!DOCTYPE").is_some()
-        || memchr::memmem::find(data, b"<!ENTITY").is_some()
-    {
-        return Err(Declined("a DTD or an entity declaration"));
+    // one pass for "<!" (rare in a SOAP message: comments, CDATA sections), each hit looked at
+    for at in memchr::memmem::find_iter(data, b"<!") {
+        let rest = data.get(at + 2..).unwrap_or_default();
+        if rest.starts_with(b"DOCTYPE") || rest.starts_with(b"ENTITY") {
+            return Err(Declined("a DTD or an entity declaration"));
+        }
     }
     Ok(())
 }
@@ -67,13 +71,26 @@ pub(crate) fn only_space_text(doc: &Document, id: NodeId) -> bool {
 }
 
 /// lxml's `el.text` for an element holding text only: None when empty.  An element with element or PI
-/// children is declined (lxml would read only the text before the first of them).
-pub(crate) fn text(doc: &Document, id: NodeId) -> Result<Option<String>> {
+/// children is declined (lxml would read only the text before the first of them).  Borrowed from the tree
+/// when the element holds one text node (the common case).
+pub(crate) fn text(doc: &Document, id: NodeId) -> Result<Option<Cow<'_, str>>> {
+    let children = doc.children(id);
+    if let [only] = children {
+        return match doc.nodes().get(*only).map(|n| &n.kind) {
+            Some(NodeKind::Text(t)) if !t.is_empty() => Ok(Some(Cow::Borrowed(t.as_str()))),
+            Some(NodeKind::Text(_)) => Ok(None),
+            _ => Err(Declined("an element where text is expected")),
+        };
+    }
     if lxml_len(doc, id) != 0 {
         return Err(Declined("an element where text is expected"));
     }
     let t = doc.text(id);
-    Ok(if t.is_empty() { None } else { Some(t) })
+    Ok(if t.is_empty() {
+        None
+    } else {
+        Some(Cow::Owned(t))
+    })
 }
 
 /// The base64 content of an element (`wssc.primitives.xml.b64decode(el.text)`).
