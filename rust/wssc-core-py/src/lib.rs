@@ -165,6 +165,16 @@ fn bytes<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyBytes> {
     PyBytes::new(py, b)
 }
 
+/// A part of the output as the glue names it: ("body",), ("header", i), ("security", i), ("signature",).
+fn part_tuple<'py>(py: Python<'py>, part: &Part) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match part {
+        Part::Body => ("body",).into_pyobject(py)?.into_any(),
+        Part::Header(i) => ("header", *i).into_pyobject(py)?.into_any(),
+        Part::Security(i) => ("security", *i).into_pyobject(py)?.into_any(),
+        Part::Signature => ("signature",).into_pyobject(py)?.into_any(),
+    })
+}
+
 fn record_dict<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("output", bytes(py, &r.output))?;
@@ -174,13 +184,8 @@ fn record_dict<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyDict>>
     let digests = r
         .digests
         .iter()
-        .map(|(part, uri, value)| {
-            let part = match part {
-                Part::Body => ("body",).into_pyobject(py)?.into_any(),
-                Part::Header(i) => ("header", *i).into_pyobject(py)?.into_any(),
-                Part::Security(i) => ("security", *i).into_pyobject(py)?.into_any(),
-            };
-            Ok((part, *uri, bytes(py, value)))
+        .map(|(part, id, uri, value)| {
+            Ok((part_tuple(py, part)?, id.as_str(), *uri, bytes(py, value)))
         })
         .collect::<PyResult<Vec<_>>>()?;
     d.set_item("digests", digests)?;
@@ -190,17 +195,20 @@ fn record_dict<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyDict>>
         .map(|(n, b)| (n.as_str(), bytes(py, b)))
         .collect();
     d.set_item("security_parts", parts)?;
-    let signature = r.signature.as_ref().map(|(method, digest, value, xml)| {
-        (
-            *method,
-            *digest,
-            bytes(py, value),
-            String::from_utf8_lossy(xml).into_owned(),
-        )
-    });
+    let signature = r
+        .signature
+        .as_ref()
+        .map(|(method, digest, value, xml)| (*method, *digest, bytes(py, value), bytes(py, xml)));
     d.set_item("signature", signature)?;
     d.set_item("signature_key", r.signature_key)?;
-    d.set_item("decryption", r.decryption.clone())?;
+    let decryption = r
+        .decryption
+        .iter()
+        .map(|(part, context, derived, algorithm)| {
+            Ok((part_tuple(py, part)?, *context, *derived, *algorithm))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("decryption", decryption)?;
     let confirmations: Vec<_> = r
         .confirmations
         .iter()
@@ -226,7 +234,7 @@ struct Incoming {
     inner: Option<message::Incoming>,
     /// (Created, Expires) text of the Timestamp, for the glue's check
     #[pyo3(get)]
-    timestamp: Option<(String, Option<String>)>,
+    timestamp: Option<(String, Option<String>, Option<String>)>,
     /// (Identifier, Instance, WS-SC namespace) of the contexts to resolve
     #[pyo3(get)]
     contexts: Vec<(String, Option<String>, Option<String>)>,
@@ -239,7 +247,7 @@ impl Incoming {
     fn parse(py: Python<'_>, data: &[u8], limits: &Bound<'_, PyDict>) -> PyResult<Incoming> {
         let limits = message_limits(limits)?;
         let inner = py
-            .detach(|| message::Incoming::parse(data, limits))
+            .detach(|| guarded(|| message::Incoming::parse(data, limits)))
             .map_err(|d| Declined::new_err(d.0))?;
         let contexts = inner
             .contexts
@@ -260,24 +268,54 @@ impl Incoming {
     }
 
     /// Phase 2 with the context keys (aligned with `contexts`) and the suite's `policy`: the record, or
-    /// `Declined`.  Once only: verification changes the message.
+    /// `Declined`.  `on_authenticated(value)` is called with the message signature's value as soon as it
+    /// verified, before anything else is decrypted or digested (the receiver's replay check); an exception it
+    /// raises stops the walk and is raised here.  Once only: verification changes the message.
     fn verify<'py>(
         &mut self,
         py: Python<'py>,
         keys: Vec<Vec<u8>>,
         policy: &Bound<'py, PyDict>,
+        on_authenticated: Py<PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let policy = self::policy(policy)?;
         let inner = self
             .inner
             .take()
             .ok_or_else(|| Declined::new_err("already verified"))?;
-        let record = py
-            .detach(|| inner.verify(&keys, &policy))
-            .map_err(|d| Declined::new_err(d.0))?;
-        record_dict(py, &record)
+        let mut raised: Option<PyErr> = None;
+        let result = py.detach(|| {
+            let mut told = |value: &[u8]| {
+                Python::attach(
+                    |py| match on_authenticated.call1(py, (PyBytes::new(py, value),)) {
+                        Ok(_) => true,
+                        Err(err) => {
+                            raised = Some(err);
+                            false
+                        }
+                    },
+                )
+            };
+            guarded(|| inner.verify(&keys, &policy, &mut told))
+        });
+        if let Some(err) = raised {
+            return Err(err);
+        }
+        record_dict(py, &result.map_err(|d| Declined::new_err(d.0))?)
     }
 }
+
+/// Runs a core entry point so that a panic (a bug, never expected) becomes a `Declined` with a reason that
+/// names no input: the Python path then decides the message, and the process goes on.
+pub(crate) fn guarded<T>(
+    f: impl FnOnce() -> Result<T, message::Declined>,
+) -> Result<T, message::Declined> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or(Err(message::Declined(PANICKED)))
+}
+
+/// The reason a panic in the core is reported with (the glue logs it as an error).
+pub(crate) const PANICKED: &str = "internal error: the compiled core panicked";
 
 #[pymodule]
 #[pyo3(name = "_core")]

@@ -115,7 +115,7 @@ pub(crate) fn protect<'py>(
         expires: expires.as_deref(),
         confirmations: &confirmations,
     };
-    match py.detach(|| core::protect(&input)) {
+    match py.detach(|| crate::guarded(|| core::protect(&input))) {
         Ok(out) => Ok((
             PyBytes::new(py, &out.data),
             out.signature_value.map(|v| PyBytes::new(py, &v)),

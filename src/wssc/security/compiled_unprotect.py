@@ -69,6 +69,12 @@ def core_policy(req: Requirements) -> dict[str, Any]:
     }
 
 
+def _declined(declined: Exception) -> None:
+    """Log why the core declined (a panic, never expected, as an error; the reason names no input)."""
+    reason = str(declined)
+    _log.log(logging.ERROR if reason.startswith("internal error") else logging.DEBUG, "core declined: %s", reason)
+
+
 def _merged_context(contexts: Sequence[tuple[str, str | None, str | None]]) -> ContextRef:
     """The message's context as the Python path records it: the first reference naming a version, else the first."""
     for identifier, instance, version in contexts:
@@ -92,7 +98,7 @@ def unprotect(
     try:
         incoming = core.Incoming.parse(data, limits)
     except core.Declined as declined:
-        _log.debug("compiled core declined the message: %s", declined)
+        _declined(declined)
         return None
     stamp = incoming.timestamp
     timestamp = None
@@ -117,9 +123,11 @@ def unprotect(
         except WsscError:
             return None  # unknown, expired, cancelled: the Python path keeps that to the key holder
     try:
-        record = incoming.verify(keys, policy)
+        # seen_once runs inside, once the signature value verified and before anything waiting is decrypted:
+        # a replayed message is refused there, as on the Python path (its InvalidSecurity comes out of verify)
+        record = incoming.verify(keys, policy, seen_once)
     except core.Declined as declined:
-        _log.debug("compiled core declined the message: %s", declined)
+        _declined(declined)
         return None
     return _accept(record, contexts, keys, req, timestamp, now, seen_once)
 
@@ -164,9 +172,8 @@ def _accept(
     if req.derived_keys and not all(derived for _, derived in used):
         return None
 
-    remembered = signature[2] if signature is not None else record["first_cipher_value"]
-    if remembered is not None:
-        seen_once(remembered)
+    if signature is None and record["first_cipher_value"] is not None:
+        seen_once(record["first_cipher_value"])  # an encrypt-only message: its first cipher text, as the Python path
 
     def origin(index: int, derived: bool) -> KeyOrigin:
         identifier, instance, version = contexts[index]

@@ -73,15 +73,16 @@ class Receiver:
     def unprotect(self, data: bytes | Element, *, now: datetime | None = None) -> VerifiedMessage:
         """Verify and decrypt ``data``; raises a :class:`~wssc.errors.WsscError` subclass on any failure."""
         now = now or datetime.now(timezone.utc)
+        seen_once = self._seen_once(now)
         try:
             core = compiled.core()
             if core is not None and isinstance(data, bytes):
                 verified = compiled_unprotect.unprotect(
-                    core, data, self.resolver, self.requirements, self._core_settings(), now, self._seen_once(now)
+                    core, data, self.resolver, self.requirements, self._core_settings(), now, seen_once
                 )
                 if verified is not None:
                     return verified
-            return self._unprotect(data, now)
+            return self._unprotect(data, now, seen_once)
         except WsscError:
             raise
         except (
@@ -106,27 +107,31 @@ class Receiver:
         return self._core_cache[1]
 
     def _seen_once(self, now: datetime) -> Callable[[bytes], None]:
+        """The replay check of one ``unprotect`` call, shared by the compiled core's attempt and the Python path
+        (which decides a message the core declined after this check admitted its value: not a replay)."""
         req = self.requirements
+        admitted: set[bytes] = set()
 
         def seen_once(value: bytes) -> None:
             """A signature value, or for an unsigned message its first cipher text (random IV), is accepted
             once, remembered as long as the Timestamp checks could pass it, whatever its Expires (replay.py).
             Checked as soon as the value is verified, before the Body is decrypted or digested: a captured
             message with altered parts is refused as a replay, not decrypted (no oracle, no second try)."""
-            if req.detect_replays:
-                keep_until = now + replay_retention(req.max_clock_skew)
-                if not self.replay_cache.add(hashlib.sha256(value).digest(), keep_until, now):
-                    raise InvalidSecurity("replayed message")
+            if not req.detect_replays or value in admitted:
+                return
+            keep_until = now + replay_retention(req.max_clock_skew)
+            if not self.replay_cache.add(hashlib.sha256(value).digest(), keep_until, now):
+                raise InvalidSecurity("replayed message")
+            admitted.add(value)
 
         return seen_once
 
-    def _unprotect(self, data: bytes | Element, now: datetime) -> VerifiedMessage:
+    def _unprotect(self, data: bytes | Element, now: datetime, seen_once: Callable[[bytes], None]) -> VerifiedMessage:
         req = self.requirements
         root = parse(data, self.limits) if isinstance(data, bytes) else data
         env = split(root)
         security = _find_security(env)
         size = len(data) if isinstance(data, bytes) else None
-        seen_once = self._seen_once(now)
 
         proc = HeaderProcessor(root, env, security, self.resolver, req, self.limits, now, size, seen_once)
         proc.run()

@@ -72,7 +72,12 @@ impl Walk<'_> {
         if !good {
             return Err(Declined("signature value mismatch"));
         }
-        // Authenticated: the Body and headers that waited are decrypted before the digests are computed.
+        // Authenticated: the receiver checks the value against replays now, so that a captured message with
+        // altered cipher text is refused before anything is decrypted (no padding oracle, no second query);
+        // then the Body and headers that waited are decrypted, before the digests are computed.
+        if !(self.on_authenticated)(&value) {
+            return Err(Declined("refused once authenticated"));
+        }
         self.signer = Some(key.clone());
         self.decrypt_deferred()?;
 
@@ -104,6 +109,7 @@ impl Walk<'_> {
             .strip_prefix('#')
             .filter(|i| !i.is_empty())
             .ok_or(Declined("a reference other than #id"))?;
+        let id_owned = id.to_owned();
         let target = *self
             .m
             .ids
@@ -155,6 +161,7 @@ impl Walk<'_> {
             return Err(Declined("digest mismatch"));
         }
         Ok(VerifiedRef {
+            id: id_owned,
             target,
             digest,
             value: expected,

@@ -189,7 +189,7 @@ pub(super) fn locate(doc: Document, size: usize, limits: MessageLimits) -> Resul
 }
 
 /// `Timestamp.from_element`'s structure (Created, then optionally Expires); the glue parses the times.
-fn read_timestamp(doc: &Document, el: NodeId) -> Result<(String, Option<String>)> {
+fn read_timestamp(doc: &Document, el: NodeId) -> Result<(String, Option<String>, Option<String>)> {
     let children = elements(doc, el);
     let created = match children.as_slice() {
         [c] | [c, _] if doc.is(*c, WSU, "Created") => {
@@ -208,5 +208,9 @@ fn read_timestamp(doc: &Document, el: NodeId) -> Result<(String, Option<String>)
         Some(_) => return Err(Declined("unexpected element in wsu:Timestamp")),
         None => None,
     };
-    Ok((created, expires))
+    Ok((
+        created,
+        expires,
+        doc.attribute(el, WSU, "Id").map(str::to_owned),
+    ))
 }

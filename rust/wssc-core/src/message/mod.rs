@@ -144,7 +144,8 @@ pub struct Incoming {
     /// wsu:Id and Id values at the indexed positions (`HeaderProcessor.index_positions`)
     ids: HashMap<String, NodeId>,
     /// (Created, Expires) text of the one wsu:Timestamp
-    pub timestamp: Option<(String, Option<String>)>,
+    /// (Created, Expires, wsu:Id) of the one wsu:Timestamp
+    pub timestamp: Option<(String, Option<String>, Option<String>)>,
     pub contexts: Vec<ContextName>,
 }
 
@@ -169,11 +170,18 @@ impl Incoming {
 
     /// Phase 2: the walk with the context keys (aligned with [`Incoming::contexts`]), then the output.
     /// Consumes the message: decryption changes its tree.
-    pub fn verify(self, keys: &[Vec<u8>], policy: &Policy) -> Result<Record> {
+    /// `on_authenticated` is told the message signature's value once it verified, before anything else is
+    /// decrypted or digested (the receiver's replay check); when it answers false the walk stops, declined.
+    pub fn verify(
+        self,
+        keys: &[Vec<u8>],
+        policy: &Policy,
+        on_authenticated: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<Record> {
         if keys.len() != self.contexts.len() {
             return Err(Declined("a key for each context is needed"));
         }
-        unprotect::run(self, keys, policy)
+        unprotect::run(self, keys, policy, on_authenticated)
     }
 
     /// The SOAP Envelope namespace.

@@ -21,6 +21,8 @@ pub enum Part {
     Body,
     Header(usize),
     Security(usize),
+    /// the message signature, decrypted (`sp:EncryptSignature`): only in [`Record::decryption`]
+    Signature,
 }
 
 /// The record of an accepted message (docs/core.md).
@@ -32,14 +34,15 @@ pub struct Record {
     pub headers: Vec<(String, bool, bool)>,
     /// (signed, encrypted)
     pub body: (bool, bool),
-    pub digests: Vec<(Part, &'static str, Vec<u8>)>,
+    /// (part, the id its reference names, digest method, digest value), in reference order
+    pub digests: Vec<(Part, String, &'static str, Vec<u8>)>,
     pub security_parts: Vec<(String, Vec<u8>)>,
     /// (method, digest of the first reference, value, the Signature's canonical XML)
     pub signature: Option<(&'static str, &'static str, Vec<u8>, Vec<u8>)>,
     /// (context index, derived)
     pub signature_key: Option<(usize, bool)>,
-    /// (context index, derived, algorithm) of each decryption, in order
-    pub decryption: Vec<(usize, bool, &'static str)>,
+    /// (part, context index, derived, algorithm) of each decryption, in order
+    pub decryption: Vec<(Part, usize, bool, &'static str)>,
     pub confirmations: Vec<(Option<Vec<u8>>, bool)>,
     pub sct_ids: Vec<(String, String)>,
     pub first_cipher_value: Option<Vec<u8>>,
@@ -50,6 +53,7 @@ pub struct Record {
 /// (its content was decrypted after its digest was verified, or it is plaintext a signed EncryptedData held).
 #[derive(Debug, Clone)]
 struct SignedPart {
+    id: String,
     node: NodeId,
     digest: crate::crypto::Digest,
     verified: Option<(std::ops::Range<usize>, Vec<u8>)>,
@@ -128,11 +132,6 @@ impl Walk<'_> {
             derivation: self.derivation,
             ..Record::default()
         };
-        record.decryption = self
-            .decrypted
-            .iter()
-            .map(|d| (d.key.context, d.key.derived, d.cipher.uri()))
-            .collect();
 
         // What the signature covers (`dsig` references, and the plaintext of signed EncryptedData), each at a
         // place a part of the message stands (`unprotect._check_signed_position`), else declined.
@@ -154,6 +153,7 @@ impl Walk<'_> {
                     .any(|d| is_within(doc, d.parent, r.target));
                 match doc.parent(r.target) {
                     Some(_) => signed.push(SignedPart {
+                        id: r.id.clone(),
                         node: r.target,
                         digest: r.digest,
                         verified: (!dirty).then(|| (r.bytes.clone(), r.value.clone())),
@@ -168,6 +168,7 @@ impl Walk<'_> {
                                 "a signed EncryptedData whose plaintext is not an element",
                             ))?;
                         signed.push(SignedPart {
+                            id: r.id.clone(),
                             node: held.part,
                             digest: r.digest,
                             verified: None,
@@ -209,6 +210,14 @@ impl Walk<'_> {
             .collect();
 
         let mut out = Vec::with_capacity(self.m.size);
+        // where each signed part went and the digest of what was written, then the record in reference order
+        let mut written: std::collections::HashMap<NodeId, (Part, Vec<u8>)> =
+            std::collections::HashMap::new();
+        let mut places: std::collections::HashMap<NodeId, Part> = std::collections::HashMap::new();
+        places.insert(body, Part::Body);
+        if let Some(sig) = &self.signature {
+            places.insert(sig.element, Part::Signature);
+        }
         let write_part = |part: &SignedPart, out: &mut Vec<u8>, parts: &[u8]| -> Result<Vec<u8>> {
             match &part.verified {
                 Some((range, value)) => {
@@ -232,11 +241,10 @@ impl Walk<'_> {
         {
             let mut bytes = Vec::new();
             let value = write_part(part, &mut bytes, &self.parts)?;
-            record.digests.push((
-                Part::Security(record.security_parts.len()),
-                part.digest.uri(),
-                value,
-            ));
+            written.insert(
+                part.node,
+                (Part::Security(record.security_parts.len()), value),
+            );
             record.security_parts.push((clark(doc, part.node), bytes));
         }
         let envelope = self.m.envelope;
@@ -253,12 +261,11 @@ impl Walk<'_> {
                         continue;
                     }
                     let index = record.headers.len();
+                    places.insert(block, Part::Header(index));
                     match is_signed(block) {
                         Some(part) => {
                             let value = write_part(part, &mut out, &self.parts)?;
-                            record
-                                .digests
-                                .push((Part::Header(index), part.digest.uri(), value));
+                            written.insert(part.node, (Part::Header(index), value));
                         }
                         None => xml::write_into(doc, block, &mut out)?,
                     }
@@ -273,7 +280,7 @@ impl Walk<'_> {
                 match is_signed(body) {
                     Some(part) => {
                         let value = write_part(part, &mut out, &self.parts)?;
-                        record.digests.push((Part::Body, part.digest.uri(), value));
+                        written.insert(body, (Part::Body, value));
                     }
                     None => xml::write_into(doc, body, &mut out)?,
                 }
@@ -284,6 +291,24 @@ impl Walk<'_> {
         }
         write_end_tag(doc, envelope, &mut out)?;
         record.output = out;
+        for part in &signed {
+            let (place, value) = written
+                .remove(&part.node)
+                .ok_or(Declined("a signed part was not written"))?;
+            record
+                .digests
+                .push((place, part.id.clone(), part.digest.uri(), value));
+        }
+        record.decryption = self
+            .decrypted
+            .iter()
+            .map(|d| {
+                let place = *places.get(&d.part).ok_or(Declined(
+                    "a decrypted part outside the Body, the header blocks and the signature",
+                ))?;
+                Ok((place, d.key.context, d.key.derived, d.cipher.uri()))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(record)
     }
 }

@@ -16,7 +16,7 @@ fn key(n: u8) -> Vec<u8> {
 }
 
 fn verify(data: &[u8], keys: &[Vec<u8>], policy: &Policy) -> Result<Record> {
-    Incoming::parse(data, MessageLimits::default())?.verify(keys, policy)
+    Incoming::parse(data, MessageLimits::default())?.verify(keys, policy, &mut |_| true)
 }
 
 fn default_policy() -> Policy {
@@ -46,7 +46,8 @@ fn flip_in(data: &[u8], tag: &str) -> Vec<u8> {
 fn phase_one_reads_timestamp_and_contexts() {
     let m = Incoming::parse(DEFAULT, MessageLimits::default()).unwrap();
     assert_eq!(m.soap(), SOAP11);
-    let (created, expires) = m.timestamp.clone().unwrap();
+    let (created, expires, id) = m.timestamp.clone().unwrap();
+    assert!(id.is_some());
     assert!(created.starts_with("20") && expires.unwrap() > created);
     assert_eq!(
         m.contexts,
@@ -79,7 +80,9 @@ fn accepts_the_default_layout() {
     assert_eq!(r.signature_key, Some((0, true)));
     // the Body and the encrypted signature, both under derived keys
     assert_eq!(r.decryption.len(), 2);
-    assert!(r.decryption.iter().all(|d| d.0 == 0 && d.1));
+    assert!(r.decryption.iter().all(|d| d.1 == 0 && d.2));
+    assert_eq!(r.decryption[0].0, Part::Signature);
+    assert_eq!(r.decryption[1].0, Part::Body);
     assert_eq!(r.derivation, Some(SC13));
     assert_eq!(
         r.sct_ids,
@@ -104,12 +107,13 @@ fn every_reported_digest_is_the_digest_of_the_output() {
         let blocks: Vec<NodeId> = out.child_elements(header).collect();
         assert_eq!(blocks.len(), r.headers.len());
         assert!(!r.digests.is_empty());
-        for (part, uri, value) in &r.digests {
+        for (part, _id, uri, value) in &r.digests {
             let mut bytes = Vec::new();
             match part {
                 Part::Body => crate::c14n::exc_c14n_node(&out, body, &[], &mut bytes),
                 Part::Header(i) => crate::c14n::exc_c14n_node(&out, blocks[*i], &[], &mut bytes),
                 Part::Security(i) => bytes = r.security_parts[*i].1.clone(),
+                Part::Signature => panic!("the signature is no signed part"),
             }
             assert_eq!(
                 &Digest::from_uri(uri).unwrap().digest(&bytes),
@@ -141,7 +145,7 @@ fn accepts_encrypt_before_sign_with_gcm_and_an_encrypted_header() {
     assert!(r
         .decryption
         .iter()
-        .all(|d| d.2 == "http://www.w3.org/2009/xmlenc11#aes128-gcm"));
+        .all(|d| d.3 == "http://www.w3.org/2009/xmlenc11#aes128-gcm"));
     assert!(r.sct_ids.is_empty());
     // the signature is not encrypted in this layout: refused where the policy asks for it
     let asks = Policy {
@@ -259,11 +263,13 @@ fn declines_what_lies_outside_the_subset_or_is_odd() {
     let refused = Incoming::parse(bare.as_bytes(), MessageLimits::default()).unwrap();
     assert_eq!(
         refused.timestamp,
-        Some(("2026-01-01T00:00:00Z".to_string(), None))
+        Some(("2026-01-01T00:00:00Z".to_string(), None, None))
     );
     assert!(refused.contexts.is_empty());
     assert_eq!(
-        refused.verify(&[], &Policy::default()).unwrap_err(),
+        refused
+            .verify(&[], &Policy::default(), &mut |_| true)
+            .unwrap_err(),
         Declined("the message is neither signed nor encrypted")
     );
     let many_ids = replace(DEFAULT, "u:Id=\"SCT-1\"", "u:Id=\"SCT-1\" Id=\"SCT-2\"");
@@ -288,7 +294,8 @@ fn applies_the_limits() {
     let with = |f: fn(&mut MessageLimits)| {
         let mut limits = MessageLimits::default();
         f(&mut limits);
-        Incoming::parse(DEFAULT, limits).and_then(|m| m.verify(&[key(32)], &default_policy()))
+        Incoming::parse(DEFAULT, limits)
+            .and_then(|m| m.verify(&[key(32)], &default_policy(), &mut |_| true))
     };
     assert!(with(|_| ()).is_ok());
     assert!(with(|l| l.max_message_bytes = 1000).is_err());
@@ -298,4 +305,23 @@ fn applies_the_limits() {
     assert!(with(|l| l.max_signatures = 0).is_err());
     assert!(with(|l| l.max_derived_key_length = 16).is_err());
     assert!(with(|l| l.max_derivation_nonce = 8).is_err());
+}
+
+#[test]
+fn the_receiver_is_told_the_signature_value_before_anything_waiting_is_decrypted() {
+    let mut told = Vec::new();
+    let refused = Incoming::parse(DEFAULT, MessageLimits::default())
+        .unwrap()
+        .verify(&[key(32)], &default_policy(), &mut |value| {
+            told.push(value.to_vec());
+            false
+        })
+        .unwrap_err();
+    assert_eq!(refused, Declined("refused once authenticated"));
+    assert_eq!(told.len(), 1);
+    let accepted = Incoming::parse(DEFAULT, MessageLimits::default())
+        .unwrap()
+        .verify(&[key(32)], &default_policy(), &mut |_| true)
+        .unwrap();
+    assert_eq!(accepted.signature.unwrap().2, told[0]);
 }

@@ -26,6 +26,8 @@ pub(super) struct Key {
 /// One verified `ds:Reference`: its target, digest method and value, and where its canonical bytes are.
 #[derive(Debug, Clone)]
 pub(super) struct VerifiedRef {
+    /// the id the reference names (its URI without `#`)
+    pub id: String,
     pub target: NodeId,
     pub digest: Digest,
     pub value: Vec<u8>,
@@ -81,10 +83,18 @@ pub(super) struct Walk<'a> {
     pub parts: Vec<u8>,
     /// scratch buffer for SignedInfo's canonical form
     pub scratch: Vec<u8>,
+    /// told the message signature's value as soon as it verified, before anything waiting is decrypted or
+    /// digested (`HeaderProcessor.verify`'s `authenticated`: the receiver's replay check); false stops the walk
+    pub on_authenticated: &'a mut dyn FnMut(&[u8]) -> bool,
 }
 
 /// Phase 2: the walk, then the output.
-pub(super) fn run(m: Incoming, keys: &[Vec<u8>], policy: &Policy) -> Result<Record> {
+pub(super) fn run(
+    m: Incoming,
+    keys: &[Vec<u8>],
+    policy: &Policy,
+    on_authenticated: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<Record> {
     let budget = m
         .limits
         .digested_bytes_per_message_byte
@@ -113,6 +123,7 @@ pub(super) fn run(m: Incoming, keys: &[Vec<u8>], policy: &Policy) -> Result<Reco
         first_cipher_value: None,
         parts: Vec::with_capacity(m_size),
         scratch: Vec::new(),
+        on_authenticated,
     };
     w.walk()?;
     w.finish()
