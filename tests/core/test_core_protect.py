@@ -313,7 +313,7 @@ def test_the_compiled_unprotect_accepts_it(name: str) -> None:
     ours = core_protect(headers_envelope("1.2"), ctx.token(), POLICIES[name], now=NOW)
     incoming = CORE.Incoming.parse(ours.data, {})
     assert [c[0] for c in incoming.contexts] == [ctx.identifier]
-    record = incoming.verify([ctx.key], {})
+    record = incoming.verify([ctx.key], {}, lambda value: None)
     body = etree.fromstring(record["output"]).find(f"{{{ns.SOAP12}}}Body")
     assert body is not None
     expected = view(ours.data, ctx, _requirements(POLICIES[name]))["body"]
