@@ -88,8 +88,12 @@ class TokenKeys:
         self.security, self.ids, self.resolver, self.req, self.limits = security, ids, resolver, requirements, limits
         #: an EncryptedKey's own ReferenceList (XML Encryption 3.5.1): what it encrypted, by URI
         self.on_data_reference = on_data_reference
-        self.keys: dict[int, TokenKey] = {}  # id(element) of a processed token -> key
-        self.in_progress: set[int] = set()
+        # Keyed by the element itself, never by id(): lxml makes a proxy object per access and frees it when
+        # no reference is left, so an id() can come back for another element of the same header, which would
+        # then get this token's key without ever being processed (and the fault would depend on the heap).
+        # Holding the element keeps its proxy, so lxml hands out that same object for it while the walk lasts.
+        self.keys: dict[Element, TokenKey] = {}  # a processed token -> key
+        self.in_progress: set[Element] = set()
         self.encrypted_keys = 0
         #: the WS-SC version of the first derived key met (a bootstrap reply answers in the same version)
         self.derivation_version: SCVersion | None = None
@@ -101,17 +105,17 @@ class TokenKeys:
 
     def token_key(self, el: Element) -> TokenKey:
         """Process a token element once; its key is memoised by element identity."""
-        key = self.keys.get(id(el))
+        key = self.keys.get(el)
         if key is not None:
             return key
-        if id(el) in self.in_progress:
+        if el in self.in_progress:
             raise InvalidSecurityToken("circular token reference")
-        self.in_progress.add(id(el))
+        self.in_progress.add(el)
         try:
             key = self._process_token(el)
         finally:
-            self.in_progress.discard(id(el))
-        self.keys[id(el)] = key
+            self.in_progress.discard(el)
+        self.keys[el] = key
         return key
 
     def _context(self, identifier: str, instance: str | None, version_ns: str | None) -> TokenKey:
@@ -167,7 +171,7 @@ class TokenKeys:
         secret = ek.decrypt(private)
         origin = KeyOrigin("encrypted-key", base_secret=secret, encrypted_key_sha1=ek.sha1)
         key = TokenKey(secret, None, origin, token="ek:" + ek.sha1.hex())
-        self.keys[id(el)] = key
+        self.keys[el] = key
         for uri in ek.data_references:
             self.on_data_reference(uri, key)
         return key
