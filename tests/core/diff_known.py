@@ -1,0 +1,70 @@
+"""The Python path's own known bugs, as the differential harness meets them (:mod:`differential`).
+
+A control case (protected, unchanged, received at once with the right keys and matching requirements) must be
+accepted by the Python path; when it is not, and the envelope shows one of the patterns below, the refusal is
+one of these bugs, reported and counted by the harness rather than failing it: both sides run the Python path
+for those messages, so they are no disagreement.  Remove a pattern once its bug is fixed.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from wssc.namespaces import WSU
+from wssc.security.policy import ProtectionPolicy
+
+
+def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | None:
+    """Why a control case fails on the Python path, when that is one of the Python path's own known bugs
+    (reported by the harness; they are no disagreement, both sides run the Python path for those messages):
+
+    - ``text``: content encryption of a Body with text and no element: the decrypted text is dropped
+      (``xmlenc.decrypt`` takes a fragment's leading text from its wrapper only when the fragment has an
+      element), so a signed Body fails its digest and an unsigned one loses its text;
+    - ``cr``: content encryption of a Body whose leading text holds a carriage return: ``content_bytes`` writes
+      it raw, and the parser reads it back as a line feed (XML 1.0 section 2.11), so the digest fails;
+    - ``aliased``: a namespace bound to two prefixes in scope of encrypted content (the default namespace
+      counts, and so does the ``u`` protect declares, or the prefix lxml makes up for the wsu:Id it adds
+      where the utility namespace is the default): the decrypted elements moved into the tree can change
+      prefix (lxml picks a declaration by URI), so their digest fails;
+    - ``moved-root``: an envelope without the utility namespace on its root in which an element rebinds a
+      prefix of the root (or ``u``): protect moves the children under a new root that declares ``u``
+      (``_with_wsu_declared``), and lxml, moving them, points their namespaces at the root's declarations by
+      URI, so an element written with a rebound prefix changes namespace on the wire: what was signed is
+      not what is sent (and, unsigned, the content silently changes).
+    """
+    if policy is None:
+        return None
+    try:
+        root = etree.fromstring(envelope)
+    except etree.XMLSyntaxError:
+        return None
+    reasons = set()
+    parts = [e for e in root if isinstance(e.tag, str) and etree.QName(e).localname == "Body"]
+    body = parts[-1] if parts else None
+    if (
+        policy.encrypt
+        and body is not None
+        and "".join(body.itertext())
+        and not any(isinstance(c.tag, str) or isinstance(c, etree._ProcessingInstruction) for c in body)
+    ):
+        reasons.add("text")
+    for header in root:
+        if isinstance(header.tag, str) and etree.QName(header).localname == "Header":
+            parts += [h for h in header if h.tag in policy.encrypted_headers]
+    if policy.encrypt and body is not None and "\r" in (body.text or ""):
+        reasons.add("cr")
+    added = {} if WSU in root.nsmap.values() or "u" in root.nsmap else {"u": WSU}
+    for part in parts if policy.encrypt else ():
+        for element in part.iter():
+            if not isinstance(element.tag, str):
+                continue
+            scope = {**added, **element.nsmap}
+            if len(set(scope.values())) < len(scope) or scope.get(None) == WSU:
+                reasons.add("aliased")
+    if WSU not in root.nsmap.values() and "u" not in root.nsmap:
+        top = {**root.nsmap, "u": WSU}
+        for element in root.iter():
+            if isinstance(element.tag, str) and any(top.get(p, uri) != uri for p, uri in element.nsmap.items()):
+                reasons.add("moved-root")
+    return ",".join(sorted(reasons)) or None
