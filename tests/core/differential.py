@@ -69,6 +69,8 @@ class Receipt:
     #: the envelope before protection, and the policy it was protected under
     envelope: bytes = b""
     policy: ProtectionPolicy | None = None
+    #: the traceback of a protect that raised something else than a WsscError or a ValueError (a crash)
+    protect_crash: str | None = None
 
     def receiver(self) -> Receiver:
         return Receiver(StaticKeys(self.contexts, instances=self.instances), self.requirements)
@@ -89,7 +91,7 @@ class Result:
 
     @property
     def crash(self) -> bool:
-        return self.python[0] == "crash" or self.core[0] == "crash"
+        return self.python[0] == "crash" or self.core[0] == "crash" or self.receipt.protect_crash is not None
 
     @property
     def control_failed(self) -> bool:
@@ -139,6 +141,7 @@ def generate(r: gen.Source) -> Receipt:
     data = spec.data
     mismatch = None
     refused = False
+    crash = None
     try:
         with _side(side):
             data = protect(
@@ -148,6 +151,8 @@ def generate(r: gen.Source) -> Receipt:
     except Exception as exc:
         refused = True
         story.append(f"protect refused: {type(exc).__name__}: {exc}")
+        if not isinstance(exc, (WsscError, ValueError)):  # protect's own refusals; anything else is a crash
+            crash = traceback.format_exc()
         other = "core" if side == "python" else "python"
         try:
             with _side(other):
@@ -157,6 +162,8 @@ def generate(r: gen.Source) -> Receipt:
                 )  # fmt: skip
             mismatch = f"protect: {type(exc).__name__} on the {side} side, accepted on the {other}"
         except Exception as exc2:
+            if not isinstance(exc2, (WsscError, ValueError)):
+                crash = traceback.format_exc()
             if type(exc2) is not type(exc):
                 mismatch = f"protect: {type(exc).__name__} on the {side} side, {type(exc2).__name__} on the {other}"
     data, mutations = diff_mutations.mutate(data, r)
@@ -174,7 +181,9 @@ def generate(r: gen.Source) -> Receipt:
     # path refuses: no control)
     signs_something = not policy.sign or policy.include_timestamp or policy.sign_body
     control = matching and right_keys and not mutations and offset == timedelta(0) and not refused and signs_something
-    receipt = Receipt(data, contexts, instances, requirements, protect_now + offset, story, control, spec.data, policy)
+    receipt = Receipt(
+        data, contexts, instances, requirements, protect_now + offset, story, control, spec.data, policy, crash
+    )
     receipt.story.append(f"received {offset} after protection")
     if mismatch is not None:
         receipt.story.append(mismatch)
@@ -351,6 +360,8 @@ def explain(result: Result) -> str:
         lines.append("a control case (should be accepted) was refused by the Python path")
     if result.protect_mismatch:
         lines.append(result.protect_mismatch)
+    if result.receipt.protect_crash:
+        lines.append("protect crashed: " + result.receipt.protect_crash)
     for name, out in (("python", result.python), ("core", result.core)):
         if out[0] == "ok":
             other = result.core if name == "python" else result.python

@@ -150,3 +150,22 @@ def test_core_decisions_are_counted_without_changing_them(monkeypatch: pytest.Mo
         with pytest.raises(Declined):
             fake.Incoming.parse(b"decline", {})
     assert events == ["accepted", "declined", "declined"]
+
+
+def test_a_protect_crash_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = differential.protect
+
+    def protect(*args: Any, **kwargs: Any) -> Any:
+        if not getattr(compiled._FORCED, "python", False):
+            raise KeyError("planted")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(differential, "protect", protect)
+    results = [differential.case(98, index) for index in range(40)]
+    core_protected = [r for r in results if "protected on the core side" in "\n".join(r.receipt.story)]
+    assert core_protected and all(r.crash and r.failed for r in core_protected)
+    # a case protected on the Python side fails only when protect refused it there and the core side (asked the
+    # same, to compare the refusals) crashed
+    for result in results:
+        if result not in core_protected:
+            assert result.failed == (result.receipt.protect_crash is not None), differential.explain(result)
