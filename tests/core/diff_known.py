@@ -24,9 +24,10 @@ def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | 
     - ``cr``: content encryption of a Body whose leading text holds a carriage return: ``content_bytes`` writes
       it raw, and the parser reads it back as a line feed (XML 1.0 section 2.11), so the digest fails;
     - ``aliased``: a namespace bound to two prefixes in scope of encrypted content (the default namespace
-      counts, and so does the ``u`` protect declares, or the prefix lxml makes up for the wsu:Id it adds
-      where the utility namespace is the default): the decrypted elements moved into the tree can change
-      prefix (lxml picks a declaration by URI), so their digest fails;
+      counts, and so does the declaration protect adds for the wsu:Id it writes: ``u`` on the root, or where
+      ``u`` is taken or the utility namespace is the default, a prefix lxml makes up on the element): the
+      decrypted elements moved into the tree can change prefix (lxml picks a declaration by URI), so their
+      digest fails;
     - ``moved-root``: an envelope without the utility namespace on its root in which an element rebinds a
       prefix of the root (or ``u``): protect moves the children under a new root that declares ``u``
       (``_with_wsu_declared``), and lxml, moving them, points their namespaces at the root's declarations by
@@ -55,12 +56,16 @@ def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | 
     if policy.encrypt and body is not None and "\r" in (body.text or ""):
         reasons.add("cr")
     added = {} if WSU in root.nsmap.values() or "u" in root.nsmap else {"u": WSU}
+    root_wsu = {p for p, uri in root.nsmap.items() if uri == WSU}
     for part in parts if policy.encrypt else ():
         for element in part.iter():
             if not isinstance(element.tag, str):
                 continue
             scope = {**added, **element.nsmap}
-            if len(set(scope.values())) < len(scope) or scope.get(None) == WSU:
+            # (the utility namespace under a prefix the root does not give it: protect declares it again for
+            # the wsu:Id it adds, on the root as ``u`` or, where ``u`` is taken, on the element, as lxml does)
+            own_wsu = {p for p, uri in scope.items() if uri == WSU} - root_wsu - set(added)
+            if len(set(scope.values())) < len(scope) or scope.get(None) == WSU or own_wsu:
                 reasons.add("aliased")
     if WSU not in root.nsmap.values() and "u" not in root.nsmap:
         top = {**root.nsmap, "u": WSU}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import random
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -180,7 +181,17 @@ def generate(r: gen.Source) -> Receipt:
     # (a policy that signs and finds nothing to sign makes a SignedInfo without references, which the Python
     # path refuses: no control)
     signs_something = not policy.sign or policy.include_timestamp or policy.sign_body
-    control = matching and right_keys and not mutations and offset == timedelta(0) and not refused and signs_something
+    # (two elements with one wsu:Id or Id: the Python path refuses that, rightly: no control)
+    ids = re.findall(rb"""[\s:]Id=(?:"([^"]*)"|'([^']*)')""", spec.data)
+    control = (
+        matching
+        and right_keys
+        and not mutations
+        and offset == timedelta(0)
+        and not refused
+        and signs_something
+        and len(ids) == len(set(ids))
+    )
     receipt = Receipt(
         data, contexts, instances, requirements, protect_now + offset, story, control, spec.data, policy, crash
     )
