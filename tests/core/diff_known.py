@@ -23,7 +23,7 @@ def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | 
       element), so a signed Body fails its digest and an unsigned one loses its text;
     - ``cr``: content encryption of a Body whose leading text holds a carriage return: ``content_bytes`` writes
       it raw, and the parser reads it back as a line feed (XML 1.0 section 2.11), so the digest fails;
-    - ``aliased``: a namespace bound to two prefixes in scope of encrypted content (the default namespace
+    - ``aliased``: a namespace bound to two prefixes within encrypted content or its scope (the default namespace
       counts, and so does the declaration protect adds for the wsu:Id it writes: ``u`` on the root, or where
       ``u`` is taken or the utility namespace is the default, a prefix lxml makes up on the element): the
       decrypted elements moved into the tree can change prefix (lxml picks a declaration by URI), so their
@@ -58,15 +58,15 @@ def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | 
     added = {} if WSU in root.nsmap.values() or "u" in root.nsmap else {"u": WSU}
     root_wsu = {p for p, uri in root.nsmap.items() if uri == WSU}
     for part in parts if policy.encrypt else ():
-        for element in part.iter():
-            if not isinstance(element.tag, str):
-                continue
-            scope = {**added, **element.nsmap}
-            # (the utility namespace under a prefix the root does not give it: protect declares it again for
-            # the wsu:Id it adds, on the root as ``u`` or, where ``u`` is taken, on the element, as lxml does)
-            own_wsu = {p for p, uri in scope.items() if uri == WSU} - root_wsu - set(added)
-            if len(set(scope.values())) < len(scope) or scope.get(None) == WSU or own_wsu:
-                reasons.add("aliased")
+        # every binding met in the part, inherited ones included, and protect's own
+        bindings = {(p, uri) for e in part.iter() if isinstance(e.tag, str) for p, uri in e.nsmap.items()}
+        bindings |= set(added.items())
+        uris = [uri for _, uri in bindings]
+        # (the utility namespace under a prefix the root does not give it: protect declares it again for
+        # the wsu:Id it adds, on the root as ``u`` or, where ``u`` is taken, on the element, as lxml does)
+        own_wsu = {p for p, uri in bindings if uri == WSU} - root_wsu - set(added)
+        if len(set(uris)) < len(uris) or (None, WSU) in bindings or own_wsu:
+            reasons.add("aliased")
     if WSU not in root.nsmap.values() and "u" not in root.nsmap:
         top = {**root.nsmap, "u": WSU}
         for element in root.iter():
