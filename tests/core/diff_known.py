@@ -28,8 +28,8 @@ def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | 
       ``u`` is taken or the utility namespace is the default, a prefix lxml makes up on the element): the
       decrypted elements moved into the tree can change prefix (lxml picks a declaration by URI), so their
       digest fails;
-    - ``moved-root``: an envelope without the utility namespace on its root in which an element rebinds a
-      prefix of the root (or ``u``): protect moves the children under a new root that declares ``u``
+    - ``moved-root``: an envelope without the utility namespace on its root in which a prefix is rebound or a
+      namespace has two prefixes, anywhere: protect moves the children under a new root that declares ``u``
       (``_with_wsu_declared``), and lxml, moving them, points their namespaces at the root's declarations by
       URI, so an element written with a rebound prefix changes namespace on the wire: what was signed is
       not what is sent (and, unsigned, the content silently changes).
@@ -68,8 +68,9 @@ def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | 
         if len(set(uris)) < len(uris) or (None, WSU) in bindings or own_wsu:
             reasons.add("aliased")
     if WSU not in root.nsmap.values() and "u" not in root.nsmap:
-        top = {**root.nsmap, "u": WSU}
-        for element in root.iter():
-            if isinstance(element.tag, str) and any(top.get(p, uri) != uri for p, uri in element.nsmap.items()):
-                reasons.add("moved-root")
+        # a prefix bound to two namespaces, or a namespace to two prefixes, anywhere (the root's new ``u`` too)
+        everywhere = {(p, uri) for e in root.iter() if isinstance(e.tag, str) for p, uri in e.nsmap.items()}
+        everywhere.add(("u", WSU))
+        if len({p for p, _ in everywhere}) < len(everywhere) or len({uri for _, uri in everywhere}) < len(everywhere):
+            reasons.add("moved-root")
     return ",".join(sorted(reasons)) or None

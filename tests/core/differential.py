@@ -101,7 +101,7 @@ class Result:
 
     @property
     def failed(self) -> bool:
-        return self.crash or self.disagreement or (self.control_failed and not known_python_bug(self.receipt))
+        return self.crash or self.disagreement or (self.control_failed and not known_python_bug(self))
 
     @property
     def disagreement(self) -> bool:
@@ -182,7 +182,7 @@ def generate(r: gen.Source) -> Receipt:
     # path refuses: no control)
     signs_something = not policy.sign or policy.include_timestamp or policy.sign_body
     # (two elements with one wsu:Id or Id: the Python path refuses that, rightly: no control)
-    ids = re.findall(rb"""[\s:]Id=(?:"([^"]*)"|'([^']*)')""", spec.data)
+    ids = [dq or sq for dq, sq in re.findall(rb"""[\s:]Id=(?:"([^"]*)"|'([^']*)')""", spec.data)]
     control = (
         matching
         and right_keys
@@ -217,10 +217,13 @@ def _keys(
     return {identifier: key}, {}, True
 
 
-def known_python_bug(receipt: Receipt) -> str | None:
-    """Why a control case the Python path refused fails, when it is one of the Python path's own known bugs
-    (:func:`diff_known.known_python_bug`)."""
-    return diff_known.known_python_bug(receipt.envelope, receipt.policy) if receipt.control else None
+def known_python_bug(result: Result) -> str | None:
+    """Why a control case failed on the Python path, when that is one of the Python path's own known bugs
+    (:func:`diff_known.known_python_bug`): each of them shows as a digest that fails, nothing else does."""
+    out, receipt = result.python, result.receipt
+    if not result.control_failed or out[0] != "fault" or "digest mismatch" not in str(out[4]):
+        return None
+    return diff_known.known_python_bug(receipt.envelope, receipt.policy)
 
 
 # --- the verified view -------------------------------------------------------------------------------------
@@ -341,7 +344,7 @@ class Tally:
         self.crashes += result.crash
         self.disagreements += result.disagreement and not result.crash
         self.controls += result.receipt.control
-        known = known_python_bug(result.receipt) if result.control_failed else None
+        known = known_python_bug(result)
         if known:
             self.known_bugs[known] = self.known_bugs.get(known, 0) + 1
         else:
