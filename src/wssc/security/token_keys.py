@@ -10,9 +10,12 @@ transport, which certificate reference) before its RSA operation.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -57,6 +60,20 @@ class TokenKey:
     token: str = ""
 
 
+#: Secret to this process: the stand-in keys of contexts a receiver does not know are derived from it.
+_STAND_IN_SECRET: Final = secrets.token_bytes(32)
+
+
+def stand_in_key(identifier: str, instance: str | None) -> bytes:
+    """The key a message under an unknown (or no longer live) context is checked with: unknown to anyone, and
+    the same for the same context within the process, so that the same message always meets the same fault.
+    A fresh random key per message made that a matter of chance: AES-CBC "decrypts" under any key about once
+    in 256 parts (the padding byte says a whole block of padding), and the message then went on to other
+    checks and their faults (found by the compiled core's differential harness, tests/core)."""
+    label = f"{identifier}\0{instance or ''}".encode()
+    return hmac.new(_STAND_IN_SECRET, label, hashlib.sha256).digest()
+
+
 def reference_form(ref: SecurityTokenReference | None) -> str:
     """How an EncryptedKey names the recipient certificate, in :attr:`Requirements.key_references` terms."""
     target = None if ref is None else ref.target
@@ -88,8 +105,12 @@ class TokenKeys:
         self.security, self.ids, self.resolver, self.req, self.limits = security, ids, resolver, requirements, limits
         #: an EncryptedKey's own ReferenceList (XML Encryption 3.5.1): what it encrypted, by URI
         self.on_data_reference = on_data_reference
-        self.keys: dict[int, TokenKey] = {}  # id(element) of a processed token -> key
-        self.in_progress: set[int] = set()
+        # Keyed by the element itself, never by id(): lxml makes a proxy object per access and frees it when
+        # no reference is left, so an id() can come back for another element of the same header, which would
+        # then get this token's key without ever being processed (and the fault would depend on the heap).
+        # Holding the element keeps its proxy, so lxml hands out that same object for it while the walk lasts.
+        self.keys: dict[Element, TokenKey] = {}  # a processed token -> key
+        self.in_progress: set[Element] = set()
         self.encrypted_keys = 0
         #: the WS-SC version of the first derived key met (a bootstrap reply answers in the same version)
         self.derivation_version: SCVersion | None = None
@@ -101,17 +122,17 @@ class TokenKeys:
 
     def token_key(self, el: Element) -> TokenKey:
         """Process a token element once; its key is memoised by element identity."""
-        key = self.keys.get(id(el))
+        key = self.keys.get(el)
         if key is not None:
             return key
-        if id(el) in self.in_progress:
+        if el in self.in_progress:
             raise InvalidSecurityToken("circular token reference")
-        self.in_progress.add(id(el))
+        self.in_progress.add(el)
         try:
             key = self._process_token(el)
         finally:
-            self.in_progress.discard(id(el))
-        self.keys[id(el)] = key
+            self.in_progress.discard(el)
+        self.keys[el] = key
         return key
 
     def _context(self, identifier: str, instance: str | None, version_ns: str | None) -> TokenKey:
@@ -125,9 +146,9 @@ class TokenKeys:
             secret = expired.key
             self.context_states[identifier] = RenewNeeded(expired.detail)
         except (BadContextToken, RenewNeeded) as unknown:
-            # No key to check the message with: go on with a random one, so an unauthenticated sender meets
+            # No key to check the message with: go on with a stand-in, so an unauthenticated sender meets
             # the very path (and fault) a live context would give it; the state is told to nobody.
-            secret = secrets.token_bytes(32)
+            secret = stand_in_key(identifier, instance)
             self.context_states[identifier] = unknown
         ref = ContextRef(identifier, instance, by_sc_namespace(version_ns))
         known = self.contexts.get(identifier)
@@ -167,7 +188,7 @@ class TokenKeys:
         secret = ek.decrypt(private)
         origin = KeyOrigin("encrypted-key", base_secret=secret, encrypted_key_sha1=ek.sha1)
         key = TokenKey(secret, None, origin, token="ek:" + ek.sha1.hex())
-        self.keys[id(el)] = key
+        self.keys[el] = key
         for uri in ek.data_references:
             self.on_data_reference(uri, key)
         return key
