@@ -7,14 +7,23 @@ one established context (1 KB echo, Basic256, derived keys, the demo's policy), 
 cost, not the client's: every message is new to the replay cache, and the timing covers HTTP, verification,
 decryption, the echo and the protected answer.  The plain app answers the same bytes back.
 
-    PYTHONPATH=src python benchmarks/serve.py [--seconds 5] [--clients 4]
+The two servers are measured in alternating rounds (plain, wssc, plain, wssc...), each round on its own share of
+the prepared requests, and the figure is the median of the rounds' ratios: on a machine shared with other work a
+load that comes and goes then weighs on both sides alike, where one long run of each would charge it to whichever
+ran at the wrong time.  Each round also reads the server process's CPU time (user + system, every thread), so
+the CPU each request costs the server is printed too: their ratio is the throughput ratio of a server that has
+a core to itself, and it moves far less with the machine's load than requests/s do.
+
+    PYTHONPATH=src python benchmarks/serve.py [--seconds 5] [--clients 4] [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import socket
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -130,10 +139,28 @@ def load(url: str, requests: list[bytes], seconds: float, clients: int) -> float
     return sum(done) / (time.perf_counter() - start)
 
 
+def server_cpu_seconds(process: multiprocessing.Process) -> float:
+    """User + system CPU time of a server process so far, all its threads (Linux ``/proc/PID/stat``, fields 14-15)."""
+    with open(f"/proc/{process.pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(
+    process: multiprocessing.Process, url: str, requests: list[bytes], seconds: float, clients: int
+) -> tuple[float, float]:
+    """One round: requests per second, and the server's CPU microseconds per request."""
+    cpu, started = server_cpu_seconds(process), time.perf_counter()
+    rate = load(url, requests, seconds, clients)
+    answered = rate * (time.perf_counter() - started)
+    return rate, (server_cpu_seconds(process) - cpu) / answered * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per server, over all the rounds")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the two servers")
     parser.add_argument("--messages", type=int, default=6000, help="protected requests prepared beforehand")
     args = parser.parse_args()
     cert, key = self_signed("serve benchmark")
@@ -143,6 +170,8 @@ def main() -> None:
     )
     wssc_server, wssc_url = serving("wssc", pem)
     plain_server, plain_url = serving("plain", pem)
+    plain: list[tuple[float, float]] = []
+    wssc: list[tuple[float, float]] = []
     with WsscClient(wssc_url, ClientBootstrap(cert), version=SC_1_3) as client:
         client.establish()
         session = client.session
@@ -150,12 +179,20 @@ def main() -> None:
         for _ in range(args.messages):
             requests.append(session.request(etree.fromstring(PAYLOAD), DEMO_ACTION))
             session._pending = None  # prepared, not sent through the session: its answers are not read here
-        plain = load(plain_url, requests, args.seconds, args.clients)
-        wssc = load(wssc_url, requests, args.seconds, args.clients)
+        share, seconds = len(requests) // args.rounds, args.seconds / args.rounds
+        for n in range(args.rounds):
+            mine = requests[n * share : (n + 1) * share]  # every wssc request is new to its replay cache
+            plain.append(measured(plain_server, plain_url, mine, seconds, args.clients))
+            wssc.append(measured(wssc_server, wssc_url, mine, seconds, args.clients))
     wssc_server.terminate()
     plain_server.terminate()
-    print(f"plain ASGI echo   {plain:9.0f} requests/s")
-    print(f"wssc serve's app  {wssc:9.0f} requests/s   ({wssc / plain:.3f}x the plain echo)")
+    ratio = statistics.median(w[0] / p[0] for w, p in zip(wssc, plain, strict=True))
+    plain_rate, wssc_rate = (statistics.median(r[0] for r in side) for side in (plain, wssc))
+    plain_cpu, wssc_cpu = (statistics.median(r[1] for r in side) for side in (plain, wssc))
+    print(f"plain ASGI echo   {plain_rate:9.0f} requests/s   {plain_cpu:6.0f} us of server CPU a request")
+    print(f"wssc serve's app  {wssc_rate:9.0f} requests/s   {wssc_cpu:6.0f} us of server CPU a request")
+    by_cpu = plain_cpu / wssc_cpu
+    print(f"ratio             {ratio:9.3f}x (median of {args.rounds} rounds)   {by_cpu:.3f}x by server CPU")
 
 
 if __name__ == "__main__":

@@ -250,11 +250,11 @@ class WsscApp:
             return
         exchange = self.requests.start(_client_of(scope), body)
         over_tls = scope.get("scheme") == "https"
-        first = self.pool.submit(self._begin, body, _transport_action(headers), over_tls, exchange)
+        first = self.pool.submit_async(self._begin, body, _transport_action(headers), over_tls, exchange)
         if first is None:
             await _busy(send, soap)
             return
-        reply = await self._finish(await asyncio.wrap_future(first))
+        reply = await self._finish(await first)
         exchange.finish(reply)
         await _respond(send, reply.status, reply.data, reply.soap.content_type)
 

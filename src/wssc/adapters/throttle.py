@@ -13,6 +13,7 @@ WCF clients turn a 503 into ``ServerTooBusyException``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -114,9 +115,48 @@ class WorkerPool:
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run a later step of an admitted request in a worker and wait for it."""
-        future = self.submit(fn, *args, admit=False)
+        future = self.submit_async(fn, *args, admit=False)
         assert future is not None
-        return await asyncio.wrap_future(future)
+        return await future
+
+    def submit_async(self, fn: Callable[..., T], *args: object, admit: bool = True) -> asyncio.Future[T] | None:
+        """:meth:`submit` for a coroutine of the running loop: a future of that loop, None when refused.  The worker
+        hands the outcome to the loop itself, one ``call_soon_threadsafe``, where ``asyncio.wrap_future`` chains a
+        second future through callbacks on both sides (a request pays this handoff once each way).  Cancelling the
+        returned future cancels the job if it has not started, as ``wrap_future`` does."""
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[T] = loop.create_future()
+
+        def job() -> None:
+            try:
+                value = fn(*args)
+            except BaseException as error:  # every outcome goes to the awaiting coroutine, as wrap_future's
+                _deliver(loop, outcome, None, error)
+            else:
+                _deliver(loop, outcome, value, None)
+
+        future = self.submit(job, admit=admit)
+        if future is None:
+            return None
+        outcome.add_done_callback(lambda done: future.cancel() if done.cancelled() else None)
+        return outcome
+
+
+def _deliver(
+    loop: asyncio.AbstractEventLoop, outcome: asyncio.Future[T], value: T | None, error: BaseException | None
+) -> None:
+    """From a worker: settle ``outcome`` on its loop, unless the loop is gone (shutdown: nobody awaits it)."""
+
+    def settle() -> None:
+        if outcome.cancelled():
+            return
+        if error is not None:
+            outcome.set_exception(error)
+        else:
+            outcome.set_result(value)  # type: ignore[arg-type]
+
+    with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
+        loop.call_soon_threadsafe(settle)
 
 
 def soap_version_of_content_type(content_type: str) -> SOAPVersion:

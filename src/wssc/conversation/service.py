@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Final
 
 from lxml import etree
 
@@ -137,6 +138,8 @@ class SecureConversationService:
         ``over_tls`` says the request arrived over HTTPS: then TransportWithMessageCredential messages are
         accepted too (the context key signs only the Timestamp; a UsernameToken may ride in clear).
         """
+        if self.negotiation is None and self.settings.stateless is None and _plainly_context_message(data):
+            return self._receive_context_message(data, over_tls, transport_action)
         soap = SOAP12
         try:
             root = parse(data)
@@ -163,6 +166,23 @@ class SecureConversationService:
         except Exception:  # a bug of ours must not become a traceback on the wire
             _log.exception("unexpected error while processing a request")
             return self.fault(RequestFailed("internal error"), soap, _version_hint(data))
+
+    def _receive_context_message(self, data: bytes, over_tls: bool, transport_action: str | None) -> Event:
+        """:meth:`receive` for a message whose bytes show it is neither a bootstrap message nor a Renew request
+        (:func:`_plainly_context_message`): the receiver is chosen without parsing, and the bytes go to it, so
+        that the compiled core parses and verifies them and lxml never reads the original message (docs/core.md,
+        "one source of truth"); the Python path parses them once, as before."""
+        try:
+            with self._scope.request(None):
+                message = self._receivers[(False, over_tls, False)].unprotect(data, now=self.clock())
+                _check_classification(message, False, over_tls)
+                check_understood(message.header, message.soap, self.settings.understood_headers)
+                return self._dispatch(message, False, Incoming(transport_action, over_tls))
+        except WsscError as error:
+            return self.fault(error, _soap_of(data), _version_hint(data))
+        except Exception:  # a bug of ours must not become a traceback on the wire
+            _log.exception("unexpected error while processing a request")
+            return self.fault(RequestFailed("internal error"), _soap_of(data), _version_hint(data))
 
     def fault(self, error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion | None = None) -> FaultReply:
         """The fault reply for ``error`` (spec code and reason, never the local detail), with wsc: and wst:
@@ -309,6 +329,36 @@ def _verified_action(message: VerifiedMessage, incoming: Incoming) -> str | None
                     return (element.text or "").strip() or None
                 return None  # an unsigned wsa:Action: neither it nor the transport's action is believed
     return incoming.transport_action
+
+
+#: What the bytes of a request must not hold for :func:`_plainly_context_message` to say it is no bootstrap message
+#: and no Renew request.  An element name is spelt out in the bytes (XML 1.0 section 2.3: no reference or markup
+#: can build one), so a message without ``EncryptedKey`` has no xenc:EncryptedKey.  The text of wsa:Action could
+#: spell "Renew" otherwise only through a reference (``&``: a character reference, or one of the five predefined
+#: entities, the only ones without a DTD, which is refused anyway), a CDATA section or a comment the parser drops,
+#: the text around it read as one (both begin ``<!``).  ``&`` and ``!`` are single bytes, found at memchr speed;
+#: neither occurs in base64 (XML Schema base64Binary), and a message holding one is only classified the slow way.
+_NOT_IN_PLAIN_CONTEXT_MESSAGES: Final = (b"&", b"!", b"Renew", b"EncryptedKey")
+
+
+def _plainly_context_message(data: bytes) -> bool:
+    """Whether the bytes alone prove the request is neither a bootstrap message (no EncryptedKey in any Security
+    header: :func:`_carries_encrypted_key` would say False) nor a Renew request (its wsa:Action cannot name one):
+    then its receiver is known before any parser reads it.  Only for UTF-8 without an XML declaration or a byte
+    order mark (XML 1.0 appendix F: a document starting ``<`` and a character other than ``?``), where every name
+    is its ASCII bytes; any other message is parsed first, as always.  False answers cost nothing but the fast
+    path: such a message is classified on its parsed tree."""
+    if data[:1] != b"<" or data[1:2] in (b"?", b"\x00", b""):
+        return False
+    return not any(marker in data for marker in _NOT_IN_PLAIN_CONTEXT_MESSAGES)
+
+
+def _soap_of(data: bytes) -> SOAPVersion:
+    """The SOAP version of a request that failed (for its fault), SOAP 1.2 when it cannot be read."""
+    try:
+        return soap_version_of(parse(data))
+    except WsscError:
+        return SOAP12
 
 
 def _carries_encrypted_key(root: Element, soap: SOAPVersion) -> bool:
