@@ -44,9 +44,9 @@ class _CountingInstance:
     def __init__(self, real: Any, declined: type[BaseException]) -> None:
         self._real, self._declined = real, declined
 
-    def verify(self, keys: Any, policy: Any) -> Any:
+    def verify(self, keys: Any, policy: Any, *rest: Any) -> Any:
         try:
-            record = self._real.verify(keys, policy)
+            record = self._real.verify(keys, policy, *rest)
         except self._declined:
             _note("declined")
             raise

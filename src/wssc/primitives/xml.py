@@ -154,8 +154,9 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS, *, depth_checked: bool =
     return root
 
 
-def parse_fragment(data: bytes, nsmap: Mapping[str | None, str], limits: Limits = DEFAULT_LIMITS) -> list[Element]:
-    """Parse decrypted content: zero or more elements (and text) in the namespace context ``nsmap``.
+def parse_fragment(data: bytes, nsmap: Mapping[str | None, str], limits: Limits = DEFAULT_LIMITS) -> Element:
+    """Parse decrypted content: zero or more elements (and text) in the namespace context ``nsmap``, returned
+    as the children (and ``text``: the character data before the first child) of a wrapper element.
 
     XML Encryption section 4.2: the plaintext of ``Type=#Content`` or ``#Element`` data is a fragment
     whose namespace prefixes may be declared only on ancestors of the EncryptedData.  Wrapping it in
@@ -164,8 +165,7 @@ def parse_fragment(data: bytes, nsmap: Mapping[str | None, str], limits: Limits 
     """
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<?xml" in data[:64]:
         raise MalformedXML("decrypted data is not an XML fragment")
-    wrapper = parse(_fragment_head(tuple(nsmap.items())) + data + b"</wssc-fragment>", limits, depth_checked=False)
-    return list(wrapper)
+    return parse(_fragment_head(tuple(nsmap.items())) + data + b"</wssc-fragment>", limits, depth_checked=False)
 
 
 @functools.lru_cache(maxsize=256)

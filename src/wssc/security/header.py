@@ -107,6 +107,8 @@ class HeaderProcessor:
         self.deferred: list[tuple[Element, TokenKey | None]] = []
         self.confirmations: list[tuple[bytes | None, Element]] = []
         self.signed_plaintext: list[tuple[dsig.VerifiedSignature, Element]] = []
+        #: a signed EncryptedData (encrypt-before-sign) -> the element it held, which stands in its place
+        self.plaintext_of: dict[Element, Element] = {}
         self.usernames: list[tuple[UsernameToken, Element]] = []
         self.decrypted_ids: set[str] = set()
         #: replay detection for messages that are encrypted but not signed
@@ -210,6 +212,8 @@ class HeaderProcessor:
                 # encrypted it, so the signer chose what it held.  A signature by any other token proves
                 # nothing about the plaintext (someone else's cipher text can be signed without reading it).
                 self.signed_plaintext.extend((verified, node) for node in nodes)
+                if len(nodes) == 1 and info.data_type != ns.XENC_CONTENT:
+                    self.plaintext_of[ed] = nodes[0]
         if info.data_type == ns.XENC_CONTENT:
             self.decrypted.append((parent, info.algorithm, key))
         else:

@@ -8,6 +8,8 @@ only that (:class:`VerifiedMessage`).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -25,6 +27,7 @@ from wssc.limits import DEFAULT_LIMITS, Limits
 from wssc.primitives.xml import Element, check_depth, parse
 from wssc.security import compiled, compiled_unprotect, xmlenc
 from wssc.security.coverage import PartsSeen, check_coverage
+from wssc.security.dsig import VerifiedSignature
 from wssc.security.header import HeaderProcessor, check_binding
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
@@ -143,8 +146,12 @@ class Receiver:
         primary = proc.primary
         signed: tuple[Element, ...] = ()
         if primary is not None:
-            signed = tuple(el for _, el in primary[0].references)
-            signed += tuple(el for s, el in proc.signed_plaintext if s is primary[0])
+            # a signed EncryptedData is replaced by the element it held, in its place (the EncryptedData left
+            # the message); plaintext it held otherwise (Content) follows
+            signed = tuple(proc.plaintext_of.get(el, el) for _, el in primary[0].references)
+            signed += tuple(
+                el for s, el in proc.signed_plaintext if s is primary[0] and not any(el is x for x in signed)
+            )
         endorsing = tuple((s, k.origin) for s, k in proc.signatures if primary is not None and s is not primary[0])
         if req.signature and primary is None:
             raise InvalidSecurity("the message is not signed")
@@ -172,6 +179,7 @@ class Receiver:
             seen_once(proc.first_cipher_value)
         _remember_username_nonces(self.replay_cache, proc, now, req)
 
+        kept: dict[Element, Element] = {**proc.plaintext_of, **_kept_from(security, signed, proc)}
         security.getparent().remove(security)  # type: ignore[union-attr]
         algorithms: dict[str, str] = {"c14n": ns.EXC_C14N}
         if primary is not None:
@@ -186,9 +194,9 @@ class Receiver:
                 envelope=root,
                 header=env.header,
                 body=env.body,
-                signed=signed,
-                encrypted=tuple(el for el, _, _ in proc.decrypted),
-                signature=None if primary is None else primary[0],
+                signed=tuple(kept.get(el, el) for el in signed),
+                encrypted=tuple(kept.get(el, el) for el, _, _ in proc.decrypted),
+                signature=None if primary is None else _with_kept(primary[0], kept),
             ),
             soap=env.soap,
             context=context,
@@ -196,7 +204,7 @@ class Receiver:
             timestamp=proc.timestamp,
             signature_value=None if primary is None else primary[0].value,
             signature_key=None if primary is None else primary[1].origin,
-            endorsing=endorsing,
+            endorsing=tuple((_with_kept(s, kept), origin) for s, origin in endorsing),
             # only what the message signature covers counts as confirmed (WSS 1.1 section 8.5)
             signature_confirmations=tuple(v for v, el in proc.confirmations if any(el is s for s in signed)),
             username_tokens=tuple(
@@ -205,6 +213,24 @@ class Receiver:
             ),
             header_contexts=dict(proc.tokens.sct_ids),
         )
+
+
+def _kept_from(security: Element, signed: tuple[Element, ...], proc: HeaderProcessor) -> dict[Element, Element]:
+    """Copies of the Security header's elements the view holds (signed parts, signatures, decrypted ones),
+    taken before the header leaves the tree: lxml then strips the declarations its ancestors repeat under
+    another prefix and re-prefixes what it holds (``c:SecurityContextToken`` becoming ``wsc:...``), so the
+    elements would no longer read as what was signed; a deep copy keeps every prefix (found by the compiled
+    core's differential test)."""
+    held = [*signed, *(el for el, _, _ in proc.decrypted), *(s.element for s, _ in proc.signatures)]
+    return {el: copy.deepcopy(el) for el in held if el.getparent() is security}
+
+
+def _with_kept(signature: VerifiedSignature, kept: dict[Element, Element]) -> VerifiedSignature:
+    return dataclasses.replace(
+        signature,
+        element=kept.get(signature.element, signature.element),
+        references=tuple((wsu_id, kept.get(el, el)) for wsu_id, el in signature.references),
+    )
 
 
 def _remember_username_nonces(cache: ReplayCache, proc: HeaderProcessor, now: datetime, req: Requirements) -> None:

@@ -56,7 +56,11 @@ def content_bytes(parent: Element) -> bytes:
 
 
 def _escape(text: str) -> bytes:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("utf-8")
+    """Character data as lxml writes it: a carriage return must travel as ``&#13;``, or the receiver's parser
+    turns it into a line feed (XML 1.0 section 2.11) and the Body no longer matches its digest."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;").encode("utf-8")
+    )
 
 
 @dataclass(frozen=True)
@@ -105,15 +109,16 @@ def decrypt(info: EncryptedDataInfo, key: bytes, limits: Limits) -> list[Element
     try:
         plaintext, padding_ok = ciphers.decrypt_unchecked(info.algorithm, key, info.cipher_value)
         # Parsed whatever the padding said, then refused: good and bad padding cost the same (no timing oracle).
-        nodes = parse_fragment(plaintext, parent.nsmap, limits)
+        wrapper = parse_fragment(plaintext, parent.nsmap, limits)
     except UnsupportedAlgorithm:
         raise
     except WsscError:
         raise FailedCheck("decryption failed") from None
+    nodes = list(wrapper)
     if not padding_ok or (info.data_type == ns.XENC_ELEMENT and len(nodes) != 1):
         raise FailedCheck("decryption failed")
-    wrapper = nodes[0].getparent() if nodes else None
-    append_text_before(ed, wrapper.text if wrapper is not None else None)
+    # the text before the first node, the whole plaintext when it is text alone (a Body of character data)
+    append_text_before(ed, wrapper.text)
     for node in nodes:
         ed.addprevious(node)
     remove_keeping_tail(ed)
