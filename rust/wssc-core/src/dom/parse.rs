@@ -6,7 +6,8 @@
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::{Attribute, ElementData, Name, Node, NodeId, NodeKind};
+use super::shared::Interner;
+use super::{Attribute, ElementData, Name, Node, NodeId, NodeKind, XmlStr};
 use crate::names::{all_chars_allowed, is_ncname, split_qname};
 use crate::xmltext::{
     attributes_separated, check_declaration, check_namespace_uri, normalize_attribute,
@@ -58,6 +59,7 @@ pub(super) fn parse_document(
         nodes,
         limits,
         scope: Vec::new(),
+        names: Interner::new(),
         open: Vec::new(),
         base_depth: 0,
         context: None,
@@ -96,10 +98,16 @@ pub(super) fn parse_fragment(
     let text = decode(input, limits)?;
     // one node per markup start is about right (elements, text between tags); the arena never regrows
     nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
+    let mut names = Interner::new();
+    let scope = scope
+        .iter()
+        .map(|(p, u)| (names.get(p), names.get(u)))
+        .collect();
     let mut builder = Builder {
         nodes,
         limits,
         scope,
+        names,
         open: Vec::new(),
         base_depth: depth,
         context: Some(context),
@@ -115,7 +123,9 @@ struct Builder<'a> {
     limits: &'a Limits,
     /// namespace declarations in scope, innermost last: (prefix, URI), prefix "" for the default namespace
     /// (URI "" for `xmlns=""`)
-    scope: Vec<(String, String)>,
+    scope: Vec<(XmlStr, XmlStr)>,
+    /// the names and namespace URIs met so far, each allocated once
+    names: Interner,
     /// open elements: (id, length of `scope` before its declarations)
     open: Vec<(NodeId, usize)>,
     /// depth of the context element of a fragment (0 for a document)
@@ -291,17 +301,17 @@ impl Builder<'_> {
         }
     }
 
-    /// The URI a declared prefix is bound to ("" for the default namespace undeclared or absent); None for
-    /// a prefix not declared.
-    fn lookup(&self, prefix: &str) -> Option<&str> {
+    /// The (prefix, URI) of a declared prefix (URI "" for the default namespace undeclared); None for a
+    /// prefix not declared.
+    fn lookup(&mut self, prefix: &str) -> Option<(XmlStr, XmlStr)> {
         if prefix == "xml" {
-            return Some(XML_NS);
+            return Some((self.names.get("xml"), self.names.get(XML_NS)));
         }
         self.scope
             .iter()
             .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
+            .find(|(p, _)| p.as_str() == prefix)
+            .cloned()
     }
 
     fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<()> {
@@ -371,9 +381,9 @@ impl Builder<'_> {
                 let value = normalize_attribute(attr.value)?;
                 attributes.push(Attribute {
                     name: Name {
-                        prefix: prefix.to_string(),
-                        local: local.to_string(),
-                        ns: String::new(), // resolved once every declaration is in scope
+                        prefix: self.names.get(prefix),
+                        local: self.names.get(local),
+                        ns: self.names.empty(), // resolved once every declaration is in scope
                     },
                     value: value.into_owned(),
                 });
@@ -386,21 +396,24 @@ impl Builder<'_> {
         {
             return Err(duplicate());
         }
-        self.scope.extend(declarations.iter().cloned());
+        for (p, u) in &declarations {
+            let entry = (self.names.get(p), self.names.get(u));
+            self.scope.push(entry);
+        }
         if self.scope.len() > self.limits.max_namespaces_in_scope {
             return Err(XmlError::TooManyNamespaces);
         }
-        let ns = match self.lookup(prefix) {
-            Some(uri) => uri.to_string(),
-            None if prefix.is_empty() => String::new(),
+        let (prefix, ns) = match self.lookup(prefix) {
+            Some(found) => found,
+            None if prefix.is_empty() => (self.names.empty(), self.names.empty()),
             None => return Err(ns_error("undeclared element prefix")),
         };
         for a in attributes.iter_mut() {
             if !a.name.prefix.is_empty() {
-                let uri = self
+                let (_, uri) = self
                     .lookup(&a.name.prefix)
                     .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
-                a.name.ns = uri.to_string();
+                a.name.ns = uri;
             }
         }
         // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name
@@ -409,12 +422,9 @@ impl Builder<'_> {
         }) {
             return Err(ns_error("two attributes with the same expanded name"));
         }
+        let local = self.names.get(local);
         let id = self.add(NodeKind::Element(ElementData {
-            name: Name {
-                prefix: prefix.to_string(),
-                local: local.to_string(),
-                ns,
-            },
+            name: Name { prefix, local, ns },
             attributes,
             namespace_declarations: declarations,
             children: Vec::new(),
