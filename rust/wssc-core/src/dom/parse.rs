@@ -61,6 +61,7 @@ pub(super) fn parse_document(
         scope: Vec::new(),
         names: Interner::new(),
         open: Vec::new(),
+        children: Vec::new(),
         base_depth: 0,
         context: None,
         top: Vec::new(),
@@ -109,6 +110,7 @@ pub(super) fn parse_fragment(
         scope,
         names,
         open: Vec::new(),
+        children: Vec::new(),
         base_depth: depth,
         context: Some(context),
         top: Vec::new(),
@@ -126,8 +128,11 @@ struct Builder<'a> {
     scope: Vec<(XmlStr, XmlStr)>,
     /// the names and namespace URIs met so far, each allocated once
     names: Interner,
-    /// open elements: (id, length of `scope` before its declarations)
-    open: Vec<(NodeId, usize)>,
+    /// open elements: (id, length of `scope` before its declarations, start of its children in `children`)
+    open: Vec<(NodeId, usize, usize)>,
+    /// the children of the open elements, innermost last: each element's list is made at its end tag, one
+    /// allocation of the right size rather than a vector grown child by child
+    children: Vec<NodeId>,
     /// depth of the context element of a fragment (0 for a document)
     base_depth: usize,
     /// the context element of a fragment (None for a document)
@@ -239,7 +244,7 @@ impl Builder<'_> {
 
     /// The parent of the next node: the innermost open element, or a fragment's context.
     fn parent(&self) -> Option<NodeId> {
-        self.open.last().map(|(id, _)| *id).or(self.context)
+        self.open.last().map(|(id, _, _)| *id).or(self.context)
     }
 
     /// Append a node to the innermost open element (or the top level).
@@ -247,17 +252,10 @@ impl Builder<'_> {
         let parent = self.parent();
         let id = self.nodes.len();
         self.nodes.push(Node { kind, parent });
-        match self.open.last() {
-            Some((p, _)) => {
-                if let Some(Node {
-                    kind: NodeKind::Element(e),
-                    ..
-                }) = self.nodes.get_mut(*p)
-                {
-                    e.children.push(id);
-                }
-            }
-            None => self.top.push(id),
+        if self.open.is_empty() {
+            self.top.push(id);
+        } else {
+            self.children.push(id);
         }
         id
     }
@@ -266,10 +264,7 @@ impl Builder<'_> {
     /// end normalized (XML 1.0 section 2.11).
     fn text(&mut self, t: &str, literal: bool) {
         let last = match self.open.last() {
-            Some((p, _)) => match self.nodes.get(*p).map(|n| &n.kind) {
-                Some(NodeKind::Element(e)) => e.children.last().copied(),
-                _ => None,
-            },
+            Some((_, _, start)) => self.children.get(*start..).and_then(|c| c.last().copied()),
             None => self.top.last().copied(),
         };
         let merge =
@@ -293,8 +288,19 @@ impl Builder<'_> {
     }
 
     fn close(&mut self) {
-        if let Some((_, scope_len)) = self.open.pop() {
+        if let Some((id, scope_len, start)) = self.open.pop() {
             self.scope.truncate(scope_len);
+            let children: Vec<NodeId> = self
+                .children
+                .drain(start.min(self.children.len())..)
+                .collect();
+            if let Some(Node {
+                kind: NodeKind::Element(e),
+                ..
+            }) = self.nodes.get_mut(id)
+            {
+                e.children = children;
+            }
         }
         if self.open.is_empty() && !self.fragment() {
             self.root_closed = true;
@@ -429,7 +435,7 @@ impl Builder<'_> {
             namespace_declarations: declarations,
             children: Vec::new(),
         }));
-        self.open.push((id, scope_len));
+        self.open.push((id, scope_len, self.children.len()));
         if empty {
             self.close();
         }

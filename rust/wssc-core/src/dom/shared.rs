@@ -110,7 +110,13 @@ impl Interner {
         if s.is_empty() {
             return self.empty();
         }
-        if let Some(found) = self.names.iter().find(|n| n.as_str() == s) {
+        let (bytes, last) = (s.as_bytes(), s.as_bytes().last());
+        // the length and the last byte first: most names that differ differ there, without a memcmp call
+        if let Some(found) = self
+            .names
+            .iter()
+            .find(|n| n.len() == s.len() && n.as_bytes().last() == last && n.as_bytes() == bytes)
+        {
             return found.clone();
         }
         let new = XmlStr::from(s);
