@@ -12,6 +12,9 @@
 use crate::{Limits, XmlError, XML_NS};
 
 mod parse;
+mod shared;
+
+pub use shared::XmlStr;
 
 /// The index of a node in its [`Document`].
 pub type NodeId = usize;
@@ -20,10 +23,10 @@ pub type NodeId = usize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name {
     /// "" for none
-    pub prefix: String,
-    pub local: String,
+    pub prefix: XmlStr,
+    pub local: XmlStr,
     /// "" for no namespace
-    pub ns: String,
+    pub ns: XmlStr,
 }
 
 impl Name {

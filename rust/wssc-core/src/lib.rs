@@ -22,7 +22,7 @@ mod names;
 mod xmltext;
 
 pub use c14n::{exc_c14n, exc_c14n_many, exc_c14n_node, exc_c14n_with_limits, write_node, Target};
-pub use dom::{Attribute, Document, ElementData, Name, Node, NodeId, NodeKind};
+pub use dom::{Attribute, Document, ElementData, Name, Node, NodeId, NodeKind, XmlStr};
 
 /// The former name of [`XmlError`], kept for the binding.
 pub type C14nError = XmlError;

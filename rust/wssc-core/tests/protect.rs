@@ -74,7 +74,7 @@ fn security_children(doc: &Document) -> Vec<NodeId> {
 
 fn local_names(doc: &Document, ids: &[NodeId]) -> Vec<String> {
     ids.iter()
-        .map(|id| doc.element(*id).expect("element").name.local.clone())
+        .map(|id| doc.element(*id).expect("element").name.local.to_string())
         .collect()
 }
 

@@ -6,7 +6,8 @@
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::{Attribute, ElementData, Name, Node, NodeId, NodeKind};
+use super::shared::Interner;
+use super::{Attribute, ElementData, Name, Node, NodeId, NodeKind, XmlStr};
 use crate::names::{all_chars_allowed, is_ncname, split_qname};
 use crate::xmltext::{
     attributes_separated, check_declaration, check_namespace_uri, normalize_attribute,
@@ -58,7 +59,9 @@ pub(super) fn parse_document(
         nodes,
         limits,
         scope: Vec::new(),
+        names: Interner::new(),
         open: Vec::new(),
+        children: Vec::new(),
         base_depth: 0,
         context: None,
         top: Vec::new(),
@@ -96,11 +99,18 @@ pub(super) fn parse_fragment(
     let text = decode(input, limits)?;
     // one node per markup start is about right (elements, text between tags); the arena never regrows
     nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
+    let mut names = Interner::new();
+    let scope = scope
+        .iter()
+        .map(|(p, u)| (names.get(p), names.get(u)))
+        .collect();
     let mut builder = Builder {
         nodes,
         limits,
         scope,
+        names,
         open: Vec::new(),
+        children: Vec::new(),
         base_depth: depth,
         context: Some(context),
         top: Vec::new(),
@@ -115,9 +125,14 @@ struct Builder<'a> {
     limits: &'a Limits,
     /// namespace declarations in scope, innermost last: (prefix, URI), prefix "" for the default namespace
     /// (URI "" for `xmlns=""`)
-    scope: Vec<(String, String)>,
-    /// open elements: (id, length of `scope` before its declarations)
-    open: Vec<(NodeId, usize)>,
+    scope: Vec<(XmlStr, XmlStr)>,
+    /// the names and namespace URIs met so far, each allocated once
+    names: Interner,
+    /// open elements: (id, length of `scope` before its declarations, start of its children in `children`)
+    open: Vec<(NodeId, usize, usize)>,
+    /// the children of the open elements, innermost last: each element's list is made at its end tag, one
+    /// allocation of the right size rather than a vector grown child by child
+    children: Vec<NodeId>,
     /// depth of the context element of a fragment (0 for a document)
     base_depth: usize,
     /// the context element of a fragment (None for a document)
@@ -229,7 +244,7 @@ impl Builder<'_> {
 
     /// The parent of the next node: the innermost open element, or a fragment's context.
     fn parent(&self) -> Option<NodeId> {
-        self.open.last().map(|(id, _)| *id).or(self.context)
+        self.open.last().map(|(id, _, _)| *id).or(self.context)
     }
 
     /// Append a node to the innermost open element (or the top level).
@@ -237,17 +252,10 @@ impl Builder<'_> {
         let parent = self.parent();
         let id = self.nodes.len();
         self.nodes.push(Node { kind, parent });
-        match self.open.last() {
-            Some((p, _)) => {
-                if let Some(Node {
-                    kind: NodeKind::Element(e),
-                    ..
-                }) = self.nodes.get_mut(*p)
-                {
-                    e.children.push(id);
-                }
-            }
-            None => self.top.push(id),
+        if self.open.is_empty() {
+            self.top.push(id);
+        } else {
+            self.children.push(id);
         }
         id
     }
@@ -256,10 +264,7 @@ impl Builder<'_> {
     /// end normalized (XML 1.0 section 2.11).
     fn text(&mut self, t: &str, literal: bool) {
         let last = match self.open.last() {
-            Some((p, _)) => match self.nodes.get(*p).map(|n| &n.kind) {
-                Some(NodeKind::Element(e)) => e.children.last().copied(),
-                _ => None,
-            },
+            Some((_, _, start)) => self.children.get(*start..).and_then(|c| c.last().copied()),
             None => self.top.last().copied(),
         };
         let merge =
@@ -283,25 +288,36 @@ impl Builder<'_> {
     }
 
     fn close(&mut self) {
-        if let Some((_, scope_len)) = self.open.pop() {
+        if let Some((id, scope_len, start)) = self.open.pop() {
             self.scope.truncate(scope_len);
+            let children: Vec<NodeId> = self
+                .children
+                .drain(start.min(self.children.len())..)
+                .collect();
+            if let Some(Node {
+                kind: NodeKind::Element(e),
+                ..
+            }) = self.nodes.get_mut(id)
+            {
+                e.children = children;
+            }
         }
         if self.open.is_empty() && !self.fragment() {
             self.root_closed = true;
         }
     }
 
-    /// The URI a declared prefix is bound to ("" for the default namespace undeclared or absent); None for
-    /// a prefix not declared.
-    fn lookup(&self, prefix: &str) -> Option<&str> {
+    /// The (prefix, URI) of a declared prefix (URI "" for the default namespace undeclared); None for a
+    /// prefix not declared.
+    fn lookup(&mut self, prefix: &str) -> Option<(XmlStr, XmlStr)> {
         if prefix == "xml" {
-            return Some(XML_NS);
+            return Some((self.names.get("xml"), self.names.get(XML_NS)));
         }
         self.scope
             .iter()
             .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
+            .find(|(p, _)| p.as_str() == prefix)
+            .cloned()
     }
 
     fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<()> {
@@ -371,9 +387,9 @@ impl Builder<'_> {
                 let value = normalize_attribute(attr.value)?;
                 attributes.push(Attribute {
                     name: Name {
-                        prefix: prefix.to_string(),
-                        local: local.to_string(),
-                        ns: String::new(), // resolved once every declaration is in scope
+                        prefix: self.names.get(prefix),
+                        local: self.names.get(local),
+                        ns: self.names.empty(), // resolved once every declaration is in scope
                     },
                     value: value.into_owned(),
                 });
@@ -386,21 +402,24 @@ impl Builder<'_> {
         {
             return Err(duplicate());
         }
-        self.scope.extend(declarations.iter().cloned());
+        for (p, u) in &declarations {
+            let entry = (self.names.get(p), self.names.get(u));
+            self.scope.push(entry);
+        }
         if self.scope.len() > self.limits.max_namespaces_in_scope {
             return Err(XmlError::TooManyNamespaces);
         }
-        let ns = match self.lookup(prefix) {
-            Some(uri) => uri.to_string(),
-            None if prefix.is_empty() => String::new(),
+        let (prefix, ns) = match self.lookup(prefix) {
+            Some(found) => found,
+            None if prefix.is_empty() => (self.names.empty(), self.names.empty()),
             None => return Err(ns_error("undeclared element prefix")),
         };
         for a in attributes.iter_mut() {
             if !a.name.prefix.is_empty() {
-                let uri = self
+                let (_, uri) = self
                     .lookup(&a.name.prefix)
                     .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
-                a.name.ns = uri.to_string();
+                a.name.ns = uri;
             }
         }
         // Namespaces in XML 1.0 section 6.3: no two attributes with the same expanded name
@@ -409,17 +428,14 @@ impl Builder<'_> {
         }) {
             return Err(ns_error("two attributes with the same expanded name"));
         }
+        let local = self.names.get(local);
         let id = self.add(NodeKind::Element(ElementData {
-            name: Name {
-                prefix: prefix.to_string(),
-                local: local.to_string(),
-                ns,
-            },
+            name: Name { prefix, local, ns },
             attributes,
             namespace_declarations: declarations,
             children: Vec::new(),
         }));
-        self.open.push((id, scope_len));
+        self.open.push((id, scope_len, self.children.len()));
         if empty {
             self.close();
         }

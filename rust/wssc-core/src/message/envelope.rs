@@ -217,7 +217,7 @@ impl Envelope {
             .to_string();
         let value = new();
         let name = Name {
-            prefix,
+            prefix: prefix.into(),
             local: "Id".into(),
             ns: WSU_NS.into(),
         };

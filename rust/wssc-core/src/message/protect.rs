@@ -54,7 +54,7 @@ impl Randomness {
 
 pub(super) fn clark(doc: &Document, id: NodeId) -> String {
     match doc.element(id) {
-        Some(e) if e.name.ns.is_empty() => e.name.local.clone(),
+        Some(e) if e.name.ns.is_empty() => e.name.local.to_string(),
         Some(e) => format!("{{{}}}{}", e.name.ns, e.name.local),
         None => String::new(),
     }

@@ -5,7 +5,7 @@
 //! [`write_detached`] writes the same declarations, so the plaintext reads the same in any context.
 
 use super::envelope::{element, Decline, Envelope};
-use crate::dom::{Document, ElementData, Name, NodeId, NodeKind};
+use crate::dom::{Document, ElementData, Name, NodeId, NodeKind, XmlStr};
 use crate::write_node;
 use crate::xmltext::{write_attribute_value, write_text};
 
@@ -170,7 +170,7 @@ pub(crate) fn write(
             let name = Name {
                 prefix: root.name.prefix.clone(),
                 local: "Header".into(),
-                ns: String::new(),
+                ns: XmlStr::default(),
             };
             out.push(b'<');
             write_qname(&mut out, &name);

@@ -138,7 +138,7 @@ pub(crate) fn sc_version_of(doc: &Document, id: NodeId, local: &str) -> Option<&
 /// `{namespace}local`, the Clark name lxml uses as a tag.
 pub(crate) fn clark(doc: &Document, id: NodeId) -> String {
     match doc.element(id) {
-        Some(e) if e.name.ns.is_empty() => e.name.local.clone(),
+        Some(e) if e.name.ns.is_empty() => e.name.local.to_string(),
         Some(e) => format!("{{{}}}{}", e.name.ns, e.name.local),
         None => String::new(),
     }
