@@ -31,7 +31,7 @@ from wssc.security.dsig import VerifiedSignature
 from wssc.security.header import signature_methods
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
-from wssc.security.result import ContextRef, KeyOrigin, MessageView, VerifiedMessage
+from wssc.security.result import ContextRef, KeyOrigin, MessageView, VerifiedMessage, ViewParts
 from wssc.security.soap import SOAP11, SOAP12, split
 from wssc.security.timestamp import TIMESTAMP_TAG, Timestamp
 from wssc.tokens.reference import STR_TAG, SecurityTokenReference
@@ -215,7 +215,8 @@ def _checked(element: Element, digest_uri: str, digest_value: bytes) -> Element:
 
 
 def _view(record: dict[str, Any]) -> MessageView:
-    """lxml's parse of the core's output, each signed element checked again on lxml's tree."""
+    """lxml's parse of the core's output, each signed part of it checked again on lxml's tree; the Security
+    header's parts (signed Timestamp, signature) are parsed, and checked, only when the application asks."""
     root = parse(record["output"])
     env = split(root)
     header_els: list[Element] = [] if env.header is None else [h for h in env.header if isinstance(h.tag, str)]
@@ -223,29 +224,34 @@ def _view(record: dict[str, Any]) -> MessageView:
     if (env.header is None) != (headers is None) or [h.tag for h in header_els] != [t for t, _, _ in headers or ()]:
         _log.error("lxml and the compiled core see different header blocks")
         raise InvalidSecurity("the message does not read the same way twice")
+    in_envelope: dict[tuple[Any, ...], Element] = {("body",): env.body}
+    in_envelope.update((("header", i), el) for i, el in enumerate(header_els))
+    for part, _wsu_id, digest_uri, digest_value in record["digests"]:
+        if part[0] != "security":
+            _checked(in_envelope[tuple(part)], digest_uri, digest_value)
+    return MessageView(root, env.header, env.body, parts=lambda: _parts(record, in_envelope))
+
+
+def _parts(record: dict[str, Any], in_envelope: dict[tuple[Any, ...], Element]) -> ViewParts:
+    """The signed and encrypted elements in the view's order, and the signature (Security header parts
+    parsed from their canonical bytes, each checked against the digest the core verified)."""
     security: list[Element] = [parse(canonical) for _, canonical in record["security_parts"]]
-    signature_el = None
     signature = record["signature"]
-    if signature is not None:
-        signature_el = parse(signature[3])
+    signature_el = None if signature is None else parse(signature[3])
 
     def element(part: Sequence[Any]) -> Element:
-        kind = part[0]
-        index: int = part[1] if len(part) > 1 else 0
-        if kind == "body":
-            return env.body
-        if kind == "header":
-            return header_els[index]
-        if kind == "security":
+        if part[0] == "security":
+            index: int = part[1]
             return security[index]
-        assert kind == "signature" and signature_el is not None
-        return signature_el
+        if part[0] == "signature" and signature_el is not None:
+            return signature_el
+        return in_envelope[tuple(part)]
 
-    signed = []
     references = []
     for part, wsu_id, digest_uri, digest_value in record["digests"]:
-        el = _checked(element(part), digest_uri, digest_value)
-        signed.append(el)
+        el = element(part)
+        if part[0] == "security":
+            _checked(el, digest_uri, digest_value)
         references.append((wsu_id, el))
     verified = None
     if signature is not None and signature_el is not None:
@@ -258,11 +264,5 @@ def _view(record: dict[str, Any]) -> MessageView:
             None if str_el is None else SecurityTokenReference.from_element(str_el),
             signature[2],
         )
-    return MessageView(
-        envelope=root,
-        header=env.header,
-        body=env.body,
-        signed=tuple(signed),
-        encrypted=tuple(element(part) for part, *_ in record["decryption"]),
-        signature=verified,
-    )
+    encrypted = tuple(element(part) for part, *_ in record["decryption"])
+    return tuple(el for _, el in references), encrypted, verified

@@ -54,19 +54,52 @@ class SupportingToken:
     encrypted: bool
 
 
-@dataclass(frozen=True)
-class MessageView:
-    """The verified message as lxml elements: what the application reads."""
+#: what a view adds on demand to its envelope: (signed, encrypted, signature)
+ViewParts = tuple[tuple[Element, ...], tuple[Element, ...], "VerifiedSignature | None"]
 
-    envelope: Element
-    header: Element | None
-    #: the SOAP Body, decrypted, and signed when the requirements said so
-    body: Element
-    #: elements covered by the primary signature, in reference order
-    signed: tuple[Element, ...]
-    #: elements whose content (Body) or self (headers, signature) was decrypted
-    encrypted: tuple[Element, ...]
-    signature: VerifiedSignature | None
+
+class MessageView:
+    """The verified message as lxml elements: what the application reads.
+
+    ``signed``, ``encrypted`` and ``signature`` are either given or built by ``parts`` when first read (the
+    compiled core's glue parses the Security header's parts only for an application that asks for them).
+    """
+
+    def __init__(
+        self,
+        envelope: Element,
+        header: Element | None,
+        body: Element,
+        signed: tuple[Element, ...] = (),
+        encrypted: tuple[Element, ...] = (),
+        signature: VerifiedSignature | None = None,
+        *,
+        parts: Callable[[], ViewParts] | None = None,
+    ) -> None:
+        self.envelope, self.header, self.body = envelope, header, body
+        self._parts: ViewParts | None = None if parts is not None else (signed, encrypted, signature)
+        self._load_parts = parts
+
+    def _loaded(self) -> ViewParts:
+        if self._parts is None:
+            assert self._load_parts is not None
+            self._parts = self._load_parts()
+            self._load_parts = None
+        return self._parts
+
+    @property
+    def signed(self) -> tuple[Element, ...]:
+        """Elements covered by the primary signature, in reference order."""
+        return self._loaded()[0]
+
+    @property
+    def encrypted(self) -> tuple[Element, ...]:
+        """Elements whose content (Body) or self (headers, signature) was decrypted."""
+        return self._loaded()[1]
+
+    @property
+    def signature(self) -> VerifiedSignature | None:
+        return self._loaded()[2]
 
 
 class VerifiedMessage:
