@@ -33,9 +33,9 @@ def test_json_core_follows_the_choice(monkeypatch: pytest.MonkeyPatch, installed
     monkeypatch.setattr(bench, "measure", _fake_measure)
     monkeypatch.setattr(compiled, "_CORE", object() if installed else None)
     if forced:
-        monkeypatch.setenv(compiled.PURE_PYTHON_ENV, "1")
+        monkeypatch.setattr(compiled, "_ENV_FORCES_PYTHON", True)
     else:
-        monkeypatch.delenv(compiled.PURE_PYTHON_ENV, raising=False)
+        monkeypatch.setattr(compiled, "_ENV_FORCES_PYTHON", False)
     assert json.loads(_bench(["--json"]))["core"] == core
 
 
@@ -53,9 +53,9 @@ def test_table_says_nothing_of_absence_when_installed(monkeypatch: pytest.Monkey
     monkeypatch.setattr(bench, "measure", _fake_measure)
     monkeypatch.setattr(compiled, "_CORE", object())
     if forced:
-        monkeypatch.setenv(compiled.PURE_PYTHON_ENV, "1")
+        monkeypatch.setattr(compiled, "_ENV_FORCES_PYTHON", True)
     else:
-        monkeypatch.delenv(compiled.PURE_PYTHON_ENV, raising=False)
+        monkeypatch.setattr(compiled, "_ENV_FORCES_PYTHON", False)
     out = _bench([])
     assert "not installed" not in out
     assert ("core: python" if forced else "core: rust") in out

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,9 +27,17 @@ def test_core_built_where_ci_requires_it() -> None:
     assert compiled.installed()
 
 
+@pytest.fixture(autouse=True)
+def _environment_read_again() -> Iterator[None]:
+    """The variable is read once at import: each test reads it again after changing it, and after."""
+    yield
+    compiled.reread_environment()
+
+
 @pytest.mark.parametrize("value", ["1", "true", "YES", " on "])
 def test_env_forces_the_python_path(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv(compiled.PURE_PYTHON_ENV, value)
+    compiled.reread_environment()
     assert compiled.core() is None
     assert compiled.active() == "python"
 
@@ -36,12 +45,14 @@ def test_env_forces_the_python_path(monkeypatch: pytest.MonkeyPatch, value: str)
 @pytest.mark.parametrize("value", ["", "0", "no", "false"])
 def test_env_not_forcing(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv(compiled.PURE_PYTHON_ENV, value)
+    compiled.reread_environment()
     assert compiled.active() == ("rust" if compiled.installed() else "python")
     assert (compiled.core() is not None) == compiled.installed()
 
 
 def test_forced_python_is_per_thread_and_nests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(compiled.PURE_PYTHON_ENV, raising=False)
+    compiled.reread_environment()
     unforced = "rust" if compiled.installed() else "python"
     seen: list[str] = []
     with compiled.forced_python():

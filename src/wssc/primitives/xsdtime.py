@@ -9,7 +9,9 @@ from wssc.errors import InvalidSecurity
 
 def format_time(moment: datetime) -> str:
     """xsd:dateTime in UTC with milliseconds and ``Z``, as WCF writes it."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time(text: str | None) -> datetime:

@@ -38,6 +38,16 @@ def _env_forces_python() -> bool:
     return os.environ.get(PURE_PYTHON_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+#: read once (the environment is the process's configuration; reading it costs a microsecond per message)
+_ENV_FORCES_PYTHON = _env_forces_python()
+
+
+def reread_environment() -> None:
+    """Read ``WSSC_PURE_PYTHON`` again (it is read once at import; tests change it at run time)."""
+    global _ENV_FORCES_PYTHON  # noqa: PLW0603
+    _ENV_FORCES_PYTHON = _env_forces_python()
+
+
 def installed() -> bool:
     """Whether the compiled core was built and imports."""
     return _CORE is not None
@@ -45,7 +55,7 @@ def installed() -> bool:
 
 def core() -> ModuleType | None:
     """The compiled core when it is to be used for this call, else None (the Python path)."""
-    if _CORE is None or getattr(_FORCED, "python", False) or _env_forces_python():
+    if _CORE is None or _ENV_FORCES_PYTHON or getattr(_FORCED, "python", False):
         return None
     return _CORE
 

@@ -8,7 +8,6 @@ stay on the Python path, as does whatever the core declines.
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import datetime
 from types import ModuleType
@@ -18,17 +17,31 @@ from lxml import etree
 
 from wssc.primitives import algorithms as alg
 from wssc.primitives.xsdtime import format_time
-from wssc.security.keys import ProtectionToken
+from wssc.security.keys import ContextProtection, ProtectionToken
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy
 from wssc.versions import SCVersion
 
 _log = logging.getLogger("wssc.core")
+#: per-object caches (keyed by id, the object kept alongside so that the id cannot be reused meanwhile)
+_CACHED = 256
+_OPTIONS: dict[int, tuple[ProtectionPolicy, dict[str, Any]]] = {}
+_TOKEN_TEXTS: dict[int, tuple[object, SCVersion, tuple[str | None, str]]] = {}
 _GCM_OF = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
 
 
-@functools.lru_cache(maxsize=64)
 def core_options(policy: ProtectionPolicy) -> dict[str, Any]:
-    """``policy`` as the core reads it (ProtectionPolicy is frozen: converted once per value)."""
+    """``policy`` as the core reads it, converted once per policy object (ProtectionPolicy is frozen)."""
+    known = _OPTIONS.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
+    if len(_OPTIONS) >= _CACHED:
+        _OPTIONS.clear()
+    options = _options(policy)
+    _OPTIONS[id(policy)] = (policy, options)
+    return options
+
+
+def _options(policy: ProtectionPolicy) -> dict[str, Any]:
     suite = policy.suite
     cipher = _GCM_OF.get(suite.encryption, suite.encryption) if policy.use_gcm else suite.encryption
     return {
@@ -61,13 +74,13 @@ def protect(
     signature_confirmations: tuple[bytes | None, ...],
 ) -> tuple[bytes, bytes | None] | None:
     """The protected envelope and its signature value, or None when the Python path is to protect it."""
-    token_el = token.header_token(etree.Element("x"))
+    token_xml, reference_xml = _token_texts(token, version)
     try:
         return core.protect(  # type: ignore[no-any-return]
             envelope,
             token.secret,
-            token_xml=None if token_el is None else etree.tostring(token_el, encoding="unicode"),
-            reference_xml=token.reference(version).to_xml(),
+            token_xml=token_xml,
+            reference_xml=reference_xml,
             sc_namespace=version.sc,
             label=None,
             options=core_options(policy),
@@ -78,3 +91,24 @@ def protect(
     except core.Declined as declined:
         _log.debug("compiled core declined to protect the message: %s", declined)
         return None
+
+
+def _token_texts(token: ProtectionToken, version: SCVersion) -> tuple[str | None, str]:
+    """The protection token's XML (None when referenced, not carried) and its reference's, written once per
+    context token: a client's SCT object lives as long as its context (``ContextProtection`` objects do not)."""
+    sct = token.context
+    if isinstance(token, ContextProtection):
+        key: object = (sct, token.style)
+        known = _TOKEN_TEXTS.get(id(sct))
+        if known is not None and known[0] == key and known[1] is version:
+            return known[2]
+    token_el = token.header_token(etree.Element("x"))
+    texts = (
+        None if token_el is None else etree.tostring(token_el, encoding="unicode"),
+        token.reference(version).to_xml(),
+    )
+    if isinstance(token, ContextProtection):
+        if len(_TOKEN_TEXTS) >= _CACHED:
+            _TOKEN_TEXTS.clear()
+        _TOKEN_TEXTS[id(sct)] = ((sct, token.style), version, texts)
+    return texts

@@ -40,6 +40,8 @@ from wssc.versions import SC_1_3, SCVersion
 SECURITY_TAG: Final = ns.qn(ns.WSSE, "Security")
 _GCM_OF: Final = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
 _PLACEHOLDER_NS: Final = "urn:wssc:placeholder"
+#: one object, so that what is derived from the default policy (the core's options) is derived once
+_DEFAULT_POLICY: Final = ProtectionPolicy()
 _PLACEHOLDER_TAG: Final = ns.qn(_PLACEHOLDER_NS, "p")
 
 
@@ -157,7 +159,7 @@ def protect(
     SignedEncryptedSupportingTokens, as WCF's UserNameForCertificate sends them).  ``signer`` makes the
     primary signature an RSA signature (asymmetric binding, WCF MutualCertificate).
     """
-    policy = policy or ProtectionPolicy()
+    policy = policy or _DEFAULT_POLICY
     now = now or datetime.now(timezone.utc)
     core = compiled.core()
     if core is not None and isinstance(envelope, bytes) and not (endorsing or supporting_tokens or signer):
