@@ -93,9 +93,14 @@ def _planted(monkeypatch: pytest.MonkeyPatch, change: Callable[[Any], Any]) -> d
 
 
 def test_a_different_view_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    import dataclasses
+    import copy
 
-    tally = _planted(monkeypatch, lambda vm: dataclasses.replace(vm, signature_confirmations=(b"x",)))
+    def change(vm: Any) -> Any:
+        changed = copy.copy(vm)
+        changed.signature_confirmations = (b"x",)
+        return changed
+
+    tally = _planted(monkeypatch, change)
     assert tally.disagreements == tally.python_accepted > 0 and tally.crashes == 0, tally
 
 

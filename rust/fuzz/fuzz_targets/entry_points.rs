@@ -2,25 +2,96 @@
 //! each in turn).  A target gets arbitrary bytes and must return, never panic, whatever they are; where the
 //! output can be checked against the input (c14n is idempotent) it is.
 //!
-//! Adding an entry point is one line in [`TARGETS`] and its name in scripts/fuzz-core's `TARGETS`, e.g. for
-//! the message layer (rust/wssc-core/src/message/, in progress):
+//! Adding an entry point is one line in [`TARGETS`] and its name in scripts/fuzz-core's `TARGETS`.
 //!
-//! ```text
-//! ("incoming", |data| incoming(data)),   // Incoming::parse, then verify with a fixed key per context
-//! ("protect", |data| protect(data)),     // protect of an arbitrary envelope under fixed options
-//! ```
+//! The message layer's targets: `incoming` reads arbitrary bytes as a protected message (`Incoming::parse`,
+//! then `verify` with a fixed key per context: past the signature only by chance); `round_trip` protects
+//! arbitrary bytes as an envelope with the fixed key, then unprotects the result and one byte-flipped copy of
+//! it (the walk past the signature, decryption and digests, reached with a valid key).
 
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use wssc_core::message::protect::{protect, ProtectInput, ProtectOptions};
+use wssc_core::message::{Incoming, MessageLimits, Policy};
 use wssc_core::{exc_c14n, exc_c14n_many, exc_c14n_with_limits, Limits, Selector, Target};
 
 type Entry = fn(&[u8]);
 
 /// The entry points fuzzed, by name.
-const TARGETS: &[(&str, Entry)] = &[("exc_c14n", fuzz_exc_c14n)];
+const TARGETS: &[(&str, Entry)] = &[
+    ("exc_c14n", fuzz_exc_c14n),
+    ("incoming", fuzz_incoming),
+    ("round_trip", fuzz_round_trip),
+];
+
+const SC13: &str = "http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512";
+const KEY: [u8; 32] = [7; 32];
+
+/// `Incoming::parse` then `verify` with [`KEY`] for every context the message names.
+fn unprotect(message: &[u8]) {
+    if let Ok(incoming) = Incoming::parse(message, MessageLimits::default()) {
+        let keys = vec![KEY.to_vec(); incoming.contexts.len()];
+        let _ = incoming.verify(&keys, &Policy::default(), &mut |_| true);
+    }
+}
+
+fn fuzz_incoming(data: &[u8]) {
+    unprotect(data);
+}
+
+/// Protect `data` (as an envelope, under the default policy's options with the SCT in the header), then
+/// unprotect the result and a copy with one byte flipped (its position and bit drawn from the input).
+fn fuzz_round_trip(data: &[u8]) {
+    let token = format!(
+        "<c:SecurityContextToken xmlns:c=\"{SC13}\" xmlns:u=\"{}\" u:Id=\"SCT-1\"><c:Identifier>urn:uuid:1</c:Identifier></c:SecurityContextToken>",
+        wssc_core::WSU_NS
+    );
+    let reference = format!(
+        "<wsse:SecurityTokenReference xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:Reference URI=\"#SCT-1\" ValueType=\"{SC13}/sct\"/></wsse:SecurityTokenReference>"
+    );
+    let options = ProtectOptions {
+        signature: "http://www.w3.org/2000/09/xmldsig#hmac-sha1".into(),
+        digest: "http://www.w3.org/2000/09/xmldsig#sha1".into(),
+        encryption: "http://www.w3.org/2001/04/xmlenc#aes256-cbc".into(),
+        signature_key_length: 24,
+        encryption_key_length: 32,
+        sign: true,
+        encrypt: true,
+        derived_keys: true,
+        encrypt_signature: true,
+        encrypt_before_sign: data.first().is_some_and(|b| b & 1 == 1),
+        include_timestamp: true,
+        sign_body: true,
+        sign_addressing_headers: true,
+        signed_headers: vec![],
+        encrypted_headers: vec![],
+        protect_tokens: false,
+    };
+    let input = ProtectInput {
+        envelope: data,
+        secret: &KEY,
+        token_xml: Some(&token),
+        reference_xml: &reference,
+        sc_namespace: SC13,
+        label: None,
+        options: &options,
+        created: "2026-01-01T00:00:00.000Z",
+        expires: Some("2026-01-01T00:05:00.000Z"),
+        confirmations: &[],
+    };
+    if let Ok(out) = protect(&input) {
+        unprotect(&out.data);
+        let mut flipped = out.data.clone();
+        let at = data.len().wrapping_mul(31) % flipped.len().max(1);
+        if let Some(byte) = flipped.get_mut(at) {
+            *byte ^= 1 << (data.len() % 8);
+        }
+        unprotect(&flipped);
+    }
+}
 
 /// Prefixes as they occur on WS-Security InclusiveNamespaces PrefixLists, `#default` included.
 const PREFIXES: &[&str] = &["#default", "s", "soap", "wsu", "ds", "xenc"];
