@@ -30,7 +30,7 @@ from wssc.primitives import algorithms as alg
 from wssc.primitives.psha1 import derive_key
 from wssc.primitives.xml import c14n
 from wssc.primitives.xsdtime import parse_time
-from wssc.security import dsig
+from wssc.security import compiled, dsig
 from wssc.security.header import signature_methods
 from wssc.security.keys import ContextProtection, StaticKeys
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy, Requirements
@@ -223,16 +223,16 @@ def test_core_agrees_with_the_python_path(case: Case) -> None:
     assert [h.tag for h in headers] == [name for name, _, _ in record["headers"]]
     parts = {("body",): body} | {("header", i): h for i, h in enumerate(headers)}
     assert (
-        [wsu_id for _, wsu_id, _, _ in record["digests"]] == [r[0] for r in vm.signature.references]
+        [wsu_id for _, wsu_id, _, _, _ in record["digests"]] == [r[0] for r in vm.signature.references]
         if vm.signature
         else True
     )
-    for part, _wsu_id, digest_uri, value in record["digests"]:
+    for part, _wsu_id, digest_uri, value, prefixes in record["digests"]:
         if part[0] == "security":
             canonical = record["security_parts"][part[1]][1]
-            assert c14n(etree.fromstring(canonical)) == canonical
+            assert c14n(etree.fromstring(canonical), prefixes) == canonical
         else:
-            canonical = c14n(parts[part])
+            canonical = c14n(parts[part], prefixes)
         assert _DIGESTS[digest_uri](canonical).digest() == value
 
 
@@ -300,15 +300,31 @@ def test_core_applies_the_suite_and_the_encrypted_signature_requirement() -> Non
         incoming.verify([key], policy_dict(alg.BASIC128), lambda value: None)  # once only
 
 
-def test_core_output_holds_signed_parts_as_their_verified_bytes() -> None:
+def test_core_output_reads_as_what_was_verified() -> None:
+    """The Body of the output, as lxml reads it, canonicalises to the digest the core verified."""
     case = Case(ProtectionPolicy(), "1.1", SC_2005_02, "external", (), True)
     data, sct, key = make_case(case)
     _, record = core_record(data, sct, key, None)
-    body_value = next(value for part, _, _, value in record["digests"] if part == ("body",))
-    start = record["output"].index(b"<s:Body")
-    end = record["output"].index(b"</s:Body>") + len(b"</s:Body>")
-    assert hashlib.sha1(record["output"][start:end]).digest() == body_value
+    body_value = next(value for part, _, _, value, _ in record["digests"] if part == ("body",))
+    assert hashlib.sha1(c14n(etree.fromstring(record["output"])[-1])).digest() == body_value
     assert base64.b64encode(body_value) in record["signature"][3]
+
+
+def test_core_output_keeps_declarations_that_only_content_uses() -> None:
+    """Exclusive c14n drops a declaration only QName-valued content uses (a fault code in a detail); the output
+    is written with the declarations the message has, so the application can still resolve the QName."""
+    key = os.urandom(32)
+    sct = SecurityContextToken("urn:uuid:qname-content", wsu_id="sct-1")
+    envelope = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header/>'
+        b'<s:Body xmlns:f="urn:faults"><code>f:OutOfStock</code></s:Body></s:Envelope>'
+    )
+    with compiled.forced_python():
+        data = protect(envelope, ContextProtection(sct, key)).data
+    incoming = core.Incoming.parse(data, limits_dict())
+    record = incoming.verify([key] * len(incoming.contexts), policy_dict(None), lambda value: None)
+    body = etree.fromstring(record["output"])[-1]
+    assert body.nsmap.get("f") == "urn:faults"
 
 
 @pytest.mark.parametrize("version", [SC_1_3, SC_2005_02], ids=["1.3", "2005-02"])

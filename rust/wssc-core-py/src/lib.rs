@@ -189,8 +189,14 @@ fn record_dict<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyDict>>
     let digests = r
         .digests
         .iter()
-        .map(|(part, id, uri, value)| {
-            Ok((part_tuple(py, part)?, id.as_str(), *uri, bytes(py, value)))
+        .map(|(part, id, uri, value, prefixes)| {
+            Ok((
+                part_tuple(py, part)?,
+                id.as_str(),
+                *uri,
+                bytes(py, value),
+                prefixes.clone(),
+            ))
         })
         .collect::<PyResult<Vec<_>>>()?;
     d.set_item("digests", digests)?;

@@ -21,7 +21,7 @@ from wssc.security.keys import ContextProtection, ProtectionToken
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy
 from wssc.versions import SCVersion
 
-_log = logging.getLogger("wssc.core")
+_log = logging.getLogger(__name__)
 #: per-object caches (keyed by id, the object kept alongside so that the id cannot be reused meanwhile)
 _CACHED = 256
 _OPTIONS: dict[int, tuple[ProtectionPolicy, dict[str, Any]]] = {}

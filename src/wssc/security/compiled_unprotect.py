@@ -37,7 +37,7 @@ from wssc.security.timestamp import TIMESTAMP_TAG, Timestamp
 from wssc.tokens.reference import STR_TAG, SecurityTokenReference
 from wssc.versions import by_sc_namespace
 
-_log = logging.getLogger("wssc.core")
+_log = logging.getLogger(__name__)
 _SOAP = {SOAP11.namespace: SOAP11, SOAP12.namespace: SOAP12}
 _KEY_INFO = ns.qn(ns.DS, "KeyInfo")
 _SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
@@ -204,10 +204,10 @@ def _accept(
     )
 
 
-def _checked(element: Element, digest_uri: str, digest_value: bytes) -> Element:
-    """``element`` after checking that lxml reads it as the core did: its canonical form on lxml's tree has the
-    digest the core verified (docs/core.md, item 4)."""
-    digest = hashlib.new(alg.digest_algorithm(digest_uri).name, c14n(element)).digest()
+def _checked(element: Element, digest_uri: str, digest_value: bytes, prefixes: list[str] | None) -> Element:
+    """``element`` after checking that lxml reads it as the core did: its canonical form on lxml's tree (with
+    the reference's InclusiveNamespaces PrefixList) has the digest the core verified (docs/core.md, item 4)."""
+    digest = hashlib.new(alg.digest_algorithm(digest_uri).name, c14n(element, prefixes)).digest()
     if not hmac.compare_digest(digest, digest_value):
         _log.error("lxml and the compiled core read a signed part differently")
         raise InvalidSecurity("the signed parts of the message do not read the same way twice")
@@ -226,9 +226,9 @@ def _view(record: dict[str, Any]) -> MessageView:
         raise InvalidSecurity("the message does not read the same way twice")
     in_envelope: dict[tuple[Any, ...], Element] = {("body",): env.body}
     in_envelope.update((("header", i), el) for i, el in enumerate(header_els))
-    for part, _wsu_id, digest_uri, digest_value in record["digests"]:
+    for part, _wsu_id, digest_uri, digest_value, prefixes in record["digests"]:
         if part[0] != "security":
-            _checked(in_envelope[tuple(part)], digest_uri, digest_value)
+            _checked(in_envelope[tuple(part)], digest_uri, digest_value, prefixes)
     return MessageView(root, env.header, env.body, parts=lambda: _parts(record, in_envelope))
 
 
@@ -248,10 +248,10 @@ def _parts(record: dict[str, Any], in_envelope: dict[tuple[Any, ...], Element]) 
         return in_envelope[tuple(part)]
 
     references = []
-    for part, wsu_id, digest_uri, digest_value in record["digests"]:
+    for part, wsu_id, digest_uri, digest_value, prefixes in record["digests"]:
         el = element(part)
         if part[0] == "security":
-            _checked(el, digest_uri, digest_value)
+            _checked(el, digest_uri, digest_value, prefixes)
         references.append((wsu_id, el))
     verified = None
     if signature is not None and signature_el is not None:

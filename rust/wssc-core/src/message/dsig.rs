@@ -165,6 +165,7 @@ impl Walk<'_> {
             target,
             digest,
             value: expected,
+            prefixes,
             bytes,
             decryptions_before: self.decrypted.len(),
         })

@@ -34,8 +34,10 @@ pub struct Record {
     pub headers: Vec<(String, bool, bool)>,
     /// (signed, encrypted)
     pub body: (bool, bool),
-    /// (part, the id its reference names, digest method, digest value), in reference order
-    pub digests: Vec<(Part, String, &'static str, Vec<u8>)>,
+    /// (part, the id its reference names, digest method, digest value, the InclusiveNamespaces PrefixList
+    /// of its canonical form), in reference order
+    #[allow(clippy::type_complexity)]
+    pub digests: Vec<(Part, String, &'static str, Vec<u8>, Option<Vec<String>>)>,
     pub security_parts: Vec<(String, Vec<u8>)>,
     /// (method, digest of the first reference, value, the Signature's canonical XML)
     pub signature: Option<(&'static str, &'static str, Vec<u8>, Vec<u8>)>,
@@ -56,7 +58,8 @@ struct SignedPart {
     id: String,
     node: NodeId,
     digest: crate::crypto::Digest,
-    verified: Option<(std::ops::Range<usize>, Vec<u8>)>,
+    /// where its verified canonical bytes are, its DigestValue and the PrefixList they were made with
+    verified: Option<(std::ops::Range<usize>, Vec<u8>, Option<Vec<String>>)>,
 }
 
 fn is_within(doc: &Document, node: NodeId, ancestor: NodeId) -> bool {
@@ -156,7 +159,8 @@ impl Walk<'_> {
                         id: r.id.clone(),
                         node: r.target,
                         digest: r.digest,
-                        verified: (!dirty).then(|| (r.bytes.clone(), r.value.clone())),
+                        verified: (!dirty)
+                            .then(|| (r.bytes.clone(), r.value.clone(), r.prefixes.clone())),
                     }),
                     None => {
                         // an EncryptedData decrypted since: its plaintext element is what counts as signed
@@ -211,39 +215,60 @@ impl Walk<'_> {
 
         let mut out = Vec::with_capacity(self.m.size);
         // where each signed part went and the digest of what was written, then the record in reference order
-        let mut written: std::collections::HashMap<NodeId, (Part, Vec<u8>)> =
-            std::collections::HashMap::new();
+        #[allow(clippy::type_complexity)]
+        let mut written: std::collections::HashMap<
+            NodeId,
+            (Part, Vec<u8>, Option<Vec<String>>),
+        > = std::collections::HashMap::new();
         let mut places: std::collections::HashMap<NodeId, Part> = std::collections::HashMap::new();
         places.insert(body, Part::Body);
         if let Some(sig) = &self.signature {
             places.insert(sig.element, Part::Signature);
         }
-        let write_part = |part: &SignedPart, out: &mut Vec<u8>, parts: &[u8]| -> Result<Vec<u8>> {
-            match &part.verified {
-                Some((range, value)) => {
-                    out.extend_from_slice(
-                        parts
-                            .get(range.clone())
-                            .ok_or(Declined("canonical bytes"))?,
-                    );
-                    Ok(value.clone())
+        // A part of the Security header is handed over as its canonical bytes (the glue parses it on its own,
+        // so it must declare what it uses); a part of the envelope is written by the core's serializer with the
+        // namespace declarations it has in the message (exclusive c14n drops those only QName-valued content
+        // uses, a SOAP fault's detail say), and its digest, with the PrefixList it was made with, lets the
+        // glue check lxml's reading of it against what was verified (docs/core.md, point 4).
+        let digest_of =
+            |part: &SignedPart, scratch: &mut Vec<u8>| -> Result<(Vec<u8>, Option<Vec<String>>)> {
+                match &part.verified {
+                    Some((_, value, prefixes)) => Ok((value.clone(), prefixes.clone())),
+                    None => {
+                        scratch.clear();
+                        xml::c14n_into(doc, part.node, None, scratch)?;
+                        Ok((part.digest.digest(scratch), None))
+                    }
                 }
-                None => {
-                    let start = out.len();
-                    xml::c14n_into(doc, part.node, None, out)?;
-                    Ok(part.digest.digest(out.get(start..).unwrap_or(&[])))
-                }
-            }
-        };
+            };
+        let mut scratch = Vec::new();
+        let mut write_part =
+            |part: &SignedPart, out: &mut Vec<u8>| -> Result<(Vec<u8>, Option<Vec<String>>)> {
+                xml::write_into(doc, part.node, out)?;
+                digest_of(part, &mut scratch)
+            };
         for part in signed
             .iter()
             .filter(|p| doc.parent(p.node) == Some(security))
         {
             let mut bytes = Vec::new();
-            let value = write_part(part, &mut bytes, &self.parts)?;
+            let (value, prefixes) = match &part.verified {
+                Some((range, value, prefixes)) => {
+                    bytes.extend_from_slice(
+                        self.parts
+                            .get(range.clone())
+                            .ok_or(Declined("canonical bytes"))?,
+                    );
+                    (value.clone(), prefixes.clone())
+                }
+                None => {
+                    xml::c14n_into(doc, part.node, None, &mut bytes)?;
+                    (part.digest.digest(&bytes), None)
+                }
+            };
             written.insert(
                 part.node,
-                (Part::Security(record.security_parts.len()), value),
+                (Part::Security(record.security_parts.len()), value, prefixes),
             );
             record.security_parts.push((clark(doc, part.node), bytes));
         }
@@ -264,8 +289,8 @@ impl Walk<'_> {
                     places.insert(block, Part::Header(index));
                     match is_signed(block) {
                         Some(part) => {
-                            let value = write_part(part, &mut out, &self.parts)?;
-                            written.insert(part.node, (Part::Header(index), value));
+                            let (value, prefixes) = write_part(part, &mut out)?;
+                            written.insert(part.node, (Part::Header(index), value, prefixes));
                         }
                         None => xml::write_into(doc, block, &mut out)?,
                     }
@@ -279,8 +304,8 @@ impl Walk<'_> {
             } else if child == body {
                 match is_signed(body) {
                     Some(part) => {
-                        let value = write_part(part, &mut out, &self.parts)?;
-                        written.insert(body, (Part::Body, value));
+                        let (value, prefixes) = write_part(part, &mut out)?;
+                        written.insert(body, (Part::Body, value, prefixes));
                     }
                     None => xml::write_into(doc, body, &mut out)?,
                 }
@@ -292,12 +317,12 @@ impl Walk<'_> {
         write_end_tag(doc, envelope, &mut out)?;
         record.output = out;
         for part in &signed {
-            let (place, value) = written
+            let (place, value, prefixes) = written
                 .remove(&part.node)
                 .ok_or(Declined("a signed part was not written"))?;
             record
                 .digests
-                .push((place, part.id.clone(), part.digest.uri(), value));
+                .push((place, part.id.clone(), part.digest.uri(), value, prefixes));
         }
         record.decryption = self
             .decrypted

@@ -31,6 +31,8 @@ pub(super) struct VerifiedRef {
     pub target: NodeId,
     pub digest: Digest,
     pub value: Vec<u8>,
+    /// the InclusiveNamespaces PrefixList of its exclusive c14n transform
+    pub prefixes: Option<Vec<String>>,
     pub bytes: std::ops::Range<usize>,
     /// how many decryptions had happened when it was digested (a later one inside it changes the part)
     pub decryptions_before: usize,
