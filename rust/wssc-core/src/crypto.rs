@@ -34,6 +34,8 @@ pub const HMAC_SHA256_URI: &str = "http://www.w3.org/2001/04/xmldsig-more#hmac-s
 const AES_BLOCK: usize = 16;
 /// AES-GCM nonce length (XML-Enc 1.1 section 5.2.4: a 96-bit IV).
 const GCM_IV: usize = 12;
+/// The longest IV of a [`Cipher`] (CBC's block), the random bytes one encryption takes.
+pub const MAX_IV: usize = AES_BLOCK;
 /// AES-GCM tag length (XML-Enc 1.1 section 5.2.4: a 128-bit tag).
 const GCM_TAG: usize = 16;
 /// SHA-1's output length, the block of P_SHA1.
@@ -243,13 +245,26 @@ impl Cipher {
     /// IV from the operating system's generator.  CBC pads as XML-Enc 1.0 section 5.2 (arbitrary pad bytes,
     /// the last one the pad length; zeros, as WCF, Santuario and the Python path write).
     pub fn encrypt(self, key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut iv = [0u8; MAX_IV];
+        getrandom::fill(&mut iv).map_err(|_| CryptoError("no randomness"))?;
+        self.encrypt_with_iv(key, &iv, plaintext)
+    }
+
+    /// [`Cipher::encrypt`] with the IV given: `random` (its first 12 bytes for GCM), which must
+    /// come from the operating system's generator (the sender draws all of a message's random bytes in one
+    /// call, `message::protect`).  XML-Enc 1.0 section 5.2 requires a fresh random IV per encryption.
+    pub fn encrypt_with_iv(
+        self,
+        key: &[u8],
+        random: &[u8; MAX_IV],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         if key.len() != self.key_len() {
             return Err(CryptoError("wrong key length"));
         }
         if self.is_gcm() {
-            let mut iv = [0u8; GCM_IV];
-            getrandom::fill(&mut iv).map_err(|_| CryptoError("no randomness"))?;
-            let nonce = Nonce::from_slice(&iv);
+            let iv = random.get(..GCM_IV).ok_or(CryptoError("no randomness"))?;
+            let nonce = Nonce::from_slice(iv);
             let sealed = match self {
                 Cipher::Aes128Gcm => aes_gcm::Aes128Gcm::new_from_slice(key)
                     .map_err(|_| CryptoError("wrong key length"))?
@@ -263,15 +278,14 @@ impl Cipher {
             }
             .map_err(|_| CryptoError("encryption failed"))?;
             let mut out = Vec::with_capacity(GCM_IV + sealed.len());
-            out.extend_from_slice(&iv);
+            out.extend_from_slice(iv);
             out.extend_from_slice(&sealed);
             return Ok(out);
         }
-        let mut iv = [0u8; AES_BLOCK];
-        getrandom::fill(&mut iv).map_err(|_| CryptoError("no randomness"))?;
+        let iv = random;
         let pad = AES_BLOCK - plaintext.len() % AES_BLOCK;
         let mut out = Vec::with_capacity(AES_BLOCK + plaintext.len() + pad);
-        out.extend_from_slice(&iv);
+        out.extend_from_slice(iv);
         out.extend_from_slice(plaintext);
         out.resize(out.len() + pad - 1, 0);
         // `pad` is 1..=16, so the cast cannot truncate.
@@ -282,17 +296,17 @@ impl Cipher {
         let len = body.len();
         let bad = |_| CryptoError("encryption failed");
         match self {
-            Cipher::Aes128Cbc => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+            Cipher::Aes128Cbc => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, iv)
                 .map_err(|_| CryptoError("wrong key length"))?
                 .encrypt_padded_mut::<NoPadding>(body, len)
                 .map(|_| ())
                 .map_err(bad)?,
-            Cipher::Aes192Cbc => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, &iv)
+            Cipher::Aes192Cbc => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, iv)
                 .map_err(|_| CryptoError("wrong key length"))?
                 .encrypt_padded_mut::<NoPadding>(body, len)
                 .map(|_| ())
                 .map_err(bad)?,
-            _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
+            _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv)
                 .map_err(|_| CryptoError("wrong key length"))?
                 .encrypt_padded_mut::<NoPadding>(body, len)
                 .map(|_| ())
@@ -370,7 +384,7 @@ impl Cipher {
 mod base64text;
 #[cfg(test)]
 use base64text::b64decode_loop;
-pub use base64text::{b64decode, b64encode};
+pub use base64text::{b64decode, b64encode, b64encode_into};
 
 #[cfg(test)]
 #[path = "crypto_tests.rs"]

@@ -108,3 +108,9 @@ pub fn b64encode(data: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(data)
 }
+
+/// [`b64encode`] appended to `out` (one pass into the text being written, no intermediate string).
+pub fn b64encode_into(data: &[u8], out: &mut String) {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode_string(data, out);
+}
