@@ -14,7 +14,7 @@
 use aes::cipher::block_padding::NoPadding;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit};
 use aes_gcm::{AesGcm, Nonce};
 use hmac::{Hmac, Mac as _};
 use sha1::Sha1;
@@ -259,38 +259,64 @@ impl Cipher {
         random: &[u8; MAX_IV],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
+        let mut buffer = Vec::with_capacity(MAX_IV + plaintext.len() + AES_BLOCK);
+        buffer.resize(self.iv_len(), 0);
+        buffer.extend_from_slice(plaintext);
+        self.encrypt_buffer(key, random, buffer)
+    }
+
+    /// The IV length: the block for CBC, 96 bits for GCM.
+    pub fn iv_len(self) -> usize {
+        if self.is_gcm() {
+            GCM_IV
+        } else {
+            AES_BLOCK
+        }
+    }
+
+    /// [`Cipher::encrypt_with_iv`] in place: `buffer` is [`Cipher::iv_len`] bytes of room for the IV, then
+    /// the plaintext, which is encrypted where it lies (no copy of a Body-sized plaintext); the IV is
+    /// written into the room and the padding or the tag appended.
+    pub fn encrypt_buffer(
+        self,
+        key: &[u8],
+        random: &[u8; MAX_IV],
+        mut buffer: Vec<u8>,
+    ) -> Result<Vec<u8>, CryptoError> {
         if key.len() != self.key_len() {
             return Err(CryptoError("wrong key length"));
         }
+        let iv_len = self.iv_len();
+        let iv = random.get(..iv_len).ok_or(CryptoError("no randomness"))?;
+        buffer
+            .get_mut(..iv_len)
+            .ok_or(CryptoError("no room for the IV"))?
+            .copy_from_slice(iv);
         if self.is_gcm() {
-            let iv = random.get(..GCM_IV).ok_or(CryptoError("no randomness"))?;
             let nonce = Nonce::from_slice(iv);
-            let sealed = match self {
+            let text = buffer
+                .get_mut(GCM_IV..)
+                .ok_or(CryptoError("no room for the IV"))?;
+            let tag = match self {
                 Cipher::Aes128Gcm => aes_gcm::Aes128Gcm::new_from_slice(key)
                     .map_err(|_| CryptoError("wrong key length"))?
-                    .encrypt(nonce, plaintext),
+                    .encrypt_in_place_detached(nonce, b"", text),
                 Cipher::Aes192Gcm => Aes192Gcm::new_from_slice(key)
                     .map_err(|_| CryptoError("wrong key length"))?
-                    .encrypt(nonce, plaintext),
+                    .encrypt_in_place_detached(nonce, b"", text),
                 _ => aes_gcm::Aes256Gcm::new_from_slice(key)
                     .map_err(|_| CryptoError("wrong key length"))?
-                    .encrypt(nonce, plaintext),
+                    .encrypt_in_place_detached(nonce, b"", text),
             }
             .map_err(|_| CryptoError("encryption failed"))?;
-            let mut out = Vec::with_capacity(GCM_IV + sealed.len());
-            out.extend_from_slice(iv);
-            out.extend_from_slice(&sealed);
-            return Ok(out);
+            buffer.extend_from_slice(&tag);
+            return Ok(buffer);
         }
-        let iv = random;
-        let pad = AES_BLOCK - plaintext.len() % AES_BLOCK;
-        let mut out = Vec::with_capacity(AES_BLOCK + plaintext.len() + pad);
-        out.extend_from_slice(iv);
-        out.extend_from_slice(plaintext);
-        out.resize(out.len() + pad - 1, 0);
+        let pad = AES_BLOCK - (buffer.len() - AES_BLOCK) % AES_BLOCK;
+        buffer.resize(buffer.len() + pad - 1, 0);
         // `pad` is 1..=16, so the cast cannot truncate.
-        out.push(pad as u8);
-        let body = out
+        buffer.push(pad as u8);
+        let body = buffer
             .get_mut(AES_BLOCK..)
             .ok_or(CryptoError("encryption failed"))?;
         let len = body.len();
@@ -312,7 +338,7 @@ impl Cipher {
                 .map(|_| ())
                 .map_err(bad)?,
         }
-        Ok(out)
+        Ok(buffer)
     }
 
     /// Decrypt a CipherValue, returning the plaintext and whether its CBC padding was valid, without
@@ -384,7 +410,7 @@ impl Cipher {
 mod base64text;
 #[cfg(test)]
 use base64text::b64decode_loop;
-pub use base64text::{b64decode, b64encode, b64encode_into};
+pub use base64text::{b64decode, b64encode, b64encode_into, b64encode_into_bytes};
 
 #[cfg(test)]
 #[path = "crypto_tests.rs"]

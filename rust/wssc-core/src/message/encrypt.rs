@@ -68,25 +68,25 @@ impl State<'_> {
         }
         let ed_id = self.ids.next("ED");
         let body = self.env.body;
-        let plaintext = content_bytes(&self.env, &self.doc, body)?;
+        let buffer = content_bytes(&self.env, &self.doc, body, cipher.iv_len())?;
         let iv = self.randomness.iv()?;
         let value = cipher
-            .encrypt_with_iv(&key.key, &iv, &plaintext)
+            .encrypt_buffer(&key.key, &iv, buffer)
             .map_err(|_| Declined("encryption failed"))?;
-        drop(plaintext);
-        self.encrypted_body = Some(text::encrypted_data(
+        let head = text::encrypted_data_head(
             &ed_id,
             text::XENC_CONTENT,
             cipher.uri(),
             &key.info,
-            &value,
             false,
-        ));
+            0,
+        );
         if let (true, Some(info)) = (in_tree, &canonical_info) {
             let canonical_ed =
                 text::encrypted_data(&ed_id, text::XENC_CONTENT, cipher.uri(), info, &value, true);
             self.body_canonical = Some(self.body_with(&canonical_ed)?);
         }
+        self.encrypted_body = Some((head, value));
         self.data_refs.push(ed_id);
         Ok(())
     }

@@ -97,7 +97,8 @@ pub(super) struct State<'a> {
     pub(super) parts: Vec<String>,
     pub(super) data_refs: Vec<String>,
     pub(super) encrypted_headers: Vec<(NodeId, String)>,
-    pub(super) encrypted_body: Option<String>,
+    /// the Body's EncryptedData up to its cipher value, and the cipher value
+    pub(super) encrypted_body: Option<(String, Vec<u8>)>,
     /// the Body's canonical form when its EncryptedData is signed
     pub(super) body_canonical: Option<Vec<u8>>,
 }
@@ -301,7 +302,10 @@ pub fn protect(input: &ProtectInput<'_>) -> Result<Protected, Declined> {
     let output = Output {
         security: &security,
         headers: &st.encrypted_headers,
-        body: st.encrypted_body.as_deref(),
+        body: st
+            .encrypted_body
+            .as_ref()
+            .map(|(head, value)| (head.as_str(), value.as_slice())),
     };
     let data = write(&st.env, &st.doc, &output)?;
     Ok(Protected {

@@ -230,8 +230,34 @@ pub(crate) fn encrypted_data(
     cipher_value: &[u8],
     canonical: bool,
 ) -> String {
-    let mut s =
-        String::with_capacity(400 + key_info_xml.len() + cipher_value.len().div_ceil(3) * 4);
+    let mut s = encrypted_data_head(
+        id,
+        data_type,
+        algorithm,
+        key_info_xml,
+        canonical,
+        cipher_value.len().div_ceil(3) * 4 + ENCRYPTED_DATA_TAIL.len(),
+    );
+    b64encode_into(cipher_value, &mut s);
+    s.push_str(ENCRYPTED_DATA_TAIL);
+    s
+}
+
+/// What follows the base64 cipher value in an [`encrypted_data`].
+pub(crate) const ENCRYPTED_DATA_TAIL: &str =
+    "</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>";
+
+/// [`encrypted_data`] up to its cipher value, with room for `more` bytes (the writer puts a Body-sized
+/// value and the tail straight into the output).
+pub(crate) fn encrypted_data_head(
+    id: &str,
+    data_type: &str,
+    algorithm: &str,
+    key_info_xml: &str,
+    canonical: bool,
+    more: usize,
+) -> String {
+    let mut s = String::with_capacity(400 + key_info_xml.len() + more);
     s.push_str("<xenc:EncryptedData xmlns:xenc=\"");
     s.push_str(XENC);
     s.push_str("\" Id=\"");
@@ -250,8 +276,6 @@ pub(crate) fn encrypted_data(
     s.push_str("\">");
     s.push_str(key_info_xml);
     s.push_str("</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>");
-    b64encode_into(cipher_value, &mut s);
-    s.push_str("</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>");
     s
 }
 
