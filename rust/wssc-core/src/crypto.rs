@@ -68,11 +68,15 @@ pub fn p_sha1(secret: &[u8], seed: &[u8], length: usize, offset: usize) -> Vec<u
     let mut h = keyed.clone();
     h.update(seed);
     a = h.finalize().into_bytes().into();
-    while out.len() < needed {
+    loop {
         let mut h = keyed.clone();
         h.update(&a);
         h.update(seed);
         out.extend_from_slice(&h.finalize().into_bytes());
+        if out.len() >= needed {
+            break;
+        }
+        // A(i+1) only when another block is needed (a fifth of the HMACs of a 24- or 32-byte key).
         let mut h = keyed.clone();
         h.update(&a);
         a = h.finalize().into_bytes().into();
