@@ -4,6 +4,9 @@
 
 use std::time::Instant;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use wssc_core::message::protect::{protect, ProtectInput, ProtectOptions};
 
 fn make_envelope(size: usize) -> Vec<u8> {

@@ -14,7 +14,7 @@
 use aes::cipher::block_padding::NoPadding;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit};
 use aes_gcm::{AesGcm, Nonce};
 use hmac::{Hmac, Mac as _};
 use sha1::Sha1;
@@ -34,6 +34,8 @@ pub const HMAC_SHA256_URI: &str = "http://www.w3.org/2001/04/xmldsig-more#hmac-s
 const AES_BLOCK: usize = 16;
 /// AES-GCM nonce length (XML-Enc 1.1 section 5.2.4: a 96-bit IV).
 const GCM_IV: usize = 12;
+/// The longest IV of a [`Cipher`] (CBC's block), the random bytes one encryption takes.
+pub const MAX_IV: usize = AES_BLOCK;
 /// AES-GCM tag length (XML-Enc 1.1 section 5.2.4: a 128-bit tag).
 const GCM_TAG: usize = 16;
 /// SHA-1's output length, the block of P_SHA1.
@@ -66,11 +68,15 @@ pub fn p_sha1(secret: &[u8], seed: &[u8], length: usize, offset: usize) -> Vec<u
     let mut h = keyed.clone();
     h.update(seed);
     a = h.finalize().into_bytes().into();
-    while out.len() < needed {
+    loop {
         let mut h = keyed.clone();
         h.update(&a);
         h.update(seed);
         out.extend_from_slice(&h.finalize().into_bytes());
+        if out.len() >= needed {
+            break;
+        }
+        // A(i+1) only when another block is needed (a fifth of the HMACs of a 24- or 32-byte key).
         let mut h = keyed.clone();
         h.update(&a);
         a = h.finalize().into_bytes().into();
@@ -243,62 +249,100 @@ impl Cipher {
     /// IV from the operating system's generator.  CBC pads as XML-Enc 1.0 section 5.2 (arbitrary pad bytes,
     /// the last one the pad length; zeros, as WCF, Santuario and the Python path write).
     pub fn encrypt(self, key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut iv = [0u8; MAX_IV];
+        getrandom::fill(&mut iv).map_err(|_| CryptoError("no randomness"))?;
+        self.encrypt_with_iv(key, &iv, plaintext)
+    }
+
+    /// [`Cipher::encrypt`] with the IV given: `random` (its first 12 bytes for GCM), which must
+    /// come from the operating system's generator (the sender draws all of a message's random bytes in one
+    /// call, `message::protect`).  XML-Enc 1.0 section 5.2 requires a fresh random IV per encryption.
+    pub fn encrypt_with_iv(
+        self,
+        key: &[u8],
+        random: &[u8; MAX_IV],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let mut buffer = Vec::with_capacity(MAX_IV + plaintext.len() + AES_BLOCK);
+        buffer.resize(self.iv_len(), 0);
+        buffer.extend_from_slice(plaintext);
+        self.encrypt_buffer(key, random, buffer)
+    }
+
+    /// The IV length: the block for CBC, 96 bits for GCM.
+    pub fn iv_len(self) -> usize {
+        if self.is_gcm() {
+            GCM_IV
+        } else {
+            AES_BLOCK
+        }
+    }
+
+    /// [`Cipher::encrypt_with_iv`] in place: `buffer` is [`Cipher::iv_len`] bytes of room for the IV, then
+    /// the plaintext, which is encrypted where it lies (no copy of a Body-sized plaintext); the IV is
+    /// written into the room and the padding or the tag appended.
+    pub fn encrypt_buffer(
+        self,
+        key: &[u8],
+        random: &[u8; MAX_IV],
+        mut buffer: Vec<u8>,
+    ) -> Result<Vec<u8>, CryptoError> {
         if key.len() != self.key_len() {
             return Err(CryptoError("wrong key length"));
         }
+        let iv_len = self.iv_len();
+        let iv = random.get(..iv_len).ok_or(CryptoError("no randomness"))?;
+        buffer
+            .get_mut(..iv_len)
+            .ok_or(CryptoError("no room for the IV"))?
+            .copy_from_slice(iv);
         if self.is_gcm() {
-            let mut iv = [0u8; GCM_IV];
-            getrandom::fill(&mut iv).map_err(|_| CryptoError("no randomness"))?;
-            let nonce = Nonce::from_slice(&iv);
-            let sealed = match self {
+            let nonce = Nonce::from_slice(iv);
+            let text = buffer
+                .get_mut(GCM_IV..)
+                .ok_or(CryptoError("no room for the IV"))?;
+            let tag = match self {
                 Cipher::Aes128Gcm => aes_gcm::Aes128Gcm::new_from_slice(key)
                     .map_err(|_| CryptoError("wrong key length"))?
-                    .encrypt(nonce, plaintext),
+                    .encrypt_in_place_detached(nonce, b"", text),
                 Cipher::Aes192Gcm => Aes192Gcm::new_from_slice(key)
                     .map_err(|_| CryptoError("wrong key length"))?
-                    .encrypt(nonce, plaintext),
+                    .encrypt_in_place_detached(nonce, b"", text),
                 _ => aes_gcm::Aes256Gcm::new_from_slice(key)
                     .map_err(|_| CryptoError("wrong key length"))?
-                    .encrypt(nonce, plaintext),
+                    .encrypt_in_place_detached(nonce, b"", text),
             }
             .map_err(|_| CryptoError("encryption failed"))?;
-            let mut out = Vec::with_capacity(GCM_IV + sealed.len());
-            out.extend_from_slice(&iv);
-            out.extend_from_slice(&sealed);
-            return Ok(out);
+            buffer.extend_from_slice(&tag);
+            return Ok(buffer);
         }
-        let mut iv = [0u8; AES_BLOCK];
-        getrandom::fill(&mut iv).map_err(|_| CryptoError("no randomness"))?;
-        let pad = AES_BLOCK - plaintext.len() % AES_BLOCK;
-        let mut out = Vec::with_capacity(AES_BLOCK + plaintext.len() + pad);
-        out.extend_from_slice(&iv);
-        out.extend_from_slice(plaintext);
-        out.resize(out.len() + pad - 1, 0);
+        let pad = AES_BLOCK - (buffer.len() - AES_BLOCK) % AES_BLOCK;
+        buffer.resize(buffer.len() + pad - 1, 0);
         // `pad` is 1..=16, so the cast cannot truncate.
-        out.push(pad as u8);
-        let body = out
+        buffer.push(pad as u8);
+        let body = buffer
             .get_mut(AES_BLOCK..)
             .ok_or(CryptoError("encryption failed"))?;
         let len = body.len();
         let bad = |_| CryptoError("encryption failed");
         match self {
-            Cipher::Aes128Cbc => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+            Cipher::Aes128Cbc => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, iv)
                 .map_err(|_| CryptoError("wrong key length"))?
                 .encrypt_padded_mut::<NoPadding>(body, len)
                 .map(|_| ())
                 .map_err(bad)?,
-            Cipher::Aes192Cbc => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, &iv)
+            Cipher::Aes192Cbc => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, iv)
                 .map_err(|_| CryptoError("wrong key length"))?
                 .encrypt_padded_mut::<NoPadding>(body, len)
                 .map(|_| ())
                 .map_err(bad)?,
-            _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
+            _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv)
                 .map_err(|_| CryptoError("wrong key length"))?
                 .encrypt_padded_mut::<NoPadding>(body, len)
                 .map(|_| ())
                 .map_err(bad)?,
         }
-        Ok(out)
+        Ok(buffer)
     }
 
     /// Decrypt a CipherValue, returning the plaintext and whether its CBC padding was valid, without
@@ -370,7 +414,7 @@ impl Cipher {
 mod base64text;
 #[cfg(test)]
 use base64text::b64decode_loop;
-pub use base64text::{b64decode, b64encode};
+pub use base64text::{b64decode, b64encode, b64encode_into, b64encode_into_bytes};
 
 #[cfg(test)]
 #[path = "crypto_tests.rs"]

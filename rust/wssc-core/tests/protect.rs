@@ -225,3 +225,37 @@ fn what_is_not_reproduced_is_declined() {
     // and the same envelope is protected when nothing stands in the way
     assert!(run(ENVELOPE, &opts, "http://schemas.xmlsoap.org/ws/2005/02/sc").is_ok());
 }
+
+/// The in-place encryption the sender uses (the IV written into the room before the plaintext, CBC padding
+/// or the GCM tag appended): IV || cipher text as XML-Enc writes it, for every plaintext length across a
+/// block boundary, decrypting to the plaintext with the given IV at its front.
+#[test]
+fn encryption_in_place_is_iv_then_cipher_text() {
+    let iv = [0x5au8; 16];
+    for uri in [
+        "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+        "http://www.w3.org/2001/04/xmlenc#aes192-cbc",
+        "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+        "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+        "http://www.w3.org/2009/xmlenc11#aes192-gcm",
+        "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+    ] {
+        let cipher = Cipher::from_uri(uri).expect("known cipher");
+        let key = vec![3u8; cipher.key_len()];
+        for len in [0usize, 1, 15, 16, 17, 33] {
+            let plaintext: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut buffer = vec![0xffu8; cipher.iv_len()];
+            buffer.extend_from_slice(&plaintext);
+            let in_place = cipher.encrypt_buffer(&key, &iv, buffer).expect("encrypts");
+            let copied = cipher
+                .encrypt_with_iv(&key, &iv, &plaintext)
+                .expect("encrypts");
+            assert_eq!(in_place, copied, "{uri} {len}");
+            assert_eq!(in_place.get(..cipher.iv_len()), iv.get(..cipher.iv_len()));
+            let (decrypted, padding_ok) =
+                cipher.decrypt_unchecked(&key, &in_place).expect("decrypts");
+            assert!(padding_ok, "{uri} {len}");
+            assert_eq!(decrypted, plaintext, "{uri} {len}");
+        }
+    }
+}

@@ -108,3 +108,24 @@ pub fn b64encode(data: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(data)
 }
+
+/// [`b64encode`] appended to `out` as bytes (one pass into the output buffer).
+pub fn b64encode_into_bytes(data: &[u8], out: &mut Vec<u8>) {
+    use base64::Engine as _;
+    let start = out.len();
+    // Longer than `usize` only for an input near `usize::MAX` bytes, which no allocation holds.
+    let Some(len) = base64::encoded_len(data.len(), true) else {
+        return;
+    };
+    out.resize(start + len, 0);
+    if let Some(room) = out.get_mut(start..) {
+        // `room` has exactly the encoded length, so this cannot fail.
+        let _ = base64::engine::general_purpose::STANDARD.encode_slice(data, room);
+    }
+}
+
+/// [`b64encode`] appended to `out` (one pass into the text being written, no intermediate string).
+pub fn b64encode_into(data: &[u8], out: &mut String) {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode_string(data, out);
+}

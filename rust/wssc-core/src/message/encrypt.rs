@@ -6,7 +6,7 @@ use super::options::Declined;
 use super::protect::{clark, Key, Signed, State};
 use super::text;
 use super::writer::{content_bytes, element_bytes};
-use crate::crypto::{b64encode, Cipher};
+use crate::crypto::Cipher;
 use crate::dom::NodeId;
 
 impl State<'_> {
@@ -35,11 +35,10 @@ impl State<'_> {
                 }
                 let ed_id = self.ids.next("ED");
                 let plaintext = element_bytes(&self.env, &self.doc, block)?;
-                let value = b64encode(
-                    &cipher
-                        .encrypt(&key.key, &plaintext)
-                        .map_err(|_| Declined("encryption failed"))?,
-                );
+                let iv = self.randomness.iv()?;
+                let value = cipher
+                    .encrypt_with_iv(&key.key, &iv, &plaintext)
+                    .map_err(|_| Declined("encryption failed"))?;
                 let wire = text::encrypted_data(
                     &ed_id,
                     text::XENC_ELEMENT,
@@ -69,25 +68,25 @@ impl State<'_> {
         }
         let ed_id = self.ids.next("ED");
         let body = self.env.body;
-        let plaintext = content_bytes(&self.env, &self.doc, body)?;
-        let value = b64encode(
-            &cipher
-                .encrypt(&key.key, &plaintext)
-                .map_err(|_| Declined("encryption failed"))?,
-        );
-        self.encrypted_body = Some(text::encrypted_data(
+        let buffer = content_bytes(&self.env, &self.doc, body, cipher.iv_len())?;
+        let iv = self.randomness.iv()?;
+        let value = cipher
+            .encrypt_buffer(&key.key, &iv, buffer)
+            .map_err(|_| Declined("encryption failed"))?;
+        let head = text::encrypted_data_head(
             &ed_id,
             text::XENC_CONTENT,
             cipher.uri(),
             &key.info,
-            &value,
             false,
-        ));
+            0,
+        );
         if let (true, Some(info)) = (in_tree, &canonical_info) {
             let canonical_ed =
                 text::encrypted_data(&ed_id, text::XENC_CONTENT, cipher.uri(), info, &value, true);
             self.body_canonical = Some(self.body_with(&canonical_ed)?);
         }
+        self.encrypted_body = Some((head, value));
         self.data_refs.push(ed_id);
         Ok(())
     }

@@ -21,34 +21,46 @@ pub use super::options::{
 };
 use super::text::{self, Ids};
 use super::writer::{write, Output};
-use crate::crypto::{b64encode, derive_key, Cipher, Digest, Mac};
+use crate::crypto::{derive_key, Cipher, Digest, Mac, MAX_IV};
 use crate::dom::{Document, NodeId};
 use crate::{exc_c14n_node, Limits};
 
-/// The random bytes one message needs besides the IVs (drawn by the cipher): the id prefix and up to two
-/// derivation nonces, from the operating system's generator in one call.
-struct Randomness {
-    bytes: [u8; 4 + 2 * DERIVATION_NONCE_LENGTH],
+/// IVs drawn with the rest of a message's random bytes: the Body's and the signature's (more encryptions,
+/// of listed headers, draw theirs when these are used up).
+const DRAWN_IVS: usize = 2;
+
+/// The random bytes one message needs: the id prefix, up to two derivation nonces and the IVs of the
+/// usual encryptions, from the operating system's generator in one call (a system call each was a
+/// twentieth of a 1 KB message's time); a request beyond them is drawn from the generator then.
+pub(super) struct Randomness {
+    bytes: [u8; 4 + 2 * DERIVATION_NONCE_LENGTH + DRAWN_IVS * MAX_IV],
     used: usize,
 }
 
 impl Randomness {
     fn new() -> Result<Randomness, Declined> {
-        let mut bytes = [0u8; 4 + 2 * DERIVATION_NONCE_LENGTH];
+        let mut bytes = [0u8; 4 + 2 * DERIVATION_NONCE_LENGTH + DRAWN_IVS * MAX_IV];
         getrandom::fill(&mut bytes).map_err(|_| Declined("no randomness"))?;
         Ok(Randomness { bytes, used: 0 })
     }
 
+    /// `N` bytes never handed out before.
     fn take<const N: usize>(&mut self) -> Result<[u8; N], Declined> {
-        let end = self.used + N;
-        let slice = self
-            .bytes
-            .get(self.used..end)
-            .ok_or("randomness exhausted")?;
         let mut out = [0u8; N];
-        out.copy_from_slice(slice);
-        self.used = end;
+        let end = self.used + N;
+        match self.bytes.get(self.used..end) {
+            Some(slice) => {
+                out.copy_from_slice(slice);
+                self.used = end;
+            }
+            None => getrandom::fill(&mut out).map_err(|_| Declined("no randomness"))?,
+        }
         Ok(out)
+    }
+
+    /// An IV for one encryption ([`Cipher::encrypt_with_iv`]).
+    pub(super) fn iv(&mut self) -> Result<[u8; MAX_IV], Declined> {
+        self.take::<MAX_IV>()
     }
 }
 
@@ -81,11 +93,12 @@ pub(super) struct State<'a> {
     pub(super) doc: Document,
     pub(super) env: Envelope,
     pub(super) ids: Ids,
-    randomness: Randomness,
+    pub(super) randomness: Randomness,
     pub(super) parts: Vec<String>,
     pub(super) data_refs: Vec<String>,
     pub(super) encrypted_headers: Vec<(NodeId, String)>,
-    pub(super) encrypted_body: Option<String>,
+    /// the Body's EncryptedData up to its cipher value, and the cipher value
+    pub(super) encrypted_body: Option<(String, Vec<u8>)>,
     /// the Body's canonical form when its EncryptedData is signed
     pub(super) body_canonical: Option<Vec<u8>>,
 }
@@ -230,12 +243,15 @@ pub fn protect(input: &ProtectInput<'_>) -> Result<Protected, Declined> {
     if let (Some(mac), Some(key)) = (mac, &sign_key) {
         for (id, part) in &signed {
             let canonical = match part {
-                Signed::Body => match &st.body_canonical {
-                    Some(c) => c.clone(),
+                Signed::Body => match st.body_canonical.take() {
+                    Some(c) => c,
                     None => st.canonical(st.env.body),
                 },
                 Signed::Header(node) => st.canonical(*node),
-                Signed::Canonical(c) => c.as_bytes().to_vec(),
+                Signed::Canonical(c) => {
+                    references.push((id.clone(), hash(c.as_bytes())));
+                    continue;
+                }
             };
             references.push((id.clone(), hash(&canonical)));
         }
@@ -254,8 +270,15 @@ pub fn protect(input: &ProtectInput<'_>) -> Result<Protected, Declined> {
                 st.encrypt_parts(*cipher, key, None)?;
                 if opts.encrypt_signature {
                     let ed_id = st.ids.next("ED");
-                    sig_xml =
-                        encrypt(*cipher, key, &ed_id, text::XENC_ELEMENT, sig_xml.as_bytes())?;
+                    let iv = st.randomness.iv()?;
+                    sig_xml = encrypt(
+                        *cipher,
+                        key,
+                        &iv,
+                        &ed_id,
+                        text::XENC_ELEMENT,
+                        sig_xml.as_bytes(),
+                    )?;
                     st.data_refs.push(ed_id);
                 }
                 st.parts.push(text::reference_list(&st.data_refs));
@@ -270,6 +293,7 @@ pub fn protect(input: &ProtectInput<'_>) -> Result<Protected, Declined> {
         input.sc_namespace,
         st.env.soap,
         must_understand(st.env.soap),
+        400 + st.parts.iter().map(String::len).sum::<usize>(),
     );
     for part in &st.parts {
         security.push_str(part);
@@ -278,7 +302,10 @@ pub fn protect(input: &ProtectInput<'_>) -> Result<Protected, Declined> {
     let output = Output {
         security: &security,
         headers: &st.encrypted_headers,
-        body: st.encrypted_body.as_deref(),
+        body: st
+            .encrypted_body
+            .as_ref()
+            .map(|(head, value)| (head.as_str(), value.as_slice())),
     };
     let data = write(&st.env, &st.doc, &output)?;
     Ok(Protected {
@@ -299,19 +326,20 @@ fn must_understand(soap: &str) -> &'static str {
 fn encrypt(
     cipher: Cipher,
     key: &Key,
+    iv: &[u8; MAX_IV],
     id: &str,
     data_type: &str,
     plaintext: &[u8],
 ) -> Result<String, Declined> {
     let value = cipher
-        .encrypt(&key.key, plaintext)
+        .encrypt_with_iv(&key.key, iv, plaintext)
         .map_err(|_| Declined("encryption failed"))?;
     Ok(text::encrypted_data(
         id,
         data_type,
         cipher.uri(),
         &key.info,
-        &b64encode(&value),
+        &value,
         false,
     ))
 }

@@ -5,6 +5,8 @@
 //! [`write_detached`] writes the same declarations, so the plaintext reads the same in any context.
 
 use super::envelope::{element, Decline, Envelope};
+use super::text;
+use crate::crypto::b64encode_into_bytes;
 use crate::dom::{Document, ElementData, Name, NodeId, NodeKind, XmlStr};
 use crate::write_node;
 use crate::xmltext::{write_attribute_value, write_text};
@@ -96,12 +98,19 @@ pub(crate) fn write_detached(
 /// The plaintext of `Type=#Content` encryption of the Body (`xmlenc.content_bytes`): its text and children,
 /// each child element written by [`write_detached`] (so every prefix it uses is declared on it; a receiver
 /// parses it in the Body's context, XML-Enc 1.0 section 4.5, and reads the same infoset either way).
+/// The plaintext follows `room` zero bytes, where the cipher writes its IV ([`Cipher::encrypt_buffer`]:
+/// the plaintext is encrypted where it is written).
+///
+/// [`Cipher::encrypt_buffer`]: crate::crypto::Cipher::encrypt_buffer
 pub(crate) fn content_bytes(
     envelope: &Envelope,
     doc: &Document,
     parent: NodeId,
+    room: usize,
 ) -> Result<Vec<u8>, Decline> {
-    let mut out = Vec::with_capacity(envelope.size);
+    // the IV, the plaintext (no longer than the envelope) and the CBC padding or the GCM tag
+    let mut out = Vec::with_capacity(room + envelope.size + 16);
+    out.resize(room, 0);
     for (i, child) in doc.children(parent).iter().enumerate() {
         match &doc.node(*child).kind {
             NodeKind::Text(t) => {
@@ -146,7 +155,9 @@ pub(crate) struct Output<'a> {
     /// header blocks replaced by their EncryptedData
     pub headers: &'a [(NodeId, String)],
     /// the Body's content replaced by its EncryptedData
-    pub body: Option<&'a str>,
+    /// (the EncryptedData up to its cipher value, the cipher value): the writer base64-encodes the value
+    /// straight into the output and closes the element ([`text::ENCRYPTED_DATA_TAIL`])
+    pub body: Option<(&'a str, &'a [u8])>,
 }
 
 /// The protected envelope: the Envelope with `xmlns:u` when added, the Security header first in the
@@ -160,7 +171,9 @@ pub(crate) fn write(
     let mut out = Vec::with_capacity(
         envelope.size
             + output.security.len()
-            + output.body.map_or(0, str::len)
+            + output.body.map_or(0, |(head, value)| {
+                head.len() + value.len().div_ceil(3) * 4 + text::ENCRYPTED_DATA_TAIL.len()
+            })
             + output.headers.iter().map(|(_, t)| t.len()).sum::<usize>(),
     );
     let root = element(doc, envelope.root)?;
@@ -202,9 +215,11 @@ pub(crate) fn write(
         } else if *child == envelope.body {
             let body = element(doc, *child)?;
             match output.body {
-                Some(text) => {
+                Some((head, value)) => {
                     write_start(&mut out, body, &envelope.declarations(doc, *child));
-                    out.extend_from_slice(text.as_bytes());
+                    out.extend_from_slice(head.as_bytes());
+                    b64encode_into_bytes(value, &mut out);
+                    out.extend_from_slice(text::ENCRYPTED_DATA_TAIL.as_bytes());
                     write_end(&mut out, body);
                 }
                 None => write_node(doc, *child, &mut out),
