@@ -480,3 +480,32 @@ fn namespace_uris_checked_once_and_names_past_the_interner() {
         assert_eq!((x.name.local.as_str(), x.name.ns.as_str()), ("x", "urn:p"));
     }
 }
+
+/// A fragment parse shares the document's names and its memory of the URIs checked: a URI checked in the
+/// document is accepted again, a relative one spelled like one of its names is still refused, and the
+/// fragment's names resolve in the context's scope.
+#[test]
+fn fragments_share_the_documents_names() {
+    let limits = Limits::default();
+    let mut doc = parse("<rel xmlns=\"urn:d\" xmlns:p=\"urn:p\"><b/></rel>");
+    let b = doc.child_elements(doc.root()).next().unwrap();
+    assert!(doc
+        .parse_fragment(b"<a xmlns:q=\"rel\"/>", b, &limits)
+        .is_err());
+    let top = doc
+        .parse_fragment(b"<rel xmlns:q=\"urn:p\" q:x=\"1\"><p:b/></rel>", b, &limits)
+        .unwrap();
+    let e = doc.element(top[0]).unwrap();
+    assert_eq!(
+        (e.name.local.as_str(), e.name.ns.as_str()),
+        ("rel", "urn:d")
+    );
+    assert_eq!(e.attributes[0].name.ns.as_str(), "urn:p");
+    let inner = doc
+        .element(doc.child_elements(top[0]).next().unwrap())
+        .unwrap();
+    assert_eq!(
+        (inner.name.prefix.as_str(), inner.name.ns.as_str()),
+        ("p", "urn:p")
+    );
+}

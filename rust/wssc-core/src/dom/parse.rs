@@ -49,6 +49,7 @@ fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<&'a str> {
 /// Parse a document into `nodes`; the document element's id.
 pub(super) fn parse_document(
     nodes: &mut Vec<Node>,
+    names: &mut Interner,
     input: &[u8],
     limits: &Limits,
 ) -> Result<NodeId> {
@@ -59,8 +60,7 @@ pub(super) fn parse_document(
         nodes,
         limits,
         scope: Vec::new(),
-        names: Interner::new(),
-        checked_uris: Vec::new(),
+        names,
         open: Vec::new(),
         children: Vec::new(),
         base_depth: 0,
@@ -75,10 +75,6 @@ pub(super) fn parse_document(
     }
 }
 
-/// The namespace URIs a parse remembers as checked: more than a SOAP message with its security header
-/// declares (about a dozen), few enough that the search stays short whatever the input declares.
-const MAX_CHECKED_URIS: usize = 32;
-
 /// What wssc's Python path refuses anywhere in decrypted data (see [`parse_fragment`]).
 const REFUSED_IN_FRAGMENT: [&[u8]; 3] = [b"<!DOCTYPE", b"<!ENTITY", b"<?xml"];
 
@@ -86,9 +82,10 @@ const REFUSED_IN_FRAGMENT: [&[u8]; 3] = [b"<!DOCTYPE", b"<!ENTITY", b"<?xml"];
 /// with the declarations `scope` in scope); the top-level nodes.
 pub(super) fn parse_fragment(
     nodes: &mut Vec<Node>,
+    names: &mut Interner,
     input: &[u8],
     context: NodeId,
-    scope: Vec<(String, String)>,
+    scope: Vec<(XmlStr, XmlStr)>,
     depth: usize,
     limits: &Limits,
 ) -> Result<Vec<NodeId>> {
@@ -113,17 +110,11 @@ pub(super) fn parse_fragment(
     let text = decode(input, limits)?;
     // one node per markup start is about right (elements, text between tags); the arena never regrows
     nodes.reserve(markup + 1);
-    let mut names = Interner::new();
-    let scope = scope
-        .iter()
-        .map(|(p, u)| (names.get(p), names.get(u)))
-        .collect();
     let mut builder = Builder {
         nodes,
         limits,
         scope,
         names,
-        checked_uris: Vec::new(),
         open: Vec::new(),
         children: Vec::new(),
         base_depth: depth,
@@ -141,11 +132,8 @@ struct Builder<'a> {
     /// namespace declarations in scope, innermost last: (prefix, URI), prefix "" for the default namespace
     /// (URI "" for `xmlns=""`)
     scope: Vec<(XmlStr, XmlStr)>,
-    /// the names and namespace URIs met so far, each allocated once
-    names: Interner,
-    /// the declared namespace URIs found absolute so far (interned): a SOAP message declares a few
-    /// namespaces again and again, each checked once per parse
-    checked_uris: Vec<XmlStr>,
+    /// the names and namespace URIs the document's parses met so far, each allocated once
+    names: &'a mut Interner,
     /// open elements: (id, length of `scope` before its declarations, start of its children in `children`)
     open: Vec<(NodeId, usize, usize)>,
     /// the children of the open elements, innermost last: each element's list is made at its end tag, one
@@ -338,20 +326,15 @@ impl Builder<'_> {
             .cloned()
     }
 
-    /// [`check_namespace_uri`], once per distinct URI of a parse.
+    /// [`check_namespace_uri`], once per distinct URI of a document (a SOAP message declares a few
+    /// namespaces again and again).
     fn check_uri(&mut self, uri: &str) -> Result<()> {
         let interned = self.names.get(uri);
-        if self
-            .checked_uris
-            .iter()
-            .any(|u| Interner::same(u, &interned))
-        {
+        if self.names.checked(&interned) {
             return Ok(());
         }
         check_namespace_uri(uri)?;
-        if self.checked_uris.len() < MAX_CHECKED_URIS {
-            self.checked_uris.push(interned);
-        }
+        self.names.mark_checked(interned);
         Ok(())
     }
 

@@ -83,20 +83,24 @@ impl fmt::Display for XmlStr {
     }
 }
 
-/// The names a parse has met, each allocated once: the first [`Interner::MAX_NAMES`] distinct names (a
-/// document has few) in a small open-addressing table indexed by a hash of their bytes, past them a fresh
-/// string each time.
+/// The names a document's parses have met (the document's, then those of the fragments decrypted into it),
+/// each allocated once: the first [`Interner::MAX_NAMES`] distinct names (a document has few) in a small
+/// open-addressing table indexed by a hash of their bytes, past them a fresh string each time.  It also
+/// remembers the declared namespace URIs found absolute, so that each is checked once per document.
+#[derive(Debug, Clone)]
 pub(crate) struct Interner {
     names: Vec<XmlStr>,
     /// `SLOTS` entries: 0 for free, else 1 + the index of a name in `names` (linear probing)
     slots: Vec<u8>,
     empty: XmlStr,
+    /// the declared namespace URIs found absolute so far (interned), at most [`Interner::MAX_CHECKED_URIS`]
+    checked_uris: Vec<XmlStr>,
 }
 
 impl Interner {
     /// Enough for the distinct local names of a SOAP message with its security header; a document with
     /// more still parses, its further names allocated one by one.
-    const MAX_NAMES: usize = 64;
+    const MAX_NAMES: usize = 128;
     /// Twice [`Interner::MAX_NAMES`] (a power of two): the table is never more than half full, so that a
     /// probe ends after a slot or two.
     const SLOTS: usize = 2 * Self::MAX_NAMES;
@@ -106,6 +110,7 @@ impl Interner {
             names: Vec::new(),
             slots: vec![0; Self::SLOTS],
             empty: XmlStr::default(),
+            checked_uris: Vec::new(),
         }
     }
 
@@ -159,8 +164,19 @@ impl Interner {
         XmlStr::from(s)
     }
 
-    /// Whether `a` and `b` are the same interned string (not only equal text).
-    pub(crate) fn same(a: &XmlStr, b: &XmlStr) -> bool {
-        Arc::ptr_eq(&a.0, &b.0)
+    /// The namespace URIs remembered as checked: more than a SOAP message with its security header
+    /// declares (about a dozen), few enough that the search stays short whatever the input declares.
+    const MAX_CHECKED_URIS: usize = 32;
+
+    /// Whether `uri` (interned by [`Interner::get`]) was found absolute before.
+    pub(crate) fn checked(&self, uri: &XmlStr) -> bool {
+        self.checked_uris.iter().any(|u| Arc::ptr_eq(&u.0, &uri.0))
+    }
+
+    /// Remember `uri` (interned by [`Interner::get`]) as found absolute.
+    pub(crate) fn mark_checked(&mut self, uri: XmlStr) {
+        if self.checked_uris.len() < Self::MAX_CHECKED_URIS {
+            self.checked_uris.push(uri);
+        }
     }
 }
