@@ -199,27 +199,43 @@ pub(crate) fn write_quoted_uri(out: &mut Vec<u8>, uri: &str) {
     out.push(b'"');
 }
 
-/// Every attribute value's closing quote is followed by white space or the end of the tag.
+/// Every attribute value's closing quote is followed by white space or the end of the tag.  The quotes are
+/// found with `memchr` (a tag's values are most of its bytes: namespace URIs, references).
 pub(crate) fn attributes_separated(raw: &str) -> bool {
     let bytes = raw.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        let quote = bytes[i];
-        if quote == b'"' || quote == b'\'' {
-            let Some(len) = bytes[i + 1..].iter().position(|b| *b == quote) else {
-                return true; // unterminated: quick-xml's attribute reader refuses it
-            };
-            i += len + 2;
-            if let Some(next) = bytes.get(i) {
-                if !matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'/') {
-                    return false;
-                }
+    while let Some(open) = bytes
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\'', rest))
+    {
+        let at = i + open;
+        let Some(&quote) = bytes.get(at) else {
+            return true;
+        };
+        let Some(len) = bytes
+            .get(at + 1..)
+            .and_then(|rest| memchr::memchr(quote, rest))
+        else {
+            return true; // unterminated: quick-xml's attribute reader refuses it
+        };
+        i = at + len + 2;
+        if let Some(next) = bytes.get(i) {
+            if !matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'/') {
+                return false;
             }
-        } else {
-            i += 1;
         }
     }
     true
+}
+
+/// Whether character data holds `]]>` (XML 1.0 [14]: not allowed in CharData).  Found from its `>`, rare
+/// in text, with `memchr`: a substring search would step through the large base64 texts byte by byte.
+pub(crate) fn has_cdata_end(text: &[u8]) -> bool {
+    memchr::memchr_iter(b'>', text).any(|at| {
+        at.checked_sub(2)
+            .and_then(|start| text.get(start..at))
+            .is_some_and(|before| before == b"]]")
+    })
 }
 
 /// XML 1.0 [23]-[32] exactly: `<?xml` S `version` Eq "1.0" (S `encoding` Eq "UTF-8")? (S `standalone` Eq

@@ -412,3 +412,100 @@ fn content_reparsed_in_its_context_is_the_same() {
         }
     }
 }
+
+/// XML 1.0 [40]/[44] (white space before each attribute) and [14] (no `]]>` in character data), as the
+/// memchr scans of the parser find them: quotes of either kind, values holding the other quote, `>` alone.
+#[test]
+fn attribute_separation_and_cdata_end_in_text() {
+    let limits = Limits::default();
+    for ok in [
+        &b"<a x='1' y=\"2\"/>"[..],
+        b"<a x='\"' y=\"'\"/>",
+        b"<a x='1'\ty='2'\n/>",
+        b"<a x=\"1\"/>",
+        b"<a>]]&gt; ]> ]] > >]]</a>",
+        b"<a>]</a>",
+        b"<a>]]</a>",
+        b"<a>&gt;</a>",
+    ] {
+        assert!(Document::parse(ok, &limits).is_ok(), "{ok:?}");
+    }
+    for bad in [
+        &b"<a x='1'y='2'/>"[..],
+        b"<a x=\"1\"y='2'/>",
+        b"<a x='\"'y=\"'\"/>",
+        b"<a>]]></a>",
+        b"<a>x]]>y</a>",
+        b"<a>>]]>]</a>",
+        b"<a><b/>]]></a>",
+    ] {
+        assert!(Document::parse(bad, &limits).is_err(), "{bad:?}");
+    }
+}
+
+/// Each declared URI is checked once per parse (remembered by its interned string): a relative URI spelled
+/// like a name met before, or declared after absolute ones, is still refused; more distinct names than the
+/// interner keeps still parse, each under its own name.
+#[test]
+fn namespace_uris_checked_once_and_names_past_the_interner() {
+    let limits = Limits::default();
+    for bad in [
+        &b"<abc xmlns:p=\"abc\"/>"[..],
+        b"<a xmlns:p=\"urn:x\"><b xmlns:q=\"urn:x\"/><c xmlns:r=\"rel\"/></a>",
+        b"<a xmlns=\"urn:x\"><a xmlns=\"a\"/></a>",
+    ] {
+        assert!(Document::parse(bad, &limits).is_err(), "{bad:?}");
+    }
+    let mut many = String::from("<r xmlns:p=\"urn:p\">");
+    for i in 0..150 {
+        many.push_str(&format!(
+            "<e{i} xmlns:q{i}=\"urn:q{i}\" q{i}:a{i}=\"v{i}\"><p:x/></e{i}>"
+        ));
+    }
+    many.push_str("<bad xmlns:z=\"relative\"/></r>");
+    assert!(Document::parse(many.as_bytes(), &limits).is_err());
+    let good = many.replace("\"relative\"", "\"urn:z\"");
+    let doc = parse(&good);
+    let root = doc.root();
+    let children: Vec<usize> = doc.child_elements(root).collect();
+    assert_eq!(children.len(), 151);
+    for (i, c) in children.iter().take(150).enumerate() {
+        let e = doc.element(*c).unwrap();
+        assert_eq!(e.name.local.as_str(), format!("e{i}"));
+        let a = &e.attributes[0];
+        assert_eq!(a.name.local.as_str(), format!("a{i}"));
+        assert_eq!(a.name.ns.as_str(), format!("urn:q{i}"));
+        assert_eq!(a.value, format!("v{i}"));
+        let x = doc.element(doc.child_elements(*c).next().unwrap()).unwrap();
+        assert_eq!((x.name.local.as_str(), x.name.ns.as_str()), ("x", "urn:p"));
+    }
+}
+
+/// A fragment parse shares the document's names and its memory of the URIs checked: a URI checked in the
+/// document is accepted again, a relative one spelled like one of its names is still refused, and the
+/// fragment's names resolve in the context's scope.
+#[test]
+fn fragments_share_the_documents_names() {
+    let limits = Limits::default();
+    let mut doc = parse("<rel xmlns=\"urn:d\" xmlns:p=\"urn:p\"><b/></rel>");
+    let b = doc.child_elements(doc.root()).next().unwrap();
+    assert!(doc
+        .parse_fragment(b"<a xmlns:q=\"rel\"/>", b, &limits)
+        .is_err());
+    let top = doc
+        .parse_fragment(b"<rel xmlns:q=\"urn:p\" q:x=\"1\"><p:b/></rel>", b, &limits)
+        .unwrap();
+    let e = doc.element(top[0]).unwrap();
+    assert_eq!(
+        (e.name.local.as_str(), e.name.ns.as_str()),
+        ("rel", "urn:d")
+    );
+    assert_eq!(e.attributes[0].name.ns.as_str(), "urn:p");
+    let inner = doc
+        .element(doc.child_elements(top[0]).next().unwrap())
+        .unwrap();
+    assert_eq!(
+        (inner.name.prefix.as_str(), inner.name.ns.as_str()),
+        ("p", "urn:p")
+    );
+}

@@ -10,8 +10,8 @@ use super::shared::Interner;
 use super::{Attribute, ElementData, Name, Node, NodeId, NodeKind, XmlStr};
 use crate::names::{all_chars_allowed, is_ncname, split_qname};
 use crate::xmltext::{
-    attributes_separated, check_declaration, check_namespace_uri, normalize_attribute,
-    push_normalized_line_ends, resolve_reference,
+    attributes_separated, check_declaration, check_namespace_uri, has_cdata_end,
+    normalize_attribute, push_normalized_line_ends, resolve_reference,
 };
 use crate::{Limits, XmlError, XML_NS};
 
@@ -49,6 +49,7 @@ fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<&'a str> {
 /// Parse a document into `nodes`; the document element's id.
 pub(super) fn parse_document(
     nodes: &mut Vec<Node>,
+    names: &mut Interner,
     input: &[u8],
     limits: &Limits,
 ) -> Result<NodeId> {
@@ -59,7 +60,7 @@ pub(super) fn parse_document(
         nodes,
         limits,
         scope: Vec::new(),
-        names: Interner::new(),
+        names,
         open: Vec::new(),
         children: Vec::new(),
         base_depth: 0,
@@ -74,13 +75,17 @@ pub(super) fn parse_document(
     }
 }
 
+/// What wssc's Python path refuses anywhere in decrypted data (see [`parse_fragment`]).
+const REFUSED_IN_FRAGMENT: [&[u8]; 3] = [b"<!DOCTYPE", b"<!ENTITY", b"<?xml"];
+
 /// Parse element content (XML 1.0 [43]) into `nodes` in the context of the element `context` (at `depth`,
 /// with the declarations `scope` in scope); the top-level nodes.
 pub(super) fn parse_fragment(
     nodes: &mut Vec<Node>,
+    names: &mut Interner,
     input: &[u8],
     context: NodeId,
-    scope: Vec<(String, String)>,
+    scope: Vec<(XmlStr, XmlStr)>,
     depth: usize,
     limits: &Limits,
 ) -> Result<Vec<NodeId>> {
@@ -90,20 +95,21 @@ pub(super) fn parse_fragment(
     // wssc's Python path (wssc.primitives.xml.parse_fragment) refuses decrypted data holding these bytes
     // (`<?xml` only in its first 64 bytes), even inside CDATA; refused here wherever they are, so that the
     // core never accepts a fragment that path refuses
-    if [&b"<!DOCTYPE"[..], b"<!ENTITY", b"<?xml"]
-        .iter()
-        .any(|needle| memchr::memmem::find(input, needle).is_some())
-    {
-        return Err(malformed("decrypted data is not an XML fragment"));
+    // each of them starts with `<`: one pass over the markup starts finds them all and counts the markup
+    let mut markup = 0usize;
+    for at in memchr::memchr_iter(b'<', input) {
+        markup += 1;
+        let rest = input.get(at..).unwrap_or_default();
+        if REFUSED_IN_FRAGMENT
+            .iter()
+            .any(|needle| rest.starts_with(needle))
+        {
+            return Err(malformed("decrypted data is not an XML fragment"));
+        }
     }
     let text = decode(input, limits)?;
     // one node per markup start is about right (elements, text between tags); the arena never regrows
-    nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
-    let mut names = Interner::new();
-    let scope = scope
-        .iter()
-        .map(|(p, u)| (names.get(p), names.get(u)))
-        .collect();
+    nodes.reserve(markup + 1);
     let mut builder = Builder {
         nodes,
         limits,
@@ -126,8 +132,8 @@ struct Builder<'a> {
     /// namespace declarations in scope, innermost last: (prefix, URI), prefix "" for the default namespace
     /// (URI "" for `xmlns=""`)
     scope: Vec<(XmlStr, XmlStr)>,
-    /// the names and namespace URIs met so far, each allocated once
-    names: Interner,
+    /// the names and namespace URIs the document's parses met so far, each allocated once
+    names: &'a mut Interner,
     /// open elements: (id, length of `scope` before its declarations, start of its children in `children`)
     open: Vec<(NodeId, usize, usize)>,
     /// the children of the open elements, innermost last: each element's list is made at its end tag, one
@@ -214,7 +220,7 @@ impl Builder<'_> {
                         }
                         continue;
                     }
-                    if memchr::memmem::find(t.as_bytes(), b"]]>").is_some() {
+                    if has_cdata_end(t.as_bytes()) {
                         return Err(malformed("']]>' in character data"));
                     }
                     self.text(&t, true);
@@ -320,6 +326,18 @@ impl Builder<'_> {
             .cloned()
     }
 
+    /// [`check_namespace_uri`], once per distinct URI of a document (a SOAP message declares a few
+    /// namespaces again and again).
+    fn check_uri(&mut self, uri: &str) -> Result<()> {
+        let interned = self.names.get(uri);
+        if self.names.checked(&interned) {
+            return Ok(());
+        }
+        check_namespace_uri(uri)?;
+        self.names.mark_checked(interned);
+        Ok(())
+    }
+
     fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<()> {
         if self.root_closed {
             return Err(malformed("more than one document element"));
@@ -354,7 +372,7 @@ impl Builder<'_> {
             let key: &str = attr.key.0;
             if key == "xmlns" {
                 let value = normalize_attribute(attr.value)?;
-                check_namespace_uri(&value)?;
+                self.check_uri(&value)?;
                 declarations.push((String::new(), value.into_owned()));
             } else if let Some(declared) = key.strip_prefix("xmlns:") {
                 if !is_ncname(declared) {
@@ -379,7 +397,7 @@ impl Builder<'_> {
                         "a prefix undeclared (xmlns:p=\"\" is XML 1.1 only)",
                     ));
                 }
-                check_namespace_uri(&value)?;
+                self.check_uri(&value)?;
                 declarations.push((declared.to_string(), value.into_owned()));
             } else {
                 let (prefix, local) =

@@ -83,22 +83,34 @@ impl fmt::Display for XmlStr {
     }
 }
 
-/// The names a parse has met, each allocated once: a linear search over the first
-/// [`Interner::MAX_NAMES`] distinct names (a document has few), past them a fresh string each time.
+/// The names a document's parses have met (the document's, then those of the fragments decrypted into it),
+/// each allocated once: the first [`Interner::MAX_NAMES`] distinct names (a document has few) in a small
+/// open-addressing table indexed by a hash of their bytes, past them a fresh string each time.  It also
+/// remembers the declared namespace URIs found absolute, so that each is checked once per document.
+#[derive(Debug, Clone)]
 pub(crate) struct Interner {
     names: Vec<XmlStr>,
+    /// `SLOTS` entries: 0 for free, else 1 + the index of a name in `names` (linear probing)
+    slots: Vec<u8>,
     empty: XmlStr,
+    /// the declared namespace URIs found absolute so far (interned), at most [`Interner::MAX_CHECKED_URIS`]
+    checked_uris: Vec<XmlStr>,
 }
 
 impl Interner {
     /// Enough for the distinct local names of a SOAP message with its security header; a document with
     /// more still parses, its further names allocated one by one.
-    const MAX_NAMES: usize = 64;
+    const MAX_NAMES: usize = 128;
+    /// Twice [`Interner::MAX_NAMES`] (a power of two): the table is never more than half full, so that a
+    /// probe ends after a slot or two.
+    const SLOTS: usize = 2 * Self::MAX_NAMES;
 
     pub(crate) fn new() -> Self {
         Interner {
             names: Vec::new(),
+            slots: vec![0; Self::SLOTS],
             empty: XmlStr::default(),
+            checked_uris: Vec::new(),
         }
     }
 
@@ -106,23 +118,65 @@ impl Interner {
         self.empty.clone()
     }
 
+    /// A slot from the length and three bytes (first, middle, last): constant time whatever the name's
+    /// length (namespace URIs are long), and names of one document seldom agree on all four.
+    fn slot_of(bytes: &[u8]) -> usize {
+        let len = bytes.len();
+        let at = |i: usize| usize::from(bytes.get(i).copied().unwrap_or(0));
+        let mixed = len
+            .wrapping_mul(0x9E37_79B9)
+            .wrapping_add(at(0).wrapping_mul(0x85EB_CA6B))
+            .wrapping_add(at(len / 2).wrapping_mul(0xC2B2_AE35))
+            .wrapping_add(at(len.wrapping_sub(1)).wrapping_mul(0x27D4_EB2F));
+        (mixed ^ (mixed >> 15) ^ (mixed >> 29)) & (Self::SLOTS - 1)
+    }
+
     pub(crate) fn get(&mut self, s: &str) -> XmlStr {
         if s.is_empty() {
             return self.empty();
         }
-        let (bytes, last) = (s.as_bytes(), s.as_bytes().last());
-        // the length and the last byte first: most names that differ differ there, without a memcmp call
-        if let Some(found) = self
-            .names
-            .iter()
-            .find(|n| n.len() == s.len() && n.as_bytes().last() == last && n.as_bytes() == bytes)
-        {
-            return found.clone();
+        let bytes = s.as_bytes();
+        let mut slot = Self::slot_of(bytes);
+        // at most MAX_NAMES slots are taken, so a free one ends every probe
+        for _ in 0..Self::SLOTS {
+            let Some(&entry) = self.slots.get(slot) else {
+                break;
+            };
+            if entry == 0 {
+                let new = XmlStr::from(s);
+                if self.names.len() < Self::MAX_NAMES {
+                    if let (Ok(index), Some(free)) =
+                        (u8::try_from(self.names.len() + 1), self.slots.get_mut(slot))
+                    {
+                        *free = index;
+                        self.names.push(new.clone());
+                    }
+                }
+                return new;
+            }
+            if let Some(found) = self.names.get(usize::from(entry) - 1) {
+                if found.as_bytes() == bytes {
+                    return found.clone();
+                }
+            }
+            slot = (slot + 1) & (Self::SLOTS - 1);
         }
-        let new = XmlStr::from(s);
-        if self.names.len() < Self::MAX_NAMES {
-            self.names.push(new.clone());
+        XmlStr::from(s)
+    }
+
+    /// The namespace URIs remembered as checked: more than a SOAP message with its security header
+    /// declares (about a dozen), few enough that the search stays short whatever the input declares.
+    const MAX_CHECKED_URIS: usize = 32;
+
+    /// Whether `uri` (interned by [`Interner::get`]) was found absolute before.
+    pub(crate) fn checked(&self, uri: &XmlStr) -> bool {
+        self.checked_uris.iter().any(|u| Arc::ptr_eq(&u.0, &uri.0))
+    }
+
+    /// Remember `uri` (interned by [`Interner::get`]) as found absolute.
+    pub(crate) fn mark_checked(&mut self, uri: XmlStr) {
+        if self.checked_uris.len() < Self::MAX_CHECKED_URIS {
+            self.checked_uris.push(uri);
         }
-        new
     }
 }
