@@ -144,6 +144,7 @@ def test_core_decisions_are_counted_without_changing_them(monkeypatch: pytest.Mo
 
     fake = types.SimpleNamespace(Incoming=Incoming, Declined=Declined)
     monkeypatch.setattr(compiled, "_CORE", fake)
+    monkeypatch.setattr(compiled, "_ENV_FORCES_PYTHON", False)  # also when the suite runs with WSSC_PURE_PYTHON
     assert differential.install_counters()
     assert differential.install_counters()  # twice: still one wrapper
     with differential.traced() as events:
