@@ -102,7 +102,10 @@ def view(data: bytes, ctx, requirements=None):  # type: ignore[no-untyped-def]
 def both(env: bytes, ctx, policy: ProtectionPolicy, style: str = "local", confirmations=()):  # type: ignore[no-untyped-def]
     version = ctx.sct.version
     ours = core_protect(env, ctx.token(style), policy, version=version, now=NOW, signature_confirmations=confirmations)
-    reference = protect(env, ctx.token(style), policy, version=version, now=NOW, signature_confirmations=confirmations)
+    with forced_python():  # the reference: protect() itself goes through the core where it is installed
+        reference = protect(
+            env, ctx.token(style), policy, version=version, now=NOW, signature_confirmations=confirmations
+        )
     return ours, reference
 
 
