@@ -42,12 +42,10 @@ fn add_context(contexts: &mut Vec<ContextName>, name: ContextName) -> Result<()>
             if known.instance != name.instance {
                 return Err(Declined("one context named with two Instances"));
             }
-            match (known.namespace, name.namespace) {
-                (None, Some(v)) => known.namespace = Some(v),
-                (Some(a), Some(b)) if a != b => {
-                    return Err(Declined("one context named in two versions"))
-                }
-                _ => {}
+            // The Python path tells each key the version of the reference it was resolved through (a
+            // reference without ValueType: none); one context named with and without its version is left to it.
+            if known.namespace != name.namespace {
+                return Err(Declined("one context named in two versions"));
             }
         }
     }

@@ -25,6 +25,13 @@ pub enum Part {
     Signature,
 }
 
+/// The InclusiveNamespaces PrefixList a canonical form was made with (None: no PrefixList).
+pub type PrefixList = Option<Vec<String>>;
+/// One digest of the record: (part, the id its reference names, digest method, digest value, PrefixList).
+pub type DigestEntry = (Part, String, &'static str, Vec<u8>, PrefixList);
+/// Where a part's verified canonical bytes are, its DigestValue and the PrefixList they were made with.
+type VerifiedBytes = (std::ops::Range<usize>, Vec<u8>, PrefixList);
+
 /// The record of an accepted message (docs/core.md).
 #[derive(Debug, Clone, Default)]
 pub struct Record {
@@ -36,8 +43,7 @@ pub struct Record {
     pub body: (bool, bool),
     /// (part, the id its reference names, digest method, digest value, the InclusiveNamespaces PrefixList
     /// of its canonical form), in reference order
-    #[allow(clippy::type_complexity)]
-    pub digests: Vec<(Part, String, &'static str, Vec<u8>, Option<Vec<String>>)>,
+    pub digests: Vec<DigestEntry>,
     pub security_parts: Vec<(String, Vec<u8>)>,
     /// (method, digest of the first reference, value, the Signature's canonical XML)
     pub signature: Option<(&'static str, &'static str, Vec<u8>, Vec<u8>)>,
@@ -59,7 +65,7 @@ struct SignedPart {
     node: NodeId,
     digest: crate::crypto::Digest,
     /// where its verified canonical bytes are, its DigestValue and the PrefixList they were made with
-    verified: Option<(std::ops::Range<usize>, Vec<u8>, Option<Vec<String>>)>,
+    verified: Option<VerifiedBytes>,
 }
 
 fn is_within(doc: &Document, node: NodeId, ancestor: NodeId) -> bool {
@@ -216,10 +222,8 @@ impl Walk<'_> {
         let mut out = Vec::with_capacity(self.m.size);
         // where each signed part went and the digest of what was written, then the record in reference order
         #[allow(clippy::type_complexity)]
-        let mut written: std::collections::HashMap<
-            NodeId,
-            (Part, Vec<u8>, Option<Vec<String>>),
-        > = std::collections::HashMap::new();
+        let mut written: std::collections::HashMap<NodeId, (Part, Vec<u8>, PrefixList)> =
+            std::collections::HashMap::new();
         let mut places: std::collections::HashMap<NodeId, Part> = std::collections::HashMap::new();
         places.insert(body, Part::Body);
         if let Some(sig) = &self.signature {
@@ -231,7 +235,7 @@ impl Walk<'_> {
         // uses, a SOAP fault's detail say), and its digest, with the PrefixList it was made with, lets the
         // glue check lxml's reading of it against what was verified (docs/core.md, point 4).
         let digest_of =
-            |part: &SignedPart, scratch: &mut Vec<u8>| -> Result<(Vec<u8>, Option<Vec<String>>)> {
+            |part: &SignedPart, scratch: &mut Vec<u8>| -> Result<(Vec<u8>, PrefixList)> {
                 match &part.verified {
                     Some((_, value, prefixes)) => Ok((value.clone(), prefixes.clone())),
                     None => {
@@ -243,7 +247,7 @@ impl Walk<'_> {
             };
         let mut scratch = Vec::new();
         let mut write_part =
-            |part: &SignedPart, out: &mut Vec<u8>| -> Result<(Vec<u8>, Option<Vec<String>>)> {
+            |part: &SignedPart, out: &mut Vec<u8>| -> Result<(Vec<u8>, PrefixList)> {
                 xml::write_into(doc, part.node, out)?;
                 digest_of(part, &mut scratch)
             };

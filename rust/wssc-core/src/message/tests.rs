@@ -107,11 +107,14 @@ fn every_reported_digest_is_the_digest_of_the_output() {
         let blocks: Vec<NodeId> = out.child_elements(header).collect();
         assert_eq!(blocks.len(), r.headers.len());
         assert!(!r.digests.is_empty());
-        for (part, _id, uri, value) in &r.digests {
+        for (part, _id, uri, value, prefixes) in &r.digests {
+            let prefixes: Vec<&str> = prefixes.iter().flatten().map(String::as_str).collect();
             let mut bytes = Vec::new();
             match part {
-                Part::Body => crate::c14n::exc_c14n_node(&out, body, &[], &mut bytes),
-                Part::Header(i) => crate::c14n::exc_c14n_node(&out, blocks[*i], &[], &mut bytes),
+                Part::Body => crate::c14n::exc_c14n_node(&out, body, &prefixes, &mut bytes),
+                Part::Header(i) => {
+                    crate::c14n::exc_c14n_node(&out, blocks[*i], &prefixes, &mut bytes)
+                }
                 Part::Security(i) => bytes = r.security_parts[*i].1.clone(),
                 Part::Signature => panic!("the signature is no signed part"),
             }
