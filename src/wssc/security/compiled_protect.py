@@ -74,7 +74,7 @@ def protect(
     signature_confirmations: tuple[bytes | None, ...],
 ) -> tuple[bytes, bytes | None] | None:
     """The protected envelope and its signature value, or None when the Python path is to protect it."""
-    token_xml, reference_xml = _token_texts(token, version)
+    token_xml, reference_xml = token_texts(token, version)
     try:
         return core.protect(  # type: ignore[no-any-return]
             envelope,
@@ -93,7 +93,7 @@ def protect(
         return None
 
 
-def _token_texts(token: ProtectionToken, version: SCVersion) -> tuple[str | None, str]:
+def token_texts(token: ProtectionToken, version: SCVersion) -> tuple[str | None, str]:
     """The protection token's XML (None when referenced, not carried) and its reference's, written once per
     context token: a client's SCT object lives as long as its context (``ContextProtection`` objects do not)."""
     sct = token.context
