@@ -24,7 +24,7 @@ from wssc.errors import (
     WsscError,
 )
 from wssc.limits import DEFAULT_LIMITS, Limits
-from wssc.primitives.xml import Element, check_depth, parse
+from wssc.primitives.xml import Element, check_depth, parse, remove_keeping_tail
 from wssc.security import compiled, compiled_unprotect, xmlenc
 from wssc.security.coverage import PartsSeen, check_coverage
 from wssc.security.dsig import VerifiedSignature
@@ -180,7 +180,9 @@ class Receiver:
         _remember_username_nonces(self.replay_cache, proc, now, req)
 
         kept: dict[Element, Element] = {**proc.plaintext_of, **_kept_from(security, signed, proc)}
-        security.getparent().remove(security)  # type: ignore[union-attr]
+        # the text after the header stays (lxml's remove() takes it along): only the Security header leaves,
+        # as on the compiled core's path (found by its differential run)
+        remove_keeping_tail(security)
         algorithms: dict[str, str] = {"c14n": ns.EXC_C14N}
         if primary is not None:
             algorithms["signature"] = primary[0].method
