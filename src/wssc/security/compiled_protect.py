@@ -25,7 +25,7 @@ _log = logging.getLogger(__name__)
 #: per-object caches (keyed by id, the object kept alongside so that the id cannot be reused meanwhile)
 _CACHED = 256
 _OPTIONS: dict[int, tuple[ProtectionPolicy, dict[str, Any]]] = {}
-_TOKEN_TEXTS: dict[int, tuple[object, SCVersion, tuple[str | None, str]]] = {}
+_TOKEN_TEXTS: dict[tuple[object, str, str], tuple[str | None, str]] = {}
 _GCM_OF = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
 
 
@@ -95,20 +95,23 @@ def protect(
 
 def token_texts(token: ProtectionToken, version: SCVersion) -> tuple[str | None, str]:
     """The protection token's XML (None when referenced, not carried) and its reference's, written once per
-    context token: a client's SCT object lives as long as its context (``ContextProtection`` objects do not)."""
-    sct = token.context
+    context token: a client's SCT object lives as long as its context, and a service answers each context
+    under the same external reference (``ContextProtection`` objects themselves are made per message)."""
     if isinstance(token, ContextProtection):
-        key: object = (sct, token.style)
-        known = _TOKEN_TEXTS.get(id(sct))
-        if known is not None and known[0] == key and known[1] is version:
-            return known[2]
+        sct = token.sct
+        # an SCT echoed verbatim (its source element, extensions and all) is written anew each time
+        key = None if sct.source is not None else (sct.identifier, sct.instance, sct.wsu_id, sct.version.sc)
+        cache_key = (key, token.style, version.sc)
+        known = _TOKEN_TEXTS.get(cache_key) if key is not None else None
+        if known is not None:
+            return known
     token_el = token.header_token(etree.Element("x"))
     texts = (
         None if token_el is None else etree.tostring(token_el, encoding="unicode"),
         token.reference(version).to_xml(),
     )
-    if isinstance(token, ContextProtection):
+    if isinstance(token, ContextProtection) and key is not None:
         if len(_TOKEN_TEXTS) >= _CACHED:
             _TOKEN_TEXTS.clear()
-        _TOKEN_TEXTS[id(sct)] = ((sct, token.style), version, texts)
+        _TOKEN_TEXTS[cache_key] = texts
     return texts

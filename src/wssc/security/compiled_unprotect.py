@@ -227,10 +227,17 @@ def _view(record: dict[str, Any]) -> MessageView:
         raise InvalidSecurity("the message does not read the same way twice")
     in_envelope: dict[tuple[Any, ...], Element] = {("body",): env.body}
     in_envelope.update((("header", i), el) for i, el in enumerate(header_els))
+    signed_in_envelope = []
     for part, _wsu_id, digest_uri, digest_value, prefixes in record["digests"]:
         if part[0] != "security":
-            _checked(in_envelope[tuple(part)], digest_uri, digest_value, prefixes)
-    return MessageView(root, env.header, env.body, parts=lambda: _parts(record, in_envelope))
+            signed_in_envelope.append(_checked(in_envelope[tuple(part)], digest_uri, digest_value, prefixes))
+    return MessageView(
+        root,
+        env.header,
+        env.body,
+        parts=lambda: _parts(record, in_envelope),
+        signed_in_envelope=tuple(signed_in_envelope),
+    )
 
 
 def _parts(record: dict[str, Any], in_envelope: dict[tuple[Any, ...], Element]) -> ViewParts:

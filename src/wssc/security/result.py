@@ -75,10 +75,20 @@ class MessageView:
         signature: VerifiedSignature | None = None,
         *,
         parts: Callable[[], ViewParts] | None = None,
+        signed_in_envelope: tuple[Element, ...] = (),
     ) -> None:
         self.envelope, self.header, self.body = envelope, header, body
         self._parts: ViewParts | None = None if parts is not None else (signed, encrypted, signature)
         self._load_parts = parts
+        #: with ``parts``: the signed elements of the envelope itself, known (and checked) before the parts
+        self._signed_in_envelope = signed_in_envelope
+
+    def is_signed(self, element: Element) -> bool:
+        """Whether the primary signature covers ``element`` (an element of the envelope is answered without
+        building the Security header's parts)."""
+        if self._parts is None and element.getroottree().getroot() is self.envelope:
+            return any(element is e for e in self._signed_in_envelope)
+        return any(element is e for e in self.signed)
 
     def _loaded(self) -> ViewParts:
         if self._parts is None:
@@ -179,7 +189,7 @@ class VerifiedMessage:
         return self.view().signature
 
     def is_signed(self, element: Element) -> bool:
-        return any(element is e for e in self.signed)
+        return self.view().is_signed(element)
 
     def is_encrypted(self, element: Element) -> bool:
         return any(element is e for e in self.encrypted)
