@@ -102,12 +102,13 @@ class Receiver:
             raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
 
     def _core_settings(self) -> tuple[dict[str, int], dict[str, Any]]:
-        """The limits and requirements as the compiled core reads them, converted once per value."""
-        key = (self.limits, self.requirements)
-        if self._core_cache is None or self._core_cache[0] != key:
+        """The limits and requirements as the compiled core reads them, converted once per pair of objects
+        (both are frozen; comparing them field by field each message cost more than the conversion's use)."""
+        cached = self._core_cache
+        if cached is None or cached[0][0] is not self.limits or cached[0][1] is not self.requirements:
             settings = (compiled_unprotect.core_limits(self.limits), compiled_unprotect.core_policy(self.requirements))
-            self._core_cache = (key, settings)
-        return self._core_cache[1]
+            cached = self._core_cache = ((self.limits, self.requirements), settings)
+        return cached[1]
 
     def _seen_once(self, now: datetime) -> Callable[[bytes], None]:
         """The replay check of one ``unprotect`` call, shared by the compiled core's attempt and the Python path
