@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
-import datetime as dt
 import hashlib
 import itertools
 import os
@@ -30,8 +29,7 @@ from wssc.primitives import algorithms as alg
 from wssc.primitives.psha1 import derive_key
 from wssc.primitives.xml import c14n
 from wssc.primitives.xsdtime import parse_time
-from wssc.security import compiled, dsig
-from wssc.security.header import signature_methods
+from wssc.security import compiled, compiled_unprotect, dsig
 from wssc.security.keys import ContextProtection, StaticKeys
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy, Requirements
 from wssc.security.protect import protect
@@ -56,24 +54,12 @@ PERMISSIVE = Requirements(
 _DIGESTS = {alg.SHA1: hashlib.sha1, alg.SHA256: hashlib.sha256}
 
 
-def limits_dict(limits: Limits = DEFAULT_LIMITS) -> dict[str, int | float]:
-    out: dict[str, int | float] = {}
-    for f in dataclasses.fields(limits):
-        value = getattr(limits, f.name)
-        out[f.name] = value.total_seconds() if isinstance(value, dt.timedelta) else value
-    return out
+def limits_dict(limits: Limits = DEFAULT_LIMITS) -> dict[str, int]:
+    return compiled_unprotect.core_limits(limits)
 
 
 def policy_dict(suite: alg.AlgorithmSuite | None, encrypted_signature: bool = False) -> dict[str, Any]:
-    if suite is None:
-        return {"signature_methods": None, "digests": None, "ciphers": None, "encrypted_signature": encrypted_signature}
-    gcm = suite.encryption.replace(ns.XENC, ns.XENC11).replace("-cbc", "-gcm")
-    return {
-        "signature_methods": sorted(signature_methods(suite)),
-        "digests": [suite.digest],
-        "ciphers": [suite.encryption, gcm],
-        "encrypted_signature": encrypted_signature,
-    }
+    return compiled_unprotect.core_policy(Requirements(suite=suite, encrypted_signature=encrypted_signature))
 
 
 @dataclasses.dataclass(frozen=True)

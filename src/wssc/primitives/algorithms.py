@@ -32,6 +32,13 @@ TRIPLEDES_CBC: Final = ns.XENC + "tripledes-cbc"
 AES128_GCM: Final = ns.XENC11 + "aes128-gcm"
 AES192_GCM: Final = ns.XENC11 + "aes192-gcm"
 AES256_GCM: Final = ns.XENC11 + "aes256-gcm"
+#: the AES-GCM variant (XML Encryption 1.1 section 5.2.4) of each AES-CBC cipher a suite names
+GCM_VARIANT: Final = {AES128_CBC: AES128_GCM, AES192_CBC: AES192_GCM, AES256_CBC: AES256_GCM}
+
+
+def gcm_variant(cipher: str) -> str:
+    """The AES-GCM variant of the AES-CBC ``cipher``; any other cipher (TripleDES) has none and is itself."""
+    return GCM_VARIANT.get(cipher, cipher)
 
 RSA_OAEP_MGF1P: Final = ns.XENC + "rsa-oaep-mgf1p"
 RSA_OAEP: Final = ns.XENC11 + "rsa-oaep"

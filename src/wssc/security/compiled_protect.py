@@ -26,7 +26,6 @@ _log = logging.getLogger(__name__)
 _CACHED = 256
 _OPTIONS: dict[int, tuple[ProtectionPolicy, dict[str, Any]]] = {}
 _TOKEN_TEXTS: dict[tuple[object, str, str], tuple[str | None, str]] = {}
-_GCM_OF = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
 
 
 def core_options(policy: ProtectionPolicy) -> dict[str, Any]:
@@ -43,7 +42,7 @@ def core_options(policy: ProtectionPolicy) -> dict[str, Any]:
 
 def _options(policy: ProtectionPolicy) -> dict[str, Any]:
     suite = policy.suite
-    cipher = _GCM_OF.get(suite.encryption, suite.encryption) if policy.use_gcm else suite.encryption
+    cipher = alg.gcm_variant(suite.encryption) if policy.use_gcm else suite.encryption
     return {
         "signature": suite.symmetric_signature,
         "digest": suite.digest,

@@ -10,7 +10,6 @@ built only when the application reads it, and every signed element is checked ag
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from wssc.limits import DIGESTED_BYTES_ALLOWANCE, Limits
 from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import Element, c14n, parse
 from wssc.primitives.xsdtime import parse_time
+from wssc.security import dsig
 from wssc.security.coverage import PartsSeen, check_coverage
 from wssc.security.dsig import VerifiedSignature
 from wssc.security.header import signature_methods
@@ -40,8 +40,6 @@ from wssc.versions import by_sc_namespace
 _log = logging.getLogger(__name__)
 _SOAP = {SOAP11.namespace: SOAP11, SOAP12.namespace: SOAP12}
 _KEY_INFO = ns.qn(ns.DS, "KeyInfo")
-_SIG_CONF = ns.qn(ns.WSSE11, "SignatureConfirmation")
-_GCM_OF = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
 
 #: called with the value a message is remembered by (its signature value, or its first cipher value); raises
 #: when it was seen before (the Receiver's replay check)
@@ -64,7 +62,7 @@ def core_policy(req: Requirements) -> dict[str, Any]:
     return {
         "signature_methods": None if suite is None else sorted(signature_methods(suite)),
         "digests": None if suite is None else [suite.digest],
-        "ciphers": None if suite is None else [suite.encryption, _GCM_OF.get(suite.encryption, suite.encryption)],
+        "ciphers": None if suite is None else [suite.encryption, alg.gcm_variant(suite.encryption)],
         "encrypted_signature": req.encrypted_signature,
     }
 
@@ -207,8 +205,7 @@ def _accept(
 def _checked(element: Element, digest_uri: str, digest_value: bytes, prefixes: list[str] | None) -> Element:
     """``element`` after checking that lxml reads it as the core did: its canonical form on lxml's tree (with
     the reference's InclusiveNamespaces PrefixList) has the digest the core verified (docs/core.md, item 4)."""
-    digest = hashlib.new(alg.digest_algorithm(digest_uri).name, c14n(element, prefixes)).digest()
-    if not hmac.compare_digest(digest, digest_value):
+    if not hmac.compare_digest(dsig.digest_of(digest_uri, c14n(element, prefixes)), digest_value):
         _log.error("lxml and the compiled core read a signed part differently")
         raise InvalidSecurity("the signed parts of the message do not read the same way twice")
     return element

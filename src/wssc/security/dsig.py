@@ -39,7 +39,8 @@ _KEY_INFO = ns.qn(ns.DS, "KeyInfo")
 _INCLUSIVE = ns.qn(ns.EXC_C14N, "InclusiveNamespaces")
 
 
-def _digest(uri: str, data: bytes) -> bytes:
+def digest_of(uri: str, data: bytes) -> bytes:
+    """The digest ``uri`` (XML-DSig 6.2) of ``data``."""
     h = hashes.Hash(alg.digest_algorithm(uri))
     h.update(data)
     return h.finalize()
@@ -68,7 +69,7 @@ def sign(
     refs = "".join(
         f'<ds:Reference URI="#{escape_attr(wsu_id)}"><ds:Transforms><ds:Transform Algorithm="{ns.EXC_C14N}">'
         f'</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="{digest}"></ds:DigestMethod>'
-        f"<ds:DigestValue>{b64encode(_digest(digest, data))}</ds:DigestValue></ds:Reference>"
+        f"<ds:DigestValue>{b64encode(digest_of(digest, data))}</ds:DigestValue></ds:Reference>"
         for wsu_id, data in parts
     )
     inner = (
@@ -234,7 +235,7 @@ def verify(
         canonical = c14n(target, prefixes)
         if budget is not None:
             budget.spend(len(canonical))
-        if not std_hmac.compare_digest(_digest(digest_uri, canonical), expected):
+        if not std_hmac.compare_digest(digest_of(digest_uri, canonical), expected):
             raise FailedCheck(f"digest mismatch for {uri}")
         verified.append((uri[1:], target))
         digests.append(digest_uri)

@@ -232,10 +232,7 @@ class HeaderProcessor:
 
     def _check_cipher(self, uri: str) -> None:
         suite = self.req.suite
-        if suite is not None and uri not in (
-            suite.encryption,
-            suite.encryption.replace(ns.XENC, ns.XENC11).replace("-cbc", "-gcm"),
-        ):
+        if suite is not None and uri not in (suite.encryption, alg.gcm_variant(suite.encryption)):
             raise UnsupportedAlgorithm(f"encryption {uri!r} is not in the {suite.name} suite")
 
     # -- the header walk -----------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from wssc.tokens.x509 import X509Token
 from wssc.versions import SC_1_3, SCVersion
 
 SECURITY_TAG: Final = ns.qn(ns.WSSE, "Security")
-_GCM_OF: Final = {alg.AES128_CBC: alg.AES128_GCM, alg.AES192_CBC: alg.AES192_GCM, alg.AES256_CBC: alg.AES256_GCM}
 _PLACEHOLDER_NS: Final = "urn:wssc:placeholder"
 #: one object, so that what is derived from the default policy (the core's options) is derived once
 _DEFAULT_POLICY: Final = ProtectionPolicy()
@@ -247,7 +246,7 @@ def protect(
             if wanted:
                 signed_elements.append((_ensure_id(header, ids, "H"), header))
 
-    cipher = _GCM_OF.get(suite.encryption, suite.encryption) if policy.use_gcm else suite.encryption
+    cipher = alg.gcm_variant(suite.encryption) if policy.use_gcm else suite.encryption
     data_refs: list[str] = []
     encrypt_first = policy.encrypt and (policy.order is ProtectionOrder.ENCRYPT_BEFORE_SIGN or not policy.sign)
 
