@@ -75,36 +75,94 @@ fn exc_c14n_path<'py>(
     }
 }
 
-/// Several elements of one document in one pass: `targets` is a list of `(element_id, inclusive_prefixes)`
-/// (`element_id` None: the document element); the canonical forms in the same order.
+/// Which element of a document [`exc_c14n_many`] canonicalises: an element carrying this identifier, or the
+/// element at this path of element-child indexes from the document element.
+#[derive(FromPyObject)]
+enum Select {
+    Id(String),
+    Path(Vec<usize>),
+}
+
+fn prefix_list(prefixes: &Option<Vec<String>>) -> Vec<&str> {
+    prefixes.iter().flatten().map(String::as_str).collect()
+}
+
+fn target<'a>(selector: &'a Option<Select>, prefixes: &'a [&'a str]) -> wssc_core::Target<'a> {
+    wssc_core::Target {
+        selector: match selector {
+            Some(Select::Id(id)) => Selector::Id(id),
+            Some(Select::Path(path)) => Selector::Path(path),
+            None => Selector::DocumentElement,
+        },
+        inclusive_prefixes: prefixes,
+    }
+}
+
+/// Several elements of one document in one pass: `targets` is a list of `(selector, inclusive_prefixes)`,
+/// `selector` an identifier, a path of element-child indexes, or None for the document element; the
+/// canonical forms in the same order.
 #[pyfunction]
 fn exc_c14n_many<'py>(
     py: Python<'py>,
     document: &[u8],
-    targets: Vec<(Option<String>, Option<Vec<String>>)>,
+    targets: Vec<(Option<Select>, Option<Vec<String>>)>,
 ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-    let prefixes: Vec<Vec<&str>> = targets
-        .iter()
-        .map(|(_, p)| p.iter().flatten().map(String::as_str).collect())
-        .collect();
+    let prefixes: Vec<Vec<&str>> = targets.iter().map(|(_, p)| prefix_list(p)).collect();
     let requests: Vec<wssc_core::Target<'_>> = targets
         .iter()
         .zip(&prefixes)
-        .map(|((id, _), p)| wssc_core::Target {
-            selector: match id {
-                Some(id) => Selector::Id(id),
-                None => Selector::DocumentElement,
-            },
-            inclusive_prefixes: p,
-        })
+        .map(|((selector, _), p)| target(selector, p))
         .collect();
     let limits = wssc_core::Limits::default();
     let result = py.detach(|| wssc_core::exc_c14n_many(document, &requests, &limits));
     match result {
         Ok(forms) => Ok(forms.iter().map(|b| PyBytes::new(py, b)).collect()),
-        Err(C14nError::NotFound) => {
-            Err(PyLookupError::new_err("no element carries one of the ids"))
-        }
+        Err(C14nError::NotFound) => Err(PyLookupError::new_err(
+            "no element is selected by one of the targets",
+        )),
+        Err(err) => Err(C14nRefused::new_err(err.to_string())),
+    }
+}
+
+/// One check of [`digests_match`]: (selector, PrefixList, digest method URI, digest value).
+type DigestCheck = (Option<Select>, Option<Vec<String>>, String, Vec<u8>);
+
+/// Whether each element `checks` selects in `document` has, canonicalised (exclusive c14n 1.0, the PrefixList
+/// given), the digest given: `checks` is a list of `(selector, inclusive_prefixes, digest_uri, digest_value)`
+/// as [`exc_c14n_many`] takes its targets.  Compared in constant time.  The glue asks this of the core's own
+/// output (docs/core.md, point 4); an unknown digest method is an error.
+#[pyfunction]
+fn digests_match(py: Python<'_>, document: &[u8], checks: Vec<DigestCheck>) -> PyResult<bool> {
+    let methods = checks
+        .iter()
+        .map(|(_, _, uri, _)| {
+            wssc_core::crypto::Digest::from_uri(uri)
+                .ok_or_else(|| PyValueError::new_err("unknown digest method"))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let prefixes: Vec<Vec<&str>> = checks.iter().map(|(_, p, _, _)| prefix_list(p)).collect();
+    let requests: Vec<wssc_core::Target<'_>> = checks
+        .iter()
+        .zip(&prefixes)
+        .map(|((selector, _, _, _), p)| target(selector, p))
+        .collect();
+    let limits = wssc_core::Limits::default();
+    let result = py.detach(|| {
+        wssc_core::exc_c14n_many(document, &requests, &limits).map(|forms| {
+            forms
+                .iter()
+                .zip(&methods)
+                .zip(&checks)
+                .fold(true, |all, ((form, method), (_, _, _, value))| {
+                    all & method.verify(form, value)
+                })
+        })
+    });
+    match result {
+        Ok(matched) => Ok(matched),
+        Err(C14nError::NotFound) => Err(PyLookupError::new_err(
+            "no element is selected by one of the checks",
+        )),
         Err(err) => Err(C14nRefused::new_err(err.to_string())),
     }
 }
@@ -334,6 +392,7 @@ fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exc_c14n, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_path, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_many, m)?)?;
+    m.add_function(wrap_pyfunction!(digests_match, m)?)?;
     m.add("C14nRefused", m.py().get_type::<C14nRefused>())?;
     m.add("Declined", m.py().get_type::<Declined>())?;
     m.add_class::<Incoming>()?;

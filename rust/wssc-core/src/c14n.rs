@@ -15,6 +15,8 @@ use crate::dom::{Attribute, Document, ElementData, NodeId, NodeKind};
 use crate::xmltext::{write_attribute_value, write_quoted_uri, write_text};
 use crate::{Limits, Selector, XmlError, WSU_NS, XML_NS};
 
+pub mod inclusive;
+
 type Result<T> = std::result::Result<T, XmlError>;
 
 /// Canonicalize the element `target` selects in `document` (exclusive c14n 1.0, comments omitted).
@@ -152,7 +154,7 @@ pub fn exc_c14n_node(doc: &Document, node: NodeId, inclusive_prefixes: &[&str], 
 
 /// A step of a walk over a subtree: a node to write, or the end tag of an element written (with the length
 /// of the rendered stack before it).
-enum Step<'d> {
+pub(crate) enum Step<'d> {
     Enter(NodeId),
     /// an element's end: the lengths of the rendered stack and of the scope before it
     Leave(&'d ElementData, usize, usize),
@@ -332,7 +334,7 @@ fn ancestor_declarations(doc: &Document, id: NodeId) -> Vec<(&str, &str)> {
         .collect()
 }
 
-fn write_qname(out: &mut Vec<u8>, prefix: &str, local: &str) {
+pub(crate) fn write_qname(out: &mut Vec<u8>, prefix: &str, local: &str) {
     if !prefix.is_empty() {
         out.extend_from_slice(prefix.as_bytes());
         out.push(b':');
@@ -351,7 +353,7 @@ fn write_declaration_name(out: &mut Vec<u8>, prefix: &str) {
     }
 }
 
-fn write_attribute(out: &mut Vec<u8>, a: &Attribute) {
+pub(crate) fn write_attribute(out: &mut Vec<u8>, a: &Attribute) {
     out.push(b' ');
     write_qname(out, &a.name.prefix, &a.name.local);
     out.extend_from_slice(b"=\"");
@@ -359,14 +361,14 @@ fn write_attribute(out: &mut Vec<u8>, a: &Attribute) {
     out.push(b'"');
 }
 
-fn write_end(e: &ElementData, out: &mut Vec<u8>) {
+pub(crate) fn write_end(e: &ElementData, out: &mut Vec<u8>) {
     out.extend_from_slice(b"</");
     write_qname(out, &e.name.prefix, &e.name.local);
     out.push(b'>');
 }
 
 /// A processing instruction as Canonical XML writes it: `<?target data?>`, `<?target?>` without data.
-fn write_pi(out: &mut Vec<u8>, target: &str, data: &str) {
+pub(crate) fn write_pi(out: &mut Vec<u8>, target: &str, data: &str) {
     out.extend_from_slice(b"<?");
     out.extend_from_slice(target.as_bytes());
     if !data.is_empty() {

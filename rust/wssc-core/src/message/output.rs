@@ -79,43 +79,6 @@ fn is_within(doc: &Document, node: NodeId, ancestor: NodeId) -> bool {
     false
 }
 
-/// The start tag of an element with its own namespace declarations and attributes only.
-fn write_start_tag(doc: &Document, el: NodeId, out: &mut Vec<u8>) -> Result<()> {
-    let e = doc.element(el).ok_or(Declined("not an element"))?;
-    out.push(b'<');
-    out.extend_from_slice(e.name.qname().as_bytes());
-    for (prefix, uri) in &e.namespace_declarations {
-        out.extend_from_slice(if prefix.is_empty() {
-            b" xmlns=\"" as &[u8]
-        } else {
-            b" xmlns:"
-        });
-        if !prefix.is_empty() {
-            out.extend_from_slice(prefix.as_bytes());
-            out.extend_from_slice(b"=\"");
-        }
-        crate::xmltext::write_attribute_value(out, uri);
-        out.push(b'"');
-    }
-    for a in &e.attributes {
-        out.push(b' ');
-        out.extend_from_slice(a.name.qname().as_bytes());
-        out.extend_from_slice(b"=\"");
-        crate::xmltext::write_attribute_value(out, &a.value);
-        out.push(b'"');
-    }
-    out.push(b'>');
-    Ok(())
-}
-
-fn write_end_tag(doc: &Document, el: NodeId, out: &mut Vec<u8>) -> Result<()> {
-    let e = doc.element(el).ok_or(Declined("not an element"))?;
-    out.extend_from_slice(b"</");
-    out.extend_from_slice(e.name.qname().as_bytes());
-    out.push(b'>');
-    Ok(())
-}
-
 impl Walk<'_> {
     /// After the walk: what must hold whatever the requirements, then the output and the record.
     pub(super) fn finish(mut self) -> Result<Record> {
@@ -246,11 +209,10 @@ impl Walk<'_> {
                 }
             };
         let mut scratch = Vec::new();
-        let mut write_part =
-            |part: &SignedPart, out: &mut Vec<u8>| -> Result<(Vec<u8>, PrefixList)> {
-                xml::write_into(doc, part.node, out)?;
-                digest_of(part, &mut scratch)
-            };
+        // the output is written in its canonical form (Canonical XML 1.0 of the whole document), so that the
+        // glue checks lxml's reading of all of it at once (`crate::c14n::inclusive`)
+        let mut scope = crate::c14n::inclusive::Scope::default();
+
         for part in signed
             .iter()
             .filter(|p| doc.parent(p.node) == Some(security))
@@ -277,26 +239,28 @@ impl Walk<'_> {
             record.security_parts.push((clark(doc, part.node), bytes));
         }
         let envelope = self.m.envelope;
-        write_start_tag(doc, envelope, &mut out)?;
+        let element = |n: NodeId| doc.element(n).ok_or(Declined("not an element"));
+        let envelope_mark = scope.start(element(envelope)?, &mut out);
         for &child in doc.children(envelope) {
             if child == header {
-                write_start_tag(doc, header, &mut out)?;
+                let header_mark = scope.start(element(header)?, &mut out);
                 for &block in doc.children(header) {
                     if block == security {
                         continue;
                     }
                     if doc.element(block).is_none() {
-                        xml::write_into(doc, block, &mut out)?;
+                        scope.subtree(doc, block, &mut out);
                         continue;
                     }
                     let index = record.headers.len();
                     places.insert(block, Part::Header(index));
                     match is_signed(block) {
                         Some(part) => {
-                            let (value, prefixes) = write_part(part, &mut out)?;
+                            scope.subtree(doc, part.node, &mut out);
+                            let (value, prefixes) = digest_of(part, &mut scratch)?;
                             written.insert(part.node, (Part::Header(index), value, prefixes));
                         }
-                        None => xml::write_into(doc, block, &mut out)?,
+                        None => scope.subtree(doc, block, &mut out),
                     }
                     record.headers.push((
                         clark(doc, block),
@@ -304,21 +268,24 @@ impl Walk<'_> {
                         is_encrypted(block),
                     ));
                 }
-                write_end_tag(doc, header, &mut out)?;
+                crate::c14n::write_end(element(header)?, &mut out);
+                scope.leave(header_mark);
             } else if child == body {
                 match is_signed(body) {
                     Some(part) => {
-                        let (value, prefixes) = write_part(part, &mut out)?;
+                        scope.subtree(doc, part.node, &mut out);
+                        let (value, prefixes) = digest_of(part, &mut scratch)?;
                         written.insert(body, (Part::Body, value, prefixes));
                     }
-                    None => xml::write_into(doc, body, &mut out)?,
+                    None => scope.subtree(doc, body, &mut out),
                 }
                 record.body = (is_signed(body).is_some(), is_encrypted(body));
             } else {
-                xml::write_into(doc, child, &mut out)?;
+                scope.subtree(doc, child, &mut out);
             }
         }
-        write_end_tag(doc, envelope, &mut out)?;
+        crate::c14n::write_end(element(envelope)?, &mut out);
+        scope.leave(envelope_mark);
         record.output = out;
         for part in &signed {
             let (place, value, prefixes) = written

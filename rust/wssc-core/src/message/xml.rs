@@ -177,9 +177,3 @@ pub(crate) fn c14n_into(
     crate::c14n::exc_c14n_node(doc, node, &list, out);
     Ok(())
 }
-
-/// The plain serialisation of the subtree at `node` (the writer of unsigned parts).
-pub(crate) fn write_into(doc: &Document, node: NodeId, out: &mut Vec<u8>) -> Result<()> {
-    crate::c14n::write_node(doc, node, out);
-    Ok(())
-}

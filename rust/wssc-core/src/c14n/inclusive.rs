@@ -1,0 +1,149 @@
+//! Canonical XML 1.0 (inclusive, comments omitted: the core's tree holds none) of a whole document written
+//! element by element: the writer of the core's output (docs/core.md, "one source of truth").
+//!
+//! The output is written in its own canonical form so that the glue can check lxml's whole reading of it
+//! with one comparison: lxml's Canonical XML of its parse must be the very bytes the core wrote.  In a whole
+//! document (no node left out) Canonical XML writes, on each element, the namespace declarations whose
+//! binding differs from the parent's in-scope one (C14N 1.0 section 2.3, namespace axis; `xmlns=""` only
+//! where the parent had a default namespace), sorted by prefix, then the attributes sorted by namespace URI
+//! and local name (section 4.8 of the specification's examples: no-namespace attributes first).  Equal
+//! canonical forms of two whole trees give every element the same name, in-scope namespaces, attributes
+//! and text, hence the same exclusive canonical form of every subtree: what the signature verified.
+
+use super::{write_attribute, write_end, write_pi, write_qname, Step};
+use crate::dom::{Document, ElementData, NodeId, NodeKind};
+use crate::xmltext::{write_attribute_value, write_text};
+
+/// The namespace bindings in scope while a document is written, innermost last.
+#[derive(Debug, Default)]
+pub struct Scope<'d> {
+    bindings: Vec<(&'d str, &'d str)>,
+    /// scratch: the declarations of the element being written
+    list: Vec<(&'d str, &'d str)>,
+}
+
+impl<'d> Scope<'d> {
+    /// The binding of `prefix` in scope ("" for an unbound default namespace; None for another prefix).
+    fn binding(&self, prefix: &str) -> Option<&'d str> {
+        match self.bindings.iter().rev().find(|(p, _)| *p == prefix) {
+            Some((_, uri)) => Some(uri),
+            None => prefix.is_empty().then_some(""),
+        }
+    }
+
+    /// The start tag of `e` as Canonical XML writes it, its declarations entering the scope (the caller
+    /// leaves them with [`Scope::leave`] and the mark this returns).
+    pub fn start(&mut self, e: &'d ElementData, out: &mut Vec<u8>) -> usize {
+        let mark = self.bindings.len();
+        let mut list = std::mem::take(&mut self.list);
+        list.clear();
+        for (p, uri) in &e.namespace_declarations {
+            // the xml prefix is bound without a declaration, and Canonical XML writes none for it
+            if p != "xml" && self.binding(p) != Some(uri.as_str()) {
+                list.push((p.as_str(), uri.as_str()));
+            }
+        }
+        list.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        out.push(b'<');
+        write_qname(out, &e.name.prefix, &e.name.local);
+        for (p, uri) in &list {
+            if p.is_empty() {
+                out.extend_from_slice(b" xmlns=\"");
+            } else {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(p.as_bytes());
+                out.extend_from_slice(b"=\"");
+            }
+            // as libxml2 writes a namespace URI: unescaped (an accepted URI holds no character to escape,
+            // `xmltext::is_absolute_uri`); escaped here all the same, so that the output stays well-formed
+            write_attribute_value(out, uri);
+            out.push(b'"');
+        }
+        self.list = list;
+        self.bindings.extend(
+            e.namespace_declarations
+                .iter()
+                .map(|(p, u)| (p.as_str(), u.as_str())),
+        );
+        let mut attrs: Vec<_> = e.attributes.iter().collect();
+        if attrs.len() > 1 {
+            attrs.sort_by(|a, b| {
+                (a.name.ns.as_bytes(), a.name.local.as_bytes())
+                    .cmp(&(b.name.ns.as_bytes(), b.name.local.as_bytes()))
+            });
+        }
+        for a in attrs {
+            write_attribute(out, a);
+        }
+        out.push(b'>');
+        mark
+    }
+
+    /// Leave an element [`Scope::start`] entered.
+    pub fn leave(&mut self, mark: usize) {
+        self.bindings.truncate(mark);
+    }
+
+    /// The subtree at `node` (whose ancestors' start tags this scope wrote), in document order.
+    pub fn subtree(&mut self, doc: &'d Document, node: NodeId, out: &mut Vec<u8>) {
+        let mut stack = vec![Step::Enter(node)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {
+                    Some(NodeKind::Element(e)) => {
+                        let mark = self.start(e, out);
+                        stack.push(Step::Leave(e, mark, 0));
+                        stack.extend(e.children.iter().rev().map(|c| Step::Enter(*c)));
+                    }
+                    Some(NodeKind::Text(t)) => write_text(out, t),
+                    Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
+                    None => {}
+                },
+                Step::Leave(e, mark, _) => {
+                    write_end(e, out);
+                    self.leave(mark);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scope;
+    use crate::dom::Document;
+    use crate::Limits;
+
+    fn canonical(xml: &str) -> String {
+        let doc = Document::parse(xml.as_bytes(), &Limits::default()).expect("well-formed");
+        let mut out = Vec::new();
+        Scope::default().subtree(&doc, doc.root(), &mut out);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn redundant_declarations_go_and_the_rest_are_sorted() {
+        assert_eq!(
+            canonical(
+                r#"<a:r xmlns:z="urn:z" xmlns:a="urn:a" z:b="2" a="1"><a:x xmlns:a="urn:a" xmlns:n="urn:n"/></a:r>"#
+            ),
+            r#"<a:r xmlns:a="urn:a" xmlns:z="urn:z" a="1" z:b="2"><a:x xmlns:n="urn:n"></a:x></a:r>"#
+        );
+    }
+
+    #[test]
+    fn an_empty_default_namespace_is_written_only_where_it_changes_the_scope() {
+        assert_eq!(
+            canonical(r#"<r xmlns=""><d xmlns="urn:d"><e xmlns=""><f xmlns=""/></e></d></r>"#),
+            r#"<r><d xmlns="urn:d"><e xmlns=""><f></f></e></d></r>"#
+        );
+    }
+
+    #[test]
+    fn text_and_attributes_are_escaped_as_canonical_xml_escapes_them() {
+        assert_eq!(
+            canonical("<r v=\"a&#9;b&#10;&quot;&lt;&amp;\">x &gt; &amp; &lt;&#13;<?p d?></r>"),
+            "<r v=\"a&#x9;b&#xA;&quot;&lt;&amp;\">x &gt; &amp; &lt;&#xD;<?p d?></r>"
+        );
+    }
+}
