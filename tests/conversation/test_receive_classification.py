@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from conversation_support import ECHO_ACTION, World, echo_body
 
+from wssc.conversation.classify import plainly_context_message
 from wssc.conversation.client import Renewed
-from wssc.conversation.service import TokenReply, _plainly_context_message
+from wssc.conversation.service import TokenReply
 from wssc.errors import RenewNeeded
 from wssc.security.unprotect import Receiver
 
@@ -72,9 +73,9 @@ def test_a_renew_whatever_its_action_spelling_may_use_the_expired_key(world: Wor
     ],
 )
 def test_only_plain_utf8_without_renew_or_encrypted_key_skips_the_parse(data: bytes) -> None:
-    assert not _plainly_context_message(data)
+    assert not plainly_context_message(data)
 
 
 def test_a_plain_context_message_is_recognised(world: World) -> None:
     session = world.establish()
-    assert _plainly_context_message(session.request(echo_body("x"), ECHO_ACTION))
+    assert plainly_context_message(session.request(echo_body("x"), ECHO_ACTION))

@@ -30,7 +30,7 @@ from wssc.adapters.asgi import WsscApp, echo_handler
 from wssc.adapters.http_client import WsscClient
 from wssc.adapters.throttle import WorkerPool
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
-from wssc.conversation.events import ApplicationRequest, Event
+from wssc.conversation.events import ApplicationRequest
 from wssc.conversation.service import SecureConversationService
 from wssc.security.faults import read_fault
 from wssc.security.soap import SOAP11, SOAP12
@@ -66,14 +66,16 @@ def _app(service_keypair: Any, gate: Gate, where: str, pool: WorkerPool | None =
     service = SecureConversationService(ServiceCredentials(cert, key))
     app = WsscApp(service, default=echo_handler, path="/echo", **({"pool": pool} if pool else {}))
     if where == "receive":
-        real = service.receive
+        # held where the Python path verifies: in a worker, whether the request went there at once or the
+        # compiled core declined it first (on the event loop: bounded work, ``is_light``)
+        for receiver in service._receivers.values():
 
-        def receive(data: bytes, **kw: Any) -> Event:
-            if data == BLOCKING:
-                gate.hold()
-            return real(data, **kw)
+            def unprotect(data: Any, *, real: Any = receiver.unprotect, **kw: Any) -> Any:
+                if data == BLOCKING:
+                    gate.hold()
+                return real(data, **kw)
 
-        service.receive = receive  # type: ignore[method-assign]
+            receiver.unprotect = unprotect  # type: ignore[method-assign]
     else:
 
         def handler(request: ApplicationRequest) -> list[Any]:

@@ -16,10 +16,14 @@ the context as well (HTTP 500).  Token operations (RST/RSTR) and faults never re
 handlers.  Every failure is a SOAP fault with the spec's code; no request produces a traceback.
 
 Over ASGI, verifying a request, a synchronous handler and protecting the answer run in a bounded
-:class:`~wssc.adapters.throttle.WorkerPool`, never on the event loop, so one expensive request cannot stall
-the others; past the pool's bound a request is answered at once with HTTP 503.  A coroutine handler runs
-on the loop.  The body is bounded before it is read (``max_body``, :data:`wssc.limits.MAX_MESSAGE_BYTES`)
-in both adapters, and a malformed ``Content-Length`` gets HTTP 400 (RFC 9110 section 8.6).
+:class:`~wssc.adapters.throttle.WorkerPool`, so one expensive request cannot stall the others; past the pool's
+bound a request is answered at once with HTTP 503.  A coroutine handler, or one marked :func:`nonblocking`,
+runs on the loop.  A small context message the compiled core verifies
+(:data:`~wssc.adapters.throttle.LOOP_REQUEST_BYTES`) is verified on the loop: that bounded work costs less
+there than the handoff to a worker and back under the GIL; a small answer to it from a handler that ran on
+the loop is protected there too.  The body is bounded before it is read (``max_body``,
+:data:`wssc.limits.MAX_MESSAGE_BYTES`) in both adapters, and a malformed ``Content-Length`` gets HTTP 400
+(RFC 9110 section 8.6).
 """
 
 from __future__ import annotations
@@ -27,16 +31,24 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any, Final
 
 from wssc.adapters.app_fault import ApplicationFault
+from wssc.adapters.handlers import Handler, Payload, answer_size, echo_handler, in_worker, nonblocking
+from wssc.adapters.http_fields import content_length, transport_action
 from wssc.adapters.observe import Exchange, RequestLog
-from wssc.adapters.throttle import RETRY_AFTER_SECONDS, WorkerPool, busy_fault, soap_version_of_content_type
+from wssc.adapters.throttle import (
+    LOOP_REQUEST_BYTES,
+    RETRY_AFTER_SECONDS,
+    WorkerPool,
+    busy_fault,
+    soap_version_of_content_type,
+)
 from wssc.adapters.trace import Tracer
+from wssc.adapters.wsgi import application
+from wssc.conversation.events import Event
 from wssc.conversation.policy_writer import publish_wsdl
 from wssc.conversation.service import (
     ApplicationRequest,
@@ -47,45 +59,18 @@ from wssc.conversation.service import (
 )
 from wssc.errors import InvalidSecurity, RequestFailed, WsscError
 from wssc.limits import MAX_MESSAGE_BYTES
-from wssc.primitives.xml import Element, is_ascii_digits
 from wssc.security.soap import SOAP11, SOAP12, SOAPVersion
+
+__all__ = ["WsscApp", "content_length", "echo_handler", "lifespan", "nonblocking", "transport_action"]
 
 _log = logging.getLogger(__name__)
 
-Payload = Element | bytes | list[Element]
-Handler = Callable[[ApplicationRequest], Payload | Awaitable[Payload]]
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-#: More digits than this in a Content-Length is more than any body limit (and than ``int`` should parse).
-_LENGTH_DIGITS: Final = 18
 _BUSY: Final = {soap: busy_fault(soap) for soap in (SOAP11, SOAP12)}
-
-
-def _transport_action(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """SOAPAction (SOAP 1.1) or the ``action`` parameter of application/soap+xml (SOAP 1.2 part 2, 7.1.4)."""
-    for name, value in headers:
-        lower = name.lower()
-        if lower == b"soapaction":
-            return value.decode("latin-1").strip().strip('"') or None
-        if lower == b"content-type":
-            for param in value.decode("latin-1").split(";")[1:]:
-                key, _, raw = param.strip().partition("=")
-                if key.lower() == "action":
-                    return raw.strip().strip('"') or None
-    return None
-
-
-def content_length(value: str) -> int | None:
-    """A Content-Length field value (RFC 9110 section 8.6: ``1*DIGIT``), or None when malformed: negative,
-    signed, blank inside, not ASCII digits.  A value longer than any limit reads as ``sys.maxsize``."""
-    value = value.strip(" \t")
-    if not is_ascii_digits(value):
-        return None
-    significant = value.lstrip("0")
-    return sys.maxsize if len(significant) > _LENGTH_DIGITS else int(significant or "0")
 
 
 @dataclass(frozen=True)
@@ -143,11 +128,31 @@ class WsscApp:
     ) -> Reply | _Awaiting:
         """Verify the request and run a synchronous handler: the reply, or a coroutine still to await."""
         event = self.service.receive(body, transport_action=transport_action, over_tls=over_tls)
+        return self._after(event, exchange)
+
+    def _resume(self, rest: Callable[[], Event], exchange: Exchange) -> Reply | _Awaiting:
+        """:meth:`_begin` for a light request the compiled core declined: the Python path decides it."""
+        return self._after(rest(), exchange)
+
+    def _after(self, event: Event, exchange: Exchange | None) -> Reply | _Awaiting:
+        received = self._received(event, exchange)
+        return received if isinstance(received, Reply) else self._answer(received)
+
+    @staticmethod
+    def _received(event: Event, exchange: Exchange | None) -> ApplicationRequest | Reply:
+        """An application request, or the service's own reply (a token operation, a fault)."""
         if exchange is not None:
             exchange.saw(event)
         if isinstance(event, (TokenReply, FaultReply)):
             return event.reply
-        handler = self.handlers.get(event.action or "", self.default)
+        return event
+
+    def _handler(self, event: ApplicationRequest) -> Handler | None:
+        return self.handlers.get(event.action or "", self.default)
+
+    def _answer(self, event: ApplicationRequest) -> Reply | _Awaiting:
+        """Run the request's handler: the protected reply of a synchronous one, or its coroutine to await."""
+        handler = self._handler(event)
         if handler is None:
             error = InvalidSecurity(f"no operation for action {event.action!r}")
             return self.service.fault(error, event.message.soap).reply
@@ -209,13 +214,35 @@ class WsscApp:
         exchange.finish(reply)
         return reply
 
-    async def _finish(self, step: Reply | _Awaiting) -> Reply:
+    async def _finish(self, step: Reply | _Awaiting, on_loop: bool = False) -> Reply:
+        """The reply: a coroutine handler awaited, its answer protected in a worker (on the loop when the
+        request was verified there and the answer is as small: ``on_loop``)."""
         if isinstance(step, Reply):
             return step
         outcome = await self._settle(step)
         if isinstance(outcome, Reply):
             return outcome
+        if on_loop and answer_size(outcome) <= LOOP_REQUEST_BYTES:
+            return self._respond(step.request, outcome)
         return await self.pool.run(self._respond, step.request, outcome)
+
+    async def _on_loop(
+        self, body: bytes, transport_action: str | None, over_tls: bool, exchange: Exchange
+    ) -> Reply | None:
+        """A light request (``SecureConversationService.is_light``): the compiled core verifies it on the event
+        loop; where the core declines it, the Python path decides it in a worker.  A synchronous handler runs
+        in a worker (it may block), a coroutine or :func:`nonblocking` one on the loop.  None: the pool is full."""
+        outcome = self.service.receive_light(body, transport_action=transport_action, over_tls=over_tls)
+        if not isinstance(outcome, (ApplicationRequest, TokenReply, FaultReply)):
+            rest = self.pool.submit_async(self._resume, outcome, exchange)
+            return None if rest is None else await self._finish(await rest)
+        event = self._received(outcome, exchange)
+        if isinstance(event, Reply):
+            return event
+        if in_worker(self._handler(event)):
+            step = self.pool.submit_async(self._answer, event)
+            return None if step is None else await self._finish(await step)
+        return await self._finish(self._answer(event), on_loop=True)
 
     # -- ASGI ----------------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -250,11 +277,19 @@ class WsscApp:
             return
         exchange = self.requests.start(_client_of(scope), body)
         over_tls = scope.get("scheme") == "https"
-        first = self.pool.submit_async(self._begin, body, _transport_action(headers), over_tls, exchange)
-        if first is None:
-            await _busy(send, soap)
-            return
-        reply = await self._finish(await first)
+        action = transport_action(headers)
+        if self.service.is_light(body, LOOP_REQUEST_BYTES):  # cheaper here than a handoff to a worker
+            light = await self._on_loop(body, action, over_tls, exchange)
+            if light is None:
+                await _busy(send, soap)
+                return
+            reply = light
+        else:
+            first = self.pool.submit_async(self._begin, body, action, over_tls, exchange)
+            if first is None:
+                await _busy(send, soap)
+                return
+            reply = await self._finish(await first)
         exchange.finish(reply)
         await _respond(send, reply.status, reply.data, reply.soap.content_type)
 
@@ -269,7 +304,7 @@ class WsscApp:
                 await _respond(send, 400, b"malformed Content-Length\n", "text/plain")
                 return None
             if length > self.max_body:
-                await _respond(send, *self._too_large())
+                await _respond(send, *self.too_large())
                 return None
         body = bytearray()
         while True:
@@ -278,7 +313,7 @@ class WsscApp:
                 return None
             chunk = message.get("body", b"")
             if len(body) + len(chunk) > self.max_body:  # chunked bodies declare no length: count as they come
-                await _respond(send, *self._too_large())
+                await _respond(send, *self.too_large())
                 return None
             body += chunk
             if not message.get("more_body", False):
@@ -286,51 +321,10 @@ class WsscApp:
 
     # -- WSGI -----------------------------------------------------------------------------------------------
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
-        """The same endpoint as a WSGI application (handlers may still be coroutines).  The WSGI server's
-        threads are the workers here: bound them there (e.g. gunicorn ``--threads``, waitress ``threads``)."""
+        """The same endpoint as a WSGI application (:func:`wssc.adapters.wsgi.application`)."""
+        return application(self)
 
-        def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-            if (
-                environ.get("REQUEST_METHOD") == "GET"
-                and self.wsdl is not None
-                and environ.get("QUERY_STRING", "").lower() == "wsdl"
-            ):
-                host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "localhost")
-                address = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{environ.get('PATH_INFO', '/')}"
-                return _wsgi_answer(start_response, 200, self.published_wsdl(address), "text/xml; charset=utf-8")
-            if environ.get("REQUEST_METHOD") != "POST":
-                message = b"SOAP endpoints accept POST only\n"
-                return _wsgi_answer(start_response, 405, message, "text/plain", [("Allow", "POST")])
-            body = self._wsgi_body(environ)
-            if isinstance(body, tuple):
-                return _wsgi_answer(start_response, *body)
-            headers = [(b"soapaction", environ.get("HTTP_SOAPACTION", "").encode("latin-1"))]
-            headers.append((b"content-type", environ.get("CONTENT_TYPE", "").encode("latin-1")))
-            over_tls = environ.get("wsgi.url_scheme") == "https"
-            client = f"{environ.get('REMOTE_ADDR', '-')}:{environ.get('REMOTE_PORT', '-')}"
-            reply = self.handle_blocking(body, _transport_action(headers), over_tls, client)
-            return _wsgi_answer(start_response, reply.status, reply.data, reply.soap.content_type)
-
-        return application
-
-    def _wsgi_body(self, environ: dict[str, Any]) -> bytes | tuple[int, bytes, str]:
-        """The body, read with a bound (PEP 3333: never past CONTENT_LENGTH), or the refusal to send."""
-        declared = environ.get("CONTENT_LENGTH") or ""
-        stream = environ["wsgi.input"]
-        if declared.strip():
-            length = content_length(declared)
-            if length is None:
-                return 400, b"malformed Content-Length\n", "text/plain"
-            if length > self.max_body:
-                return self._too_large()
-            data: bytes = stream.read(length)
-            return data
-        if not environ.get("wsgi.input_terminated"):
-            return 411, b"Content-Length required\n", "text/plain"
-        data = stream.read(self.max_body + 1)  # the server ends the stream (a chunked upload)
-        return data if len(data) <= self.max_body else self._too_large()
-
-    def _too_large(self) -> tuple[int, bytes, str]:
+    def too_large(self) -> tuple[int, bytes, str]:
         fault = self.service.fault(InvalidSecurity("message too large"), SOAP12).reply
         return 413, fault.data, SOAP12.content_type
 
@@ -363,20 +357,3 @@ async def _respond(
 async def _busy(send: Send, soap: SOAPVersion) -> None:
     """HTTP 503 with the ``wsa:EndpointUnavailable`` fault and Retry-After (:mod:`wssc.adapters.throttle`)."""
     await _respond(send, 503, _BUSY[soap], soap.content_type, [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
-
-
-def _wsgi_answer(
-    start_response: Callable[..., Any],
-    status: int,
-    data: bytes,
-    content_type: str,
-    extra: list[tuple[str, str]] | None = None,
-) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-    start_response(f"{status} {HTTPStatus(status).phrase}", headers + (extra or []))
-    return [data]
-
-
-def echo_handler(request: ApplicationRequest) -> Payload:
-    """The demo operation: the response Body holds the request Body's payload unchanged."""
-    return list(request.message.payload())

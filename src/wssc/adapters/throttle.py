@@ -43,6 +43,13 @@ MAX_QUEUED_CALLS: Final = 100 * (os.cpu_count() or 1)
 #: well-behaved client back off without giving up.
 RETRY_AFTER_SECONDS: Final = 1
 
+#: A request body at most this large, that the compiled core verifies (a context message: no RSA, no Renew),
+#: is verified on the event loop rather than in a worker: there it costs the core about 0.1 ms a KiB
+#: (``benchmarks/compare.py``), less than the handoff to a thread and back costs under the GIL
+#: (``benchmarks/serve.py``), and the Python path, should the core decline it, stays within a few
+#: milliseconds.  No precedent in WCF, whose I/O threads carry no GIL.
+LOOP_REQUEST_BYTES: Final = 16 * 1024
+
 _REASON: Final = "The endpoint is unable to process the message at this time."
 
 

@@ -13,12 +13,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Final
 
 from lxml import etree
 
 from wssc import namespaces as ns
 from wssc.conversation.bootstrap import USERNAME_FOR_CERTIFICATE, ServiceCredentials
+from wssc.conversation.classify import (
+    carries_encrypted_key,
+    check_classification,
+    plainly_context_message,
+    soap_of_request,
+    version_hint,
+)
 from wssc.conversation.context import Claim, SecurityContext
 from wssc.conversation.events import ApplicationRequest, Event, FaultReply, Incoming, Reply, TokenReply
 from wssc.conversation.negotiation import (
@@ -43,6 +49,7 @@ from wssc.errors import (
     WsscError,
 )
 from wssc.primitives.xml import Element, parse
+from wssc.security import compiled
 from wssc.security.addressing import Addressing, action_of, envelope, message_id_of
 from wssc.security.faults import fault_envelope
 from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS
@@ -50,12 +57,11 @@ from wssc.security.protect import add_transport_header, protect
 from wssc.security.replay import InMemoryReplayCache, ReplayCache
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion, check_understood, soap_version_of
-from wssc.security.unprotect import Receiver
-from wssc.tokens.encrypted_key import EK_TAG
+from wssc.security.unprotect import Attempt, Receiver
 from wssc.trust import actions
 from wssc.trust.elements import RequestType
 from wssc.trust.rst import RequestSecurityToken
-from wssc.versions import VERSIONS, SCVersion
+from wssc.versions import SCVersion
 
 _log = logging.getLogger(__name__)
 
@@ -138,7 +144,7 @@ class SecureConversationService:
         ``over_tls`` says the request arrived over HTTPS: then TransportWithMessageCredential messages are
         accepted too (the context key signs only the Timestamp; a UsernameToken may ride in clear).
         """
-        if self.negotiation is None and self.settings.stateless is None and _plainly_context_message(data):
+        if self.negotiation is None and self.settings.stateless is None and plainly_context_message(data):
             return self._receive_context_message(data, over_tls, transport_action)
         soap = SOAP12
         try:
@@ -152,37 +158,77 @@ class SecureConversationService:
             raw_action = action_of(header)
             info = actions.operation_for_action(raw_action or "")
             renewing = info is not None and info.operation is RequestType.RENEW and not info.is_response
-            bootstrap = _carries_encrypted_key(root, soap)
+            bootstrap = carries_encrypted_key(root, soap)
             receiver = self._receivers[(renewing, over_tls, bootstrap)]
             seal = self.settings.stateless
             carried = open_cookies(root, seal, self.clock()) if seal is not None else None
             with self._scope.request(carried):
                 message = receiver.unprotect(root, now=self.clock())
-                _check_classification(message, bootstrap, over_tls)
+                check_classification(message, bootstrap, over_tls)
                 check_understood(message.header, message.soap, self.settings.understood_headers)
                 return self._dispatch(message, renewing, Incoming(transport_action, over_tls))
         except WsscError as error:
-            return self.fault(error, soap, _version_hint(data))
+            return self.fault(error, soap, version_hint(data))
         except Exception:  # a bug of ours must not become a traceback on the wire
             _log.exception("unexpected error while processing a request")
-            return self.fault(RequestFailed("internal error"), soap, _version_hint(data))
+            return self.fault(RequestFailed("internal error"), soap, version_hint(data))
 
-    def _receive_context_message(self, data: bytes, over_tls: bool, transport_action: str | None) -> Event:
+    def is_light(self, data: bytes, max_bytes: int) -> bool:
+        """Whether :meth:`receive` of ``data`` is bounded cheap work: at most ``max_bytes``, plainly a context
+        message (no RSA key transport, no Renew: :func:`plainly_context_message`), and verified by the compiled
+        core (``wssc.security.compiled``), where the Python path costs several times more.  An adapter may run
+        such a request on its event loop rather than hand it to a thread (``wssc.adapters.asgi``)."""
+        return (
+            len(data) <= max_bytes
+            and compiled.core() is not None
+            and self.negotiation is None
+            and self.settings.stateless is None
+            and plainly_context_message(data)
+        )
+
+    def receive_light(
+        self, data: bytes, *, transport_action: str | None = None, over_tls: bool = False
+    ) -> Event | Callable[[], Event]:
+        """:meth:`receive` of a light request (:meth:`is_light`) by the compiled core alone, bounded work: the
+        event; or, where the core declined the message, the rest of its processing (the Python path, which
+        costs more: an adapter runs it in a worker), continuing the same attempt (its replay check)."""
+        receiver = self._receivers[(False, over_tls, False)]
+        attempt = receiver.attempt(self.clock())
+        try:
+            with self._scope.request(None):
+                message = receiver.unprotect_compiled(data, attempt)
+                if message is not None:
+                    return self._context_message(message, over_tls, transport_action)
+        except WsscError as error:
+            return self.fault(error, soap_of_request(data), version_hint(data))
+        except Exception:  # a bug of ours must not become a traceback on the wire
+            _log.exception("unexpected error while processing a request")
+            return self.fault(RequestFailed("internal error"), soap_of_request(data), version_hint(data))
+        return lambda: self._receive_context_message(data, over_tls, transport_action, attempt)
+
+    def _receive_context_message(
+        self, data: bytes, over_tls: bool, transport_action: str | None, attempt: Attempt | None = None
+    ) -> Event:
         """:meth:`receive` for a message whose bytes show it is neither a bootstrap message nor a Renew request
-        (:func:`_plainly_context_message`): the receiver is chosen without parsing, and the bytes go to it, so
+        (:func:`plainly_context_message`): the receiver is chosen without parsing, and the bytes go to it, so
         that the compiled core parses and verifies them and lxml never reads the original message (docs/core.md,
         "one source of truth"); the Python path parses them once, as before."""
         try:
             with self._scope.request(None):
-                message = self._receivers[(False, over_tls, False)].unprotect(data, now=self.clock())
-                _check_classification(message, False, over_tls)
-                check_understood(message.header, message.soap, self.settings.understood_headers)
-                return self._dispatch(message, False, Incoming(transport_action, over_tls))
+                receiver = self._receivers[(False, over_tls, False)]
+                message = receiver.unprotect(data, now=self.clock(), attempt=attempt)
+                return self._context_message(message, over_tls, transport_action)
         except WsscError as error:
-            return self.fault(error, _soap_of(data), _version_hint(data))
+            return self.fault(error, soap_of_request(data), version_hint(data))
         except Exception:  # a bug of ours must not become a traceback on the wire
             _log.exception("unexpected error while processing a request")
-            return self.fault(RequestFailed("internal error"), _soap_of(data), _version_hint(data))
+            return self.fault(RequestFailed("internal error"), soap_of_request(data), version_hint(data))
+
+    def _context_message(self, message: VerifiedMessage, over_tls: bool, transport_action: str | None) -> Event:
+        """The checks after a context message verified, and its dispatch."""
+        check_classification(message, False, over_tls)
+        check_understood(message.header, message.soap, self.settings.understood_headers)
+        return self._dispatch(message, False, Incoming(transport_action, over_tls))
 
     def fault(self, error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion | None = None) -> FaultReply:
         """The fault reply for ``error`` (spec code and reason, never the local detail), with wsc: and wst:
@@ -329,64 +375,6 @@ def _verified_action(message: VerifiedMessage, incoming: Incoming) -> str | None
                     return (element.text or "").strip() or None
                 return None  # an unsigned wsa:Action: neither it nor the transport's action is believed
     return incoming.transport_action
-
-
-#: What the bytes of a request must not hold for :func:`_plainly_context_message` to say it is no bootstrap message
-#: and no Renew request.  An element name is spelt out in the bytes (XML 1.0 section 2.3: no reference or markup
-#: can build one), so a message without ``EncryptedKey`` has no xenc:EncryptedKey.  The text of wsa:Action could
-#: spell "Renew" otherwise only through a reference (``&``: a character reference, or one of the five predefined
-#: entities, the only ones without a DTD, which is refused anyway), a CDATA section or a comment the parser drops,
-#: the text around it read as one (both begin ``<!``).  ``&`` and ``!`` are single bytes, found at memchr speed;
-#: neither occurs in base64 (XML Schema base64Binary), and a message holding one is only classified the slow way.
-_NOT_IN_PLAIN_CONTEXT_MESSAGES: Final = (b"&", b"!", b"Renew", b"EncryptedKey")
-
-
-def _plainly_context_message(data: bytes) -> bool:
-    """Whether the bytes alone prove the request is neither a bootstrap message (no EncryptedKey in any Security
-    header: :func:`_carries_encrypted_key` would say False) nor a Renew request (its wsa:Action cannot name one):
-    then its receiver is known before any parser reads it.  Only for UTF-8 without an XML declaration or a byte
-    order mark (XML 1.0 appendix F: a document starting ``<`` and a character other than ``?``), where every name
-    is its ASCII bytes; any other message is parsed first, as always.  False answers cost nothing but the fast
-    path: such a message is classified on its parsed tree."""
-    if data[:1] != b"<" or data[1:2] in (b"?", b"\x00", b""):
-        return False
-    return not any(marker in data for marker in _NOT_IN_PLAIN_CONTEXT_MESSAGES)
-
-
-def _soap_of(data: bytes) -> SOAPVersion:
-    """The SOAP version of a request that failed (for its fault), SOAP 1.2 when it cannot be read."""
-    try:
-        return soap_version_of(parse(data))
-    except WsscError:
-        return SOAP12
-
-
-def _carries_encrypted_key(root: Element, soap: SOAPVersion) -> bool:
-    """Whether a Security header of the request holds an xenc:EncryptedKey: a bootstrap message (its key is
-    transported to the service certificate), which gets the bootstrap's requirements; else a context message."""
-    header = root.find(soap.qname("Header"))
-    if header is None:
-        return False
-    return any(h.find(EK_TAG) is not None for h in header.iterchildren(ns.qn(ns.WSSE, "Security")))
-
-
-def _check_classification(message: VerifiedMessage, bootstrap: bool, over_tls: bool) -> None:
-    """The key that signed must be of the kind whose requirements were applied: a context message may not
-    borrow a bootstrap's requirements by carrying an EncryptedKey it does not sign with, nor a bootstrap
-    credential sign a message checked as a context message (wsse:InvalidSecurity, WS-SP 1.2 section 7)."""
-    origin = message.signature_key
-    if origin is None or (over_tls and not bootstrap):
-        return  # TransportWithMessageCredential: TLS protects the message, the context key signs the Timestamp
-    if bootstrap != (origin.kind in ("encrypted-key", "x509")):
-        raise InvalidSecurity("the message's signing key is not of the kind its tokens announce")
-
-
-def _version_hint(data: bytes) -> SCVersion | None:
-    """The protocol version a (possibly unverifiable) request used, from the namespaces it mentions."""
-    for version in VERSIONS:
-        if version.sc.encode() in data or version.trust.encode() in data:
-            return version
-    return None
 
 
 __all__ = [

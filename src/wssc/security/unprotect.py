@@ -8,10 +8,11 @@ only that (:class:`VerifiedMessage`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -55,6 +56,37 @@ def _find_security(env: Envelope) -> Element:
     return ours[0]
 
 
+@dataclasses.dataclass
+class Attempt:
+    """One message's verification under way (:meth:`Receiver.attempt`)."""
+
+    now: datetime
+    #: the replay check of this message, shared by the compiled core and the Python path
+    seen_once: Callable[[bytes], None]
+    #: the compiled core was tried and declined: only the Python path is left
+    core_declined: bool = False
+
+
+@contextlib.contextmanager
+def _bad_input_is_invalid_security() -> Iterator[None]:
+    """Last line of defence: malformed input that slipped past a check is still only a bad message."""
+    try:
+        yield
+    except WsscError:
+        raise
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        AssertionError,
+        OverflowError,
+        etree.LxmlError,
+    ) as exc:
+        raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
+
+
 class Receiver:
     """Verifies incoming messages for one endpoint; holds the replay cache those messages share."""
 
@@ -73,33 +105,44 @@ class Receiver:
         self.replay_cache: ReplayCache = InMemoryReplayCache() if replay_cache is None else replay_cache
         self._core_cache: tuple[tuple[Limits, Requirements], tuple[dict[str, int], dict[str, Any]]] | None = None
 
-    def unprotect(self, data: bytes | Element, *, now: datetime | None = None) -> VerifiedMessage:
-        """Verify and decrypt ``data``; raises a :class:`~wssc.errors.WsscError` subclass on any failure."""
-        now = now or datetime.now(timezone.utc)
-        seen_once = self._seen_once(now)
-        try:
-            core = compiled.core()
-            if core is not None and isinstance(data, bytes):
-                verified = compiled_unprotect.unprotect(
-                    core, data, self.resolver, self.requirements, self._core_settings(), now, seen_once
-                )
+    def unprotect(
+        self, data: bytes | Element, *, now: datetime | None = None, attempt: Attempt | None = None
+    ) -> VerifiedMessage:
+        """Verify and decrypt ``data``; raises a :class:`~wssc.errors.WsscError` subclass on any failure.
+
+        ``attempt`` continues one that :meth:`unprotect_compiled` began (its time and replay check), where
+        the compiled core declined: the Python path decides, as within one call."""
+        attempt = attempt if attempt is not None else self.attempt(now)
+        with _bad_input_is_invalid_security():
+            if not attempt.core_declined:
+                verified = self._compiled(data, attempt)
                 if verified is not None:
                     return verified
-            return self._unprotect(data, now, seen_once)
-        except WsscError:
-            raise
-        except (
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            AttributeError,
-            AssertionError,
-            OverflowError,
-            etree.LxmlError,
-        ) as exc:
-            # Last line of defence: malformed input that slipped past a check is still only a bad message.
-            raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
+            return self._unprotect(data, attempt.now, attempt.seen_once)
+
+    def attempt(self, now: datetime | None = None) -> Attempt:
+        """The start of one message's verification: its time and its replay check, which a compiled attempt
+        and the Python path after it share (a value admitted once is not a replay of itself)."""
+        now = now or datetime.now(timezone.utc)
+        return Attempt(now, self._seen_once(now))
+
+    def unprotect_compiled(self, data: bytes, attempt: Attempt) -> VerifiedMessage | None:
+        """:meth:`unprotect` by the compiled core alone, bounded work for a message of bounded size: the
+        verified message, or None when the core is absent or declined (then ``unprotect(data,
+        attempt=attempt)`` decides, on the Python path).  Raises what the core's walk refuses for good: a
+        replayed message."""
+        with _bad_input_is_invalid_security():
+            return self._compiled(data, attempt)
+
+    def _compiled(self, data: bytes | Element, attempt: Attempt) -> VerifiedMessage | None:
+        core = compiled.core()
+        verified = None
+        if core is not None and isinstance(data, bytes):
+            verified = compiled_unprotect.unprotect(
+                core, data, self.resolver, self.requirements, self._core_settings(), attempt.now, attempt.seen_once
+            )
+        attempt.core_declined = verified is None
+        return verified
 
     def _core_settings(self) -> tuple[dict[str, int], dict[str, Any]]:
         """The limits and requirements as the compiled core reads them, converted once per pair of objects

@@ -1,0 +1,49 @@
+"""What an application registers with :class:`~wssc.adapters.asgi.WsscApp`: handlers, by WS-Addressing action,
+that receive only verified data and return the payload of the response Body; and where they run over ASGI (a
+worker thread, or the event loop for a coroutine or a handler marked :func:`nonblocking`)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
+
+from lxml import etree
+
+from wssc.conversation.events import ApplicationRequest
+from wssc.primitives.xml import Element
+
+Payload = Element | bytes | list[Element]
+Handler = Callable[[ApplicationRequest], Payload | Awaitable[Payload]]
+H = TypeVar("H", bound=Handler)
+
+_NONBLOCKING: Final = "wssc_nonblocking"
+
+
+def answer_size(payload: Payload) -> int:
+    """The size of a handler's answer as it will be written (an element serialised to count it)."""
+    if isinstance(payload, bytes):
+        return len(payload)
+    elements = payload if isinstance(payload, list) else [payload]
+    return sum(len(etree.tostring(element)) for element in elements)
+
+
+def nonblocking(handler: H) -> H:
+    """Mark a synchronous handler that neither blocks nor computes for long: over ASGI it runs on the event
+    loop after a request verified there (``SecureConversationService.is_light``), as a coroutine handler
+    does, rather than in a worker.  Unmarked synchronous handlers always run in a worker (``wssc.adapters.asgi``)."""
+    setattr(handler, _NONBLOCKING, True)
+    return handler
+
+
+def in_worker(handler: Handler | None) -> bool:
+    """Whether a handler must run in a worker: synchronous, and not marked :func:`nonblocking`."""
+    if handler is None or inspect.iscoroutinefunction(handler):
+        return False
+    return not getattr(handler, _NONBLOCKING, False)
+
+
+@nonblocking
+def echo_handler(request: ApplicationRequest) -> Payload:
+    """The demo operation: the response Body holds the request Body's payload unchanged."""
+    return list(request.message.payload())
