@@ -8,7 +8,7 @@ use quick_xml::reader::Reader;
 
 use super::shared::Interner;
 use super::{Attribute, ElementData, Name, Node, NodeId, NodeKind, XmlStr};
-use crate::names::{all_chars_allowed, is_ncname, split_qname};
+use crate::names::{all_chars_allowed, is_ncname};
 use crate::xmltext::{
     attributes_separated, check_declaration, check_namespace_uri, has_cdata_end,
     normalize_attribute, push_normalized_line_ends, resolve_reference,
@@ -346,7 +346,10 @@ impl Builder<'_> {
             return Err(XmlError::TooDeep);
         }
         let qname: &str = e.name().0;
-        let (prefix, local) = split_qname(qname).ok_or_else(|| malformed("bad element name"))?;
+        let (prefix, local) = self
+            .names
+            .qname(qname)
+            .ok_or_else(|| malformed("bad element name"))?;
         if prefix == "xmlns" {
             return Err(ns_error("element in the xmlns namespace"));
         }
@@ -400,13 +403,15 @@ impl Builder<'_> {
                 self.check_uri(&value)?;
                 declarations.push((declared.to_string(), value.into_owned()));
             } else {
-                let (prefix, local) =
-                    split_qname(key).ok_or_else(|| malformed("bad attribute name"))?;
+                let (prefix, local) = self
+                    .names
+                    .qname(key)
+                    .ok_or_else(|| malformed("bad attribute name"))?;
                 let value = normalize_attribute(attr.value)?;
                 attributes.push(Attribute {
                     name: Name {
-                        prefix: self.names.get(prefix),
-                        local: self.names.get(local),
+                        prefix,
+                        local,
                         ns: self.names.empty(), // resolved once every declaration is in scope
                     },
                     value: value.into_owned(),
@@ -427,7 +432,7 @@ impl Builder<'_> {
         if self.scope.len() > self.limits.max_namespaces_in_scope {
             return Err(XmlError::TooManyNamespaces);
         }
-        let (prefix, ns) = match self.lookup(prefix) {
+        let (prefix, ns) = match self.lookup(&prefix) {
             Some(found) => found,
             None if prefix.is_empty() => (self.names.empty(), self.names.empty()),
             None => return Err(ns_error("undeclared element prefix")),
@@ -446,7 +451,6 @@ impl Builder<'_> {
         }) {
             return Err(ns_error("two attributes with the same expanded name"));
         }
-        let local = self.names.get(local);
         let id = self.add(NodeKind::Element(ElementData {
             name: Name { prefix, local, ns },
             attributes,
@@ -465,6 +469,9 @@ impl Builder<'_> {
 /// [`Limits::max_attributes`] attributes: past a few, the keys are sorted rather than compared pairwise, so
 /// that a document of tags with hundreds of attributes costs no more than its size.
 fn repeated<'a, T, K: Ord + 'a>(items: &'a [T], key: impl Fn(&'a T) -> Option<K>) -> bool {
+    if items.len() < 2 {
+        return false;
+    }
     if items.len() <= 8 {
         return items.iter().enumerate().any(|(i, a)| {
             key(a).is_some_and(|k| items.iter().take(i).any(|b| key(b).as_ref() == Some(&k)))

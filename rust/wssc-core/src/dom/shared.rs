@@ -95,6 +95,10 @@ pub(crate) struct Interner {
     empty: XmlStr,
     /// the declared namespace URIs found absolute so far (interned), at most [`Interner::MAX_CHECKED_URIS`]
     checked_uris: Vec<XmlStr>,
+    /// the qualified names met so far, each with its (prefix, local part): (qname, prefix, local)
+    qnames: Vec<(XmlStr, XmlStr, XmlStr)>,
+    /// `SLOTS` entries for `qnames`, as `slots` for `names`
+    qname_slots: Vec<u8>,
 }
 
 impl Interner {
@@ -111,7 +115,45 @@ impl Interner {
             slots: vec![0; Self::SLOTS],
             empty: XmlStr::default(),
             checked_uris: Vec::new(),
+            qnames: Vec::new(),
+            qname_slots: vec![0; Self::SLOTS],
         }
+    }
+
+    /// The (prefix, local part) of a qualified name (Namespaces in XML 1.0 [7]), both interned; None when it
+    /// is not one.  A name met before is split and checked once per document: a SOAP message repeats a few
+    /// tag and attribute names hundreds of times.
+    pub(crate) fn qname(&mut self, raw: &str) -> Option<(XmlStr, XmlStr)> {
+        let mut slot = Self::slot_of(raw.as_bytes());
+        let mut free = None;
+        for _ in 0..Self::SLOTS {
+            let Some(&entry) = self.qname_slots.get(slot) else {
+                break;
+            };
+            if entry == 0 {
+                free = Some(slot);
+                break;
+            }
+            if let Some((q, prefix, local)) = self.qnames.get(usize::from(entry) - 1) {
+                if q.as_str() == raw {
+                    return Some((prefix.clone(), local.clone()));
+                }
+            }
+            slot = (slot + 1) & (Self::SLOTS - 1);
+        }
+        let (prefix, local) = crate::names::split_qname(raw)?;
+        let (prefix, local) = (self.get(prefix), self.get(local));
+        if let (Some(slot), true) = (free, self.qnames.len() < Self::MAX_NAMES) {
+            if let (Ok(index), Some(entry)) = (
+                u8::try_from(self.qnames.len() + 1),
+                self.qname_slots.get_mut(slot),
+            ) {
+                *entry = index;
+                self.qnames
+                    .push((XmlStr::from(raw), prefix.clone(), local.clone()));
+            }
+        }
+        Some((prefix, local))
     }
 
     pub(crate) fn empty(&self) -> XmlStr {
