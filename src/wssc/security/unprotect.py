@@ -8,13 +8,12 @@ only that (:class:`VerifiedMessage`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Final
 
 from lxml import etree
 
@@ -67,24 +66,17 @@ class Attempt:
     core_declined: bool = False
 
 
-@contextlib.contextmanager
-def _bad_input_is_invalid_security() -> Iterator[None]:
-    """Last line of defence: malformed input that slipped past a check is still only a bad message."""
-    try:
-        yield
-    except WsscError:
-        raise
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        AssertionError,
-        OverflowError,
-        etree.LxmlError,
-    ) as exc:
-        raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
+#: What malformed input that slipped past a check raises: still only a bad message (the last line of defence).
+_BAD_INPUT: Final = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    AssertionError,
+    OverflowError,
+    etree.LxmlError,
+)
 
 
 class Receiver:
@@ -113,12 +105,16 @@ class Receiver:
         ``attempt`` continues one that :meth:`unprotect_compiled` began (its time and replay check), where
         the compiled core declined: the Python path decides, as within one call."""
         attempt = attempt if attempt is not None else self.attempt(now)
-        with _bad_input_is_invalid_security():
+        try:
             if not attempt.core_declined:
                 verified = self._compiled(data, attempt)
                 if verified is not None:
                     return verified
             return self._unprotect(data, attempt.now, attempt.seen_once)
+        except WsscError:
+            raise
+        except _BAD_INPUT as exc:
+            raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
 
     def attempt(self, now: datetime | None = None) -> Attempt:
         """The start of one message's verification: its time and its replay check, which a compiled attempt
@@ -131,8 +127,12 @@ class Receiver:
         verified message, or None when the core is absent or declined (then ``unprotect(data,
         attempt=attempt)`` decides, on the Python path).  Raises what the core's walk refuses for good: a
         replayed message."""
-        with _bad_input_is_invalid_security():
+        try:
             return self._compiled(data, attempt)
+        except WsscError:
+            raise
+        except _BAD_INPUT as exc:
+            raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
 
     def _compiled(self, data: bytes | Element, attempt: Attempt) -> VerifiedMessage | None:
         core = compiled.core()
