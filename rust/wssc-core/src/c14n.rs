@@ -387,7 +387,12 @@ pub(crate) fn write_pi(out: &mut Vec<u8>, target: &str, data: &str) {
 /// Namespace URIs are escaped as attribute values (Canonical XML writes them as they are, which for a URI
 /// with `&` is not well-formed); the output is always well-formed for a tree [`Document::parse`] built.
 pub fn write_node(doc: &Document, node: NodeId, out: &mut Vec<u8>) {
-    let mut stack = vec![Step::Enter(node)];
+    write_nodes(doc, std::slice::from_ref(&node), out);
+}
+
+/// [`write_node`] for each of `nodes` in turn (one walk: a start tag's children written without a walk each).
+pub fn write_nodes(doc: &Document, nodes: &[NodeId], out: &mut Vec<u8>) {
+    let mut stack: Vec<Step<'_>> = nodes.iter().rev().map(|n| Step::Enter(*n)).collect();
     while let Some(step) = stack.pop() {
         match step {
             Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {

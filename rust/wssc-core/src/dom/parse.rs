@@ -54,8 +54,11 @@ pub(super) fn parse_document(
     limits: &Limits,
 ) -> Result<NodeId> {
     let text = decode(input, limits)?;
-    // one node per markup start is about right (elements, text between tags); the arena never regrows
-    nodes.reserve(memchr::memchr_iter(b'<', text.as_bytes()).count() + 1);
+    // one node per markup start is about right (elements, text between tags); and room for what a message's
+    // encrypted parts will add when decrypted (their plaintext is markup as dense as a SOAP Body, about one
+    // node in 40 bytes of the message), so that the arena is not copied when they are
+    let markup = memchr::memchr_iter(b'<', text.as_bytes()).count() + 1;
+    nodes.reserve(markup.max(text.len() / ROOM_PER_NODE));
     let mut builder = Builder {
         nodes,
         limits,
@@ -74,6 +77,9 @@ pub(super) fn parse_document(
         None => Err(malformed("no document element")),
     }
 }
+
+/// Bytes of a message per node reserved for the tree (see [`parse_document`]).
+const ROOM_PER_NODE: usize = 40;
 
 /// What wssc's Python path refuses anywhere in decrypted data (see [`parse_fragment`]).
 const REFUSED_IN_FRAGMENT: [&[u8]; 3] = [b"<!DOCTYPE", b"<!ENTITY", b"<?xml"];
@@ -277,7 +283,7 @@ impl Builder<'_> {
             last.filter(|l| matches!(self.nodes.get(*l).map(|n| &n.kind), Some(NodeKind::Text(_))));
         let id = match merge {
             Some(l) => l,
-            None => self.add(NodeKind::Text(String::new())),
+            None => self.add(NodeKind::Text(String::with_capacity(t.len()))),
         };
         let Some(Node {
             kind: NodeKind::Text(target),

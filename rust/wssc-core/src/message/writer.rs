@@ -88,9 +88,7 @@ pub(crate) fn write_detached(
         ancestor = doc.parent(n);
     }
     write_start(out, e, &decls);
-    for child in &e.children {
-        write_node(doc, *child, out);
-    }
+    crate::c14n::write_nodes(doc, &e.children, out);
     write_end(out, e);
     Ok(())
 }
