@@ -53,6 +53,12 @@ def installed() -> bool:
     return _CORE is not None
 
 
+def installed_core() -> ModuleType | None:
+    """The compiled core whether or not this call may use it (None when not installed): for checking what it
+    produced, such as the record of a message it verified, wherever and whenever that is read."""
+    return _CORE
+
+
 def core() -> ModuleType | None:
     """The compiled core when it is to be used for this call, else None (the Python path)."""
     if _CORE is None or _ENV_FORCES_PYTHON or getattr(_FORCED, "python", False):
