@@ -16,6 +16,9 @@ use crate::xmltext::{write_attribute_value, write_quoted_uri, write_text};
 use crate::{Limits, Selector, XmlError, WSU_NS, XML_NS};
 
 pub mod inclusive;
+mod serialize;
+
+pub use serialize::{write_node, write_nodes};
 
 type Result<T> = std::result::Result<T, XmlError>;
 
@@ -343,7 +346,7 @@ pub(crate) fn write_qname(out: &mut Vec<u8>, prefix: &str, local: &str) {
 }
 
 /// ` xmlns=` or ` xmlns:p=`.
-fn write_declaration_name(out: &mut Vec<u8>, prefix: &str) {
+pub(crate) fn write_declaration_name(out: &mut Vec<u8>, prefix: &str) {
     if prefix.is_empty() {
         out.extend_from_slice(b" xmlns=");
     } else {
@@ -376,47 +379,4 @@ pub(crate) fn write_pi(out: &mut Vec<u8>, target: &str, data: &str) {
         out.extend_from_slice(data.as_bytes());
     }
     out.extend_from_slice(b"?>");
-}
-
-/// The core's serializer for the parts of its output that are not signed: the subtree at `node` with each
-/// element's own namespace declarations written as they are (not only the visibly utilized ones, and no
-/// others), attributes in document order, text and attribute values escaped exactly as Canonical XML 1.0
-/// section 2.3 escapes them, an empty element as a start and an end tag, processing instructions as
-/// Canonical XML writes them.
-///
-/// Namespace URIs are escaped as attribute values (Canonical XML writes them as they are, which for a URI
-/// with `&` is not well-formed); the output is always well-formed for a tree [`Document::parse`] built.
-pub fn write_node(doc: &Document, node: NodeId, out: &mut Vec<u8>) {
-    write_nodes(doc, std::slice::from_ref(&node), out);
-}
-
-/// [`write_node`] for each of `nodes` in turn (one walk: a start tag's children written without a walk each).
-pub fn write_nodes(doc: &Document, nodes: &[NodeId], out: &mut Vec<u8>) {
-    let mut stack: Vec<Step<'_>> = nodes.iter().rev().map(|n| Step::Enter(*n)).collect();
-    while let Some(step) = stack.pop() {
-        match step {
-            Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {
-                Some(NodeKind::Element(e)) => {
-                    out.push(b'<');
-                    write_qname(out, &e.name.prefix, &e.name.local);
-                    for (p, uri) in &e.namespace_declarations {
-                        write_declaration_name(out, p);
-                        out.push(b'"');
-                        write_attribute_value(out, uri);
-                        out.push(b'"');
-                    }
-                    for a in &e.attributes {
-                        write_attribute(out, a);
-                    }
-                    out.push(b'>');
-                    stack.push(Step::Leave(e, 0, 0));
-                    stack.extend(e.children.iter().rev().map(|c| Step::Enter(*c)));
-                }
-                Some(NodeKind::Text(t)) => write_text(out, t),
-                Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
-                None => {}
-            },
-            Step::Leave(e, _, _) => write_end(e, out),
-        }
-    }
 }
