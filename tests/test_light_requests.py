@@ -4,6 +4,7 @@ as the rest of the same attempt, its replay check included."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from wssc.adapters.throttle import LOOP_REQUEST_BYTES
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
 from wssc.conversation.client import ClientSession
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
+from wssc.conversation.store import InMemoryContextStore
 from wssc.security import compiled, compiled_unprotect
+from wssc.security.replay import InMemoryReplayCache
 from wssc.tokens.x509 import self_signed
 
 pytest.importorskip("wssc._core")
@@ -21,10 +24,10 @@ SERVICE = self_signed("light service")
 PAYLOAD = b'<e:echo xmlns:e="urn:e">light</e:echo>'
 
 
-def _established() -> tuple[SecureConversationService, ClientSession]:
+def _established(**kwargs: Any) -> tuple[SecureConversationService, ClientSession]:
     if compiled.core() is None:
         pytest.skip("the compiled core is not in use here (WSSC_PURE_PYTHON): no request is light")
-    service = SecureConversationService(ServiceCredentials(*SERVICE))
+    service = SecureConversationService(ServiceCredentials(*SERVICE), **kwargs)
     session = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo")
     event = service.receive(session.establish())
     assert isinstance(event, TokenReply), getattr(event, "error", event)
@@ -79,3 +82,33 @@ def test_what_is_not_light() -> None:
     with compiled.forced_python():
         assert not service.is_light(request, LOOP_REQUEST_BYTES)
     assert service.is_light(request, LOOP_REQUEST_BYTES)
+
+
+class _FarmStore(InMemoryContextStore):
+    """Stands for a store that waits on the network (Redis): any store that is not the in-memory one."""
+
+
+class _FarmReplays:
+    """Stands for a replay cache that waits on the network (Redis)."""
+
+    def __init__(self) -> None:
+        self.memory = InMemoryReplayCache()
+
+    def add(self, key: bytes, expires: datetime, now: datetime) -> bool:
+        return self.memory.add(key, expires, now)
+
+
+@pytest.mark.parametrize("shared", ["store", "replays"])
+def test_nothing_is_light_where_contexts_or_replays_live_outside_this_process(shared: str) -> None:
+    """A request that would wait on Redis is no bounded work: never verified on an event loop."""
+    kwargs: dict[str, Any] = {"replay_cache": _FarmReplays()} if shared == "replays" else {}
+    service = SecureConversationService(
+        ServiceCredentials(*SERVICE), _FarmStore() if shared == "store" else None, **kwargs
+    )
+    session = ClientSession(ClientBootstrap(SERVICE[0]), "http://svc/echo")
+    event = service.receive(session.establish())
+    assert isinstance(event, TokenReply), getattr(event, "error", event)
+    session.receive(event.reply.data)
+    request = session.request(PAYLOAD, "urn:e:echo")
+    assert not service.is_light(request, LOOP_REQUEST_BYTES)
+    assert isinstance(service.receive(request), ApplicationRequest)  # positive control: it is served, in a worker

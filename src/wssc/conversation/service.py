@@ -98,6 +98,9 @@ class SecureConversationService:
         #: the security token service answering RSTs, sharing this service's request-scoped store
         self.tokens = TokenService(credentials, self._scope, self.settings, clock=clock, on_new_key=on_new_key)
         self._replays: ReplayCache = replay_cache if replay_cache is not None else InMemoryReplayCache()
+        #: contexts and replays in this process's memory, wssc's own stores (a subclass may wait on anything): a
+        #: request under a context then waits on no network
+        self._in_memory = type(self._scope.base) is InMemoryContextStore and type(self._replays) is InMemoryReplayCache
         if self.settings.bootstrap == USERNAME_FOR_CERTIFICATE and credentials.users is None:
             raise ValueError("the username-for-certificate bootstrap needs the credentials' users")
         self.negotiation: NegotiationService | None = None
@@ -175,11 +178,13 @@ class SecureConversationService:
 
     def is_light(self, data: bytes, max_bytes: int) -> bool:
         """Whether :meth:`receive` of ``data`` is bounded cheap work: at most ``max_bytes``, plainly a context
-        message (no RSA key transport, no Renew: :func:`plainly_context_message`), and verified by the compiled
-        core (``wssc.security.compiled``), where the Python path costs several times more.  An adapter may run
-        such a request on its event loop rather than hand it to a thread (``wssc.adapters.asgi``)."""
+        message (no RSA key transport, no Renew: :func:`plainly_context_message`), verified by the compiled
+        core (``wssc.security.compiled``), where the Python path costs several times more, under contexts and a
+        replay cache held in this process's memory (a Redis store would wait on the network).  An adapter may
+        run such a request on its event loop rather than hand it to a thread (``wssc.adapters.asgi``)."""
         return (
             len(data) <= max_bytes
+            and self._in_memory
             and compiled.core() is not None
             and self.negotiation is None
             and self.settings.stateless is None
