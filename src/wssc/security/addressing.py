@@ -63,7 +63,8 @@ def envelope(
 ) -> bytes:
     """A SOAP envelope with WS-Addressing headers, copies of the application ``headers`` after them, and
     ``body`` (an element or serialised element) in its Body."""
-    root = etree.Element(soap.qname("Envelope"), nsmap={"s": soap.namespace, "a": wsa_namespace})
+    # ``u`` declared on the Envelope as WCF declares it, for the wsu:Id attributes protect adds
+    root = etree.Element(soap.qname("Envelope"), nsmap={"s": soap.namespace, "a": wsa_namespace, "u": ns.WSU})
     header = etree.SubElement(root, soap.qname("Header"))
     if addressing is not None:
         action = etree.SubElement(header, ns.qn(wsa_namespace, "Action"))

@@ -123,18 +123,23 @@ def _ensure_id(element: Element, ids: _Ids, kind: str) -> str:
 
 
 def _with_wsu_declared(root: Element) -> Element:
-    """Declare the utility namespace on the Envelope so the wsu:Id attributes added to Body and headers need no local
-    declarations (lxml cannot add a declaration to an existing element, so the children move to a new root)."""
+    """The envelope with the utility namespace declared on the Envelope as ``u`` (WCF's prefix: Mono's WCF
+    re-serialises the WS-Addressing headers it verifies with ``u:Id`` and an Envelope-level ``xmlns:u``, so
+    any other prefix breaks their digests there), so that the wsu:Id attributes added to the Body and the
+    headers need no declarations of their own.
+
+    lxml cannot add a declaration to an element, and moving the children under a new root that declares it
+    would re-point every name of theirs at a declaration of the same URI found above, whatever its prefix:
+    an element written with a prefix its header binds again would change namespace on the wire, and what was
+    signed would not be what is sent.  The declaration is written into the serialised Envelope's start tag
+    instead, and the result parsed again: every name keeps the binding it had."""
     if ns.WSU in root.nsmap.values() or "u" in root.nsmap or root.getparent() is not None:
         return root
-    # WCF's prefix: Mono's WCF re-serialises the WS-Addressing headers it verifies with ``u:Id`` and an
-    # Envelope-level ``xmlns:u``, so any other prefix breaks their digests there.
-    nsmap = {**root.nsmap, "u": ns.WSU}  # a None key (default namespace) is valid for lxml
-    new_root = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=nsmap)  # type: ignore[arg-type,misc]
-    new_root.text = root.text
-    for child in list(root):
-        new_root.append(child)
-    return new_root
+    data = etree.tostring(root)
+    head = ("<" + (f"{root.prefix}:" if root.prefix else "") + etree.QName(root).localname).encode()
+    if not data.startswith(head):  # lxml writes the start tag it read; anything else is a bug of ours
+        raise ValueError("the Envelope does not serialise as it was read")
+    return parse(head + f' xmlns:u="{ns.WSU}"'.encode() + data[len(head) :])
 
 
 def protect(
