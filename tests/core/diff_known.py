@@ -22,7 +22,8 @@ def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | 
       counts, and so does the declaration protect adds for the wsu:Id it writes: ``u`` on the root, or where
       ``u`` is taken or the utility namespace is the default, a prefix lxml makes up on the element): the
       decrypted elements moved into the tree can change prefix (lxml picks a declaration by URI), so their
-      digest fails;
+      digest fails; and a prefix the utility namespace has above an encrypted part, bound to another
+      namespace inside it, which has the same effect on the part's own wsu:Id;
     """
     if policy is None:
         return None
@@ -45,6 +46,12 @@ def known_python_bug(envelope: bytes, policy: ProtectionPolicy | None) -> str | 
         # (the utility namespace under a prefix the root does not give it: protect declares it again for
         # the wsu:Id it adds, on the root as ``u`` or, where ``u`` is taken, on the element, as lxml does)
         own_wsu = {p for p, uri in bindings if uri == WSU} - root_wsu - set(added)
-        if len(set(uris)) < len(uris) or (None, WSU) in bindings or own_wsu:
+        # (a prefix the utility namespace has above the part, bound again inside it: the wsu:Id written on
+        # the part needs another prefix there, which the decrypted element's move re-points)
+        parent = part.getparent()
+        above = {p for p, uri in (parent.nsmap if parent is not None else {}).items() if uri == WSU} | set(added)
+        inside = {(p, uri) for e in part.iter() if isinstance(e.tag, str) for p, uri in e.nsmap.items()}
+        rebound = {p for p, uri in inside if p in above and uri != WSU}
+        if len(set(uris)) < len(uris) or (None, WSU) in bindings or own_wsu or rebound:
             reasons.add("aliased")
     return ",".join(sorted(reasons)) or None
