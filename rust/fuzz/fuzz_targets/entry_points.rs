@@ -53,22 +53,8 @@ fn fuzz_round_trip(data: &[u8]) {
         "<wsse:SecurityTokenReference xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:Reference URI=\"#SCT-1\" ValueType=\"{SC13}/sct\"/></wsse:SecurityTokenReference>"
     );
     let options = ProtectOptions {
-        signature: "http://www.w3.org/2000/09/xmldsig#hmac-sha1".into(),
-        digest: "http://www.w3.org/2000/09/xmldsig#sha1".into(),
-        encryption: "http://www.w3.org/2001/04/xmlenc#aes256-cbc".into(),
-        signature_key_length: 24,
-        encryption_key_length: 32,
-        sign: true,
-        encrypt: true,
-        derived_keys: true,
-        encrypt_signature: true,
         encrypt_before_sign: data.first().is_some_and(|b| b & 1 == 1),
-        include_timestamp: true,
-        sign_body: true,
-        sign_addressing_headers: true,
-        signed_headers: vec![],
-        encrypted_headers: vec![],
-        protect_tokens: false,
+        ..ProtectOptions::default()
     };
     let input = ProtectInput {
         envelope: data,

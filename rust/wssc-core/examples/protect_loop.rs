@@ -43,24 +43,7 @@ fn main() {
     let sc = "http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512";
     let token = format!("<c:SecurityContextToken xmlns:c=\"{sc}\" xmlns:u=\"{}\" u:Id=\"SCT-1\"><c:Identifier>urn:uuid:1</c:Identifier></c:SecurityContextToken>", wssc_core::WSU_NS);
     let reference = format!("<wsse:SecurityTokenReference xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:Reference URI=\"#SCT-1\" ValueType=\"{sc}/sct\"/></wsse:SecurityTokenReference>");
-    let options = ProtectOptions {
-        signature: "http://www.w3.org/2000/09/xmldsig#hmac-sha1".into(),
-        digest: "http://www.w3.org/2000/09/xmldsig#sha1".into(),
-        encryption: "http://www.w3.org/2001/04/xmlenc#aes256-cbc".into(),
-        signature_key_length: 24,
-        encryption_key_length: 32,
-        sign: true,
-        encrypt: true,
-        derived_keys: true,
-        encrypt_signature: true,
-        encrypt_before_sign: false,
-        include_timestamp: true,
-        sign_body: true,
-        sign_addressing_headers: true,
-        signed_headers: vec![],
-        encrypted_headers: vec![],
-        protect_tokens: false,
-    };
+    let options = ProtectOptions::default();
     let secret = [7u8; 32];
     let input = ProtectInput {
         envelope: &envelope,

@@ -18,27 +18,6 @@ const ENVELOPE: &[u8] =
 <a:To xmlns:a=\"http://www.w3.org/2005/08/addressing\">http://x/</a:To></s:Header>\
 <s:Body><m:op xmlns:m=\"urn:m\">1 &amp; 2</m:op></s:Body></s:Envelope>";
 
-fn options() -> ProtectOptions {
-    ProtectOptions {
-        signature: "http://www.w3.org/2000/09/xmldsig#hmac-sha1".into(),
-        digest: "http://www.w3.org/2000/09/xmldsig#sha1".into(),
-        encryption: "http://www.w3.org/2001/04/xmlenc#aes256-cbc".into(),
-        signature_key_length: 24,
-        encryption_key_length: 32,
-        sign: true,
-        encrypt: true,
-        derived_keys: true,
-        encrypt_signature: true,
-        encrypt_before_sign: false,
-        include_timestamp: true,
-        sign_body: true,
-        sign_addressing_headers: true,
-        signed_headers: vec![],
-        encrypted_headers: vec![],
-        protect_tokens: false,
-    }
-}
-
 fn run(envelope: &[u8], options: &ProtectOptions, sc: &str) -> Result<Protected, Declined> {
     let token = format!(
         "<c:SecurityContextToken xmlns:c=\"{SC}\" xmlns:u=\"{}\" u:Id=\"SCT-1\"><c:Identifier>urn:uuid:1</c:Identifier></c:SecurityContextToken>",
@@ -88,9 +67,11 @@ fn find(doc: &Document, from: NodeId, ns: &str, local: &str) -> Option<NodeId> {
 
 #[test]
 fn the_signature_verifies_over_what_it_references() {
-    let mut opts = options();
-    opts.encrypt = false;
-    opts.derived_keys = false;
+    let opts = ProtectOptions {
+        encrypt: false,
+        derived_keys: false,
+        ..ProtectOptions::default()
+    };
     let out = run(ENVELOPE, &opts, SC).expect("protected");
     let doc = Document::parse(&out.data, &Limits::default()).expect("well-formed");
     let children = security_children(&doc);
@@ -125,9 +106,11 @@ fn the_signature_verifies_over_what_it_references() {
 
 #[test]
 fn the_body_content_decrypts_to_its_children_with_their_namespaces() {
-    let mut opts = options();
-    opts.sign = false;
-    opts.derived_keys = false;
+    let opts = ProtectOptions {
+        sign: false,
+        derived_keys: false,
+        ..ProtectOptions::default()
+    };
     let out = run(ENVELOPE, &opts, SC).expect("protected");
     assert!(out.signature_value.is_none());
     let doc = Document::parse(&out.data, &Limits::default()).expect("well-formed");
@@ -156,7 +139,7 @@ fn layouts_follow_the_order_of_protection() {
         let doc = Document::parse(&out.data, &Limits::default()).expect("well-formed");
         local_names(&doc, &security_children(&doc))
     };
-    let mut opts = options();
+    let mut opts = ProtectOptions::default();
     let dkt = "DerivedKeyToken";
     let head = ["Timestamp", "SecurityContextToken", dkt, dkt];
     let mut expected: Vec<&str> = head.to_vec();
@@ -178,8 +161,10 @@ fn existing_ids_are_kept_and_a_declared_wsu_is_used() {
         "<s:Envelope xmlns:s=\"{SOAP12}\" xmlns:wsu=\"{}\"><s:Body wsu:Id=\"mine\"><x/></s:Body></s:Envelope>",
         wssc_core::WSU_NS
     );
-    let mut opts = options();
-    opts.encrypt = false;
+    let opts = ProtectOptions {
+        encrypt: false,
+        ..ProtectOptions::default()
+    };
     let out = run(envelope.as_bytes(), &opts, SC).expect("protected");
     let text = String::from_utf8(out.data).expect("UTF-8");
     assert!(text.contains("URI=\"#mine\""));
@@ -199,7 +184,7 @@ fn existing_ids_are_kept_and_a_declared_wsu_is_used() {
 #[test]
 fn what_is_not_reproduced_is_declined() {
     let declined = |envelope: &[u8], opts: &ProtectOptions, sc: &str| run(envelope, opts, sc).err();
-    let opts = options();
+    let opts = ProtectOptions::default();
     let cases: [&[u8]; 4] = [
         b"<x:Envelope xmlns:x=\"urn:x\"><x:Body/></x:Envelope>",
         b"<Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\"><Body/></Envelope>",
@@ -215,12 +200,16 @@ fn what_is_not_reproduced_is_declined() {
         );
     }
     assert!(declined(ENVELOPE, &opts, "urn:not-ws-sc").is_some());
-    let mut des = options();
-    des.encryption = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc".into();
+    let des = ProtectOptions {
+        encryption: "http://www.w3.org/2001/04/xmlenc#tripledes-cbc".into(),
+        ..ProtectOptions::default()
+    };
     assert!(declined(ENVELOPE, &des, SC).is_some());
-    let mut nothing = options();
-    nothing.sign = false;
-    nothing.encrypt = false;
+    let nothing = ProtectOptions {
+        sign: false,
+        encrypt: false,
+        ..ProtectOptions::default()
+    };
     assert!(declined(ENVELOPE, &nothing, SC).is_some());
     // and the same envelope is protected when nothing stands in the way
     assert!(run(ENVELOPE, &opts, "http://schemas.xmlsoap.org/ws/2005/02/sc").is_ok());

@@ -33,6 +33,32 @@ pub struct ProtectOptions {
     pub protect_tokens: bool,
 }
 
+impl Default for ProtectOptions {
+    /// `wssc.security.policy.ProtectionPolicy()`'s defaults: Basic256 (HMAC-SHA1 with a 24-byte derived key,
+    /// SHA-1 digests, AES-256-CBC), sign then encrypt with derived keys, the signature encrypted, a signed
+    /// Timestamp, Body and WS-Addressing headers.
+    fn default() -> Self {
+        ProtectOptions {
+            signature: "http://www.w3.org/2000/09/xmldsig#hmac-sha1".into(),
+            digest: "http://www.w3.org/2000/09/xmldsig#sha1".into(),
+            encryption: "http://www.w3.org/2001/04/xmlenc#aes256-cbc".into(),
+            signature_key_length: 24,
+            encryption_key_length: 32,
+            sign: true,
+            encrypt: true,
+            derived_keys: true,
+            encrypt_signature: true,
+            encrypt_before_sign: false,
+            include_timestamp: true,
+            sign_body: true,
+            sign_addressing_headers: true,
+            signed_headers: vec![],
+            encrypted_headers: vec![],
+            protect_tokens: false,
+        }
+    }
+}
+
 /// One call: the envelope, the protection token's secret and how the message carries and references it.
 pub struct ProtectInput<'a> {
     pub envelope: &'a [u8],
