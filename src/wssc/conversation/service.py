@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from lxml import etree
 
@@ -64,6 +65,7 @@ from wssc.trust.rst import RequestSecurityToken
 from wssc.versions import SCVersion
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _utcnow() -> datetime:
@@ -199,16 +201,14 @@ class SecureConversationService:
         costs more: an adapter runs it in a worker), continuing the same attempt (its replay check)."""
         receiver = self._receivers[(False, over_tls, False)]
         attempt = receiver.attempt(self.clock())
-        try:
-            with self._scope.request(None):
-                message = receiver.unprotect_compiled(data, attempt)
-                if message is not None:
-                    return self._context_message(message, over_tls, transport_action)
-        except WsscError as error:
-            return self.fault(error, soap_of_request(data), version_hint(data))
-        except Exception:  # a bug of ours must not become a traceback on the wire
-            _log.exception("unexpected error while processing a request")
-            return self.fault(RequestFailed("internal error"), soap_of_request(data), version_hint(data))
+
+        def compiled_only() -> Event | None:
+            message = receiver.unprotect_compiled(data, attempt)
+            return None if message is None else self._context_message(message, over_tls, transport_action)
+
+        event = self._in_request(data, compiled_only)
+        if event is not None:
+            return event
         return lambda: self._receive_context_message(data, over_tls, transport_action, attempt)
 
     def _receive_context_message(
@@ -218,14 +218,23 @@ class SecureConversationService:
         (:func:`plainly_context_message`): the receiver is chosen without parsing, and the bytes go to it, so
         that the compiled core parses and verifies them and lxml never reads the original message (docs/core.md,
         "one source of truth"); the Python path parses them once, as before."""
+        receiver = self._receivers[(False, over_tls, False)]
+        return self._in_request(
+            data,
+            lambda: self._context_message(
+                receiver.unprotect(data, now=self.clock(), attempt=attempt), over_tls, transport_action
+            ),
+        )
+
+    def _in_request(self, data: bytes, work: Callable[[], T]) -> T | FaultReply:
+        """``work`` on the request ``data`` in the store's request scope; a failure is the fault the spec names
+        (a bug of ours is RequestFailed and a log line, never a traceback on the wire)."""
         try:
             with self._scope.request(None):
-                receiver = self._receivers[(False, over_tls, False)]
-                message = receiver.unprotect(data, now=self.clock(), attempt=attempt)
-                return self._context_message(message, over_tls, transport_action)
+                return work()
         except WsscError as error:
             return self.fault(error, soap_of_request(data), version_hint(data))
-        except Exception:  # a bug of ours must not become a traceback on the wire
+        except Exception:
             _log.exception("unexpected error while processing a request")
             return self.fault(RequestFailed("internal error"), soap_of_request(data), version_hint(data))
 
