@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from types import ModuleType
 
-from wssc.primitives.xsdtime import format_time
 from wssc.security import compiled_protect
 from wssc.security.keys import ProtectionToken
 from wssc.security.policy import ProtectionPolicy
@@ -38,18 +37,7 @@ def core_protect(
     core = load_core()
     assert core is not None
     policy = policy or ProtectionPolicy()
-    now = now or datetime.now(timezone.utc)
-    token_xml, reference_xml = compiled_protect.token_texts(token, version)
-    data, value = core.protect(
-        envelope,
-        token.secret,
-        token_xml=token_xml,
-        reference_xml=reference_xml,
-        sc_namespace=version.sc,
-        label=None,
-        options=compiled_protect.core_options(policy),
-        created=format_time(now),
-        expires=format_time(now + policy.timestamp_ttl),
-        confirmations=list(signature_confirmations),
+    data, value = compiled_protect.call(
+        core, envelope, token, policy, version, now or datetime.now(timezone.utc), signature_confirmations
     )
     return ProtectedMessage(data, value)

@@ -73,23 +73,36 @@ def protect(
     signature_confirmations: tuple[bytes | None, ...],
 ) -> tuple[bytes, bytes | None] | None:
     """The protected envelope and its signature value, or None when the Python path is to protect it."""
-    token_xml, reference_xml = token_texts(token, version)
     try:
-        return core.protect(  # type: ignore[no-any-return]
-            envelope,
-            token.secret,
-            token_xml=token_xml,
-            reference_xml=reference_xml,
-            sc_namespace=version.sc,
-            label=None,
-            options=core_options(policy),
-            created=format_time(now),
-            expires=format_time(now + policy.timestamp_ttl),
-            confirmations=list(signature_confirmations),
-        )
+        return call(core, envelope, token, policy, version, now, signature_confirmations)
     except core.Declined as declined:
         _log.debug("compiled core declined to protect the message: %s", declined)
         return None
+
+
+def call(
+    core: ModuleType,
+    envelope: bytes,
+    token: ProtectionToken,
+    policy: ProtectionPolicy,
+    version: SCVersion,
+    now: datetime,
+    signature_confirmations: tuple[bytes | None, ...],
+) -> tuple[bytes, bytes | None]:
+    """``wssc._core.protect`` with the arguments :func:`protect` gives it; raises ``core.Declined``."""
+    token_xml, reference_xml = token_texts(token, version)
+    return core.protect(  # type: ignore[no-any-return]
+        envelope,
+        token.secret,
+        token_xml=token_xml,
+        reference_xml=reference_xml,
+        sc_namespace=version.sc,
+        label=None,
+        options=core_options(policy),
+        created=format_time(now),
+        expires=format_time(now + policy.timestamp_ttl),
+        confirmations=list(signature_confirmations),
+    )
 
 
 def token_texts(token: ProtectionToken, version: SCVersion) -> tuple[str | None, str]:
