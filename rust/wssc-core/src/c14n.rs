@@ -138,7 +138,6 @@ fn carries_id(e: &ElementData, id: &str) -> bool {
 /// namespace.
 pub fn exc_c14n_node(doc: &Document, node: NodeId, inclusive_prefixes: &[&str], out: &mut Vec<u8>) {
     let mut canon = Exclusive {
-        doc,
         // `#default` (or "") names the default namespace, treated as inclusive (the specification,
         // libxml2's own code, WSS4J and .NET).  lxml does the same only once its thread's parser dictionary
         // holds "" (after any document with xmlns=""); before, it drops the entry.  See rust/README.md:
@@ -152,19 +151,55 @@ pub fn exc_c14n_node(doc: &Document, node: NodeId, inclusive_prefixes: &[&str], 
         list: Vec::new(),
         attrs: Vec::new(),
     };
-    canon.node(node, out);
+    walk(doc, &[node], &mut canon, out);
 }
 
-/// A step of a walk over a subtree: a node to write, or the end tag of an element written (with the length
-/// of the rendered stack before it).
-pub(crate) enum Step<'d> {
+/// A step of a walk over a subtree: a node to write, or the end tag of an element written (with what its
+/// start tag put in scope, to undo).
+enum Step<'d> {
     Enter(NodeId),
-    /// an element's end: the lengths of the rendered stack and of the scope before it
-    Leave(&'d ElementData, usize, usize),
+    Leave(&'d ElementData, (usize, usize)),
+}
+
+/// How a [`walk`] writes start tags: the one thing the core's writers do differently.
+pub(crate) trait StartTags<'d> {
+    /// Write the start tag of `e`; what [`StartTags::close`] needs to undo what it put in scope.
+    fn open(&mut self, e: &'d ElementData, out: &mut Vec<u8>) -> (usize, usize);
+    /// After the end tag of an element [`StartTags::open`] wrote.
+    fn close(&mut self, _marks: (usize, usize)) {}
+}
+
+/// The subtrees at `nodes` in document order, start tags as `tags` writes them, end tags, text and
+/// processing instructions as Canonical XML writes them; iteratively (the depth of a tree is bounded only by
+/// the caller's [`Limits`]).
+pub(crate) fn walk<'d>(
+    doc: &'d Document,
+    nodes: &[NodeId],
+    tags: &mut impl StartTags<'d>,
+    out: &mut Vec<u8>,
+) {
+    let mut stack: Vec<Step<'d>> = nodes.iter().rev().map(|n| Step::Enter(*n)).collect();
+    while let Some(step) = stack.pop() {
+        match step {
+            Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {
+                Some(NodeKind::Element(e)) => {
+                    let marks = tags.open(e, out);
+                    stack.push(Step::Leave(e, marks));
+                    stack.extend(e.children.iter().rev().map(|c| Step::Enter(*c)));
+                }
+                Some(NodeKind::Text(t)) => write_text(out, t),
+                Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
+                None => {}
+            },
+            Step::Leave(e, marks) => {
+                write_end(e, out);
+                tags.close(marks);
+            }
+        }
+    }
 }
 
 struct Exclusive<'d, 'p> {
-    doc: &'d Document,
     /// the PrefixList, "" for the default namespace
     inclusive: Vec<&'p str>,
     /// libxml2's `ns_rendered` stack: the namespace nodes of the output elements open, innermost last
@@ -177,39 +212,25 @@ struct Exclusive<'d, 'p> {
     attrs: Vec<&'d Attribute>,
 }
 
-impl<'d> Exclusive<'d, '_> {
-    /// The subtree at `id`, in document order (iteratively: the depth of a tree is bounded only by the
-    /// caller's [`Limits`]).
-    fn node(&mut self, id: NodeId, out: &mut Vec<u8>) {
-        let doc = self.doc;
-        let mut stack = vec![Step::Enter(id)];
-        while let Some(step) = stack.pop() {
-            match step {
-                Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {
-                    Some(NodeKind::Element(e)) => {
-                        let (mark, scope_mark) = (self.rendered.len(), self.scope.len());
-                        self.scope.extend(
-                            e.namespace_declarations
-                                .iter()
-                                .map(|(p, u)| (p.as_str(), u.as_str())),
-                        );
-                        self.start(e, out);
-                        stack.push(Step::Leave(e, mark, scope_mark));
-                        stack.extend(e.children.iter().rev().map(|c| Step::Enter(*c)));
-                    }
-                    Some(NodeKind::Text(t)) => write_text(out, t),
-                    Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
-                    None => {}
-                },
-                Step::Leave(e, mark, scope_mark) => {
-                    write_end(e, out);
-                    self.rendered.truncate(mark);
-                    self.scope.truncate(scope_mark);
-                }
-            }
-        }
+impl<'d> StartTags<'d> for Exclusive<'d, '_> {
+    fn open(&mut self, e: &'d ElementData, out: &mut Vec<u8>) -> (usize, usize) {
+        let marks = (self.rendered.len(), self.scope.len());
+        self.scope.extend(
+            e.namespace_declarations
+                .iter()
+                .map(|(p, u)| (p.as_str(), u.as_str())),
+        );
+        self.start(e, out);
+        marks
     }
 
+    fn close(&mut self, (rendered, scope): (usize, usize)) {
+        self.rendered.truncate(rendered);
+        self.scope.truncate(scope);
+    }
+}
+
+impl<'d> Exclusive<'d, '_> {
     /// libxml2's `xmlExcC14NVisibleNsStackFind`, every node visible: was (prefix, uri) written by the nearest
     /// output ancestor (or this element) that wrote the prefix?  An empty default namespace counts as
     /// written at the top.
@@ -345,8 +366,18 @@ pub(crate) fn write_qname(out: &mut Vec<u8>, prefix: &str, local: &str) {
     out.extend_from_slice(local.as_bytes());
 }
 
+/// A namespace declaration as the core's writers (not its exclusive c14n) write it: the URI escaped as an
+/// attribute value, which libxml2's c14n does not do (an accepted URI holds no character to escape,
+/// `xmltext::is_absolute_uri`, so the bytes are the same; escaped all the same, so the output stays well-formed).
+pub(crate) fn write_declaration(out: &mut Vec<u8>, prefix: &str, uri: &str) {
+    write_declaration_name(out, prefix);
+    out.push(b'"');
+    write_attribute_value(out, uri);
+    out.push(b'"');
+}
+
 /// ` xmlns=` or ` xmlns:p=`.
-pub(crate) fn write_declaration_name(out: &mut Vec<u8>, prefix: &str) {
+fn write_declaration_name(out: &mut Vec<u8>, prefix: &str) {
     if prefix.is_empty() {
         out.extend_from_slice(b" xmlns=");
     } else {
@@ -371,7 +402,7 @@ pub(crate) fn write_end(e: &ElementData, out: &mut Vec<u8>) {
 }
 
 /// A processing instruction as Canonical XML writes it: `<?target data?>`, `<?target?>` without data.
-pub(crate) fn write_pi(out: &mut Vec<u8>, target: &str, data: &str) {
+fn write_pi(out: &mut Vec<u8>, target: &str, data: &str) {
     out.extend_from_slice(b"<?");
     out.extend_from_slice(target.as_bytes());
     if !data.is_empty() {

@@ -10,9 +10,8 @@
 //! canonical forms of two whole trees give every element the same name, in-scope namespaces, attributes
 //! and text, hence the same exclusive canonical form of every subtree: what the signature verified.
 
-use super::{write_attribute, write_end, write_pi, write_qname, Step};
-use crate::dom::{Document, ElementData, NodeId, NodeKind};
-use crate::xmltext::{write_attribute_value, write_text};
+use super::{walk, write_attribute, write_declaration, write_qname, StartTags};
+use crate::dom::{Document, ElementData, NodeId};
 
 /// The namespace bindings in scope while a document is written, innermost last.
 #[derive(Debug, Default)]
@@ -47,17 +46,7 @@ impl<'d> Scope<'d> {
         out.push(b'<');
         write_qname(out, &e.name.prefix, &e.name.local);
         for (p, uri) in &list {
-            if p.is_empty() {
-                out.extend_from_slice(b" xmlns=\"");
-            } else {
-                out.extend_from_slice(b" xmlns:");
-                out.extend_from_slice(p.as_bytes());
-                out.extend_from_slice(b"=\"");
-            }
-            // as libxml2 writes a namespace URI: unescaped (an accepted URI holds no character to escape,
-            // `xmltext::is_absolute_uri`); escaped here all the same, so that the output stays well-formed
-            write_attribute_value(out, uri);
-            out.push(b'"');
+            write_declaration(out, p, uri);
         }
         self.list = list;
         self.bindings.extend(
@@ -86,25 +75,17 @@ impl<'d> Scope<'d> {
 
     /// The subtree at `node` (whose ancestors' start tags this scope wrote), in document order.
     pub fn subtree(&mut self, doc: &'d Document, node: NodeId, out: &mut Vec<u8>) {
-        let mut stack = vec![Step::Enter(node)];
-        while let Some(step) = stack.pop() {
-            match step {
-                Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {
-                    Some(NodeKind::Element(e)) => {
-                        let mark = self.start(e, out);
-                        stack.push(Step::Leave(e, mark, 0));
-                        stack.extend(e.children.iter().rev().map(|c| Step::Enter(*c)));
-                    }
-                    Some(NodeKind::Text(t)) => write_text(out, t),
-                    Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
-                    None => {}
-                },
-                Step::Leave(e, mark, _) => {
-                    write_end(e, out);
-                    self.leave(mark);
-                }
-            }
-        }
+        walk(doc, &[node], self, out);
+    }
+}
+
+impl<'d> StartTags<'d> for Scope<'d> {
+    fn open(&mut self, e: &'d ElementData, out: &mut Vec<u8>) -> (usize, usize) {
+        (self.start(e, out), 0)
+    }
+
+    fn close(&mut self, (mark, _): (usize, usize)) {
+        self.leave(mark);
     }
 }
 

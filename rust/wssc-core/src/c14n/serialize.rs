@@ -1,9 +1,8 @@
 //! The core's plain serializer (the writer of a protected message's parts, `message::writer`): each element
 //! with its own namespace declarations, attributes in document order, escaped as Canonical XML escapes.
 
-use super::{write_attribute, write_declaration_name, write_end, write_pi, write_qname, Step};
-use crate::dom::{Document, NodeId, NodeKind};
-use crate::xmltext::{write_attribute_value, write_text};
+use super::{walk, write_attribute, write_declaration, write_qname, StartTags};
+use crate::dom::{Document, ElementData, NodeId};
 
 /// The core's serializer for the parts of its output that are not signed: the subtree at `node` with each
 /// element's own namespace declarations written as they are (not only the visibly utilized ones, and no
@@ -19,31 +18,23 @@ pub fn write_node(doc: &Document, node: NodeId, out: &mut Vec<u8>) {
 
 /// [`write_node`] for each of `nodes` in turn (one walk: a start tag's children written without a walk each).
 pub fn write_nodes(doc: &Document, nodes: &[NodeId], out: &mut Vec<u8>) {
-    let mut stack: Vec<Step<'_>> = nodes.iter().rev().map(|n| Step::Enter(*n)).collect();
-    while let Some(step) = stack.pop() {
-        match step {
-            Step::Enter(id) => match doc.nodes().get(id).map(|n| &n.kind) {
-                Some(NodeKind::Element(e)) => {
-                    out.push(b'<');
-                    write_qname(out, &e.name.prefix, &e.name.local);
-                    for (p, uri) in &e.namespace_declarations {
-                        write_declaration_name(out, p);
-                        out.push(b'"');
-                        write_attribute_value(out, uri);
-                        out.push(b'"');
-                    }
-                    for a in &e.attributes {
-                        write_attribute(out, a);
-                    }
-                    out.push(b'>');
-                    stack.push(Step::Leave(e, 0, 0));
-                    stack.extend(e.children.iter().rev().map(|c| Step::Enter(*c)));
-                }
-                Some(NodeKind::Text(t)) => write_text(out, t),
-                Some(NodeKind::Pi { target, data }) => write_pi(out, target, data),
-                None => {}
-            },
-            Step::Leave(e, _, _) => write_end(e, out),
+    walk(doc, nodes, &mut Plain, out);
+}
+
+/// Start tags with each element's own declarations and attributes as they are.
+struct Plain;
+
+impl<'d> StartTags<'d> for Plain {
+    fn open(&mut self, e: &'d ElementData, out: &mut Vec<u8>) -> (usize, usize) {
+        out.push(b'<');
+        write_qname(out, &e.name.prefix, &e.name.local);
+        for (p, uri) in &e.namespace_declarations {
+            write_declaration(out, p, uri);
         }
+        for a in &e.attributes {
+            write_attribute(out, a);
+        }
+        out.push(b'>');
+        (0, 0)
     }
 }
