@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from lxml import etree
 
@@ -36,6 +36,7 @@ from wssc.security.result import MessageView, SupportingToken, VerifiedMessage
 from wssc.security.soap import Envelope, split
 
 _SECURITY = ns.qn(ns.WSSE, "Security")
+T = TypeVar("T")
 
 
 def _find_security(env: Envelope) -> Element:
@@ -79,6 +80,17 @@ _BAD_INPUT: Final = (
 )
 
 
+def _bad_input_refused(work: Callable[[], T]) -> T:
+    """``work()``, where malformed input that slipped past a check (the last line of defence) is still only a
+    bad message: wsse:InvalidSecurity, never another exception."""
+    try:
+        return work()
+    except WsscError:
+        raise
+    except _BAD_INPUT as exc:
+        raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
+
+
 class Receiver:
     """Verifies incoming messages for one endpoint; holds the replay cache those messages share."""
 
@@ -105,16 +117,11 @@ class Receiver:
         ``attempt`` continues one that :meth:`unprotect_compiled` began (its time and replay check), where
         the compiled core declined: the Python path decides, as within one call."""
         attempt = attempt if attempt is not None else self.attempt(now)
-        try:
-            if not attempt.core_declined:
-                verified = self._compiled(data, attempt)
-                if verified is not None:
-                    return verified
-            return self._unprotect(data, attempt.now, attempt.seen_once)
-        except WsscError:
-            raise
-        except _BAD_INPUT as exc:
-            raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
+        if not attempt.core_declined:
+            verified = self.unprotect_compiled(data, attempt)
+            if verified is not None:
+                return verified
+        return _bad_input_refused(lambda: self._unprotect(data, attempt.now, attempt.seen_once))
 
     def attempt(self, now: datetime | None = None) -> Attempt:
         """The start of one message's verification: its time and its replay check, which a compiled attempt
@@ -122,17 +129,12 @@ class Receiver:
         now = now or datetime.now(timezone.utc)
         return Attempt(now, self._seen_once(now))
 
-    def unprotect_compiled(self, data: bytes, attempt: Attempt) -> VerifiedMessage | None:
+    def unprotect_compiled(self, data: bytes | Element, attempt: Attempt) -> VerifiedMessage | None:
         """:meth:`unprotect` by the compiled core alone, bounded work for a message of bounded size: the
-        verified message, or None when the core is absent or declined (then ``unprotect(data,
-        attempt=attempt)`` decides, on the Python path).  Raises what the core's walk refuses for good: a
-        replayed message."""
-        try:
-            return self._compiled(data, attempt)
-        except WsscError:
-            raise
-        except _BAD_INPUT as exc:
-            raise InvalidSecurity(f"{type(exc).__name__}: {exc}") from None
+        verified message, or None when the core is absent or declined, or ``data`` is a tree (then
+        ``unprotect(data, attempt=attempt)`` decides, on the Python path).  Raises what the core's walk refuses
+        for good: a replayed message."""
+        return _bad_input_refused(lambda: self._compiled(data, attempt))
 
     def _compiled(self, data: bytes | Element, attempt: Attempt) -> VerifiedMessage | None:
         core = compiled.core()
