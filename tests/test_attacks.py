@@ -155,7 +155,7 @@ def test_attack_padding_oracle_gets_no_second_query(ctx, monkeypatch: pytest.Mon
     told: list[str] = []
     real_core = compiled_unprotect.unprotect
 
-    def core_spy(core, data, resolver, req, settings, now, seen_once):  # type: ignore[no-untyped-def]
+    def core_spy(core, data, resolver, prepared, now, seen_once):  # type: ignore[no-untyped-def]
         def checked(value: bytes) -> None:
             try:
                 seen_once(value)
@@ -164,7 +164,7 @@ def test_attack_padding_oracle_gets_no_second_query(ctx, monkeypatch: pytest.Mon
                 raise
             told.append("admitted")
 
-        return real_core(core, data, resolver, req, settings, now, checked)
+        return real_core(core, data, resolver, prepared, now, checked)
 
     monkeypatch.setattr(xmlenc, "decrypt", spy)
     monkeypatch.setattr(compiled_unprotect, "unprotect", core_spy)

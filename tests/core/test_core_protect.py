@@ -314,9 +314,9 @@ def test_the_compiled_unprotect_accepts_it(name: str) -> None:
         pytest.skip("the compiled unprotect is not built")
     ctx = new_context()
     ours = core_protect(headers_envelope("1.2"), ctx.token(), POLICIES[name], now=NOW)
-    incoming = CORE.Incoming.parse(ours.data, {})
+    incoming = CORE.Incoming.parse(ours.data, CORE.Settings({}, {}))
     assert [c[0] for c in incoming.contexts] == [ctx.identifier]
-    record = incoming.verify([ctx.key], {}, lambda value: None)
+    record = incoming.verify([ctx.key], CORE.Settings({}, {}), lambda value: None)
     body = etree.fromstring(record["output"]).find(f"{{{ns.SOAP12}}}Body")
     assert body is not None
     expected = view(ours.data, ctx, _requirements(POLICIES[name]))["body"]

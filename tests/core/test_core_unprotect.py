@@ -54,12 +54,15 @@ PERMISSIVE = Requirements(
 _DIGESTS = {alg.SHA1: hashlib.sha1, alg.SHA256: hashlib.sha256}
 
 
-def limits_dict(limits: Limits = DEFAULT_LIMITS) -> dict[str, int]:
-    return compiled_unprotect.core_limits(limits)
+def parse_settings(limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The core's settings with ``limits`` (what ``Incoming.parse`` reads of them)."""
+    return core.Settings(compiled_unprotect.core_limits(limits), compiled_unprotect.core_policy(Requirements()))
 
 
-def policy_dict(suite: alg.AlgorithmSuite | None, encrypted_signature: bool = False) -> dict[str, Any]:
-    return compiled_unprotect.core_policy(Requirements(suite=suite, encrypted_signature=encrypted_signature))
+def verify_settings(suite: alg.AlgorithmSuite | None, encrypted_signature: bool = False) -> Any:
+    """The core's settings with the policy of ``suite`` (what ``Incoming.verify`` reads of them)."""
+    req = Requirements(suite=suite, encrypted_signature=encrypted_signature)
+    return core.Settings(compiled_unprotect.core_limits(DEFAULT_LIMITS), compiled_unprotect.core_policy(req))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,9 +144,9 @@ def python_view(data: bytes, sct: SecurityContextToken, key: bytes, case: Case) 
 def core_record(
     data: bytes, sct: SecurityContextToken, key: bytes, suite: alg.AlgorithmSuite | None
 ) -> tuple[Any, dict[str, Any]]:
-    incoming = core.Incoming.parse(data, limits_dict())
+    incoming = core.Incoming.parse(data, parse_settings())
     keys = [key if identifier == sct.identifier else os.urandom(32) for identifier, _, _ in incoming.contexts]
-    return incoming, incoming.verify(keys, policy_dict(suite), lambda value: None)
+    return incoming, incoming.verify(keys, verify_settings(suite), lambda value: None)
 
 
 def _names(elements: Any) -> list[str]:
@@ -275,17 +278,18 @@ def test_core_declines_what_lies_outside_the_subset() -> None:
 def test_core_applies_the_suite_and_the_encrypted_signature_requirement() -> None:
     case = Case(ProtectionPolicy(suite=alg.BASIC128, encrypt_signature=False), "1.2", SC_1_3, "local", (), False)
     data, _, key = make_case(case)
-    incoming = core.Incoming.parse(data, limits_dict())
+    incoming = core.Incoming.parse(data, parse_settings())
     with pytest.raises(core.Declined):
-        incoming.verify([key], policy_dict(alg.BASIC256_SHA256), lambda value: None)
+        incoming.verify([key], verify_settings(alg.BASIC256_SHA256), lambda value: None)
     with pytest.raises(core.Declined):
-        core.Incoming.parse(data, limits_dict()).verify(
-            [key], policy_dict(alg.BASIC128, encrypted_signature=True), lambda value: None
+        core.Incoming.parse(data, parse_settings()).verify(
+            [key], verify_settings(alg.BASIC128, encrypted_signature=True), lambda value: None
         )
-    record = core.Incoming.parse(data, limits_dict()).verify([key], policy_dict(alg.BASIC128), lambda value: None)
+    incoming = core.Incoming.parse(data, parse_settings())
+    record = incoming.verify([key], verify_settings(alg.BASIC128), lambda value: None)
     assert record["signature"][0] == alg.HMAC_SHA1
     with pytest.raises(core.Declined):
-        incoming.verify([key], policy_dict(alg.BASIC128), lambda value: None)  # once only
+        incoming.verify([key], verify_settings(alg.BASIC128), lambda value: None)  # once only
 
 
 def test_core_output_reads_as_what_was_verified() -> None:
@@ -309,8 +313,8 @@ def test_core_output_keeps_declarations_that_only_content_uses() -> None:
     )
     with compiled.forced_python():
         data = protect(envelope, ContextProtection(sct, key)).data
-    incoming = core.Incoming.parse(data, limits_dict())
-    record = incoming.verify([key] * len(incoming.contexts), policy_dict(None), lambda value: None)
+    incoming = core.Incoming.parse(data, parse_settings())
+    record = incoming.verify([key] * len(incoming.contexts), verify_settings(None), lambda value: None)
     body = etree.fromstring(record["output"])[-1]
     assert body.nsmap.get("f") == "urn:faults"
 

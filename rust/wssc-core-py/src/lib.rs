@@ -4,7 +4,7 @@
 //! No `unsafe` here: PyO3's macros hold what the binding needs.  A panic in the core becomes a Python
 //! exception (PyO3 raises `PanicException`), never an abort of the process.
 
-use pyo3::exceptions::{PyException, PyLookupError, PyValueError};
+use pyo3::exceptions::{PyException, PyKeyError, PyLookupError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use wssc_core::message::{self, MessageLimits, Part, Policy, Record};
@@ -124,49 +124,6 @@ fn exc_c14n_many<'py>(
     }
 }
 
-/// One check of [`digests_match`]: (selector, PrefixList, digest method URI, digest value).
-type DigestCheck = (Option<Select>, Option<Vec<String>>, String, Vec<u8>);
-
-/// Whether each element `checks` selects in `document` has, canonicalised (exclusive c14n 1.0, the PrefixList
-/// given), the digest given: `checks` is a list of `(selector, inclusive_prefixes, digest_uri, digest_value)`
-/// as [`exc_c14n_many`] takes its targets.  Compared in constant time.  The glue asks this of the core's own
-/// output (docs/core.md, point 4); an unknown digest method is an error.
-#[pyfunction]
-fn digests_match(py: Python<'_>, document: &[u8], checks: Vec<DigestCheck>) -> PyResult<bool> {
-    let methods = checks
-        .iter()
-        .map(|(_, _, uri, _)| {
-            wssc_core::crypto::Digest::from_uri(uri)
-                .ok_or_else(|| PyValueError::new_err("unknown digest method"))
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let prefixes: Vec<Vec<&str>> = checks.iter().map(|(_, p, _, _)| prefix_list(p)).collect();
-    let requests: Vec<wssc_core::Target<'_>> = checks
-        .iter()
-        .zip(&prefixes)
-        .map(|((selector, _, _, _), p)| target(selector, p))
-        .collect();
-    let limits = wssc_core::Limits::default();
-    let result = py.detach(|| {
-        wssc_core::exc_c14n_many(document, &requests, &limits).map(|forms| {
-            forms
-                .iter()
-                .zip(&methods)
-                .zip(&checks)
-                .fold(true, |all, ((form, method), (_, _, _, value))| {
-                    all & method.verify(form, value)
-                })
-        })
-    });
-    match result {
-        Ok(matched) => Ok(matched),
-        Err(C14nError::NotFound) => Err(PyLookupError::new_err(
-            "no element is selected by one of the checks",
-        )),
-        Err(err) => Err(C14nRefused::new_err(err.to_string())),
-    }
-}
-
 /// An integer field of the `limits` dict (`wssc.limits.Limits` field names), its default when absent.
 fn limit<T: for<'a> FromPyObject<'a, 'a>>(
     d: &Bound<'_, PyDict>,
@@ -238,63 +195,157 @@ fn part_tuple<'py>(py: Python<'py>, part: &Part) -> PyResult<Bound<'py, PyAny>> 
     })
 }
 
-fn record_dict<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("output", bytes(py, &r.output))?;
-    d.set_item("soap", r.soap)?;
-    d.set_item("headers", r.headers.clone())?;
-    d.set_item("body", r.body)?;
-    let digests = r
-        .digests
-        .iter()
-        .map(|(part, id, uri, value, prefixes)| {
-            Ok((
-                part_tuple(py, part)?,
-                id.as_str(),
-                *uri,
-                bytes(py, value),
-                prefixes.clone(),
-            ))
+/// The record of an accepted message (docs/core.md), read by the glue as a mapping: each item is converted to
+/// Python objects when it is read, so that what the hot path does not read (the view's digests and canonical
+/// parts) costs nothing until an application asks for the view.
+#[pyclass(module = "wssc._core", name = "Record", frozen)]
+struct PyRecord {
+    inner: Record,
+}
+
+#[pymethods]
+impl PyRecord {
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        let r = &self.inner;
+        Ok(match key {
+            "output" => bytes(py, &r.output).into_any(),
+            "soap" => r.soap.into_pyobject(py)?.into_any(),
+            "headers" => r.headers.clone().into_pyobject(py)?.into_any(),
+            "body" => r.body.into_pyobject(py)?.into_any(),
+            "timestamp_signed" => r.timestamp_signed.into_pyobject(py)?.to_owned().into_any(),
+            "digests" => r
+                .digests
+                .iter()
+                .map(|(part, id, uri, value, prefixes)| {
+                    Ok((
+                        part_tuple(py, part)?,
+                        id.as_str(),
+                        *uri,
+                        bytes(py, value),
+                        prefixes.clone(),
+                    ))
+                })
+                .collect::<PyResult<Vec<_>>>()?
+                .into_pyobject(py)?
+                .into_any(),
+            "security_parts" => r
+                .security_parts
+                .iter()
+                .map(|(n, b)| (n.as_str(), bytes(py, b)))
+                .collect::<Vec<_>>()
+                .into_pyobject(py)?
+                .into_any(),
+            "signature" => r
+                .signature
+                .as_ref()
+                .map(|(method, digest, value, xml)| {
+                    (*method, *digest, bytes(py, value), bytes(py, xml))
+                })
+                .into_pyobject(py)?
+                .into_any(),
+            "signature_key" => r.signature_key.into_pyobject(py)?.into_any(),
+            "decryption" => r
+                .decryption
+                .iter()
+                .map(|(part, context, derived, algorithm)| {
+                    Ok((part_tuple(py, part)?, *context, *derived, *algorithm))
+                })
+                .collect::<PyResult<Vec<_>>>()?
+                .into_pyobject(py)?
+                .into_any(),
+            "confirmations" => r
+                .confirmations
+                .iter()
+                .map(|(v, s)| (v.as_deref().map(|v| bytes(py, v)), *s))
+                .collect::<Vec<_>>()
+                .into_pyobject(py)?
+                .into_any(),
+            "sct_ids" => {
+                let sct_ids = PyDict::new(py);
+                for (id, identifier) in &r.sct_ids {
+                    sct_ids.set_item(id, identifier)?;
+                }
+                sct_ids.into_any()
+            }
+            "first_cipher_value" => r
+                .first_cipher_value
+                .as_deref()
+                .map(|v| bytes(py, v))
+                .into_pyobject(py)?
+                .into_any(),
+            "derivation" => r.derivation.into_pyobject(py)?.into_any(),
+            _ => return Err(PyKeyError::new_err(key.to_owned())),
         })
-        .collect::<PyResult<Vec<_>>>()?;
-    d.set_item("digests", digests)?;
-    let parts: Vec<_> = r
-        .security_parts
-        .iter()
-        .map(|(n, b)| (n.as_str(), bytes(py, b)))
-        .collect();
-    d.set_item("security_parts", parts)?;
-    let signature = r
-        .signature
-        .as_ref()
-        .map(|(method, digest, value, xml)| (*method, *digest, bytes(py, value), bytes(py, xml)));
-    d.set_item("signature", signature)?;
-    d.set_item("signature_key", r.signature_key)?;
-    let decryption = r
-        .decryption
-        .iter()
-        .map(|(part, context, derived, algorithm)| {
-            Ok((part_tuple(py, part)?, *context, *derived, *algorithm))
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    d.set_item("decryption", decryption)?;
-    let confirmations: Vec<_> = r
-        .confirmations
-        .iter()
-        .map(|(v, s)| (v.as_deref().map(|v| bytes(py, v)), *s))
-        .collect();
-    d.set_item("confirmations", confirmations)?;
-    let sct_ids = PyDict::new(py);
-    for (id, identifier) in &r.sct_ids {
-        sct_ids.set_item(id, identifier)?;
     }
-    d.set_item("sct_ids", sct_ids)?;
-    d.set_item(
-        "first_cipher_value",
-        r.first_cipher_value.as_deref().map(|v| bytes(py, v)),
-    )?;
-    d.set_item("derivation", r.derivation)?;
-    Ok(d)
+
+    /// Whether the core, parsing `output` (its own output, as the glue read it) again, finds every signed part
+    /// of the envelope (the Body, a header block) with the digest it verified, compared in constant time
+    /// (docs/core.md, point 4: the core vouches for its writer).  `has_header`: the Envelope has a Header (the
+    /// Body is its second element then).  Raises `LookupError` when a part is not where the record puts it,
+    /// `C14nRefused` when the output cannot be canonicalised: the glue then checks each part on lxml's tree.
+    fn output_matches(&self, py: Python<'_>, output: &[u8], has_header: bool) -> PyResult<bool> {
+        let r = &self.inner;
+        // (element path from the Envelope, digest method, DigestValue, PrefixList) of each envelope part
+        let mut checks = Vec::new();
+        for (part, _, uri, value, prefixes) in &r.digests {
+            let path = match part {
+                Part::Security(_) => continue,
+                Part::Body => vec![usize::from(has_header)],
+                Part::Header(i) => vec![0, *i],
+                Part::Signature => {
+                    return Err(PyLookupError::new_err("a signed part outside the envelope"));
+                }
+            };
+            let method = wssc_core::crypto::Digest::from_uri(uri)
+                .ok_or_else(|| PyValueError::new_err("unknown digest method"))?;
+            let prefixes: Vec<&str> = prefixes.iter().flatten().map(String::as_str).collect();
+            checks.push((path, method, value, prefixes));
+        }
+        let requests: Vec<wssc_core::Target<'_>> = checks
+            .iter()
+            .map(|(path, _, _, prefixes)| wssc_core::Target {
+                selector: Selector::Path(path),
+                inclusive_prefixes: prefixes,
+            })
+            .collect();
+        let limits = wssc_core::Limits::default();
+        let result = py.detach(|| {
+            wssc_core::exc_c14n_many(output, &requests, &limits).map(|forms| {
+                forms
+                    .iter()
+                    .zip(&checks)
+                    .fold(true, |all, (form, (_, method, value, _))| {
+                        all & method.verify(form, value)
+                    })
+            })
+        });
+        match result {
+            Ok(matched) => Ok(matched),
+            Err(C14nError::NotFound) => Err(PyLookupError::new_err(
+                "a signed part is not where the record puts it",
+            )),
+            Err(err) => Err(C14nRefused::new_err(err.to_string())),
+        }
+    }
+}
+
+/// The limits and the suite's policy a receiver verifies under, converted once (`wssc.limits.Limits` field
+/// names and `compiled_unprotect.core_policy`'s keys), not at every message.
+#[pyclass(module = "wssc._core", frozen)]
+struct Settings {
+    limits: MessageLimits,
+    policy: Policy,
+}
+
+#[pymethods]
+impl Settings {
+    #[new]
+    fn new(limits: &Bound<'_, PyDict>, policy: &Bound<'_, PyDict>) -> PyResult<Settings> {
+        Ok(Settings {
+            limits: message_limits(limits)?,
+            policy: self::policy(policy)?,
+        })
+    }
 }
 
 /// An incoming message: phase 1 (`parse`) done, phase 2 (`verify`) to come (docs/core.md).
@@ -313,8 +364,8 @@ struct Incoming {
 impl Incoming {
     /// Phase 1: parse, locate, index; raises `Declined`.
     #[staticmethod]
-    fn parse(py: Python<'_>, data: &[u8], limits: &Bound<'_, PyDict>) -> PyResult<Incoming> {
-        let limits = message_limits(limits)?;
+    fn parse(py: Python<'_>, data: &[u8], settings: &Settings) -> PyResult<Incoming> {
+        let limits = settings.limits;
         let inner = py
             .detach(|| guarded(|| message::Incoming::parse(data, limits)))
             .map_err(|d| Declined::new_err(d.0))?;
@@ -336,18 +387,18 @@ impl Incoming {
         })
     }
 
-    /// Phase 2 with the context keys (aligned with `contexts`) and the suite's `policy`: the record, or
+    /// Phase 2 with the context keys (aligned with `contexts`) and the settings' policy: the record, or
     /// `Declined`.  `on_authenticated(value)` is called with the message signature's value as soon as it
     /// verified, before anything else is decrypted or digested (the receiver's replay check); an exception it
     /// raises stops the walk and is raised here.  Once only: verification changes the message.
-    fn verify<'py>(
+    fn verify(
         &mut self,
-        py: Python<'py>,
+        py: Python<'_>,
         keys: Vec<Vec<u8>>,
-        policy: &Bound<'py, PyDict>,
+        settings: &Settings,
         on_authenticated: Py<PyAny>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let policy = self::policy(policy)?;
+    ) -> PyResult<PyRecord> {
+        let policy = &settings.policy;
         let inner = self
             .inner
             .take()
@@ -365,12 +416,14 @@ impl Incoming {
                     },
                 )
             };
-            guarded(|| inner.verify(&keys, &policy, &mut told))
+            guarded(|| inner.verify(&keys, policy, &mut told))
         });
         if let Some(err) = raised {
             return Err(err);
         }
-        record_dict(py, &result.map_err(|d| Declined::new_err(d.0))?)
+        Ok(PyRecord {
+            inner: result.map_err(|d| Declined::new_err(d.0))?,
+        })
     }
 }
 
@@ -392,10 +445,11 @@ fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exc_c14n, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_path, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_many, m)?)?;
-    m.add_function(wrap_pyfunction!(digests_match, m)?)?;
     m.add("C14nRefused", m.py().get_type::<C14nRefused>())?;
     m.add("Declined", m.py().get_type::<Declined>())?;
     m.add_class::<Incoming>()?;
+    m.add_class::<PyRecord>()?;
+    m.add_class::<Settings>()?;
     m.add_function(wrap_pyfunction!(protect::protect, m)?)?;
     Ok(())
 }

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
 from lxml import etree
 
@@ -31,9 +31,10 @@ from wssc.security.dsig import VerifiedSignature
 from wssc.security.header import signature_methods
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
+from wssc.security.replay import replay_retention
 from wssc.security.result import ContextRef, KeyOrigin, MessageView, VerifiedMessage, ViewParts
 from wssc.security.soap import SOAP11, SOAP12, split
-from wssc.security.timestamp import TIMESTAMP_TAG, Timestamp
+from wssc.security.timestamp import Timestamp
 from wssc.tokens.reference import STR_TAG, SecurityTokenReference
 from wssc.versions import by_sc_namespace
 
@@ -67,34 +68,68 @@ def core_policy(req: Requirements) -> dict[str, Any]:
     }
 
 
+#: bound of the memories of :class:`Prepared` (distinct coverage shapes, distinct contexts): cleared when full
+_REMEMBERED: Final = 256
+
+
+class Prepared:
+    """What a receiver verifies under, prepared once for its limits and requirements (both frozen), not at every
+    message: the core's settings, how long a replay entry is kept, which shapes of message passed the coverage
+    checks (``check_coverage`` depends only on its record and the requirements), and the context references
+    made for each context (frozen, shared by the messages of one context)."""
+
+    def __init__(self, core: ModuleType, limits: Limits, req: Requirements) -> None:
+        self.settings: Any = core.Settings(core_limits(limits), core_policy(req))
+        self.requirements = req
+        self.retention = replay_retention(req.max_clock_skew)
+        self._covered: set[tuple[Any, ...]] = set()
+        self._refs: dict[tuple[tuple[str, str | None, str | None], ...], tuple[ContextRef, ...]] = {}
+
+    def covered(self, parts: tuple[Any, ...]) -> bool:
+        """Whether a message whose parts are ``parts`` (:class:`PartsSeen`'s fields) meets the requirements."""
+        if parts in self._covered:
+            return True
+        try:
+            check_coverage(PartsSeen(*parts), self.requirements)
+        except WsscError:
+            return False
+        if len(self._covered) >= _REMEMBERED:
+            self._covered.clear()
+        self._covered.add(parts)
+        return True
+
+    def refs(self, contexts: tuple[tuple[str, str | None, str | None], ...]) -> tuple[ContextRef, ...]:
+        """A :class:`ContextRef` for each of ``contexts`` (Identifier, Instance, WS-SC namespace), then the
+        message's as the Python path records it: the first reference naming a version, else the first."""
+        known = self._refs.get(contexts)
+        if known is None:
+            refs = [ContextRef(identifier, instance, by_sc_namespace(v)) for identifier, instance, v in contexts]
+            merged = next((ref for ref in refs if ref.version is not None), refs[0])
+            known = (*refs, merged)
+            if len(self._refs) >= _REMEMBERED:
+                self._refs.clear()
+            self._refs[contexts] = known
+        return known
+
+
 def _declined(declined: Exception) -> None:
     """Log why the core declined (a panic, never expected, as an error; the reason names no input)."""
     reason = str(declined)
     _log.log(logging.ERROR if reason.startswith("internal error") else logging.DEBUG, "core declined: %s", reason)
 
 
-def _merged_context(contexts: Sequence[tuple[str, str | None, str | None]]) -> ContextRef:
-    """The message's context as the Python path records it: the first reference naming a version, else the first."""
-    for identifier, instance, version in contexts:
-        if version is not None and by_sc_namespace(version) is not None:
-            return ContextRef(identifier, instance, by_sc_namespace(version))
-    identifier, instance, version = contexts[0]
-    return ContextRef(identifier, instance, by_sc_namespace(version))
-
-
 def unprotect(
     core: ModuleType,
     data: bytes,
     resolver: KeyResolver,
-    req: Requirements,
-    settings: tuple[dict[str, int], dict[str, Any]],
+    prepared: Prepared,
     now: datetime,
     seen_once: SeenOnce,
 ) -> VerifiedMessage | None:
     """The verified message, or None when the Python path is to decide (declined, or refused by a check)."""
-    limits, policy = settings
+    req = prepared.requirements
     try:
-        incoming = core.Incoming.parse(data, limits)
+        incoming = core.Incoming.parse(data, prepared.settings)
     except core.Declined as declined:
         _declined(declined)
         return None
@@ -109,8 +144,8 @@ def unprotect(
             return None
     elif req.timestamp:
         return None
-    contexts: list[tuple[str, str | None, str | None]] = list(incoming.contexts)
-    if not contexts or len({identifier for identifier, _, _ in contexts}) != 1:
+    contexts: tuple[tuple[str, str | None, str | None], ...] = tuple(incoming.contexts)
+    if not contexts or any(identifier != contexts[0][0] for identifier, _, _ in contexts):
         return None  # one context per message (the Python path's rule), and the core handles only context keys
     if req.context_identifier is not None and contexts[0][0] != req.context_identifier:
         return None
@@ -123,79 +158,75 @@ def unprotect(
     try:
         # seen_once runs inside, once the signature value verified and before anything waiting is decrypted:
         # a replayed message is refused there, as on the Python path (its InvalidSecurity comes out of verify)
-        record = incoming.verify(keys, policy, seen_once)
+        record = incoming.verify(keys, prepared.settings, seen_once)
     except core.Declined as declined:
         _declined(declined)
         return None
-    return _accept(record, contexts, keys, req, timestamp, now, seen_once)
+    return _accept(record, prepared.refs(contexts), keys, prepared, timestamp, seen_once)
 
 
 def _accept(
-    record: dict[str, Any],
-    contexts: list[tuple[str, str | None, str | None]],
+    record: Any,
+    refs: tuple[ContextRef, ...],
     keys: list[bytes],
-    req: Requirements,
+    prepared: Prepared,
     timestamp: Timestamp | None,
-    now: datetime,
     seen_once: SeenOnce,
 ) -> VerifiedMessage | None:
+    """The checks the core leaves to the requirements, on its record (the Python path's own, through
+    :class:`PartsSeen`), then the verified message.  A signed WS-Addressing header in the Security header was
+    declined by the core already (the Python path decides it)."""
+    req = prepared.requirements
     signature = record["signature"]
     decryption = record["decryption"]
     if req.signature and signature is None:
         return None
     if signature is None and not decryption and not req.transport_protected:
         return None
-    security_parts: list[tuple[str, bytes]] = record["security_parts"]
-    signed_security = {part[1] for part, *_ in record["digests"] if part[0] == "security"}
-    for index in signed_security:
-        if etree.QName(security_parts[index][0]).namespace in ns.WSA_NAMESPACES:
-            return None  # a signed WS-Addressing header moved into the Security header
     headers = record["headers"]
     body_signed, body_encrypted = record["body"]
-    parts = PartsSeen(
-        timestamp=timestamp is not None,
-        timestamp_signed=any(security_parts[i][0] == TIMESTAMP_TAG for i in signed_security),
-        body_signed=body_signed,
-        body_encrypted=body_encrypted,
-        headers=None if headers is None else tuple((tag, signed) for tag, signed, _ in headers),
+    parts = (
+        timestamp is not None,
+        record["timestamp_signed"],
+        body_signed,
+        body_encrypted,
+        None if headers is None else tuple((tag, signed) for tag, signed, _ in headers),
     )
-    try:
-        check_coverage(parts, req)
-    except WsscError:
+    if not prepared.covered(parts):
         return None
-    used: list[tuple[int, bool]] = [(index, derived) for _part, index, derived, _alg in decryption]
-    if signature is not None:
-        key_index, key_derived = record["signature_key"]
-        used.append((key_index, key_derived))
-    if req.derived_keys and not all(derived for _, derived in used):
+    # (context index, derived) of the signing key, then of each decryption key
+    used: list[tuple[int, bool]] = [] if signature is None else [record["signature_key"]]
+    used += [(index, derived) for _part, index, derived, _alg in decryption]
+    derived_used = [derived for _index, derived in used]
+    if req.derived_keys and not all(derived_used):
         return None
 
-    if signature is None and record["first_cipher_value"] is not None:
-        seen_once(record["first_cipher_value"])  # an encrypt-only message: its first cipher text, as the Python path
-
-    def origin(index: int, derived: bool) -> KeyOrigin:
-        identifier, instance, version = contexts[index]
-        ref = ContextRef(identifier, instance, by_sc_namespace(version))
-        return KeyOrigin("context", ref, derived, keys[index])
+    if signature is None:
+        first_cipher_value = record["first_cipher_value"]
+        if first_cipher_value is not None:
+            seen_once(first_cipher_value)  # an encrypt-only message: its first cipher text, as the Python path
 
     algorithms = {"c14n": ns.EXC_C14N}
+    origin = None
     if signature is not None:
         algorithms["signature"] = signature[0]
         algorithms["digest"] = signature[1]
+        index, derived = used[0]
+        origin = KeyOrigin("context", refs[index], derived, keys[index])
     if decryption:
         algorithms["encryption"] = decryption[0][3]
-    version = by_sc_namespace(record["derivation"])
-    if version is not None and any(derived for _, derived in used):
-        algorithms["derivation"] = version.p_sha1
-    soap = _SOAP[record["soap"]]
+    if any(derived_used):
+        version = by_sc_namespace(record["derivation"])
+        if version is not None:
+            algorithms["derivation"] = version.p_sha1
     return VerifiedMessage(
         view=lambda: _view(record),
-        soap=soap,
-        context=_merged_context(contexts) if used else None,
+        soap=_SOAP[record["soap"]],
+        context=refs[-1] if derived_used else None,
         algorithms=algorithms,
         timestamp=timestamp,
         signature_value=None if signature is None else signature[2],
-        signature_key=None if signature is None else origin(*record["signature_key"]),
+        signature_key=origin,
         signature_confirmations=tuple(value for value, signed in record["confirmations"] if signed),
         header_contexts=record["sct_ids"],
         data=record["output"],
@@ -211,7 +242,7 @@ def _checked(element: Element, digest_uri: str, digest_value: bytes, prefixes: l
     return element
 
 
-def _read_alike(root: Element, record: dict[str, Any], has_header: bool) -> bool:
+def _read_alike(root: Element, record: Any, has_header: bool) -> bool:
     """Whether lxml reads the core's output as the tree whose digests were verified, in one comparison for the
     whole document (docs/core.md, point 4); False when only the part-by-part check on lxml's tree can tell.
 
@@ -228,14 +259,8 @@ def _read_alike(root: Element, record: dict[str, Any], has_header: bool) -> bool
         return False
     core = compiled.installed_core()
     assert core is not None  # this record came from it (forced_python or WSSC_PURE_PYTHON since changes nothing)
-    body_path = [1 if has_header else 0]
-    checks = [
-        (body_path if part[0] == "body" else [0, part[1]], prefixes, digest_uri, digest_value)
-        for part, _wsu_id, digest_uri, digest_value, prefixes in record["digests"]
-        if part[0] != "security"
-    ]
     try:
-        matched: bool = core.digests_match(output, checks)
+        matched: bool = record.output_matches(output, has_header)
     except (core.C14nRefused, LookupError):
         return False
     if not matched:
@@ -244,7 +269,7 @@ def _read_alike(root: Element, record: dict[str, Any], has_header: bool) -> bool
     return True
 
 
-def _view(record: dict[str, Any]) -> MessageView:
+def _view(record: Any) -> MessageView:
     """lxml's parse of the core's output, each signed part of it checked again on lxml's tree; the Security
     header's parts (signed Timestamp, signature) are parsed, and checked, only when the application asks."""
     # the depth was checked by the core on the tree this output was written from
@@ -258,8 +283,9 @@ def _view(record: dict[str, Any]) -> MessageView:
     in_envelope: dict[tuple[Any, ...], Element] = {("body",): env.body}
     in_envelope.update((("header", i), el) for i, el in enumerate(header_els))
     whole = _read_alike(root, record, env.header is not None)
+    digests = record["digests"]
     signed_in_envelope = []
-    for part, _wsu_id, digest_uri, digest_value, prefixes in record["digests"]:
+    for part, _wsu_id, digest_uri, digest_value, prefixes in digests:
         if part[0] != "security":
             element = in_envelope[tuple(part)]
             signed_in_envelope.append(element if whole else _checked(element, digest_uri, digest_value, prefixes))
@@ -267,12 +293,12 @@ def _view(record: dict[str, Any]) -> MessageView:
         root,
         env.header,
         env.body,
-        parts=lambda: _parts(record, in_envelope),
+        parts=lambda: _parts(record, digests, in_envelope),
         signed_in_envelope=tuple(signed_in_envelope),
     )
 
 
-def _parts(record: dict[str, Any], in_envelope: dict[tuple[Any, ...], Element]) -> ViewParts:
+def _parts(record: Any, digests: list[Any], in_envelope: dict[tuple[Any, ...], Element]) -> ViewParts:
     """The signed and encrypted elements in the view's order, and the signature (Security header parts
     parsed from their canonical bytes, each checked against the digest the core verified)."""
     security: list[Element] = [parse(canonical) for _, canonical in record["security_parts"]]
@@ -288,7 +314,7 @@ def _parts(record: dict[str, Any], in_envelope: dict[tuple[Any, ...], Element]) 
         return in_envelope[tuple(part)]
 
     references = []
-    for part, wsu_id, digest_uri, digest_value, prefixes in record["digests"]:
+    for part, wsu_id, digest_uri, digest_value, prefixes in digests:
         el = element(part)
         if part[0] == "security":
             _checked(el, digest_uri, digest_value, prefixes)

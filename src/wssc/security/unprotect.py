@@ -13,7 +13,8 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Final, TypeVar
+from types import ModuleType
+from typing import Final, TypeVar
 
 from lxml import etree
 
@@ -107,7 +108,7 @@ class Receiver:
         self.limits = limits
         # ``is None``, not ``or``: an empty cache is falsy (``__len__``), and a given cache must be shared.
         self.replay_cache: ReplayCache = InMemoryReplayCache() if replay_cache is None else replay_cache
-        self._core_cache: tuple[tuple[Limits, Requirements], tuple[dict[str, int], dict[str, Any]]] | None = None
+        self._core_cache: tuple[Limits, Requirements, compiled_unprotect.Prepared] | None = None
 
     def unprotect(
         self, data: bytes | Element, *, now: datetime | None = None, attempt: Attempt | None = None
@@ -141,24 +142,31 @@ class Receiver:
         verified = None
         if core is not None and isinstance(data, bytes):
             verified = compiled_unprotect.unprotect(
-                core, data, self.resolver, self.requirements, self._core_settings(), attempt.now, attempt.seen_once
+                core, data, self.resolver, self._prepared(core), attempt.now, attempt.seen_once
             )
         attempt.core_declined = verified is None
         return verified
 
-    def _core_settings(self) -> tuple[dict[str, int], dict[str, Any]]:
-        """The limits and requirements as the compiled core reads them, converted once per pair of objects
-        (both are frozen; comparing them field by field each message cost more than the conversion's use)."""
+    def _prepared(self, core: ModuleType) -> compiled_unprotect.Prepared:
+        """The limits and requirements as the compiled core's glue reads them, prepared once per pair of
+        objects (both are frozen; comparing them field by field each message cost more than the conversion)."""
         cached = self._core_cache
-        if cached is None or cached[0][0] is not self.limits or cached[0][1] is not self.requirements:
-            settings = (compiled_unprotect.core_limits(self.limits), compiled_unprotect.core_policy(self.requirements))
-            cached = self._core_cache = ((self.limits, self.requirements), settings)
-        return cached[1]
+        if cached is None or cached[0] is not self.limits or cached[1] is not self.requirements:
+            cached = self._core_cache = (
+                self.limits,
+                self.requirements,
+                compiled_unprotect.Prepared(core, self.limits, self.requirements),
+            )
+        return cached[2]
 
     def _seen_once(self, now: datetime) -> Callable[[bytes], None]:
         """The replay check of one ``unprotect`` call, shared by the compiled core's attempt and the Python path
         (which decides a message the core declined after this check admitted its value: not a replay)."""
         req = self.requirements
+        if not req.detect_replays:
+            return _nothing_to_remember
+        keep_until = now + replay_retention(req.max_clock_skew)
+        cache = self.replay_cache
         admitted: set[bytes] = set()
 
         def seen_once(value: bytes) -> None:
@@ -166,10 +174,9 @@ class Receiver:
             once, remembered as long as the Timestamp checks could pass it, whatever its Expires (replay.py).
             Checked as soon as the value is verified, before the Body is decrypted or digested: a captured
             message with altered parts is refused as a replay, not decrypted (no oracle, no second try)."""
-            if not req.detect_replays or value in admitted:
+            if value in admitted:
                 return
-            keep_until = now + replay_retention(req.max_clock_skew)
-            if not self.replay_cache.add(hashlib.sha256(value).digest(), keep_until, now):
+            if not cache.add(hashlib.sha256(value).digest(), keep_until, now):
                 raise InvalidSecurity("replayed message")
             admitted.add(value)
 
@@ -261,6 +268,10 @@ class Receiver:
             ),
             header_contexts=dict(proc.tokens.sct_ids),
         )
+
+
+def _nothing_to_remember(_value: bytes) -> None:
+    """The replay check of a receiver whose requirements detect no replays."""
 
 
 def _kept_from(security: Element, signed: tuple[Element, ...], proc: HeaderProcessor) -> dict[Element, Element]:

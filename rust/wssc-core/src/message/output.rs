@@ -55,6 +55,8 @@ pub struct Record {
     pub sct_ids: Vec<(String, String)>,
     pub first_cipher_value: Option<Vec<u8>>,
     pub derivation: Option<&'static str>,
+    /// the signature covers the Security header's wsu:Timestamp
+    pub timestamp_signed: bool,
 }
 
 /// How a signed part is written: the verified bytes (a range of the walk's buffer), or canonicalised now
@@ -166,10 +168,15 @@ impl Walk<'_> {
                     "a signed element outside the Body, the header blocks and the Security header",
                 ));
             }
-            if wsa && parent != Some(header) && parent != Some(security) {
+            // a signed WS-Addressing header moved into the Security header: the Python path decides
+            // (`compiled_unprotect` declined it when it read the record; deciding here costs nothing)
+            if wsa && parent != Some(header) {
                 return Err(Declined(
                     "a signed WS-Addressing header outside the SOAP Header",
                 ));
+            }
+            if parent == Some(security) && doc.is(part.node, super::WSU, "Timestamp") {
+                record.timestamp_signed = true;
             }
         }
         let is_signed = |n: NodeId| signed.iter().find(|p| p.node == n);
