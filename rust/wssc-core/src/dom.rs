@@ -56,7 +56,7 @@ pub struct ElementData {
     pub attributes: Vec<Attribute>,
     /// the namespace declarations on this element, in document order: (prefix, URI), prefix "" for the
     /// default namespace, URI "" only for `xmlns=""`.  `xmlns:xml` (allowed only as what it is) is not kept.
-    pub namespace_declarations: Vec<(String, String)>,
+    pub namespace_declarations: Vec<(XmlStr, XmlStr)>,
     pub children: Vec<NodeId>,
 }
 
@@ -193,8 +193,8 @@ impl Document {
 
     /// The namespace bindings in scope at `id`, the nearest per prefix, sorted by prefix ("" for the
     /// default namespace; an undeclared default namespace, `xmlns=""`, is no binding and not listed).
-    pub fn in_scope_namespaces(&self, id: NodeId) -> Vec<(String, String)> {
-        let mut found: Vec<(String, String)> = Vec::new();
+    pub fn in_scope_namespaces(&self, id: NodeId) -> Vec<(XmlStr, XmlStr)> {
+        let mut found: Vec<(XmlStr, XmlStr)> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         let mut current = Some(id);
         while let Some(node) = current.and_then(|n| self.nodes.get(n)) {

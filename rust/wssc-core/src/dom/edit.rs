@@ -130,10 +130,8 @@ impl Document {
             .iter_mut()
             .find(|(p, _)| p == prefix)
         {
-            Some(d) => d.1 = uri.to_string(),
-            None => e
-                .namespace_declarations
-                .push((prefix.to_string(), uri.to_string())),
+            Some(d) => d.1 = uri.into(),
+            None => e.namespace_declarations.push((prefix.into(), uri.into())),
         }
     }
 }

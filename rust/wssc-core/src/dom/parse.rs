@@ -336,13 +336,14 @@ impl Builder<'_> {
 
     /// [`check_namespace_uri`], once per distinct URI of a document (a SOAP message declares a few
     /// namespaces again and again).
-    fn check_uri(&mut self, uri: &str) -> Result<()> {
+    /// A declared namespace URI, interned, once it is found absolute (each URI checked once per document).
+    fn check_uri(&mut self, uri: &str) -> Result<XmlStr> {
         let interned = self.names.get(uri);
         if self.names.checked(&interned) {
-            return Ok(());
+            return Ok(interned);
         }
         check_namespace_uri(uri)?;
-        self.names.mark_checked(interned);
-        Ok(())
+        self.names.mark_checked(interned.clone());
+        Ok(interned)
     }
 }

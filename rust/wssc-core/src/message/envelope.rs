@@ -185,7 +185,7 @@ impl Envelope {
         let parent = doc.parent(id).ok_or("detached")?;
         for (p, uri) in &e.namespace_declarations {
             if let Some(found) = self.prefix_by_uri(doc, parent, uri, false) {
-                if found != p {
+                if found != p.as_str() {
                     return Err("a namespace declared again under another prefix");
                 }
             }

@@ -4,7 +4,7 @@
 use quick_xml::events::BytesStart;
 
 use super::{malformed, ns_error, Builder, Result};
-use crate::dom::{Attribute, ElementData, Name, NodeKind};
+use crate::dom::{Attribute, ElementData, Name, NodeKind, XmlStr};
 use crate::names::is_ncname;
 use crate::xmltext::{attributes_separated, normalize_attribute};
 use crate::{XmlError, XML_NS};
@@ -31,7 +31,7 @@ impl Builder<'_> {
         }
         // attributes: namespace declarations into scope, the rest kept for resolution
         let scope_len = self.scope.len();
-        let mut declarations: Vec<(String, String)> = Vec::new();
+        let mut declarations: Vec<(XmlStr, XmlStr)> = Vec::new();
         let mut attributes: Vec<Attribute> = Vec::new();
         let mut count = 0usize;
         let mut xml_declared = false;
@@ -47,8 +47,8 @@ impl Builder<'_> {
             let key: &str = attr.key.0;
             if key == "xmlns" {
                 let value = normalize_attribute(attr.value)?;
-                self.check_uri(&value)?;
-                declarations.push((String::new(), value.into_owned()));
+                let uri = self.check_uri(&value)?;
+                declarations.push((self.names.empty(), uri));
             } else if let Some(declared) = key.strip_prefix("xmlns:") {
                 if !is_ncname(declared) {
                     return Err(malformed("bad namespace prefix"));
@@ -72,8 +72,8 @@ impl Builder<'_> {
                         "a prefix undeclared (xmlns:p=\"\" is XML 1.1 only)",
                     ));
                 }
-                self.check_uri(&value)?;
-                declarations.push((declared.to_string(), value.into_owned()));
+                let uri = self.check_uri(&value)?;
+                declarations.push((self.names.get(declared), uri));
             } else {
                 let (prefix, local) = self
                     .names
@@ -97,10 +97,7 @@ impl Builder<'_> {
         {
             return Err(duplicate());
         }
-        for (p, u) in &declarations {
-            let entry = (self.names.get(p), self.names.get(u));
-            self.scope.push(entry);
-        }
+        self.scope.extend(declarations.iter().cloned());
         if self.scope.len() > self.limits.max_namespaces_in_scope {
             return Err(XmlError::TooManyNamespaces);
         }
