@@ -8,7 +8,9 @@ Reading the Action of an incoming message is done on the verified envelope only
 from __future__ import annotations
 
 import copy
+import functools
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +56,31 @@ def new_message_id() -> str:
     return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+#: characters XML 1.0 does not allow in a document (section 2.2): refused as lxml refuses them in text
+_NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: str) -> str:
+    """``value`` as element content: escaped as lxml escapes text (``&#13;`` keeps a carriage return through
+    line-end normalisation); a character XML does not allow is a ValueError, as lxml raises."""
+    if _NOT_XML.search(value):
+        raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters")
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+@functools.lru_cache(maxsize=8)
+def _namespaces_of(soap_namespace: str, wsa_namespace: str) -> re.Pattern[bytes]:
+    """Any mention of the Envelope's namespaces (SOAP, WS-Addressing, utility) in written bytes."""
+    return re.compile(b"|".join(re.escape(uri.encode()) for uri in (soap_namespace, wsa_namespace, ns.WSU)))
+
+
+def _written(element: Element) -> bytes:
+    """An application element as it is written into the envelope, with its tail.  An element inside another
+    tree is copied out of it first: lxml writes a subelement with every declaration in scope where it stands,
+    and one in no namespace under a default namespace as if it were in that namespace."""
+    return etree.tostring(element if element.getparent() is None else copy.deepcopy(element))
+
+
 def envelope(
     body: Element | bytes | list[Element] | None,
     addressing: Addressing | None,
@@ -61,9 +88,53 @@ def envelope(
     wsa_namespace: str = ns.WSA10,
     headers: Sequence[Element] = (),
 ) -> bytes:
-    """A SOAP envelope with WS-Addressing headers, copies of the application ``headers`` after them, and
-    ``body`` (an element or serialised element) in its Body."""
-    # ``u`` declared on the Envelope as WCF declares it, for the wsu:Id attributes protect adds
+    """A SOAP envelope with WS-Addressing headers, the application ``headers`` after them, and ``body`` (an
+    element or serialised element) in its Body.  ``u`` is declared on the Envelope as WCF declares it, for the
+    wsu:Id attributes protect adds.
+
+    Written as text where the application's elements use none of the Envelope's namespaces: moving them into
+    a new lxml tree cost more than the rest of an answer, and took them out of the application's tree.  Where
+    they do, the envelope is built as a tree (:func:`_built`), so that lxml writes each of those namespaces
+    with the Envelope's prefix: a second prefix for one namespace around encrypted content would meet lxml's
+    habit of re-prefixing moved nodes on the receiving side."""
+    if isinstance(body, bytes):
+        written = [etree.tostring(etree.fromstring(body))]  # one well-formed element, nothing around it
+    elif isinstance(body, list):
+        written = [_written(el) for el in body]
+    else:
+        written = [] if body is None else [_written(body)]
+    extra = [_written(h) for h in headers]
+    envelope_namespaces = _namespaces_of(soap.namespace, wsa_namespace)
+    if any(envelope_namespaces.search(piece) for piece in (*written, *extra)):
+        return _built(body, addressing, soap, wsa_namespace, headers)
+    out = [
+        f'<s:Envelope xmlns:s="{soap.namespace}" xmlns:a="{wsa_namespace}" xmlns:u="{ns.WSU}"><s:Header>'.encode()
+    ]
+    if addressing is not None:
+        out.append(f'<a:Action s:mustUnderstand="1">{_text(addressing.action)}</a:Action>'.encode())
+        out.append(f"<a:MessageID>{_text(addressing.message_id or new_message_id())}</a:MessageID>".encode())
+        if addressing.relates_to:
+            out.append(f"<a:RelatesTo>{_text(addressing.relates_to)}</a:RelatesTo>".encode())
+        if addressing.reply_to_anonymous and addressing.relates_to is None:
+            out.append(f"<a:ReplyTo><a:Address>{ANONYMOUS}</a:Address></a:ReplyTo>".encode())
+        if addressing.to:
+            out.append(f'<a:To s:mustUnderstand="1">{_text(addressing.to)}</a:To>'.encode())
+    out.extend(extra)
+    out.append(b"</s:Header><s:Body>")
+    out.extend(written)
+    out.append(b"</s:Body></s:Envelope>")
+    return b"".join(out)
+
+
+def _built(
+    body: Element | bytes | list[Element] | None,
+    addressing: Addressing | None,
+    soap: SOAPVersion,
+    wsa_namespace: str,
+    headers: Sequence[Element],
+) -> bytes:
+    """:func:`envelope` built as an lxml tree: the application's elements are moved (``body``) or copied
+    (``headers``) into it."""
     root = etree.Element(soap.qname("Envelope"), nsmap={"s": soap.namespace, "a": wsa_namespace, "u": ns.WSU})
     header = etree.SubElement(root, soap.qname("Header"))
     if addressing is not None:
