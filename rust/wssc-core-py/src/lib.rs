@@ -6,7 +6,7 @@
 
 use pyo3::exceptions::{PyException, PyKeyError, PyLookupError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 use wssc_core::message::{self, MessageLimits, Part, Policy, Record};
 use wssc_core::{C14nError, Selector};
 
@@ -210,7 +210,7 @@ impl PyRecord {
         Ok(match key {
             "output" => bytes(py, &r.output).into_any(),
             "soap" => r.soap.into_pyobject(py)?.into_any(),
-            "headers" => r.headers.clone().into_pyobject(py)?.into_any(),
+            "headers" => PyTuple::new(py, &r.headers)?.into_any(),
             "body" => r.body.into_pyobject(py)?.into_any(),
             "timestamp_signed" => r.timestamp_signed.into_pyobject(py)?.to_owned().into_any(),
             "digests" => r
@@ -238,9 +238,13 @@ impl PyRecord {
             "signature" => r
                 .signature
                 .as_ref()
-                .map(|(method, digest, value, xml)| {
-                    (*method, *digest, bytes(py, value), bytes(py, xml))
-                })
+                .map(|(method, digest, value, _)| (*method, *digest, bytes(py, value)))
+                .into_pyobject(py)?
+                .into_any(),
+            "signature_xml" => r
+                .signature
+                .as_ref()
+                .map(|(_, _, _, xml)| bytes(py, xml))
                 .into_pyobject(py)?
                 .into_any(),
             "signature_key" => r.signature_key.into_pyobject(py)?.into_any(),

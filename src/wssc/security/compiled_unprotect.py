@@ -86,11 +86,20 @@ class Prepared:
         self._refs: dict[tuple[tuple[str, str | None, str | None], ...], tuple[ContextRef, ...]] = {}
 
     def covered(self, parts: tuple[Any, ...]) -> bool:
-        """Whether a message whose parts are ``parts`` (:class:`PartsSeen`'s fields) meets the requirements."""
+        """Whether a message whose parts are ``parts`` (:class:`PartsSeen`'s fields, each header block as the
+        record has it: name, signed, encrypted) meets the requirements."""
         if parts in self._covered:
             return True
+        timestamp, timestamp_signed, body_signed, body_encrypted, headers = parts
+        seen = PartsSeen(
+            timestamp,
+            timestamp_signed,
+            body_signed,
+            body_encrypted,
+            None if headers is None else tuple((tag, signed) for tag, signed, _ in headers),
+        )
         try:
-            check_coverage(PartsSeen(*parts), self.requirements)
+            check_coverage(seen, self.requirements)
         except WsscError:
             return False
         if len(self._covered) >= _REMEMBERED:
@@ -185,13 +194,7 @@ def _accept(
         return None
     headers = record["headers"]
     body_signed, body_encrypted = record["body"]
-    parts = (
-        timestamp is not None,
-        record["timestamp_signed"],
-        body_signed,
-        body_encrypted,
-        None if headers is None else tuple((tag, signed) for tag, signed, _ in headers),
-    )
+    parts = (timestamp is not None, record["timestamp_signed"], body_signed, body_encrypted, headers)
     if not prepared.covered(parts):
         return None
     # (context index, derived) of the signing key, then of each decryption key
@@ -303,7 +306,7 @@ def _parts(record: Any, digests: list[Any], in_envelope: dict[tuple[Any, ...], E
     parsed from their canonical bytes, each checked against the digest the core verified)."""
     security: list[Element] = [parse(canonical) for _, canonical in record["security_parts"]]
     signature = record["signature"]
-    signature_el = None if signature is None else parse(signature[3])
+    signature_el = None if signature is None else parse(record["signature_xml"])
 
     def element(part: Sequence[Any]) -> Element:
         if part[0] == "security":
