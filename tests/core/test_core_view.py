@@ -64,6 +64,7 @@ _RECORD_ITEMS = (
     "digests",
     "security_parts",
     "signature",
+    "signature_xml",
     "signature_key",
     "decryption",
     "confirmations",
