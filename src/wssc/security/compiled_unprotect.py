@@ -31,7 +31,6 @@ from wssc.security.dsig import VerifiedSignature
 from wssc.security.header import signature_methods
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
-from wssc.security.replay import replay_retention
 from wssc.security.result import ContextRef, KeyOrigin, MessageView, VerifiedMessage, ViewParts
 from wssc.security.soap import SOAP11, SOAP12, split
 from wssc.security.timestamp import Timestamp
@@ -74,14 +73,13 @@ _REMEMBERED: Final = 256
 
 class Prepared:
     """What a receiver verifies under, prepared once for its limits and requirements (both frozen), not at every
-    message: the core's settings, how long a replay entry is kept, which shapes of message passed the coverage
-    checks (``check_coverage`` depends only on its record and the requirements), and the context references
-    made for each context (frozen, shared by the messages of one context)."""
+    message: the core's settings, which shapes of message passed the coverage checks (``check_coverage``
+    depends only on its record and the requirements), and the context references made for each context
+    (frozen, shared by the messages of one context)."""
 
     def __init__(self, core: ModuleType, limits: Limits, req: Requirements) -> None:
         self.settings: Any = core.Settings(core_limits(limits), core_policy(req))
         self.requirements = req
-        self.retention = replay_retention(req.max_clock_skew)
         self._covered: set[tuple[Any, ...]] = set()
         self._refs: dict[tuple[tuple[str, str | None, str | None], ...], tuple[ContextRef, ...]] = {}
 
