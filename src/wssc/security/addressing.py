@@ -19,7 +19,7 @@ from typing import Final
 from lxml import etree
 
 from wssc import namespaces as ns
-from wssc.primitives.xml import Element
+from wssc.primitives.xml import Element, escape_attr, escape_text
 from wssc.security.soap import SOAP12, SOAPVersion
 
 ANONYMOUS = ns.WSA10 + "/anonymous"
@@ -61,11 +61,11 @@ _NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010f
 
 
 def _text(value: str) -> str:
-    """``value`` as element content: escaped as lxml escapes text (``&#13;`` keeps a carriage return through
-    line-end normalisation); a character XML does not allow is a ValueError, as lxml raises."""
+    """``value`` as element content, escaped as Canonical XML escapes text; a character XML does not allow is a
+    ValueError, as lxml raises."""
     if _NOT_XML.search(value):
         raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters")
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return escape_text(value)
 
 
 @functools.lru_cache(maxsize=8)
@@ -108,7 +108,8 @@ def envelope(
     if any(envelope_namespaces.search(piece) for piece in (*written, *extra)):
         return _built(body, addressing, soap, wsa_namespace, headers)
     out = [
-        f'<s:Envelope xmlns:s="{soap.namespace}" xmlns:a="{wsa_namespace}" xmlns:u="{ns.WSU}"><s:Header>'.encode()
+        f'<s:Envelope xmlns:s="{escape_attr(soap.namespace)}" xmlns:a="{escape_attr(wsa_namespace)}" '
+        f'xmlns:u="{ns.WSU}"><s:Header>'.encode()
     ]
     if addressing is not None:
         out.append(f'<a:Action s:mustUnderstand="1">{_text(addressing.action)}</a:Action>'.encode())
