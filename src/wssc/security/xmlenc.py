@@ -20,6 +20,7 @@ from wssc.primitives.xml import (
     b64decode,
     b64encode,
     escape_attr,
+    escape_text,
     only_child,
     parse_fragment,
     remove_keeping_tail,
@@ -50,17 +51,11 @@ def encrypted_data_xml(
 
 def content_bytes(parent: Element) -> bytes:
     """The serialised content of ``parent`` (text and children) as ``Type=#Content`` encrypts it."""
-    chunks = [_escape(parent.text)] if parent.text else []
+    # a carriage return travels as a character reference, or the receiver's parser turns it into a line feed
+    # (XML 1.0 section 2.11) and the Body no longer matches its digest
+    chunks = [escape_text(parent.text).encode("utf-8")] if parent.text else []
     chunks.extend(etree.tostring(child, encoding="utf-8", with_tail=True) for child in parent)
     return b"".join(chunks)
-
-
-def _escape(text: str) -> bytes:
-    """Character data as lxml writes it: a carriage return must travel as ``&#13;``, or the receiver's parser
-    turns it into a line feed (XML 1.0 section 2.11) and the Body no longer matches its digest."""
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;").encode("utf-8")
-    )
 
 
 @dataclass(frozen=True)
