@@ -31,6 +31,15 @@ pyo3::create_exception!(
     "the document cannot be canonicalized"
 );
 
+/// A canonicalisation's failure as Python sees it: `LookupError` (`not_found`) when nothing is selected,
+/// `C14nRefused` when the document cannot be canonicalised.
+fn c14n_failure(err: C14nError, not_found: &'static str) -> PyErr {
+    match err {
+        C14nError::NotFound => PyLookupError::new_err(not_found),
+        err => C14nRefused::new_err(err.to_string()),
+    }
+}
+
 /// Exclusive XML canonicalization 1.0 without comments of the element of `document` whose wsu:Id, Id or
 /// xml:id is `element_id` (the document element when None), with the InclusiveNamespaces PrefixList
 /// `inclusive_prefixes` ("#default" or "" for the default namespace).
@@ -49,11 +58,9 @@ fn exc_c14n<'py>(
         None => Selector::DocumentElement,
     };
     let result = py.detach(|| wssc_core::exc_c14n(document, selector, &refs));
-    match result {
-        Ok(bytes) => Ok(PyBytes::new(py, &bytes)),
-        Err(C14nError::NotFound) => Err(PyLookupError::new_err("no element carries this id")),
-        Err(err) => Err(C14nRefused::new_err(err.to_string())),
-    }
+    result
+        .map(|bytes| PyBytes::new(py, &bytes))
+        .map_err(|err| c14n_failure(err, "no element carries this id"))
 }
 
 /// Same as `exc_c14n`, the element chosen by child-element indices from the document element.
@@ -68,11 +75,9 @@ fn exc_c14n_path<'py>(
     let prefixes: Vec<String> = inclusive_prefixes.unwrap_or_default();
     let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
     let result = py.detach(|| wssc_core::exc_c14n(document, Selector::Path(&path), &refs));
-    match result {
-        Ok(bytes) => Ok(PyBytes::new(py, &bytes)),
-        Err(C14nError::NotFound) => Err(PyLookupError::new_err("no element at this path")),
-        Err(err) => Err(C14nRefused::new_err(err.to_string())),
-    }
+    result
+        .map(|bytes| PyBytes::new(py, &bytes))
+        .map_err(|err| c14n_failure(err, "no element at this path"))
 }
 
 /// Which element of a document [`exc_c14n_many`] canonicalises: an element carrying this identifier, or the
@@ -115,13 +120,9 @@ fn exc_c14n_many<'py>(
         .collect();
     let limits = wssc_core::Limits::default();
     let result = py.detach(|| wssc_core::exc_c14n_many(document, &requests, &limits));
-    match result {
-        Ok(forms) => Ok(forms.iter().map(|b| PyBytes::new(py, b)).collect()),
-        Err(C14nError::NotFound) => Err(PyLookupError::new_err(
-            "no element is selected by one of the targets",
-        )),
-        Err(err) => Err(C14nRefused::new_err(err.to_string())),
-    }
+    result
+        .map(|forms| forms.iter().map(|b| PyBytes::new(py, b)).collect())
+        .map_err(|err| c14n_failure(err, "no element is selected by one of the targets"))
 }
 
 /// An integer field of the `limits` dict (`wssc.limits.Limits` field names), its default when absent.
@@ -302,8 +303,7 @@ impl PyRecord {
             };
             let method = wssc_core::crypto::Digest::from_uri(uri)
                 .ok_or_else(|| PyValueError::new_err("unknown digest method"))?;
-            let prefixes: Vec<&str> = prefixes.iter().flatten().map(String::as_str).collect();
-            checks.push((path, method, value, prefixes));
+            checks.push((path, method, value, prefix_list(prefixes)));
         }
         let requests: Vec<wssc_core::Target<'_>> = checks
             .iter()
@@ -323,13 +323,7 @@ impl PyRecord {
                     })
             })
         });
-        match result {
-            Ok(matched) => Ok(matched),
-            Err(C14nError::NotFound) => Err(PyLookupError::new_err(
-                "a signed part is not where the record puts it",
-            )),
-            Err(err) => Err(C14nRefused::new_err(err.to_string())),
-        }
+        result.map_err(|err| c14n_failure(err, "a signed part is not where the record puts it"))
     }
 }
 
