@@ -3,6 +3,9 @@
 //! write the document element N times with [`write_node`] (for timing and profiling: each phase is its own
 //! function, so that `valgrind --tool=callgrind` reports its instructions inclusively).
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::time::Instant;
 use wssc_core::{exc_c14n_node, write_node, Document, Limits, NodeId};

@@ -83,8 +83,6 @@ pub struct Node {
 pub struct Document {
     nodes: Vec<Node>,
     root: NodeId,
-    /// the names met by the parse and the fragment parses since, shared by them
-    names: shared::Interner,
 }
 
 impl Document {
@@ -92,9 +90,11 @@ impl Document {
     /// five predefined ones, a namespace error, a relative namespace URI or one of `limits`.
     pub fn parse(input: &[u8], limits: &Limits) -> Result<Document, XmlError> {
         let mut nodes = Vec::new();
-        let mut names = shared::Interner::new();
-        let root = parse::parse_document(&mut nodes, &mut names, input, limits)?;
-        Ok(Document { nodes, root, names })
+        let root = shared::with_names(|names| {
+            names.start_document();
+            parse::parse_document(&mut nodes, names, input, limits)
+        })?;
+        Ok(Document { nodes, root })
     }
 
     /// The document element.
@@ -216,7 +216,7 @@ impl Document {
 
     /// Every namespace declaration on the ancestors-or-self of `id`, outermost first (what a parser has in
     /// scope there, shadowed declarations included, which [`Limits::max_namespaces_in_scope`] counts).
-    fn declarations_in_scope(&mut self, id: NodeId) -> Vec<(XmlStr, XmlStr)> {
+    fn declarations_in_scope(&self, id: NodeId) -> Vec<(XmlStr, XmlStr)> {
         let mut chain = Vec::new();
         let mut current = Some(id);
         while let Some(node) = current.and_then(|n| self.nodes.get(n)) {
@@ -225,13 +225,14 @@ impl Document {
             }
             current = node.parent;
         }
-        let names = &mut self.names;
-        chain
-            .into_iter()
-            .rev()
-            .flatten()
-            .map(|(p, u)| (names.get(p), names.get(u)))
-            .collect()
+        shared::with_names(|names| {
+            chain
+                .into_iter()
+                .rev()
+                .flatten()
+                .map(|(p, u)| (names.get(p), names.get(u)))
+                .collect()
+        })
     }
 
     /// The elements on the ancestor-or-self path of `id`: the document element is at depth 1.
@@ -267,15 +268,9 @@ impl Document {
         let scope = self.declarations_in_scope(context);
         let depth = self.depth(context);
         let before = self.nodes.len();
-        let result = parse::parse_fragment(
-            &mut self.nodes,
-            &mut self.names,
-            input,
-            context,
-            scope,
-            depth,
-            limits,
-        );
+        let result = shared::with_names(|names| {
+            parse::parse_fragment(&mut self.nodes, names, input, context, scope, depth, limits)
+        });
         if result.is_err() {
             self.nodes.truncate(before);
         }

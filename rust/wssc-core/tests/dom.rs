@@ -506,3 +506,42 @@ fn fragments_share_the_documents_names() {
         ("p", "urn:p")
     );
 }
+
+/// The names of one thread's documents are kept from one parse to the next (dom::shared::Interner): many
+/// documents with names never seen again (a peer's junk), then ordinary ones, all read exactly; the table is
+/// emptied when it fills, never read wrongly.
+#[test]
+fn names_kept_between_documents_never_mix_them_up() {
+    for n in 0..2000 {
+        let doc = parse(&format!(
+            r#"<p{n}:e{n} xmlns:p{n}="urn:x:{n}" a{n}="v{n}"><p{n}:c xmlns:q="http://q/{n}" q:at="{n}"/></p{n}:e{n}>"#
+        ));
+        let root = doc.element(doc.root()).unwrap();
+        assert_eq!(
+            root.name,
+            name(&format!("p{n}"), &format!("e{n}"), &format!("urn:x:{n}"))
+        );
+        assert_eq!(
+            doc.attribute(doc.root(), "", &format!("a{n}")),
+            Some(format!("v{n}").as_str())
+        );
+        let child = doc.child_elements(doc.root()).next().unwrap();
+        assert_eq!(
+            doc.attribute(child, &format!("http://q/{n}"), "at"),
+            Some(n.to_string().as_str())
+        );
+        assert_eq!(
+            canonical(&doc, doc.root()),
+            format!(
+                r#"<p{n}:e{n} xmlns:p{n}="urn:x:{n}" a{n}="v{n}"><p{n}:c xmlns:q="http://q/{n}" q:at="{n}"></p{n}:c></p{n}:e{n}>"#
+            )
+        );
+    }
+    let doc = parse(
+        r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>"#,
+    );
+    assert_eq!(
+        canonical(&doc, doc.root()),
+        r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body></s:Body></s:Envelope>"#
+    );
+}

@@ -2,9 +2,22 @@
 //! namespace URI, prefix and local name of a document once rather than once per element or attribute (a
 //! SOAP message repeats a few names hundreds of times).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+
+thread_local! {
+    static NAMES: RefCell<Interner> = RefCell::new(Interner::new());
+}
+
+/// `f` with this thread's [`Interner`] (a fresh one should it be in use already, which no caller does).
+pub(crate) fn with_names<T>(f: impl FnOnce(&mut Interner) -> T) -> T {
+    NAMES.with(|names| match names.try_borrow_mut() {
+        Ok(mut names) => f(&mut names),
+        Err(_) => f(&mut Interner::new()),
+    })
+}
 
 /// An immutable, cheaply cloned string (`Deref<Target = str>`, compared as a `str`).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -83,10 +96,12 @@ impl fmt::Display for XmlStr {
     }
 }
 
-/// The names a document's parses have met (the document's, then those of the fragments decrypted into it),
-/// each allocated once: the first [`Interner::MAX_NAMES`] distinct names (a document has few) in a small
-/// open-addressing table indexed by a hash of their bytes, past them a fresh string each time.  It also
-/// remembers the declared namespace URIs found absolute, so that each is checked once per document.
+/// The names the parses of one thread have met (documents, then the fragments decrypted into them), each
+/// allocated once: the first [`Interner::MAX_NAMES`] distinct names in a small open-addressing table indexed
+/// by a hash of their bytes, past them a fresh string each time.  It also remembers the declared namespace
+/// URIs found absolute, so that each is checked once.  One table per thread ([`with_names`]), kept from one
+/// document to the next: a peer's messages use the same few dozen names, which are then neither allocated
+/// nor freed per message.  Names are immutable strings: sharing them between documents shares nothing else.
 #[derive(Debug, Clone)]
 pub(crate) struct Interner {
     names: Vec<XmlStr>,
@@ -102,20 +117,37 @@ pub(crate) struct Interner {
 }
 
 impl Interner {
-    /// Enough for the distinct local names of a SOAP message with its security header; a document with
-    /// more still parses, its further names allocated one by one.
-    const MAX_NAMES: usize = 128;
-    /// Twice [`Interner::MAX_NAMES`] (a power of two): the table is never more than half full, so that a
+    /// Enough for the distinct names of several SOAP messages with their security headers (the table is
+    /// one thread's, kept from document to document); past them a name is allocated each time it is met.
+    /// At most 254: a slot holds 1 + an index in a byte.
+    const MAX_NAMES: usize = 254;
+    /// A power of two about twice [`Interner::MAX_NAMES`]: the table is never more than half full, so that a
     /// probe ends after a slot or two.
-    const SLOTS: usize = 2 * Self::MAX_NAMES;
+    const SLOTS: usize = 512;
+    /// A document parse starts on a table with no more names than this, or on an empty one: names left by
+    /// earlier documents (a peer's junk among them) never fill the table for the next ones.
+    const KEPT_NAMES: usize = Self::MAX_NAMES / 2;
+
+    /// Called as a document parse starts: the table is emptied when earlier documents filled it beyond
+    /// [`Interner::KEPT_NAMES`] names or qualified names, or [`Interner::MAX_CHECKED_URIS`] URIs.
+    pub(crate) fn start_document(&mut self) {
+        if self.names.len() > Self::KEPT_NAMES
+            || self.qnames.len() > Self::KEPT_NAMES
+            || self.checked_uris.len() >= Self::MAX_CHECKED_URIS
+        {
+            *self = Interner::new();
+        }
+    }
 
     pub(crate) fn new() -> Self {
+        // the tables are made at their full size at once: grown from empty, one doubling at a time, they cost
+        // more than the rest of the parse of a small message
         Interner {
-            names: Vec::new(),
+            names: Vec::with_capacity(Self::MAX_NAMES),
             slots: vec![0; Self::SLOTS],
             empty: XmlStr::default(),
-            checked_uris: Vec::new(),
-            qnames: Vec::new(),
+            checked_uris: Vec::with_capacity(Self::MAX_CHECKED_URIS),
+            qnames: Vec::with_capacity(Self::MAX_NAMES),
             qname_slots: vec![0; Self::SLOTS],
         }
     }
