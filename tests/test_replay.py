@@ -23,6 +23,7 @@ from wssc.conversation.client import ClientSession, Response
 from wssc.conversation.service import ApplicationRequest, FaultReply, SecureConversationService, TokenReply
 from wssc.conversation.store import InMemoryContextStore
 from wssc.limits import MAX_CLOCK_SKEW, REPLAY_WINDOW
+from wssc.security import compiled
 from wssc.security.keys import StaticKeys
 from wssc.security.policy import ProtectionPolicy, Requirements
 from wssc.security.replay import InMemoryReplayCache, ReplayCacheFull, replay_retention
@@ -36,6 +37,20 @@ MAX_AGE = REPLAY_WINDOW + MAX_CLOCK_SKEW
 TEN_YEARS = ProtectionPolicy(encrypt=False, timestamp_ttl=dt.timedelta(days=3650))
 SERVICE = self_signed("replay service")
 PAYLOAD = b'<e:echo xmlns:e="urn:e">once</e:echo>'
+
+
+#: the in-memory cache's two stores: the core's (``wssc._core.ReplayCache``, where the core is installed) and
+#: the Python queue (the reference, and the store without the core); each test below runs on both
+CACHE_KINDS = ["core", "python"]
+
+
+def _cache(kind: str, capacity: int) -> InMemoryReplayCache:
+    if kind == "python":
+        with compiled.forced_python():
+            return InMemoryReplayCache(capacity)
+    if compiled.core() is None:
+        pytest.skip("the compiled core is not installed")
+    return InMemoryReplayCache(capacity)
 
 
 def _without_expires(ctx: Context, created: dt.datetime) -> bytes:
@@ -178,9 +193,10 @@ def test_timestamp_check_bounds_created_whatever_expires() -> None:
 # -- entries bounded in time and number -------------------------------------------------------------------
 
 
-def test_attack_ten_year_expires_fills_the_cache_and_locks_everyone_out() -> None:
+@pytest.mark.parametrize("kind", CACHE_KINDS)
+def test_attack_ten_year_expires_fills_the_cache_and_locks_everyone_out(kind: str) -> None:
     attacker, victim = new_context(), new_context()
-    cache = InMemoryReplayCache(capacity=3)
+    cache = _cache(kind, 3)
     keys = StaticKeys({attacker.identifier: attacker.key, victim.identifier: victim.key})
     endpoint = Receiver(keys, replay_cache=cache)
     for _ in range(3):  # the attacker's own messages, each legitimately signed, each with a 10-year Expires
@@ -193,9 +209,10 @@ def test_attack_ten_year_expires_fills_the_cache_and_locks_everyone_out() -> Non
     assert len(cache) == 1
 
 
-def test_full_cache_refuses_as_busy_never_as_replay_nor_by_forgetting() -> None:
+@pytest.mark.parametrize("kind", CACHE_KINDS)
+def test_full_cache_refuses_as_busy_never_as_replay_nor_by_forgetting(kind: str) -> None:
     ctx = new_context()
-    cache = InMemoryReplayCache(capacity=2)
+    cache = _cache(kind, 2)
     receiver = ctx.receiver(replay_cache=cache)
     accepted = [protect_msg(ctx, now=NOW) for _ in range(2)]
     for data in accepted:
@@ -210,8 +227,9 @@ def test_full_cache_refuses_as_busy_never_as_replay_nor_by_forgetting() -> None:
     assert receiver.unprotect(protect_msg(ctx, now=later), now=later).body is not None
 
 
-def test_service_at_replay_capacity_answers_request_failed() -> None:
-    service = SecureConversationService(ServiceCredentials(*SERVICE), replay_cache=InMemoryReplayCache(capacity=2))
+@pytest.mark.parametrize("kind", CACHE_KINDS)
+def test_service_at_replay_capacity_answers_request_failed(kind: str) -> None:
+    service = SecureConversationService(ServiceCredentials(*SERVICE), replay_cache=_cache(kind, 2))
     session = _established(service)  # one entry
     _answered(service, session)  # two
     event = service.receive(session.request(PAYLOAD, "urn:e:echo"))
@@ -219,8 +237,9 @@ def test_service_at_replay_capacity_answers_request_failed() -> None:
     assert b"RequestFailed" in event.reply.data and b"replay" not in event.reply.data
 
 
-def test_in_memory_cache_forgets_from_the_head_and_never_early() -> None:
-    cache = InMemoryReplayCache(capacity=10)
+@pytest.mark.parametrize("kind", CACHE_KINDS)
+def test_in_memory_cache_forgets_from_the_head_and_never_early(kind: str) -> None:
+    cache = _cache(kind, 10)
     long, short = NOW + dt.timedelta(minutes=20), NOW + dt.timedelta(minutes=5)
     assert cache.add(b"a", long, NOW)
     assert cache.add(b"b", short, NOW)  # kept as long as the entry before it: the queue stays sorted
@@ -231,6 +250,38 @@ def test_in_memory_cache_forgets_from_the_head_and_never_early() -> None:
     assert cache.add(b"a", long, NOW + dt.timedelta(minutes=21))
     with pytest.raises(ValueError):
         InMemoryReplayCache(capacity=0)
+
+
+@pytest.mark.parametrize("kind", CACHE_KINDS)
+def test_full_cache_warns_once_until_it_admits_again(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    cache = _cache(kind, 1)
+    assert cache.add(b"a", NOW + dt.timedelta(minutes=1), NOW)
+    for key in (b"b", b"c"):
+        with pytest.raises(ReplayCacheFull):
+            cache.add(key, NOW + dt.timedelta(minutes=1), NOW)
+    warned = "replay cache full (1 live entries): refusing new messages"
+    assert [r.getMessage() for r in caplog.records].count(warned) == 1
+    later = NOW + dt.timedelta(minutes=2)
+    assert cache.add(b"b", later + dt.timedelta(minutes=1), later)  # "a" expired: room again
+    with pytest.raises(ReplayCacheFull):
+        cache.add(b"c", later + dt.timedelta(minutes=1), later)
+    assert len([r for r in caplog.records if "replay cache full" in r.getMessage()]) == 2
+
+
+@pytest.mark.parametrize("kind", CACHE_KINDS)
+def test_the_check_of_one_message_admits_its_value_again(kind: str) -> None:
+    """The Python path deciding a message the core declined checks the value the core admitted: the same
+    check lets it through, another check (another message) does not."""
+    cache = _cache(kind, 10)
+    receiver = Receiver(StaticKeys({}), replay_cache=cache)
+    check = receiver._seen_once(NOW)
+    if kind == "core":
+        assert type(check).__name__ == "ReplayCheck"  # run by the core itself, no call back into Python
+    check(b"signature value")
+    check(b"signature value")
+    with pytest.raises(errors.InvalidSecurity, match="replay"):
+        receiver._seen_once(NOW)(b"signature value")
+    assert len(cache) == 1
 
 
 # -- Redis: the same bound on entry life ------------------------------------------------------------------

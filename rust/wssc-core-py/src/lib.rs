@@ -11,6 +11,9 @@ use wssc_core::message::{self, MessageLimits, Part, Policy, Record};
 use wssc_core::{C14nError, Selector};
 
 mod protect;
+mod replay;
+
+use replay::{ReplayCache, ReplayCheck};
 
 /// mimalloc for the core's many small, short-lived allocations (the tree of each message): glibc's malloc
 /// took about a third of a message's time.
@@ -402,17 +405,27 @@ impl Incoming {
             .take()
             .ok_or_else(|| Declined::new_err("already verified"))?;
         let mut raised: Option<PyErr> = None;
+        // the receiver's own replay check runs here, without the GIL; any other callable is called with it
+        let native = on_authenticated
+            .cast_bound::<ReplayCheck>(py)
+            .ok()
+            .map(Bound::get);
         let result = py.detach(|| {
-            let mut told = |value: &[u8]| {
-                Python::attach(
-                    |py| match on_authenticated.call1(py, (PyBytes::new(py, value),)) {
+            let mut told = |value: &[u8]| match native.map(|check| (check, check.check(value))) {
+                Some((_, replay::ADMITTED)) => true,
+                Some((check, found)) => {
+                    raised = Some(Python::attach(|py| check.refusal(py, found)));
+                    false
+                }
+                None => Python::attach(|py| {
+                    match on_authenticated.call1(py, (PyBytes::new(py, value),)) {
                         Ok(_) => true,
                         Err(err) => {
                             raised = Some(err);
                             false
                         }
-                    },
-                )
+                    }
+                }),
             };
             guarded(|| inner.verify(&keys, policy, &mut told))
         });
@@ -448,6 +461,8 @@ fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Incoming>()?;
     m.add_class::<PyRecord>()?;
     m.add_class::<Settings>()?;
+    m.add_class::<ReplayCache>()?;
+    m.add_class::<ReplayCheck>()?;
     m.add_function(wrap_pyfunction!(protect::protect, m)?)?;
     Ok(())
 }

@@ -12,7 +12,7 @@ import copy
 import dataclasses
 import hashlib
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import ModuleType
 from typing import Final, TypeVar
 
@@ -32,7 +32,7 @@ from wssc.security.dsig import VerifiedSignature
 from wssc.security.header import HeaderProcessor, check_binding
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
-from wssc.security.replay import InMemoryReplayCache, ReplayCache, replay_retention
+from wssc.security.replay import InMemoryReplayCache, ReplayCache, replay_check, replay_retention
 from wssc.security.result import MessageView, SupportingToken, VerifiedMessage
 from wssc.security.soap import Envelope, split
 
@@ -109,6 +109,8 @@ class Receiver:
         # ``is None``, not ``or``: an empty cache is falsy (``__len__``), and a given cache must be shared.
         self.replay_cache: ReplayCache = InMemoryReplayCache() if replay_cache is None else replay_cache
         self._core_cache: tuple[Limits, Requirements, compiled_unprotect.Prepared] | None = None
+        #: the requirements and how long they keep a value in the replay cache (replay_retention)
+        self._retention: tuple[Requirements, timedelta] | None = None
 
     def unprotect(
         self, data: bytes | Element, *, now: datetime | None = None, attempt: Attempt | None = None
@@ -161,26 +163,19 @@ class Receiver:
 
     def _seen_once(self, now: datetime) -> Callable[[bytes], None]:
         """The replay check of one ``unprotect`` call, shared by the compiled core's attempt and the Python path
-        (which decides a message the core declined after this check admitted its value: not a replay)."""
+        (which decides a message the core declined after this check admitted its value: not a replay).
+
+        A signature value, or for an unsigned message its first cipher text (random IV), is accepted once,
+        remembered as long as the Timestamp checks could pass it, whatever its Expires (replay.py).  Checked as
+        soon as the value is verified, before the Body is decrypted or digested: a captured message with
+        altered parts is refused as a replay, not decrypted (no oracle, no second try)."""
         req = self.requirements
         if not req.detect_replays:
             return _nothing_to_remember
-        keep_until = now + replay_retention(req.max_clock_skew)
-        cache = self.replay_cache
-        admitted: set[bytes] = set()
-
-        def seen_once(value: bytes) -> None:
-            """A signature value, or for an unsigned message its first cipher text (random IV), is accepted
-            once, remembered as long as the Timestamp checks could pass it, whatever its Expires (replay.py).
-            Checked as soon as the value is verified, before the Body is decrypted or digested: a captured
-            message with altered parts is refused as a replay, not decrypted (no oracle, no second try)."""
-            if value in admitted:
-                return
-            if not cache.add(hashlib.sha256(value).digest(), keep_until, now):
-                raise InvalidSecurity("replayed message")
-            admitted.add(value)
-
-        return seen_once
+        retention = self._retention
+        if retention is None or retention[0] is not req:
+            retention = self._retention = (req, replay_retention(req.max_clock_skew))
+        return replay_check(self.replay_cache, now, retention[1])
 
     def _unprotect(self, data: bytes | Element, now: datetime, seen_once: Callable[[bytes], None]) -> VerifiedMessage:
         req = self.requirements
@@ -343,9 +338,7 @@ def _check_coverage(env: Envelope, proc: HeaderProcessor, signed: tuple[Element,
         _check_signed_position(element, env, proc.security)
     headers = None
     if env.header is not None:
-        headers = tuple(
-            (h.tag, is_signed(h)) for h in env.header if isinstance(h.tag, str) and h is not proc.security
-        )
+        headers = tuple((h.tag, is_signed(h)) for h in env.header if isinstance(h.tag, str) and h is not proc.security)
     parts = PartsSeen(
         timestamp=proc.timestamp is not None,
         timestamp_signed=proc.timestamp_el is not None and is_signed(proc.timestamp_el),
