@@ -197,6 +197,24 @@ def test_core_agrees_with_the_python_path(case: Case) -> None:
     confirmed = tuple(value for value, signed in record["confirmations"] if signed)
     assert confirmed == vm.signature_confirmations
 
+    # the glue's one-call item is the items above, field for field
+    decryption = record["decryption"]
+    assert record["accepted"] == (
+        record["soap"],
+        record["headers"],
+        record["body"],
+        record["timestamp_signed"],
+        record["signature"],
+        record["signature_key"],
+        tuple((index, derived) for _part, index, derived, _alg in decryption),
+        decryption[0][3] if decryption else None,
+        record["first_cipher_value"],
+        record["derivation"],
+        confirmed,
+        record["sct_ids"],
+        record["output"],
+    )
+
     # the Timestamp
     if vm.timestamp is None:
         assert incoming.timestamp is None

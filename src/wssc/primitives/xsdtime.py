@@ -25,6 +25,8 @@ def parse_time(text: str | None) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidSecurity(f"bad time value {text!r}") from None
+    if moment.tzinfo is timezone.utc:  # "Z" and "+00:00" (fromisoformat's UTC is the singleton)
+        return moment
     if moment.tzinfo is None:
         raise InvalidSecurity("time value without a time zone")
     return moment.astimezone(timezone.utc)

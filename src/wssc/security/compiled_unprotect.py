@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any, Final
 
 from lxml import etree
@@ -82,6 +82,8 @@ class Prepared:
         self.requirements = req
         self._covered: set[tuple[Any, ...]] = set()
         self._refs: dict[tuple[tuple[str, str | None, str | None], ...], tuple[ContextRef, ...]] = {}
+        self._origins: dict[tuple[ContextRef, bool, bytes], KeyOrigin] = {}
+        self._algorithms: dict[tuple[Any, ...], Mapping[str, str]] = {}
 
     def covered(self, parts: tuple[Any, ...]) -> bool:
         """Whether a message whose parts are ``parts`` (:class:`PartsSeen`'s fields, each header block as the
@@ -104,6 +106,36 @@ class Prepared:
             self._covered.clear()
         self._covered.add(parts)
         return True
+
+    def origin(self, ref: ContextRef, derived: bool, key: bytes) -> KeyOrigin:
+        """The :class:`KeyOrigin` of a signature by the key of context ``ref`` (derived from it or not)."""
+        known = self._origins.get((ref, derived, key))
+        if known is None:
+            if len(self._origins) >= _REMEMBERED:
+                self._origins.clear()
+            known = self._origins[ref, derived, key] = KeyOrigin("context", ref, derived, key)
+        return known
+
+    def algorithms(
+        self, signature: tuple[str, str, bytes] | None, encryption: str | None, derivation: str | None
+    ) -> Mapping[str, str]:
+        """The algorithms a message verified with (``VerifiedMessage.algorithms``), read-only: one mapping per
+        combination, shared by the messages that used it."""
+        key = (None, None) if signature is None else signature[:2], encryption, derivation
+        known = self._algorithms.get(key)
+        if known is None:
+            algorithms = {"c14n": ns.EXC_C14N}
+            if signature is not None:
+                algorithms["signature"], algorithms["digest"] = signature[:2]
+            if encryption is not None:
+                algorithms["encryption"] = encryption
+            version = None if derivation is None else by_sc_namespace(derivation)
+            if version is not None:
+                algorithms["derivation"] = version.p_sha1
+            if len(self._algorithms) >= _REMEMBERED:
+                self._algorithms.clear()
+            known = self._algorithms[key] = MappingProxyType(algorithms)
+        return known
 
     def refs(self, contexts: tuple[tuple[str, str | None, str | None], ...]) -> tuple[ContextRef, ...]:
         """A :class:`ContextRef` for each of ``contexts`` (Identifier, Instance, WS-SC namespace), then the
@@ -184,53 +216,37 @@ def _accept(
     :class:`PartsSeen`), then the verified message.  A signed WS-Addressing header in the Security header was
     declined by the core already (the Python path decides it)."""
     req = prepared.requirements
-    signature = record["signature"]
-    decryption = record["decryption"]
+    (soap, headers, body, timestamp_signed, signature, signature_key, decryption_keys, encryption,
+     first_cipher_value, derivation, confirmations, sct_ids, output) = record["accepted"]  # fmt: skip
     if req.signature and signature is None:
         return None
-    if signature is None and not decryption and not req.transport_protected:
+    if signature is None and not decryption_keys and not req.transport_protected:
         return None
-    headers = record["headers"]
-    body_signed, body_encrypted = record["body"]
-    parts = (timestamp is not None, record["timestamp_signed"], body_signed, body_encrypted, headers)
-    if not prepared.covered(parts):
+    if not prepared.covered((timestamp is not None, timestamp_signed, body[0], body[1], headers)):
         return None
     # (context index, derived) of the signing key, then of each decryption key
-    used: list[tuple[int, bool]] = [] if signature is None else [record["signature_key"]]
-    used += [(index, derived) for _part, index, derived, _alg in decryption]
-    derived_used = [derived for _index, derived in used]
-    if req.derived_keys and not all(derived_used):
+    used: tuple[tuple[int, bool], ...] = decryption_keys if signature is None else (signature_key, *decryption_keys)
+    derived = any(d for _index, d in used)
+    if req.derived_keys and not all(d for _index, d in used):
         return None
-
+    origin = None
     if signature is None:
-        first_cipher_value = record["first_cipher_value"]
         if first_cipher_value is not None:
             seen_once(first_cipher_value)  # an encrypt-only message: its first cipher text, as the Python path
-
-    algorithms = {"c14n": ns.EXC_C14N}
-    origin = None
-    if signature is not None:
-        algorithms["signature"] = signature[0]
-        algorithms["digest"] = signature[1]
-        index, derived = used[0]
-        origin = KeyOrigin("context", refs[index], derived, keys[index])
-    if decryption:
-        algorithms["encryption"] = decryption[0][3]
-    if any(derived_used):
-        version = by_sc_namespace(record["derivation"])
-        if version is not None:
-            algorithms["derivation"] = version.p_sha1
+    else:
+        index, signing_derived = signature_key
+        origin = prepared.origin(refs[index], signing_derived, keys[index])
     return VerifiedMessage(
         view=lambda: _view(record),
-        soap=_SOAP[record["soap"]],
-        context=refs[-1] if derived_used else None,
-        algorithms=algorithms,
+        soap=_SOAP[soap],
+        context=refs[-1] if used else None,
+        algorithms=prepared.algorithms(signature, encryption, derivation if derived else None),
         timestamp=timestamp,
         signature_value=None if signature is None else signature[2],
         signature_key=origin,
-        signature_confirmations=tuple(value for value, signed in record["confirmations"] if signed),
-        header_contexts=record["sct_ids"],
-        data=record["output"],
+        signature_confirmations=confirmations,
+        header_contexts=sct_ids,
+        data=output,
     )
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Final, TypeVar
 
 from lxml import etree
@@ -250,7 +250,7 @@ class Receiver:
             ),
             soap=env.soap,
             context=context,
-            algorithms=algorithms,
+            algorithms=MappingProxyType(algorithms),  # read-only, as the compiled path's (shared there)
             timestamp=proc.timestamp,
             signature_value=None if primary is None else primary[0].value,
             signature_key=None if primary is None else primary[1].origin,
