@@ -130,6 +130,15 @@ fn exc_c14n_many<'py>(
         .map_err(|err| c14n_failure(err, "no element is selected by one of the targets"))
 }
 
+/// Whether `data` holds one of `needles` as a byte substring (SIMD substring search, where Python's
+/// `needle in data` steps through a 9 KB request in microseconds).
+#[pyfunction]
+fn contains_any(data: &[u8], needles: Vec<Vec<u8>>) -> bool {
+    needles
+        .iter()
+        .any(|needle| memchr::memmem::find(data, needle).is_some())
+}
+
 /// An integer field of the `limits` dict (`wssc.limits.Limits` field names), its default when absent.
 fn limit<T: for<'a> FromPyObject<'a, 'a>>(
     d: &Bound<'_, PyDict>,
@@ -313,6 +322,7 @@ fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exc_c14n, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_path, m)?)?;
     m.add_function(wrap_pyfunction!(exc_c14n_many, m)?)?;
+    m.add_function(wrap_pyfunction!(contains_any, m)?)?;
     m.add("C14nRefused", m.py().get_type::<C14nRefused>())?;
     m.add("Declined", m.py().get_type::<Declined>())?;
     m.add_class::<Incoming>()?;

@@ -9,6 +9,7 @@ from typing import Final
 from wssc import namespaces as ns
 from wssc.errors import InvalidSecurity, WsscError
 from wssc.primitives.xml import Element, parse
+from wssc.security import compiled
 from wssc.security.result import VerifiedMessage
 from wssc.security.soap import SOAP12, SOAPVersion, soap_version_of
 from wssc.tokens.encrypted_key import EK_TAG
@@ -33,7 +34,7 @@ def plainly_context_message(data: bytes) -> bool:
     path: such a message is classified on its parsed tree."""
     if data[:1] != b"<" or data[1:2] in (b"?", b"\x00", b""):
         return False
-    return not any(marker in data for marker in _NOT_IN_PLAIN_CONTEXT_MESSAGES)
+    return not compiled.contains_any(data, _NOT_IN_PLAIN_CONTEXT_MESSAGES)
 
 
 def soap_of_request(data: bytes) -> SOAPVersion:

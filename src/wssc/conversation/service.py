@@ -17,7 +17,6 @@ from typing import TypeVar
 
 from lxml import etree
 
-from wssc import namespaces as ns
 from wssc.conversation.bootstrap import USERNAME_FOR_CERTIFICATE, ServiceCredentials
 from wssc.conversation.classify import (
     carries_encrypted_key,
@@ -51,7 +50,7 @@ from wssc.errors import (
 )
 from wssc.primitives.xml import Element, parse
 from wssc.security import compiled
-from wssc.security.addressing import Addressing, action_of, envelope, message_id_of
+from wssc.security.addressing import Addressing, action_of, envelope, message_id_of, wsa_header
 from wssc.security.faults import fault_envelope
 from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS
 from wssc.security.protect import add_transport_header, protect
@@ -284,10 +283,10 @@ class SecureConversationService:
             raise InvalidRequest(f"{rst.request_type.value} needs the context's own key")
         if origin.kind != "context" or origin.context is None:
             raise InvalidSecurity("requests must be signed with a context or bootstrap key")
-        context = self.store.get(origin.context.identifier, self.clock())
+        context = self.store.get(origin.context.identifier, now := self.clock())
         if context is None:
             raise BadContextToken("unknown or cancelled context")
-        self.store.mark_used(context.identifier, self.clock())  # verified under its key: no longer pending
+        self.store.mark_used(context.identifier, now)  # verified under its key: no longer pending
         if is_negotiated(context):
             return self._under_negotiated(message, rst, context, incoming)
         if rst is None:
@@ -380,15 +379,12 @@ def _verified_action(message: VerifiedMessage, incoming: Incoming) -> str | None
     only a sender that uses no WS-Addressing at all: a signed wsa:Action cannot be removed or moved (the
     receiver refuses signed WS-Addressing headers anywhere but in the SOAP Header), so it can never be
     swapped for the transport's."""
-    header = message.header
-    if header is not None:
-        for namespace in ns.WSA_NAMESPACES:
-            element = header.find(ns.qn(namespace, "Action"))
-            if element is not None:
-                if incoming.over_tls or message.is_signed(element):
-                    return (element.text or "").strip() or None
-                return None  # an unsigned wsa:Action: neither it nor the transport's action is believed
-    return incoming.transport_action
+    element = wsa_header(message.header, "Action")
+    if element is None:
+        return incoming.transport_action
+    if incoming.over_tls or message.is_signed(element):
+        return (element.text or "").strip() or None
+    return None  # an unsigned wsa:Action: neither it nor the transport's action is believed
 
 
 __all__ = [

@@ -163,15 +163,28 @@ def _built(
     return etree.tostring(root)
 
 
-def header_text(header: Element | None, local: str) -> str | None:
-    """The text of a WS-Addressing header (either namespace) in ``header``, stripped."""
+#: local name -> its Clark names in WS-Addressing 1.0, then in the 2004/08 submission
+_WSA_TAGS: dict[str, tuple[str, str]] = {}
+
+
+def wsa_header(header: Element | None, local: str) -> Element | None:
+    """The WS-Addressing header ``local`` of ``header`` (a child of it): WS-Addressing 1.0's, else the 2004/08
+    submission's."""
     if header is None:
         return None
-    for namespace in (ns.WSA10, ns.WSA200408):
-        el = header.find(ns.qn(namespace, local))
-        if el is not None:
-            return (el.text or "").strip()
+    tags = _WSA_TAGS.get(local)
+    if tags is None:
+        tags = _WSA_TAGS[local] = (ns.qn(ns.WSA10, local), ns.qn(ns.WSA200408, local))
+    for tag in tags:
+        for element in header.iterchildren(tag):
+            return element
     return None
+
+
+def header_text(header: Element | None, local: str) -> str | None:
+    """The text of a WS-Addressing header (either namespace) in ``header``, stripped."""
+    el = wsa_header(header, local)
+    return None if el is None else (el.text or "").strip()
 
 
 def action_of(header: Element | None) -> str | None:
