@@ -148,6 +148,15 @@ impl PyRecord {
                 .into_any(),
             "derivation" => r.derivation.into_pyobject(py)?.into_any(),
             "accepted" => accepted(py, r)?,
+            "envelope_parts" => {
+                let parts = r
+                    .digests
+                    .iter()
+                    .filter(|(part, ..)| !matches!(part, Part::Security(_)))
+                    .map(|(part, ..)| part_tuple(py, part))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(py, parts)?.into_any()
+            }
             _ => return Err(PyKeyError::new_err(key.to_owned())),
         })
     }

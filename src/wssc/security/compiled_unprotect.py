@@ -237,7 +237,7 @@ def _accept(
         index, signing_derived = signature_key
         origin = prepared.origin(refs[index], signing_derived, keys[index])
     return VerifiedMessage(
-        view=lambda: _view(record),
+        view=lambda: _view(record, output),
         soap=_SOAP[soap],
         context=refs[-1] if used else None,
         algorithms=prepared.algorithms(signature, encryption, derivation if derived else None),
@@ -259,7 +259,7 @@ def _checked(element: Element, digest_uri: str, digest_value: bytes, prefixes: l
     return element
 
 
-def _read_alike(root: Element, record: Any, has_header: bool) -> bool:
+def _read_alike(root: Element, record: Any, output: bytes, has_header: bool) -> bool:
     """Whether lxml reads the core's output as the tree whose digests were verified, in one comparison for the
     whole document (docs/core.md, point 4); False when only the part-by-part check on lxml's tree can tell.
 
@@ -271,7 +271,6 @@ def _read_alike(root: Element, record: Any, has_header: bool) -> bool:
     some well-formed bytes differently (it writes a namespace URI holding "&" unescaped), and a custom limit may
     have let the message grow past the core's defaults: then False, and each signed part is checked on lxml's
     tree on its own."""
-    output: bytes = record["output"]
     if etree.tostring(root, method="c14n") != output:
         return False
     core = compiled.installed_core()
@@ -286,36 +285,36 @@ def _read_alike(root: Element, record: Any, has_header: bool) -> bool:
     return True
 
 
-def _view(record: Any) -> MessageView:
-    """lxml's parse of the core's output, each signed part of it checked again on lxml's tree; the Security
-    header's parts (signed Timestamp, signature) are parsed, and checked, only when the application asks."""
+def _view(record: Any, output: bytes) -> MessageView:
+    """lxml's parse of the core's output (``output``, the record's), each signed part of it checked again on
+    lxml's tree; the Security header's parts (signed Timestamp, signature) are parsed, and checked, only when
+    the application asks."""
     # the depth was checked by the core on the tree this output was written from
-    root = parse(record["output"], depth_checked=False)
+    root = parse(output, depth_checked=False)
     env = split(root)
     header_els: list[Element] = [] if env.header is None else [h for h in env.header if isinstance(h.tag, str)]
     headers = record["headers"]
     if (env.header is None) != (headers is None) or [h.tag for h in header_els] != [t for t, _, _ in headers or ()]:
         _log.error("lxml and the compiled core see different header blocks")
         raise InvalidSecurity("the message does not read the same way twice")
-    in_envelope: dict[tuple[Any, ...], Element] = {("body",): env.body}
-    in_envelope.update((("header", i), el) for i, el in enumerate(header_els))
-    whole = _read_alike(root, record, env.header is not None)
-    digests = record["digests"]
-    signed_in_envelope = []
-    for part, _wsu_id, digest_uri, digest_value, prefixes in digests:
-        if part[0] != "security":
-            element = in_envelope[tuple(part)]
-            signed_in_envelope.append(element if whole else _checked(element, digest_uri, digest_value, prefixes))
+
+    def in_envelope(part: Sequence[Any]) -> Element:
+        return env.body if part[0] == "body" else header_els[part[1]]
+
+    if _read_alike(root, record, output, env.header is not None):
+        signed_in_envelope = tuple(in_envelope(part) for part in record["envelope_parts"])
+    else:
+        signed_in_envelope = tuple(
+            _checked(in_envelope(part), digest_uri, digest_value, prefixes)
+            for part, _wsu_id, digest_uri, digest_value, prefixes in record["digests"]
+            if part[0] != "security"
+        )
     return MessageView(
-        root,
-        env.header,
-        env.body,
-        parts=lambda: _parts(record, digests, in_envelope),
-        signed_in_envelope=tuple(signed_in_envelope),
+        root, env.header, env.body, parts=lambda: _parts(record, in_envelope), signed_in_envelope=signed_in_envelope
     )
 
 
-def _parts(record: Any, digests: list[Any], in_envelope: dict[tuple[Any, ...], Element]) -> ViewParts:
+def _parts(record: Any, in_envelope: Callable[[Sequence[Any]], Element]) -> ViewParts:
     """The signed and encrypted elements in the view's order, and the signature (Security header parts
     parsed from their canonical bytes, each checked against the digest the core verified)."""
     security: list[Element] = [parse(canonical) for _, canonical in record["security_parts"]]
@@ -328,10 +327,10 @@ def _parts(record: Any, digests: list[Any], in_envelope: dict[tuple[Any, ...], E
             return security[index]
         if part[0] == "signature" and signature_el is not None:
             return signature_el
-        return in_envelope[tuple(part)]
+        return in_envelope(part)
 
     references = []
-    for part, wsu_id, digest_uri, digest_value, prefixes in digests:
+    for part, wsu_id, digest_uri, digest_value, prefixes in record["digests"]:
         el = element(part)
         if part[0] == "security":
             _checked(el, digest_uri, digest_value, prefixes)
