@@ -321,3 +321,30 @@ def test_the_compiled_unprotect_accepts_it(name: str) -> None:
     assert body is not None
     expected = view(ours.data, ctx, _requirements(POLICIES[name]))["body"]
     assert _RANDOM_ID.sub(b"_ID-", etree.tostring(body, method="c14n", exclusive=True)) == expected
+
+
+def test_prepared_options_protect_as_the_dict_does() -> None:
+    """``ProtectOptions`` (the dict converted once per policy, as the glue passes it) and the dict itself give
+    the core the same options: the same protected bytes for the same inputs, and the same refusals."""
+    from core_protect import options
+
+    if CORE is None:
+        pytest.skip("the compiled core is not installed")
+    ctx = new_context()
+    args = {
+        "token_xml": None,
+        "reference_xml": ctx.token().reference(SC_1_3).to_xml(),
+        "sc_namespace": SC_1_3.sc,
+        "label": None,
+        "created": "2026-01-01T00:00:00.000Z",
+        "expires": "2026-01-01T00:05:00.000Z",
+        "confirmations": [],
+    }
+    for policy in (ProtectionPolicy(), ProtectionPolicy(encrypt=False), ProtectionPolicy(derived_keys=False)):
+        as_dict, as_object = options(policy), CORE.ProtectOptions(options(policy))
+        with_dict = CORE.protect(envelope(), ctx.key, options=as_dict, **args)
+        with_object = CORE.protect(envelope(), ctx.key, options=as_object, **args)
+        # the same layout and lengths; the nonces, IVs and ids differ from call to call
+        assert len(with_dict[0]) == len(with_object[0]) and (with_dict[1] is None) is (with_object[1] is None)
+    with pytest.raises(ValueError, match="sgin"):
+        CORE.ProtectOptions({**options(ProtectionPolicy()), "sgin": True})

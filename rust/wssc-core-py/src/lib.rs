@@ -331,5 +331,6 @@ fn wssc_core_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ReplayCache>()?;
     m.add_class::<ReplayCheck>()?;
     m.add_function(wrap_pyfunction!(protect::protect, m)?)?;
+    m.add_class::<protect::PyProtectOptions>()?;
     Ok(())
 }

@@ -76,6 +76,23 @@ fn options_from(py: Python<'_>, options: &Bound<'_, PyDict>) -> PyResult<Protect
     Ok(parsed)
 }
 
+/// A `ProtectionPolicy` as the core reads it (the `options` dict), converted once rather than at every
+/// message: `protect` takes it in place of the dict.
+#[pyclass(module = "wssc._core", name = "ProtectOptions", frozen)]
+pub(crate) struct PyProtectOptions {
+    inner: ProtectOptions,
+}
+
+#[pymethods]
+impl PyProtectOptions {
+    #[new]
+    fn new(py: Python<'_>, options: &Bound<'_, PyDict>) -> PyResult<PyProtectOptions> {
+        Ok(PyProtectOptions {
+            inner: options_from(py, options)?,
+        })
+    }
+}
+
 /// Protect `envelope` under the symmetric binding with keys from `secret` (WS-SP 1.2 section 7.4): the
 /// protected envelope and its signature value (None when not signed).  Raises `Declined(reason)` for an
 /// envelope or option the core does not reproduce exactly (the Python path protects it then).
@@ -86,6 +103,7 @@ fn options_from(py: Python<'_>, options: &Bound<'_, PyDict>) -> PyResult<Protect
 /// default label "WS-SecureConversationWS-SecureConversation" (WS-SC 1.3 section 7), which the Python path
 /// always derives with and never writes, another is declined; `created`/`expires`: the Timestamp's texts;
 /// `confirmations`: request signature values to confirm, None for an unsigned request (WSS 1.1 section 8.5).
+/// `options`: the dict, or a `ProtectOptions` made from it.
 #[pyfunction]
 #[pyo3(signature = (envelope, secret, *, token_xml, reference_xml, sc_namespace, label, options, created, expires, confirmations))]
 #[allow(clippy::too_many_arguments)]
@@ -97,12 +115,19 @@ pub(crate) fn protect<'py>(
     reference_xml: &str,
     sc_namespace: &str,
     label: Option<&str>,
-    options: &Bound<'py, PyDict>,
+    options: &Bound<'py, PyAny>,
     created: &str,
     expires: Option<&str>,
     confirmations: Vec<Option<Vec<u8>>>,
 ) -> PyResult<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)> {
-    let options = options_from(py, options)?;
+    let converted;
+    let options = match options.cast::<PyProtectOptions>() {
+        Ok(prepared) => &prepared.get().inner,
+        Err(_) => {
+            converted = options_from(py, options.cast::<PyDict>()?)?;
+            &converted
+        }
+    };
     let input = ProtectInput {
         envelope,
         secret,
@@ -110,7 +135,7 @@ pub(crate) fn protect<'py>(
         reference_xml,
         sc_namespace,
         label,
-        options: &options,
+        options,
         created,
         expires,
         confirmations: &confirmations,

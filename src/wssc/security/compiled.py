@@ -28,7 +28,7 @@ def _load() -> ModuleType | None:
     except ImportError:
         return None
     # a core built from older sources (a stale in-place build) lacks the message functions: not used
-    needed = ("Incoming", "protect", "Declined", "ReplayCache", "ReplayCheck", "contains_any")
+    needed = ("Incoming", "protect", "ProtectOptions", "Declined", "ReplayCache", "ReplayCheck", "contains_any")
     return module if all(hasattr(module, name) for name in needed) else None
 
 

@@ -25,6 +25,7 @@ _log = logging.getLogger(__name__)
 #: per-object caches (keyed by id, the object kept alongside so that the id cannot be reused meanwhile)
 _CACHED = 256
 _OPTIONS: dict[int, tuple[ProtectionPolicy, dict[str, Any]]] = {}
+_PREPARED: dict[int, tuple[ProtectionPolicy, Any]] = {}
 _TOKEN_TEXTS: dict[tuple[object, str, str], tuple[str | None, str]] = {}
 
 
@@ -38,6 +39,19 @@ def core_options(policy: ProtectionPolicy) -> dict[str, Any]:
     options = _options(policy)
     _OPTIONS[id(policy)] = (policy, options)
     return options
+
+
+def prepared_options(core: ModuleType, policy: ProtectionPolicy) -> Any:
+    """:func:`core_options` made into the core's ``ProtectOptions`` once per policy object, so that the core does
+    not read the dict at every message."""
+    known = _PREPARED.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
+    if len(_PREPARED) >= _CACHED:
+        _PREPARED.clear()
+    prepared = core.ProtectOptions(core_options(policy))
+    _PREPARED[id(policy)] = (policy, prepared)
+    return prepared
 
 
 def _options(policy: ProtectionPolicy) -> dict[str, Any]:
@@ -98,7 +112,7 @@ def call(
         reference_xml=reference_xml,
         sc_namespace=version.sc,
         label=None,
-        options=core_options(policy),
+        options=prepared_options(core, policy),
         created=format_time(now),
         expires=format_time(now + policy.timestamp_ttl),
         confirmations=list(signature_confirmations),
