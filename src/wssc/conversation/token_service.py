@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Final
 
 from lxml import etree
 
@@ -48,6 +49,9 @@ from wssc.trust.rst import RequestSecurityToken
 from wssc.trust.rstr import RequestSecurityTokenResponse, response_body
 from wssc.versions import VERSIONS, SCVersion, by_trust_namespace
 
+#: answer protection tokens remembered (TokenService.under): more than the contexts answered at once
+_ANSWER_TOKENS: Final = 256
+
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -76,6 +80,9 @@ class TokenService:
         self.settings = settings or ServiceSettings()
         self.clock = clock
         self.on_new_key = on_new_key
+        #: the protection tokens answers were made under, by (Identifier, Instance, version, key): one per key
+        #: instance rather than two objects per answer (both are immutable)
+        self._answer_tokens: dict[tuple[str, str | None, SCVersion, bytes], ContextProtection] = {}
 
     def issue(
         self,
@@ -305,8 +312,14 @@ class TokenService:
         key = context.key_for(instance, self.clock())
         if key is None:
             raise BadContextToken("the request's key instance is no longer valid")
-        sct = SecurityContextToken(context.identifier, instance, None, context.version)
-        return ContextProtection(sct, key, "external")
+        known = self._answer_tokens.get((context.identifier, instance, context.version, key))
+        if known is None:
+            if len(self._answer_tokens) >= _ANSWER_TOKENS:
+                self._answer_tokens.clear()
+            sct = SecurityContextToken(context.identifier, instance, None, context.version)
+            known = ContextProtection(sct, key, "external")
+            self._answer_tokens[context.identifier, instance, context.version, key] = known
+        return known
 
     def _rstr(
         self,

@@ -282,6 +282,10 @@ def escape_attr(value: str) -> str:
     return value.translate(_ATTR_ESCAPES) if _NEEDS_ATTR_ESCAPE.search(value) else value
 
 
+_NEEDS_TEXT_ESCAPE: Final = re.compile("[&<>\r]")
+
+
 def escape_text(value: str) -> str:
     """Escape character data exactly as canonical XML writes it (C14N 1.0 section 2.2)."""
-    return value.translate(_TEXT_ESCAPES)
+    # translate() walks the text through a dict, a character at a time: only for the text that needs it
+    return value.translate(_TEXT_ESCAPES) if _NEEDS_TEXT_ESCAPE.search(value) else value

@@ -20,6 +20,9 @@ from typing import Final
 PURE_PYTHON_ENV: Final = "WSSC_PURE_PYTHON"
 
 _FORCED = threading.local()
+#: how many forced_python() blocks are open, in every thread
+_FORCING = [0]
+_FORCING_LOCK = threading.Lock()
 
 
 def _load() -> ModuleType | None:
@@ -62,7 +65,11 @@ def installed_core() -> ModuleType | None:
 
 def core() -> ModuleType | None:
     """The compiled core when it is to be used for this call, else None (the Python path)."""
-    if _CORE is None or _ENV_FORCES_PYTHON or getattr(_FORCED, "python", False):
+    if _CORE is None or _ENV_FORCES_PYTHON:
+        return None
+    # the thread's own setting is read only while some thread forces the Python path (a request reads this
+    # several times, and a thread-local lookup costs more than the rest of the test)
+    if _FORCING[0] and getattr(_FORCED, "python", False):
         return None
     return _CORE
 
@@ -85,8 +92,12 @@ def active() -> str:
 def forced_python() -> Iterator[None]:
     """Force the Python path in this thread for the duration of the block."""
     before = getattr(_FORCED, "python", False)
+    with _FORCING_LOCK:
+        _FORCING[0] += 1
     _FORCED.python = True
     try:
         yield
     finally:
         _FORCED.python = before
+        with _FORCING_LOCK:
+            _FORCING[0] -= 1
