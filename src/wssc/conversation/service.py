@@ -15,8 +15,6 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from lxml import etree
-
 from wssc.conversation.bootstrap import USERNAME_FOR_CERTIFICATE, ServiceCredentials
 from wssc.conversation.classify import (
     carries_encrypted_key,
@@ -255,7 +253,8 @@ class SecureConversationService:
             incoming = Incoming(incoming.transport_action, over_tls=False)
         payload = message.payload()
         rst = None
-        if len(payload) == 1 and etree.QName(payload[0]).localname == "RequestSecurityToken":
+        only = _local_name(payload[0]) if len(payload) == 1 else None
+        if only == "RequestSecurityToken":
             rst = RequestSecurityToken.from_element(payload[0], action=action_of(message.header))
         origin = message.signature_key
         if origin is None and incoming.over_tls:
@@ -264,7 +263,7 @@ class SecureConversationService:
             raise InvalidSecurity("requests must be signed")
         if incoming.over_tls and "Timestamp" not in message.signed_names:
             raise InvalidSecurity("over TLS the context key must sign the Timestamp")
-        if len(payload) == 1 and etree.QName(payload[0]).localname == "RequestSecurityTokenResponse":
+        if only == "RequestSecurityTokenResponse":
             return self.tokens.take_on(message, payload[0])
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
             raise InvalidSecurity("the Renew action carries no Renew request")
@@ -371,6 +370,11 @@ class SecureConversationService:
         token = self.tokens.under(request.context, request.message)
         policy = TRANSPORT_POLICY if request.over_tls else self.settings.policy
         return protect(data, token, policy, version=request.context.version, now=self.clock()).data
+
+
+def _local_name(element: Element) -> str:
+    """The local part of an element's name (``etree.QName(element).localname`` without making a QName)."""
+    return str(element.tag).rpartition("}")[2]
 
 
 def _verified_action(message: VerifiedMessage, incoming: Incoming) -> str | None:
