@@ -315,9 +315,10 @@ class WsscApp:
             if len(body) + len(chunk) > self.max_body:  # chunked bodies declare no length: count as they come
                 await _respond(send, *self.too_large())
                 return None
-            body += chunk
             if not message.get("more_body", False):
-                return bytes(body)
+                # a body in one piece (the usual case) is used as it came, not copied twice
+                return bytes(chunk) if not body else bytes(body + chunk)
+            body += chunk
 
     # -- WSGI -----------------------------------------------------------------------------------------------
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
