@@ -57,14 +57,24 @@ pub(crate) fn resolve_reference(name: &str) -> Result<char> {
     }
 }
 
+/// Whether an attribute value holds a reference, a `<` or a white space character other than the space: a
+/// long value (a namespace URI) is searched with `memchr`, a short one byte by byte (cheaper below ~32 bytes).
+fn needs_normalizing(bytes: &[u8]) -> bool {
+    if bytes.len() >= 32 {
+        memchr::memchr3(b'&', b'<', b'\t', bytes).is_some()
+            || memchr::memchr2(b'\r', b'\n', bytes).is_some()
+    } else {
+        bytes
+            .iter()
+            .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\r' | b'\n'))
+    }
+}
+
 /// XML 1.0 section 3.3.3 attribute-value normalization (CDATA type, as without a DTD every attribute is),
 /// after section 2.11 line-end normalization: a literal tab, LF, CR or CR LF becomes one space; references
 /// are replaced by their character, which is not normalized.
 pub(crate) fn normalize_attribute(raw: Cow<'_, str>) -> Result<Cow<'_, str>> {
-    if !raw
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\r' | b'\n'))
-    {
+    if !needs_normalizing(raw.as_bytes()) {
         return Ok(raw);
     }
     let raw: &str = &raw;

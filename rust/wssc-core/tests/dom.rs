@@ -545,3 +545,35 @@ fn names_kept_between_documents_never_mix_them_up() {
         r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body></s:Body></s:Envelope>"#
     );
 }
+
+/// Attribute values are normalized (XML 1.0 section 3.3.3) whatever their length: a value of 32 bytes or
+/// more is searched for references and white space otherwise than a short one.
+#[test]
+fn long_and_short_attribute_values_normalized_alike() {
+    for pad in ["", &"p".repeat(40)] {
+        for (raw, normalized) in [
+            ("a\tb", "a b"),
+            ("a\nb", "a b"),
+            ("a\r\nb", "a b"),
+            ("a\rb", "a b"),
+            ("a&amp;b", "a&b"),
+            ("a&#9;b", "a\tb"),
+            ("plain", "plain"),
+        ] {
+            let doc = parse(&format!(r#"<e a="{pad}{raw}{pad}"/>"#));
+            let expected = format!("{pad}{normalized}{pad}");
+            assert_eq!(doc.attribute(doc.root(), "", "a"), Some(expected.as_str()));
+        }
+        assert!(Document::parse(
+            format!(r#"<e a="{pad}<{pad}"/>"#).as_bytes(),
+            &Limits::default()
+        )
+        .is_err());
+    }
+    let uri = format!("urn:x:{}", "u".repeat(40));
+    let doc = parse(&format!(r#"<p:e xmlns:p="{uri}&amp;q"/>"#));
+    assert_eq!(
+        doc.element(doc.root()).unwrap().name.ns.as_str(),
+        format!("{uri}&q")
+    );
+}

@@ -5,7 +5,6 @@ use quick_xml::events::BytesStart;
 
 use super::{malformed, ns_error, Builder, Result};
 use crate::dom::{Attribute, ElementData, Name, NodeKind, XmlStr};
-use crate::names::is_ncname;
 use crate::xmltext::{attributes_separated, normalize_attribute};
 use crate::{XmlError, XML_NS};
 
@@ -49,10 +48,12 @@ impl Builder<'_> {
                 let value = normalize_attribute(attr.value)?;
                 let uri = self.check_uri(&value)?;
                 declarations.push((self.names.empty(), uri));
-            } else if let Some(declared) = key.strip_prefix("xmlns:") {
-                if !is_ncname(declared) {
+            } else if key.starts_with("xmlns:") {
+                // the declared prefix is the local part of the QName `xmlns:p`, split and checked once per
+                // name by the interner (Namespaces in XML 1.0 [3]: an NCName)
+                let Some((_, declared)) = self.names.qname(key) else {
                     return Err(malformed("bad namespace prefix"));
-                }
+                };
                 if declared == "xml" && std::mem::replace(&mut xml_declared, true) {
                     return Err(duplicate());
                 }
@@ -73,7 +74,7 @@ impl Builder<'_> {
                     ));
                 }
                 let uri = self.check_uri(&value)?;
-                declarations.push((self.names.get(declared), uri));
+                declarations.push((declared, uri));
             } else {
                 let (prefix, local) = self
                     .names
