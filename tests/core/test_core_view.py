@@ -97,7 +97,7 @@ def test_the_output_is_its_own_canonical_form(payload: bytes, encrypt: bool) -> 
     with compiled.forced_python():
         reference = Receiver(StaticKeys({sct.identifier: key})).unprotect(data, now=datetime.now(timezone.utc))
     record = _record(data, sct, key)
-    view = compiled_unprotect._view(record, record["output"])
+    view = compiled_unprotect._view(record, record["output"], record["headers"])
     assert c14n(view.body) == c14n(reference.body)
 
 
@@ -109,7 +109,7 @@ def test_the_whole_document_check_spares_the_per_part_checks(monkeypatch: pytest
         raise AssertionError("a signed part was checked on its own")
 
     monkeypatch.setattr(compiled_unprotect, "_checked", refuse)
-    assert len(compiled_unprotect._view(record, record["output"])._signed_in_envelope) >= 2
+    assert len(compiled_unprotect._view(record, record["output"], record["headers"])._signed_in_envelope) >= 2
 
 
 def test_a_view_not_canonical_is_checked_part_by_part() -> None:
@@ -122,7 +122,7 @@ def test_a_view_not_canonical_is_checked_part_by_part() -> None:
     name, *declarations = head.split(b" ")
     record["output"] = b" ".join([name, *reversed(declarations)]) + b">" + rest
     assert record["output"] != output
-    view = compiled_unprotect._view(record, record["output"])
+    view = compiled_unprotect._view(record, record["output"], record["headers"])
     assert len(view._signed_in_envelope) >= 2
 
 
@@ -140,4 +140,4 @@ def test_a_signed_part_read_differently_is_refused(part: str, canonical: bool) -
         record["output"] = record["output"].replace(b"<m:x>", b"<m:x    >")
     assert (etree.tostring(etree.fromstring(record["output"]), method="c14n") == record["output"]) is canonical
     with pytest.raises(InvalidSecurity, match="read the same way twice"):
-        compiled_unprotect._view(record, record["output"])
+        compiled_unprotect._view(record, record["output"], record["headers"])

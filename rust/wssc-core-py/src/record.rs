@@ -23,13 +23,33 @@ fn part_tuple<'py>(py: Python<'py>, part: &Part) -> PyResult<Bound<'py, PyAny>> 
     })
 }
 
-/// The record's `accepted` item: what the glue reads of every accepted message, in one tuple (one call
-/// into the core rather than one per item; docs/core.md lists its fields).
-fn accepted<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyAny>> {
+/// The `signature` item: `None` or `(method, digest_uri, value)`.
+fn signature<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyAny>> {
     let signature = r
         .signature
         .as_ref()
         .map(|(method, digest, value, _)| (*method, *digest, bytes(py, value)));
+    Ok(signature.into_pyobject(py)?.into_any())
+}
+
+/// The `first_cipher_value` item.
+fn first_cipher_value<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyAny>> {
+    let value = r.first_cipher_value.as_deref().map(|v| bytes(py, v));
+    Ok(value.into_pyobject(py)?.into_any())
+}
+
+/// The `sct_ids` item: `{wsu:Id: Identifier}`.
+fn sct_ids<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyAny>> {
+    let sct_ids = PyDict::new(py);
+    for (id, identifier) in &r.sct_ids {
+        sct_ids.set_item(id, identifier)?;
+    }
+    Ok(sct_ids.into_any())
+}
+
+/// The record's `accepted` item: what the glue reads of every accepted message, in one tuple (one call
+/// into the core rather than one per item; docs/core.md lists its fields).
+fn accepted<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyAny>> {
     let keys: Vec<(usize, bool)> = r.decryption.iter().map(|(_, i, d, _)| (*i, *d)).collect();
     let encryption = r.decryption.first().map(|(_, _, _, algorithm)| *algorithm);
     let confirmations: Vec<Option<Bound<'py, PyBytes>>> = r
@@ -38,27 +58,19 @@ fn accepted<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyAny>> {
         .filter(|(_, signed)| *signed)
         .map(|(v, _)| v.as_deref().map(|v| bytes(py, v)))
         .collect();
-    let sct_ids = PyDict::new(py);
-    for (id, identifier) in &r.sct_ids {
-        sct_ids.set_item(id, identifier)?;
-    }
     let items: [Bound<'py, PyAny>; 13] = [
         r.soap.into_pyobject(py)?.into_any(),
         PyTuple::new(py, &r.headers)?.into_any(),
         r.body.into_pyobject(py)?.into_any(),
         r.timestamp_signed.into_pyobject(py)?.to_owned().into_any(),
-        signature.into_pyobject(py)?.into_any(),
+        signature(py, r)?,
         r.signature_key.into_pyobject(py)?.into_any(),
         PyTuple::new(py, keys)?.into_any(),
         encryption.into_pyobject(py)?.into_any(),
-        r.first_cipher_value
-            .as_deref()
-            .map(|v| bytes(py, v))
-            .into_pyobject(py)?
-            .into_any(),
+        first_cipher_value(py, r)?,
         r.derivation.into_pyobject(py)?.into_any(),
         PyTuple::new(py, confirmations)?.into_any(),
-        sct_ids.into_any(),
+        sct_ids(py, r)?,
         bytes(py, &r.output).into_any(),
     ];
     Ok(PyTuple::new(py, items)?.into_any())
@@ -104,12 +116,7 @@ impl PyRecord {
                 .collect::<Vec<_>>()
                 .into_pyobject(py)?
                 .into_any(),
-            "signature" => r
-                .signature
-                .as_ref()
-                .map(|(method, digest, value, _)| (*method, *digest, bytes(py, value)))
-                .into_pyobject(py)?
-                .into_any(),
+            "signature" => signature(py, r)?,
             "signature_xml" => r
                 .signature
                 .as_ref()
@@ -133,19 +140,8 @@ impl PyRecord {
                 .collect::<Vec<_>>()
                 .into_pyobject(py)?
                 .into_any(),
-            "sct_ids" => {
-                let sct_ids = PyDict::new(py);
-                for (id, identifier) in &r.sct_ids {
-                    sct_ids.set_item(id, identifier)?;
-                }
-                sct_ids.into_any()
-            }
-            "first_cipher_value" => r
-                .first_cipher_value
-                .as_deref()
-                .map(|v| bytes(py, v))
-                .into_pyobject(py)?
-                .into_any(),
+            "sct_ids" => sct_ids(py, r)?,
+            "first_cipher_value" => first_cipher_value(py, r)?,
             "derivation" => r.derivation.into_pyobject(py)?.into_any(),
             "accepted" => accepted(py, r)?,
             "envelope_parts" => {

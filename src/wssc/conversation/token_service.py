@@ -312,13 +312,13 @@ class TokenService:
         key = context.key_for(instance, self.clock())
         if key is None:
             raise BadContextToken("the request's key instance is no longer valid")
-        known = self._answer_tokens.get((context.identifier, instance, context.version, key))
+        cache_key = (context.identifier, instance, context.version, key)
+        known = self._answer_tokens.get(cache_key)
         if known is None:
             if len(self._answer_tokens) >= _ANSWER_TOKENS:
                 self._answer_tokens.clear()
             sct = SecurityContextToken(context.identifier, instance, None, context.version)
-            known = ContextProtection(sct, key, "external")
-            self._answer_tokens[context.identifier, instance, context.version, key] = known
+            known = self._answer_tokens[cache_key] = ContextProtection(sct, key, "external")
         return known
 
     def _rstr(

@@ -9,9 +9,10 @@ stay on the Python path, as does whatever the core declines.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 
@@ -22,6 +23,7 @@ from wssc.security.policy import ProtectionOrder, ProtectionPolicy
 from wssc.versions import SCVersion
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: per-object caches (keyed by id, the object kept alongside so that the id cannot be reused meanwhile)
 _CACHED = 256
 _OPTIONS: dict[int, tuple[ProtectionPolicy, dict[str, Any]]] = {}
@@ -29,29 +31,27 @@ _PREPARED: dict[int, tuple[ProtectionPolicy, Any]] = {}
 _TOKEN_TEXTS: dict[tuple[object, str, str], tuple[str | None, str]] = {}
 
 
-def core_options(policy: ProtectionPolicy) -> dict[str, Any]:
-    """``policy`` as the core reads it, converted once per policy object (ProtectionPolicy is frozen)."""
-    known = _OPTIONS.get(id(policy))
+def _per_policy(cache: dict[int, tuple[ProtectionPolicy, T]], policy: ProtectionPolicy, make: Callable[[], T]) -> T:
+    """``make()`` once per policy object (ProtectionPolicy is frozen), remembered in ``cache``."""
+    known = cache.get(id(policy))
     if known is not None and known[0] is policy:
         return known[1]
-    if len(_OPTIONS) >= _CACHED:
-        _OPTIONS.clear()
-    options = _options(policy)
-    _OPTIONS[id(policy)] = (policy, options)
-    return options
+    if len(cache) >= _CACHED:
+        cache.clear()
+    value = make()
+    cache[id(policy)] = (policy, value)
+    return value
+
+
+def core_options(policy: ProtectionPolicy) -> dict[str, Any]:
+    """``policy`` as the core reads it, converted once per policy object."""
+    return _per_policy(_OPTIONS, policy, lambda: _options(policy))
 
 
 def prepared_options(core: ModuleType, policy: ProtectionPolicy) -> Any:
     """:func:`core_options` made into the core's ``ProtectOptions`` once per policy object, so that the core does
     not read the dict at every message."""
-    known = _PREPARED.get(id(policy))
-    if known is not None and known[0] is policy:
-        return known[1]
-    if len(_PREPARED) >= _CACHED:
-        _PREPARED.clear()
-    prepared = core.ProtectOptions(core_options(policy))
-    _PREPARED[id(policy)] = (policy, prepared)
-    return prepared
+    return _per_policy(_PREPARED, policy, lambda: core.ProtectOptions(core_options(policy)))
 
 
 def _options(policy: ProtectionPolicy) -> dict[str, Any]:

@@ -121,7 +121,7 @@ class Prepared:
     ) -> Mapping[str, str]:
         """The algorithms a message verified with (``VerifiedMessage.algorithms``), read-only: one mapping per
         combination, shared by the messages that used it."""
-        key = (None, None) if signature is None else signature[:2], encryption, derivation
+        key = ((None, None) if signature is None else signature[:2], encryption, derivation)
         known = self._algorithms.get(key)
         if known is None:
             algorithms = {"c14n": ns.EXC_C14N}
@@ -237,7 +237,7 @@ def _accept(
         index, signing_derived = signature_key
         origin = prepared.origin(refs[index], signing_derived, keys[index])
     return VerifiedMessage(
-        view=lambda: _view(record, output),
+        view=lambda: _view(record, output, headers),
         soap=_SOAP[soap],
         context=refs[-1] if used else None,
         algorithms=prepared.algorithms(signature, encryption, derivation if derived else None),
@@ -285,15 +285,14 @@ def _read_alike(root: Element, record: Any, output: bytes, has_header: bool) -> 
     return True
 
 
-def _view(record: Any, output: bytes) -> MessageView:
-    """lxml's parse of the core's output (``output``, the record's), each signed part of it checked again on
-    lxml's tree; the Security header's parts (signed Timestamp, signature) are parsed, and checked, only when
-    the application asks."""
+def _view(record: Any, output: bytes, headers: tuple[tuple[str, bool, bool], ...] | None) -> MessageView:
+    """lxml's parse of the core's output (``output`` and ``headers``, the record's), each signed part of it
+    checked again on lxml's tree; the Security header's parts (signed Timestamp, signature) are parsed, and
+    checked, only when the application asks."""
     # the depth was checked by the core on the tree this output was written from
     root = parse(output, depth_checked=False)
     env = split(root)
     header_els: list[Element] = [] if env.header is None else [h for h in env.header if isinstance(h.tag, str)]
-    headers = record["headers"]
     if (env.header is None) != (headers is None) or [h.tag for h in header_els] != [t for t, _, _ in headers or ()]:
         _log.error("lxml and the compiled core see different header blocks")
         raise InvalidSecurity("the message does not read the same way twice")

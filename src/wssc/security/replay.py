@@ -66,7 +66,7 @@ class InMemoryReplayCache:
 
     Where the compiled core is installed, the entries live in it (``wssc._core.ReplayCache``, the same queue
     written in Rust), so that the core checks a message's value while it verifies, without calling back into
-    Python (:meth:`check`); the Python queue below is the reference and the store without the core."""
+    Python (:meth:`native_check`); the Python queue below is the reference and the store without the core."""
 
     def __init__(self, capacity: int = MAX_CACHED_NONCES) -> None:
         if capacity < 1:

@@ -341,9 +341,9 @@ impl Builder<'_> {
             .cloned()
     }
 
-    /// [`check_namespace_uri`], once per distinct URI of a document (a SOAP message declares a few
-    /// namespaces again and again).
-    /// A declared namespace URI, interned, once it is found absolute (each URI checked once per document).
+    /// A declared namespace URI, interned, once [`check_namespace_uri`] found it absolute: each URI is checked
+    /// once while the thread's table of names remembers it (a SOAP message declares a few namespaces again and
+    /// again).
     fn check_uri(&mut self, uri: &str) -> Result<XmlStr> {
         let interned = self.names.get(uri);
         if self.names.checked(&interned) {
