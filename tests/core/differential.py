@@ -117,6 +117,22 @@ def _side(name: str) -> contextlib.AbstractContextManager[None]:
     return compiled.forced_python() if name == "python" else contextlib.nullcontext()
 
 
+def _id_values(data: bytes) -> list[str]:
+    """The values of the ``Id`` attributes (any prefix) of ``data`` as a parser reads them: two raw values can
+    be one value (``"a&amp;b"`` and ``'a&#38;b'``, quotes escaped or not)."""
+    try:
+        root = etree.fromstring(data)
+    except etree.XMLSyntaxError:  # not XML: compared as written
+        return [(dq or sq).decode() for dq, sq in re.findall(rb"""[\s:]Id=(?:"([^"]*)"|'([^']*)')""", data)]
+    return [
+        value
+        for el in root.iter()
+        if isinstance(el.tag, str)
+        for name, value in el.attrib.items()
+        if name.rpartition("}")[2] == "Id"
+    ]
+
+
 def generate(r: gen.Source) -> Receipt:
     """One random case, protected and perhaps mutated."""
     spec = gen.envelope(gen.seeded(r))
@@ -184,7 +200,7 @@ def generate(r: gen.Source) -> Receipt:
     # path refuses: no control)
     signs_something = not policy.sign or policy.include_timestamp or policy.sign_body
     # (two elements with one wsu:Id or Id: the Python path refuses that, rightly: no control)
-    ids = [dq or sq for dq, sq in re.findall(rb"""[\s:]Id=(?:"([^"]*)"|'([^']*)')""", spec.data)]
+    ids = _id_values(spec.data)
     control = (
         matching
         and right_keys
