@@ -118,7 +118,7 @@ class InMemoryReplayCache:
             span = self._span = (retention, retention // _MICROSECOND)
         at = microseconds(now)
         check = self._core.ReplayCheck(self._native, at + span[1], at, self._refuse)  # type: ignore[union-attr]
-        return cast(Callable[[bytes], None], check)
+        return cast("Callable[[bytes], None]", check)
 
     def _refuse(self, found: int) -> None:
         """Raise what a ``wssc._core.ReplayCheck`` found: a replay, or no room."""

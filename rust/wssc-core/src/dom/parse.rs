@@ -328,17 +328,17 @@ impl Builder<'_> {
         }
     }
 
-    /// The (prefix, URI) of a declared prefix (URI "" for the default namespace undeclared); None for a
-    /// prefix not declared.
-    fn lookup(&mut self, prefix: &str) -> Option<(XmlStr, XmlStr)> {
+    /// The URI a declared prefix is bound to ("" for the default namespace undeclared); None for a prefix
+    /// not declared.
+    fn lookup(&mut self, prefix: &str) -> Option<XmlStr> {
         if prefix == "xml" {
-            return Some((self.names.get("xml"), self.names.get(XML_NS)));
+            return Some(self.names.get(XML_NS));
         }
         self.scope
             .iter()
             .rev()
             .find(|(p, _)| p.as_str() == prefix)
-            .cloned()
+            .map(|(_, uri)| uri.clone())
     }
 
     /// A declared namespace URI, interned, once [`check_namespace_uri`] found it absolute: each URI is checked

@@ -102,14 +102,14 @@ impl Builder<'_> {
         if self.scope.len() > self.limits.max_namespaces_in_scope {
             return Err(XmlError::TooManyNamespaces);
         }
-        let (prefix, ns) = match self.lookup(&prefix) {
-            Some(found) => found,
-            None if prefix.is_empty() => (self.names.empty(), self.names.empty()),
+        let ns = match self.lookup(&prefix) {
+            Some(uri) => uri,
+            None if prefix.is_empty() => self.names.empty(),
             None => return Err(ns_error("undeclared element prefix")),
         };
         for a in attributes.iter_mut() {
             if !a.name.prefix.is_empty() {
-                let (_, uri) = self
+                let uri = self
                     .lookup(&a.name.prefix)
                     .ok_or_else(|| ns_error("undeclared attribute prefix"))?;
                 a.name.ns = uri;
