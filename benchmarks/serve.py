@@ -156,6 +156,17 @@ def measured(
     return rate, (server_cpu_seconds(process) - cpu) / answered * 1e6
 
 
+def prepared_requests(client: WsscClient, count: int) -> list[bytes]:
+    """``count`` echo requests protected under a context ``client`` establishes, each a fresh message."""
+    client.establish()
+    session = client.session
+    requests = []
+    for _ in range(count):
+        requests.append(session.request(etree.fromstring(PAYLOAD), DEMO_ACTION))
+        session._pending = None  # prepared, not sent through the session: its answers are not read here
+    return requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="per server, over all the rounds")
@@ -173,12 +184,7 @@ def main() -> None:
     plain: list[tuple[float, float]] = []
     wssc: list[tuple[float, float]] = []
     with WsscClient(wssc_url, ClientBootstrap(cert), version=SC_1_3) as client:
-        client.establish()
-        session = client.session
-        requests = []
-        for _ in range(args.messages):
-            requests.append(session.request(etree.fromstring(PAYLOAD), DEMO_ACTION))
-            session._pending = None  # prepared, not sent through the session: its answers are not read here
+        requests = prepared_requests(client, args.messages)
         share, seconds = len(requests) // args.rounds, args.seconds / args.rounds
         for n in range(args.rounds):
             mine = requests[n * share : (n + 1) * share]  # every wssc request is new to its replay cache
