@@ -32,6 +32,7 @@ from wssc.errors import (
     UnableToRenew,
     UnsupportedContextToken,
 )
+from wssc.primitives.memo import remembered
 from wssc.primitives.xml import Element
 from wssc.security.addressing import Addressing, action_of, envelope, message_id_of
 from wssc.security.keys import ContextProtection, ProtectionToken
@@ -312,14 +313,14 @@ class TokenService:
         key = context.key_for(instance, self.clock())
         if key is None:
             raise BadContextToken("the request's key instance is no longer valid")
-        cache_key = (context.identifier, instance, context.version, key)
-        known = self._answer_tokens.get(cache_key)
-        if known is None:
-            if len(self._answer_tokens) >= _ANSWER_TOKENS:
-                self._answer_tokens.clear()
-            sct = SecurityContextToken(context.identifier, instance, None, context.version)
-            known = self._answer_tokens[cache_key] = ContextProtection(sct, key, "external")
-        return known
+        return remembered(
+            self._answer_tokens,
+            (context.identifier, instance, context.version, key),
+            lambda: ContextProtection(
+                SecurityContextToken(context.identifier, instance, None, context.version), key, "external"
+            ),
+            _ANSWER_TOKENS,
+        )
 
     def _rstr(
         self,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from lxml import etree
 
 from wssc.primitives import algorithms as alg
+from wssc.primitives.memo import remembered
 from wssc.primitives.xsdtime import format_time
 from wssc.security.keys import ContextProtection, ProtectionToken
 from wssc.security.policy import ProtectionOrder, ProtectionPolicy
@@ -28,7 +29,7 @@ T = TypeVar("T")
 _CACHED = 256
 _OPTIONS: dict[int, tuple[ProtectionPolicy, dict[str, Any]]] = {}
 _PREPARED: dict[int, tuple[ProtectionPolicy, Any]] = {}
-_TOKEN_TEXTS: dict[tuple[object, str, str], tuple[str | None, str]] = {}
+_TOKEN_TEXTS: dict[tuple[object, ...], tuple[str | None, str]] = {}
 
 
 def _per_policy(cache: dict[int, tuple[ProtectionPolicy, T]], policy: ProtectionPolicy, make: Callable[[], T]) -> T:
@@ -123,21 +124,18 @@ def token_texts(token: ProtectionToken, version: SCVersion) -> tuple[str | None,
     """The protection token's XML (None when referenced, not carried) and its reference's, written once per
     context token: a client's SCT object lives as long as its context, and a service answers each context
     under the same external reference (``ContextProtection`` objects themselves are made per message)."""
-    if isinstance(token, ContextProtection):
+    if isinstance(token, ContextProtection) and token.sct.source is None:
         sct = token.sct
-        # an SCT echoed verbatim (its source element, extensions and all) is written anew each time
-        key = None if sct.source is not None else (sct.identifier, sct.instance, sct.wsu_id, sct.version.sc)
-        cache_key = (key, token.style, version.sc)
-        known = _TOKEN_TEXTS.get(cache_key) if key is not None else None
-        if known is not None:
-            return known
+        key = (sct.identifier, sct.instance, sct.wsu_id, sct.version.sc, token.style, version.sc)
+        return remembered(_TOKEN_TEXTS, key, lambda: _written_texts(token, version), _CACHED)
+    # an SCT echoed verbatim (its source element, extensions and all) is written anew each time
+    return _written_texts(token, version)
+
+
+def _written_texts(token: ProtectionToken, version: SCVersion) -> tuple[str | None, str]:
+    """:func:`token_texts`, written."""
     token_el = token.header_token(etree.Element("x"))
-    texts = (
+    return (
         None if token_el is None else etree.tostring(token_el, encoding="unicode"),
         token.reference(version).to_xml(),
     )
-    if isinstance(token, ContextProtection) and key is not None:
-        if len(_TOKEN_TEXTS) >= _CACHED:
-            _TOKEN_TEXTS.clear()
-        _TOKEN_TEXTS[cache_key] = texts
-    return texts

@@ -23,6 +23,7 @@ from wssc import namespaces as ns
 from wssc.errors import InvalidSecurity, WsscError
 from wssc.limits import DIGESTED_BYTES_ALLOWANCE, Limits
 from wssc.primitives import algorithms as alg
+from wssc.primitives.memo import remembered
 from wssc.primitives.xml import Element, c14n, parse
 from wssc.primitives.xsdtime import parse_time
 from wssc.security import compiled, dsig
@@ -109,46 +110,47 @@ class Prepared:
 
     def origin(self, ref: ContextRef, derived: bool, key: bytes) -> KeyOrigin:
         """The :class:`KeyOrigin` of a signature by the key of context ``ref`` (derived from it or not)."""
-        known = self._origins.get((ref, derived, key))
-        if known is None:
-            if len(self._origins) >= _REMEMBERED:
-                self._origins.clear()
-            known = self._origins[ref, derived, key] = KeyOrigin("context", ref, derived, key)
-        return known
+        return remembered(
+            self._origins, (ref, derived, key), lambda: KeyOrigin("context", ref, derived, key), _REMEMBERED
+        )
 
     def algorithms(
         self, signature: tuple[str, str, bytes] | None, encryption: str | None, derivation: str | None
     ) -> Mapping[str, str]:
         """The algorithms a message verified with (``VerifiedMessage.algorithms``), read-only: one mapping per
         combination, shared by the messages that used it."""
-        key = ((None, None) if signature is None else signature[:2], encryption, derivation)
-        known = self._algorithms.get(key)
-        if known is None:
-            algorithms = {"c14n": ns.EXC_C14N}
-            if signature is not None:
-                algorithms["signature"], algorithms["digest"] = signature[:2]
-            if encryption is not None:
-                algorithms["encryption"] = encryption
-            version = None if derivation is None else by_sc_namespace(derivation)
-            if version is not None:
-                algorithms["derivation"] = version.p_sha1
-            if len(self._algorithms) >= _REMEMBERED:
-                self._algorithms.clear()
-            known = self._algorithms[key] = MappingProxyType(algorithms)
-        return known
+        methods = None if signature is None else signature[:2]
+        return remembered(
+            self._algorithms,
+            (methods, encryption, derivation),
+            lambda: _algorithms(methods, encryption, derivation),
+            _REMEMBERED,
+        )
 
     def refs(self, contexts: tuple[tuple[str, str | None, str | None], ...]) -> tuple[ContextRef, ...]:
         """A :class:`ContextRef` for each of ``contexts`` (Identifier, Instance, WS-SC namespace), then the
         message's as the Python path records it: the first reference naming a version, else the first."""
-        known = self._refs.get(contexts)
-        if known is None:
-            refs = [ContextRef(identifier, instance, by_sc_namespace(v)) for identifier, instance, v in contexts]
-            merged = next((ref for ref in refs if ref.version is not None), refs[0])
-            known = (*refs, merged)
-            if len(self._refs) >= _REMEMBERED:
-                self._refs.clear()
-            self._refs[contexts] = known
-        return known
+        return remembered(self._refs, contexts, lambda: _refs(contexts), _REMEMBERED)
+
+
+def _algorithms(methods: tuple[str, str] | None, encryption: str | None, derivation: str | None) -> Mapping[str, str]:
+    """:meth:`Prepared.algorithms`, made: ``methods`` the signature's (signature method, digest method)."""
+    algorithms = {"c14n": ns.EXC_C14N}
+    if methods is not None:
+        algorithms["signature"], algorithms["digest"] = methods
+    if encryption is not None:
+        algorithms["encryption"] = encryption
+    version = None if derivation is None else by_sc_namespace(derivation)
+    if version is not None:
+        algorithms["derivation"] = version.p_sha1
+    return MappingProxyType(algorithms)
+
+
+def _refs(contexts: tuple[tuple[str, str | None, str | None], ...]) -> tuple[ContextRef, ...]:
+    """:meth:`Prepared.refs`, made."""
+    refs = [ContextRef(identifier, instance, by_sc_namespace(v)) for identifier, instance, v in contexts]
+    merged = next((ref for ref in refs if ref.version is not None), refs[0])
+    return (*refs, merged)
 
 
 def _declined(declined: Exception) -> None:
