@@ -35,6 +35,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from lxml import etree
+
 from wssc.adapters.app_fault import ApplicationFault
 from wssc.adapters.handlers import Handler, Payload, answer_size, echo_handler, in_worker, nonblocking
 from wssc.adapters.http_fields import content_length, transport_action
@@ -71,6 +73,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _BUSY: Final = {soap: busy_fault(soap) for soap in (SOAP11, SOAP12)}
+#: what a synchronous handler returns (``Payload``): never awaitable, so not asked through ``inspect``'s ABC check
+_PLAIN_PAYLOAD: Final = (list, bytes, etree._Element)
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ class WsscApp:
             result = handler(event)
         except Exception as error:
             return self._failed(event, error)
-        if inspect.isawaitable(result):
+        if not isinstance(result, _PLAIN_PAYLOAD) and inspect.isawaitable(result):
             return _Awaiting(event, result)
         return self._respond(event, result)
 

@@ -38,9 +38,9 @@ def nonblocking(handler: H) -> H:
 
 def in_worker(handler: Handler | None) -> bool:
     """Whether a handler must run in a worker: synchronous, and not marked :func:`nonblocking`."""
-    if handler is None or inspect.iscoroutinefunction(handler):
+    if handler is None or getattr(handler, _NONBLOCKING, False):  # the mark first: it is read at every request
         return False
-    return not getattr(handler, _NONBLOCKING, False)
+    return not inspect.iscoroutinefunction(handler)
 
 
 @nonblocking

@@ -367,9 +367,10 @@ class SecureConversationService:
                 signature_confirmations=(request.message.signature_value,),
                 signer=signer,
             ).data
-        token = self.tokens.under(request.context, request.message)
+        now = self.clock()
+        token = self.tokens.under(request.context, request.message, now)
         policy = TRANSPORT_POLICY if request.over_tls else self.settings.policy
-        return protect(data, token, policy, version=request.context.version, now=self.clock()).data
+        return protect(data, token, policy, version=request.context.version, now=now).data
 
 
 def _local_name(element: Element) -> str:

@@ -307,10 +307,13 @@ class TokenService:
         if identifier != context.identifier:
             raise BadContextToken("the request's target is not the context that signed it")
 
-    def under(self, context: SecurityContext, message: VerifiedMessage) -> ContextProtection:
-        """Answer under the key instance the request used, referencing the SCT by Identifier (as WCF does)."""
+    def under(
+        self, context: SecurityContext, message: VerifiedMessage, now: datetime | None = None
+    ) -> ContextProtection:
+        """Answer under the key instance the request used, referencing the SCT by Identifier (as WCF does);
+        ``now`` (the clock's, by default) is when the answer is protected."""
         instance = message.context.instance if message.context else context.instance
-        key = context.key_for(instance, self.clock())
+        key = context.key_for(instance, self.clock() if now is None else now)
         if key is None:
             raise BadContextToken("the request's key instance is no longer valid")
         return remembered(

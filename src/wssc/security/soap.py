@@ -28,6 +28,12 @@ class SOAPVersion:
 SOAP11: Final = SOAPVersion("1.1", ns.SOAP11, "text/xml; charset=utf-8", "1", "Client", "Server")
 SOAP12: Final = SOAPVersion("1.2", ns.SOAP12, "application/soap+xml; charset=utf-8", "true", "Sender", "Receiver")
 _BY_NS: Final = {SOAP11.namespace: SOAP11, SOAP12.namespace: SOAP12}
+#: each version by its Envelope's Clark name, and its Header's and Body's by its namespace: an envelope is split
+#: at every message, and building the names there cost as much as the rest
+_BY_ENVELOPE: Final = {version.qname("Envelope"): version for version in (SOAP11, SOAP12)}
+_HEADER_BODY: Final = {
+    version.namespace: (version.qname("Header"), version.qname("Body")) for version in (SOAP11, SOAP12)
+}
 
 
 @dataclass(frozen=True)
@@ -41,29 +47,29 @@ class Envelope:
 
 
 def soap_version_of(root: Element) -> SOAPVersion:
-    if not isinstance(root.tag, str):
-        raise InvalidSecurity("not a SOAP envelope")
-    qname = etree.QName(root)
-    version = _BY_NS.get(qname.namespace or "")
-    if version is None or qname.localname != "Envelope":
-        raise InvalidSecurity(f"not a SOAP envelope: {root.tag}")
+    version = _BY_ENVELOPE.get(root.tag)  # a comment's tag is a function: no version
+    if version is None:
+        raise InvalidSecurity(
+            f"not a SOAP envelope: {root.tag}" if isinstance(root.tag, str) else "not a SOAP envelope"
+        )
     return version
 
 
 def split(root: Element, create_header: bool = False) -> Envelope:
     """Locate Header and Body: an optional Header first, then exactly one Body (SOAP 1.2 part 1 section 5)."""
     version = soap_version_of(root)
+    header_tag, body_tag = _HEADER_BODY[version.namespace]
     header = body = None
     elements = [c for c in root if isinstance(c.tag, str)]
     position = 0
-    if elements and elements[0].tag == version.qname("Header"):
+    if elements and elements[0].tag == header_tag:
         header = elements[0]
         position = 1
-    if len(elements) <= position or elements[position].tag != version.qname("Body"):
+    if len(elements) <= position or elements[position].tag != body_tag:
         raise InvalidSecurity("SOAP envelope without a Body in its place")
     body = elements[position]
     for extra in elements[position + 1 :]:
-        if version is SOAP12 or extra.tag in (version.qname("Header"), version.qname("Body")):
+        if version is SOAP12 or extra.tag in (header_tag, body_tag):
             raise InvalidSecurity("unexpected element after the SOAP Body")
     if header is None and create_header:
         header = etree.Element(version.qname("Header"))
@@ -90,9 +96,7 @@ _OUR_ROLES: Final = frozenset(
 )
 
 
-def check_understood(
-    header: Element | None, soap: SOAPVersion, understood: frozenset[str] | tuple[str, ...]
-) -> None:
+def check_understood(header: Element | None, soap: SOAPVersion, understood: frozenset[str] | tuple[str, ...]) -> None:
     """Refuse a header block targeted at us with ``mustUnderstand`` true that is not in ``understood`` (Clark
     names; every WS-Addressing and WS-Security header is understood): SOAP's own MustUnderstand fault
     (SOAP 1.1 section 4.2.3, SOAP 1.2 part 1 section 5.2.3), never the application's business."""
