@@ -38,7 +38,8 @@ from wssc.conversation.resolver import StoreKeyResolver
 from wssc.conversation.settings import ServiceSettings
 from wssc.conversation.stateless import open_cookies
 from wssc.conversation.store import ContextStore, InMemoryContextStore, RequestScopedStore
-from wssc.conversation.token_service import TokenService, derivation_version
+from wssc.conversation.token_requests import derivation_version
+from wssc.conversation.token_service import TokenService
 from wssc.errors import (
     BadContextToken,
     InvalidRequest,

@@ -24,6 +24,13 @@ from wssc.conversation.events import Incoming, Reply, TokenReply
 from wssc.conversation.settings import ServiceSettings
 from wssc.conversation.stateless import is_stateless, with_cookie
 from wssc.conversation.store import ContextStore, StaleContext, StoreFull
+from wssc.conversation.token_requests import (
+    holds,
+    issued_rstr,
+    require_current_key,
+    sct_version_of,
+    target_identifier,
+)
 from wssc.errors import (
     BadContextToken,
     InvalidRequest,
@@ -41,14 +48,13 @@ from wssc.security.protect import AsymmetricSigner, add_transport_header, protec
 from wssc.security.result import VerifiedMessage
 from wssc.tokens import reference as strs
 from wssc.tokens.encrypted_key import EncryptedKey
-from wssc.tokens.reference import Reference, SecurityTokenReference
 from wssc.tokens.sct import SecurityContextToken
 from wssc.trust import actions
-from wssc.trust.elements import Lifetime, RequestType, Status
+from wssc.trust.elements import RequestType, Status
 from wssc.trust.entropy import EntropyMode, issue_key
 from wssc.trust.rst import RequestSecurityToken
 from wssc.trust.rstr import RequestSecurityTokenResponse, response_body
-from wssc.versions import VERSIONS, SCVersion, by_trust_namespace
+from wssc.versions import SCVersion, by_trust_namespace
 
 #: answer protection tokens remembered (TokenService.under): more than the contexts answered at once
 _ANSWER_TOKENS: Final = 256
@@ -99,7 +105,7 @@ class TokenService:
         negotiated context whose key protected the request (WCF ``establishSecurityContext=true`` over SPNEGO or
         TLSNEGO), which then protects the answer too; else the bootstrap binding's key does."""
         version = self._version_of(rst, message)
-        if _sct_versions(rst.token_type) is None:
+        if sct_version_of(rst.token_type) is None:
             raise InvalidRequest(f"this service issues security context tokens, not {rst.token_type!r}")
         try:
             issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
@@ -115,7 +121,7 @@ class TokenService:
         self._add(context, now)
         if self.on_new_key is not None:
             self.on_new_key(context)
-        rstr = self._rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
+        rstr = issued_rstr(version, rst, context, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
         if incoming.over_tls and message.signature_key is None:
             reply = self._reply(message, version, RequestType.ISSUE, rstr, None, incoming)
         elif under is not None:
@@ -132,7 +138,7 @@ class TokenService:
         request with its current key."""
         version = self._version_of(rst, message)
         self._check_target(rst.renew_target, context, message)
-        _require_current_key(message, context, "a renewal")
+        require_current_key(message, context, "a renewal")
         issued = issue_key(rst, self.settings.entropy_mode, self.settings.key_size)
         now = self.clock()
         renewed = self._stateful_or_not(
@@ -144,7 +150,7 @@ class TokenService:
             raise UnableToRenew("the context changed while it was being renewed") from None
         if self.on_new_key is not None:
             self.on_new_key(renewed)
-        rstr = self._rstr(version, rst, renewed, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
+        rstr = issued_rstr(version, rst, renewed, issued.proof_token, issued.server_entropy, len(issued.key) * 8)
         reply = self._reply(message, version, RequestType.RENEW, rstr, self.under(context, message), incoming)
         return TokenReply(RequestType.RENEW, renewed, reply)
 
@@ -153,7 +159,7 @@ class TokenService:
     ) -> TokenReply:
         """Amend (WS-SC 1.3 section 4): the claims of the endorsing certificates join ``context``."""
         version = self._version_of(rst, message)
-        _require_current_key(message, context, "an amendment")
+        require_current_key(message, context, "an amendment")
         now = self.clock()
         added = tuple(
             self.credentials.certificate_claim(origin.certificate, now, "endorsing-signature")
@@ -182,7 +188,7 @@ class TokenService:
         """Cancel (WS-SC 1.3 section 6, WS-Trust 1.3 section 6): ``context`` ends; its keys are refused from now on."""
         version = self._version_of(rst, message)
         self._check_target(rst.cancel_target, context, message)
-        _require_current_key(message, context, "a cancellation")
+        require_current_key(message, context, "a cancellation")
         if is_stateless(context):
             raise InvalidRequest("a stateless context cannot be cancelled; it ends when it expires")
         rstr = RequestSecurityTokenResponse(context=rst.context, requested_token_cancelled=True)
@@ -245,12 +251,12 @@ class TokenService:
         (``caller``: the bootstrap claims).  Anyone else, anonymous clients included, learns "not valid"
         whatever the context's state, so Validate is no liveness oracle for Identifiers seen on the wire."""
         version = self._version_of(rst, message)
-        identifier = _target_identifier(rst.validate_target, message)
+        identifier = target_identifier(rst.validate_target, message)
         if caller is None and (message.context is None or identifier != message.context.identifier):
             raise InvalidRequest("a context key may validate only its own context")
         now = self.clock()
         context = self.store.get(identifier, now) if identifier else None
-        if caller is not None and context is not None and not _holds(caller, context):
+        if caller is not None and context is not None and not holds(caller, context):
             context = None
         valid = context is not None and not context.is_expired(now)
         status = Status(valid, "context is live" if valid else "context is unknown, expired or cancelled")
@@ -299,11 +305,11 @@ class TokenService:
     def _version_of(self, rst: RequestSecurityToken, message: VerifiedMessage) -> SCVersion:
         payload = message.payload()
         version = by_trust_namespace(etree.QName(payload[0]).namespace) if payload else None
-        return version or _sct_versions(rst.token_type) or self.settings.version
+        return version or sct_version_of(rst.token_type) or self.settings.version
 
     def _check_target(self, target: object, context: SecurityContext, message: VerifiedMessage) -> None:
         """Renew and Cancel name the context they act on; it must be the one that signed (proof of possession)."""
-        identifier = _target_identifier(target, message)
+        identifier = target_identifier(target, message)
         if identifier != context.identifier:
             raise BadContextToken("the request's target is not the context that signed it")
 
@@ -323,28 +329,6 @@ class TokenService:
                 SecurityContextToken(context.identifier, instance, None, context.version), key, "external"
             ),
             _ANSWER_TOKENS,
-        )
-
-    def _rstr(
-        self,
-        version: SCVersion,
-        rst: RequestSecurityToken,
-        context: SecurityContext,
-        proof: object,
-        server_entropy: bytes | None,
-        key_bits: int,
-    ) -> RequestSecurityTokenResponse:
-        sct = context.sct()
-        return RequestSecurityTokenResponse(
-            token_type=version.sct_token_type,
-            context=rst.context,
-            requested_security_token=sct,
-            requested_attached_reference=strs.local(sct.wsu_id or "", None),
-            requested_unattached_reference=strs.external_sct(context.identifier, version, context.instance),
-            requested_proof_token=proof,  # type: ignore[arg-type]
-            entropy=server_entropy,
-            lifetime=Lifetime(context.created, context.expires),
-            key_size=key_bits,
         )
 
     def _reply(
@@ -381,44 +365,3 @@ class TokenService:
             signer=signer,
         )
         return Reply(protected.data, message.soap)
-
-
-def _sct_versions(token_type: str | None) -> SCVersion | None:
-    for version in VERSIONS:
-        if token_type == version.sct_token_type:
-            return version
-    return None
-
-
-def _holds(caller: tuple[Claim, ...], context: SecurityContext) -> bool:
-    """The authenticated ``caller`` is the principal the context was issued to (an anonymous one is nobody)."""
-    if not caller or any(c.type == "authentication" and c.value == "anonymous" for c in caller):
-        return False
-    return all(claim in context.claims for claim in caller)
-
-
-def _require_current_key(message: VerifiedMessage, context: SecurityContext, what: str) -> None:
-    """Proof of possession of the *current* key (WS-SC 1.3 sections 4, 5 and 6): a rolled-over instance may
-    still carry messages in flight, but it may not renew, amend or cancel the context."""
-    if message.context is None or message.context.instance != context.instance:
-        raise BadContextToken(f"{what} must be signed with the current key instance")
-
-
-def derivation_version(message: VerifiedMessage) -> SCVersion | None:
-    """The WS-SC version of the request's derived keys (a bootstrap reply derives its keys the same way;
-    Mono's WCF, for one, reads only Feb 2005 derived keys)."""
-    uri = message.algorithms.get("derivation")
-    return next((v for v in VERSIONS if v.p_sha1 == uri), None)
-
-
-def _target_identifier(target: object, message: VerifiedMessage) -> str | None:
-    """The Identifier a Renew/Cancel/ValidateTarget names: the SCT itself, a reference by Identifier, or a
-    ``#wsu:Id`` reference to the SCT this message carried in its Security header (WS-Trust 1.3 section 5,
-    WSS 1.1 section 7: a local reference, as independent WS-Trust clients send it)."""
-    if isinstance(target, SecurityContextToken):
-        return target.identifier
-    if isinstance(target, SecurityTokenReference) and isinstance(target.target, Reference):
-        if target.target.is_local:
-            return message.header_contexts.get(target.target.local_id)
-        return target.target.uri
-    return None
