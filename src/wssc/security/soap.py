@@ -27,7 +27,6 @@ class SOAPVersion:
 
 SOAP11: Final = SOAPVersion("1.1", ns.SOAP11, "text/xml; charset=utf-8", "1", "Client", "Server")
 SOAP12: Final = SOAPVersion("1.2", ns.SOAP12, "application/soap+xml; charset=utf-8", "true", "Sender", "Receiver")
-_BY_NS: Final = {SOAP11.namespace: SOAP11, SOAP12.namespace: SOAP12}
 #: each version by its Envelope's Clark name, and its Header's and Body's by its namespace: an envelope is split
 #: at every message, and building the names there cost as much as the rest
 _BY_ENVELOPE: Final = {version.qname("Envelope"): version for version in (SOAP11, SOAP12)}
