@@ -148,9 +148,9 @@ def test_attack_padding_oracle_gets_no_second_query(ctx, monkeypatch: pytest.Mon
     opened: list[str | None] = []
     real = xmlenc.decrypt
 
-    def spy(info, key, limits):  # type: ignore[no-untyped-def]
+    def spy(info, key, limits, replacing=None):  # type: ignore[no-untyped-def]
         opened.append(info.data_type)
-        return real(info, key, limits)
+        return real(info, key, limits, replacing)
 
     told: list[str] = []
     real_core = compiled_unprotect.unprotect

@@ -56,7 +56,7 @@ def test_the_envelope_reads_as_the_tree_built_before(soap: SOAPVersion, index: i
 
 def test_an_element_under_the_envelopes_namespaces_keeps_their_prefixes() -> None:
     """An element that uses the WS-Addressing namespace under another prefix: built as a tree, so that one
-    prefix names it (a second prefix around encrypted content meets the Python receiver's aliasing bug)."""
+    prefix names it (a second prefix around encrypted content is left to the Python path on both sides)."""
     element = _payloads()[5]
     assert isinstance(element, etree._Element)
     data = envelope(element, Addressing("urn:act", message_id="urn:uuid:m"))

@@ -97,8 +97,9 @@ def envelope(
     Written as text where the application's elements use none of the Envelope's namespaces: moving them into
     a new lxml tree cost more than the rest of an answer, and took them out of the application's tree.  Where
     they do, the envelope is built as a tree (:func:`_built`), so that lxml writes each of those namespaces
-    with the Envelope's prefix: a second prefix for one namespace around encrypted content would meet lxml's
-    habit of re-prefixing moved nodes on the receiving side."""
+    with the Envelope's prefix: a second prefix for one namespace around encrypted content sends the message
+    to the Python path on both sides (the compiled core declines it), and a receiver that moves decrypted nodes
+    by URI, as lxml does, re-prefixes them (:mod:`wssc.security.decrypted_document`)."""
     if isinstance(body, bytes):
         written = [etree.tostring(etree.fromstring(body))]  # one well-formed element, nothing around it
     elif isinstance(body, list):

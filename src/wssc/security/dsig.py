@@ -163,10 +163,12 @@ def verify(
     allowed_methods: frozenset[str] | None = None,
     budget: DigestBudget | None = None,
     on_value_verified: Callable[[bytes], None] | None = None,
+    canonical: Callable[[Element, list[str] | None], bytes] = c14n,
 ) -> VerifiedSignature:
     """Verify ``sig``: the SignatureValue over SignedInfo first (then ``on_value_verified`` is told the value:
     the signer is authenticated, nothing is digested yet), then every Reference digest, each charged to
-    ``budget``."""
+    ``budget``.  ``canonical`` is the exclusive c14n of an element with an InclusiveNamespaces PrefixList
+    (the receiver's computes it on the tree its decrypted parts were parsed into, not moved into)."""
     signed_info = required_child(sig, _SIGNED_INFO)
     c14n_el = required_child(signed_info, _C14N_METHOD)
     if c14n_el.get("Algorithm") != ns.EXC_C14N:
@@ -186,7 +188,7 @@ def verify(
             raise InvalidSecurity("ds:KeyInfo without a SecurityTokenReference")
         key_ref = SecurityTokenReference.from_element(str_el)
     key = lookup(key_ref, method)
-    data = c14n(signed_info, _c14n_prefixes(c14n_el))
+    data = canonical(signed_info, _c14n_prefixes(c14n_el))
     if budget is not None:
         budget.spend(len(data))
     if isinstance(key, rsa.RSAPublicKey):
@@ -232,10 +234,10 @@ def verify(
         expected = b64decode(parts[1].text, "DigestValue")
         if any(target is seen for _, seen in verified):
             raise InvalidSecurity("the same element is referenced twice")
-        canonical = c14n(target, prefixes)
+        canonical_form = canonical(target, prefixes)
         if budget is not None:
-            budget.spend(len(canonical))
-        if not std_hmac.compare_digest(digest_of(digest_uri, canonical), expected):
+            budget.spend(len(canonical_form))
+        if not std_hmac.compare_digest(digest_of(digest_uri, canonical_form), expected):
             raise FailedCheck(f"digest mismatch for {uri}")
         verified.append((uri[1:], target))
         digests.append(digest_uri)

@@ -32,9 +32,10 @@ from wssc.errors import (
 from wssc.limits import REPLAY_WINDOW, Limits
 from wssc.primitives import algorithms as alg
 from wssc.primitives.algorithms import AlgorithmSuite
-from wssc.primitives.xml import Element, b64decode
+from wssc.primitives.xml import Element, b64decode, c14n
 from wssc.primitives.xsdtime import parse_time
 from wssc.security import dsig, xmlenc
+from wssc.security.decrypted_document import DecryptedDocument
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
 from wssc.security.soap import Envelope
@@ -113,6 +114,8 @@ class HeaderProcessor:
         self.decrypted_ids: set[str] = set()
         #: replay detection for messages that are encrypted but not signed
         self.first_cipher_value: bytes | None = None
+        #: the tree digests are computed on where a decrypted part's move could change a prefix
+        self.decrypted_document = DecryptedDocument(root, limits)
 
     # -- ids -------------------------------------------------------------------------------------------
     def index_positions(self) -> None:
@@ -200,7 +203,7 @@ class HeaderProcessor:
         if self.first_cipher_value is None:
             self.first_cipher_value = info.cipher_value
         try:
-            nodes = xmlenc.decrypt(info, key.secret, self.limits)
+            nodes = xmlenc.decrypt(info, key.secret, self.limits, self.decrypted_document.replacing)
         except FailedCheck:
             raise self._under_context(key, "decryption failed") from None
         for node in nodes:
@@ -293,6 +296,11 @@ class HeaderProcessor:
         if created < self.now - REPLAY_WINDOW - skew:
             raise MessageExpired("UsernameToken is too old")
 
+    def canonical(self, element: Element, prefixes: list[str] | None) -> bytes:
+        """The exclusive c14n of ``element`` as the sender computed it: on its counterpart in the tree that has
+        the decrypted parts as parsed (:mod:`wssc.security.decrypted_document`)."""
+        return c14n(self.decrypted_document.counterpart(element), prefixes)
+
     def verify(self, sig_el: Element) -> None:
         """Verify a signature: either the message's one primary signature or one endorsing it (WS-SP 1.2
         sections 6.5 and 8.3); anything else is refused before any digest is computed."""
@@ -341,6 +349,7 @@ class HeaderProcessor:
                 allowed_methods=None if suite is None else signature_methods(suite),
                 budget=self.budget,
                 on_value_verified=authenticated,
+                canonical=self.canonical,
             )
         except FailedCheck as failed:
             raise (self._under_context(found[0], failed.detail) if found else failed) from None

@@ -227,10 +227,25 @@ class Receiver:
             seen_once(proc.first_cipher_value)
         _remember_username_nonces(self.replay_cache, proc, now, req)
 
-        kept: dict[Element, Element] = {**proc.plaintext_of, **_kept_from(security, signed, proc)}
+        # where a decrypted part's move could have changed a prefix, the application reads the tree the
+        # decrypted parts were parsed into instead, every prefix as the sender wrote it (decrypted_document)
+        counterpart = proc.decrypted_document.counterpart
+        if proc.decrypted_document.copy is not None:
+            root = proc.decrypted_document.copy
+            env = split(root)
+        kept: dict[Element, Element] = {
+            **{encrypted: counterpart(plain) for encrypted, plain in proc.plaintext_of.items()},
+            **_kept_from(security, signed, proc, counterpart),
+        }
+
+        held = [*signed, *(el for el, _, _ in proc.decrypted)]
+        for signature, _ in proc.signatures:
+            held += [signature.element, *(el for _, el in signature.references)]
+        # each found before the Security header leaves the tree: a path taken after would miss by one
+        final = {el: kept[el] if el in kept else counterpart(el) for el in held}.__getitem__
         # the text after the header stays (lxml's remove() takes it along): only the Security header leaves,
         # as on the compiled core's path (found by its differential run)
-        remove_keeping_tail(security)
+        remove_keeping_tail(counterpart(security))
         algorithms: dict[str, str] = {"c14n": ns.EXC_C14N}
         if primary is not None:
             algorithms["signature"] = primary[0].method
@@ -244,9 +259,9 @@ class Receiver:
                 envelope=root,
                 header=env.header,
                 body=env.body,
-                signed=tuple(kept.get(el, el) for el in signed),
-                encrypted=tuple(kept.get(el, el) for el, _, _ in proc.decrypted),
-                signature=None if primary is None else _with_kept(primary[0], kept),
+                signed=tuple(final(el) for el in signed),
+                encrypted=tuple(final(el) for el, _, _ in proc.decrypted),
+                signature=None if primary is None else _with_kept(primary[0], final),
             ),
             soap=env.soap,
             context=context,
@@ -254,7 +269,7 @@ class Receiver:
             timestamp=proc.timestamp,
             signature_value=None if primary is None else primary[0].value,
             signature_key=None if primary is None else primary[1].origin,
-            endorsing=tuple((_with_kept(s, kept), origin) for s, origin in endorsing),
+            endorsing=tuple((_with_kept(s, final), origin) for s, origin in endorsing),
             # only what the message signature covers counts as confirmed (WSS 1.1 section 8.5)
             signature_confirmations=tuple(v for v, el in proc.confirmations if any(el is s for s in signed)),
             username_tokens=tuple(
@@ -269,21 +284,24 @@ def _nothing_to_remember(_value: bytes) -> None:
     """The replay check of a receiver whose requirements detect no replays."""
 
 
-def _kept_from(security: Element, signed: tuple[Element, ...], proc: HeaderProcessor) -> dict[Element, Element]:
-    """Copies of the Security header's elements the view holds (signed parts, signatures, decrypted ones),
-    taken before the header leaves the tree: lxml then strips the declarations its ancestors repeat under
-    another prefix and re-prefixes what it holds (``c:SecurityContextToken`` becoming ``wsc:...``), so the
-    elements would no longer read as what was signed; a deep copy keeps every prefix (found by the compiled
-    core's differential test)."""
+def _kept_from(
+    security: Element, signed: tuple[Element, ...], proc: HeaderProcessor, counterpart: Callable[[Element], Element]
+) -> dict[Element, Element]:
+    """Copies of the Security header's elements the view holds (signed parts, signatures, decrypted ones; of
+    their ``counterpart`` in the tree the view is), taken before the header leaves the tree: lxml then strips
+    the declarations its ancestors repeat under another prefix and re-prefixes what it holds
+    (``c:SecurityContextToken`` becoming ``wsc:...``), so the elements would no longer read as what was
+    signed; a deep copy keeps every prefix (found by the compiled core's differential test)."""
     held = [*signed, *(el for el, _, _ in proc.decrypted), *(s.element for s, _ in proc.signatures)]
-    return {el: copy.deepcopy(el) for el in held if el.getparent() is security}
+    return {el: copy.deepcopy(counterpart(el)) for el in held if el.getparent() is security}
 
 
-def _with_kept(signature: VerifiedSignature, kept: dict[Element, Element]) -> VerifiedSignature:
+def _with_kept(signature: VerifiedSignature, final: Callable[[Element], Element]) -> VerifiedSignature:
+    """``signature`` with its element and references as the view holds them (``final``)."""
     return dataclasses.replace(
         signature,
-        element=kept.get(signature.element, signature.element),
-        references=tuple((wsu_id, kept.get(el, el)) for wsu_id, el in signature.references),
+        element=final(signature.element),
+        references=tuple((wsu_id, final(el)) for wsu_id, el in signature.references),
     )
 
 

@@ -6,6 +6,7 @@ ciphers come from `cryptography`, parsing of plaintext from the hardened parser.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -90,8 +91,15 @@ def parse_encrypted_data(ed: Element) -> EncryptedDataInfo:
     return EncryptedDataInfo(ed, ed.get("Type"), method, key_ref, b64decode(cipher_value.text, "CipherValue"))
 
 
-def decrypt(info: EncryptedDataInfo, key: bytes, limits: Limits) -> list[Element]:
+def decrypt(
+    info: EncryptedDataInfo,
+    key: bytes,
+    limits: Limits,
+    replacing: Callable[[Element, bytes], None] | None = None,
+) -> list[Element]:
     """Decrypt in place: replace the EncryptedData by its plaintext nodes; returns the new elements.
+    ``replacing`` is told the EncryptedData and its plaintext once it decrypted and parsed, before the nodes
+    move (:class:`wssc.security.decrypted_document.DecryptedDocument` keeps the tree that has them as parsed).
 
     Every failure, cryptographic or XML, is the same ``wsse:FailedCheck`` (no decryption oracle).
     """
@@ -112,6 +120,11 @@ def decrypt(info: EncryptedDataInfo, key: bytes, limits: Limits) -> list[Element
     nodes = list(wrapper)
     if not padding_ok or (info.data_type == ns.XENC_ELEMENT and len(nodes) != 1):
         raise FailedCheck("decryption failed")
+    if replacing is not None:
+        try:
+            replacing(ed, plaintext)
+        except WsscError:
+            raise FailedCheck("decryption failed") from None  # as any other failure here: no oracle
     # the text before the first node, the whole plaintext when it is text alone (a Body of character data)
     append_text_before(ed, wrapper.text)
     for node in nodes:

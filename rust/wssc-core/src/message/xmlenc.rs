@@ -163,9 +163,9 @@ impl Walk<'_> {
             return Err(Declined("decryption failed"));
         }
         // The Python path moves the decrypted elements into the tree, and lxml then drops a declaration on
-        // each whose namespace an ancestor binds under another prefix, re-prefixing the element (its
-        // expanded name stays, its prefix and QName-valued content do not): the two paths would read the
-        // plaintext differently, so such plaintext is left to the Python path.
+        // each whose namespace an ancestor binds under another prefix, re-prefixing the element; for such
+        // plaintext that path digests, and hands over, a tree the plaintext was parsed into instead
+        // (wssc.security.decrypted_document).  Such plaintext is rare and left to the Python path.
         for node in &new_elements {
             if self.rebinds_in_scope_namespace(*node, parent) {
                 return Err(Declined(

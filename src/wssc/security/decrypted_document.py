@@ -1,0 +1,105 @@
+"""The message as its decryption parses it: the tree digests of decrypted content are computed on.
+
+XML Encryption 1.0 section 4.5 has the decryptor put the plaintext where the EncryptedData stood, parsed in the
+namespace context of its parent.  The receiver does that on its lxml tree by moving the nodes parsed from the
+plaintext into place (:func:`wssc.security.xmlenc.decrypt`), and lxml re-points the namespace of every node it
+moves by URI alone: where one namespace has two prefixes in scope there (``a`` and ``ns3`` for WS-Addressing, as
+Metro writes, or a prefix and the default namespace, as WCF writes an AppliesTo's EndpointReference), a moved
+element may change prefix or lose its declaration.  Its exclusive c14n (Exc-C14N section 3: the prefixes as
+written) then differs from the sender's, and a digest the sender computed honestly fails.
+
+No move avoids that, so where it could happen a second tree is kept, made by parsing and never by moving: the
+message as received, and at each decryption its bytes with the EncryptedData replaced by the plaintext, parsed
+again.  Every prefix and declaration is there as the sender wrote it.  The receiver's tree and this one have
+the same shape (elements and processing instructions, child by child), so a part's counterpart here is found by
+its path, and its digest is computed on the counterpart.  Both trees were parsed from the same bytes, so the
+counterpart holds the same names, attributes and text; only prefixes may differ.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Final
+
+from lxml import etree
+
+from wssc.limits import Limits
+from wssc.primitives.xml import Element, parse, remove_keeping_tail, serialize
+
+#: a namespace declaration as written in plaintext (XML 1.0 [25] Eq; Namespaces in XML 1.0 [1]-[3]): a text or a
+#: comment that only looks like one makes the check below answer "could", never the other way round
+_DECLARATION: Final = re.compile(rb"""xmlns(?::([^\s=]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def could_reprefix(parent: Element, plaintext: bytes) -> bool:
+    """Whether moving nodes parsed from ``plaintext`` under ``parent`` could change a prefix: some namespace has
+    two prefixes (the default namespace counting as one) among those in scope at ``parent`` and those the
+    plaintext declares.  lxml's moves pick a declaration by URI, so with one prefix per URI they keep every
+    prefix."""
+    prefixes: dict[bytes, set[bytes | None]] = {}
+    for prefix, uri in parent.nsmap.items():
+        prefixes.setdefault(uri.encode(), set()).add(None if prefix is None else prefix.encode())
+    for declared in _DECLARATION.finditer(plaintext):
+        written: bytes = declared[2] if declared[2] is not None else declared[3]
+        if b"&" in written:
+            return True  # a character reference in the URI: not compared as written
+        prefixes.setdefault(written, set()).add(declared[1])
+    return any(len(bound) > 1 for bound in prefixes.values())
+
+
+class DecryptedDocument:
+    """The faithful counterpart of a receiver's tree (module docstring), made at the first decryption that
+    could change a prefix and kept in step with every decryption after it."""
+
+    def __init__(self, root: Element, limits: Limits) -> None:
+        #: the receiver's tree, whose decrypted nodes are moved into place
+        self.root = root
+        self.limits = limits
+        #: the same message parsed with its plaintext in place (None while no decryption could re-prefix)
+        self.copy: Element | None = None
+
+    def replacing(self, encrypted_data: Element, plaintext: bytes) -> None:
+        """Called as ``encrypted_data`` (in the receiver's tree) is about to be replaced by the nodes parsed from
+        ``plaintext``: the counterpart tree gets the plaintext in its place, by parsing."""
+        parent = encrypted_data.getparent()
+        if parent is None:
+            return
+        if self.copy is None:
+            if not could_reprefix(parent, plaintext):
+                return
+            # no decryption so far could re-prefix, so the receiver's tree still reads as received
+            self.copy = self._parsed(serialize(self.root))
+        counterpart = self.counterpart(encrypted_data)
+        # a marker no message can hold (128 random bits in its name) where the EncryptedData stood, its text
+        # after it kept, then the plaintext spliced into the serialisation in the marker's place
+        marker = etree.Element(f"wssc-plaintext-{secrets.token_hex(16)}")
+        counterpart.addprevious(marker)
+        remove_keeping_tail(counterpart)
+        data = serialize(self.copy)
+        written = b"<" + marker.tag.encode() + b"/>"
+        if data.count(written) != 1:
+            raise AssertionError("the plaintext marker is not in the serialisation once")
+        self.copy = self._parsed(data.replace(written, plaintext, 1))
+
+    def _parsed(self, data: bytes) -> Element:
+        # the depth is checked on the receiver's tree, which has the same shape
+        return parse(data, self.limits, depth_checked=False)
+
+    def counterpart(self, element: Element) -> Element:
+        """``element``'s counterpart in the faithful tree (itself while there is none, or when it is not in the
+        receiver's tree)."""
+        if self.copy is None:
+            return element
+        path: list[int] = []
+        node = element
+        while node is not self.root:
+            parent = node.getparent()
+            if parent is None:
+                return element
+            path.append(parent.index(node))
+            node = parent
+        counterpart = self.copy
+        for index in reversed(path):
+            counterpart = counterpart[index]
+        return counterpart
