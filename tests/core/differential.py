@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import diff_known
 import diff_messages as gen
 import diff_mutations
 from cryptography.hazmat.primitives import hashes
@@ -101,7 +100,7 @@ class Result:
 
     @property
     def failed(self) -> bool:
-        return self.crash or self.disagreement or (self.control_failed and not known_python_bug(self))
+        return self.crash or self.disagreement or self.control_failed
 
     @property
     def disagreement(self) -> bool:
@@ -235,15 +234,6 @@ def _keys(
     return {identifier: key}, {}, True
 
 
-def known_python_bug(result: Result) -> str | None:
-    """Why a control case failed on the Python path, when that is one of the Python path's own known bugs
-    (:func:`diff_known.known_python_bug`): each of them shows as a digest that fails, nothing else does."""
-    out, receipt = result.python, result.receipt
-    if not result.control_failed or out[0] != "fault" or "digest mismatch" not in str(out[4]):
-        return None
-    return diff_known.known_python_bug(receipt.envelope, receipt.policy)
-
-
 # --- the verified view -------------------------------------------------------------------------------------
 
 
@@ -347,8 +337,6 @@ class Tally:
     disagreements: int = 0
     crashes: int = 0
     control_failures: int = 0
-    #: control failures of a known Python-path bug (:func:`known_python_bug`), by kind
-    known_bugs: dict[str, int] = field(default_factory=dict)
     controls: int = 0
     python_accepted: int = 0
     core_accepted: int = 0
@@ -362,11 +350,7 @@ class Tally:
         self.crashes += result.crash
         self.disagreements += result.disagreement and not result.crash
         self.controls += result.receipt.control
-        known = known_python_bug(result)
-        if known:
-            self.known_bugs[known] = self.known_bugs.get(known, 0) + 1
-        else:
-            self.control_failures += result.control_failed
+        self.control_failures += result.control_failed
         python_ok = result.python[0] == "ok"
         self.python_accepted += python_ok
         self.core_accepted += result.core_path == "accepted"
@@ -381,8 +365,6 @@ class Tally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key, n in other.faults.items():
             self.faults[key] = self.faults.get(key, 0) + n
-        for key, n in other.known_bugs.items():
-            self.known_bugs[key] = self.known_bugs.get(key, 0) + n
 
 
 def explain(result: Result) -> str:
