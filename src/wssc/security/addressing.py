@@ -8,7 +8,6 @@ Reading the Action of an incoming message is done on the verified envelope only
 from __future__ import annotations
 
 import copy
-import functools
 import os
 import re
 import threading
@@ -68,12 +67,6 @@ def _text(value: str) -> str:
     return escape_text(value)
 
 
-@functools.lru_cache(maxsize=8)
-def _namespaces_of(soap_namespace: str, wsa_namespace: str) -> re.Pattern[bytes]:
-    """Any mention of the Envelope's namespaces (SOAP, WS-Addressing, utility) in written bytes."""
-    return re.compile(b"|".join(re.escape(uri.encode()) for uri in (soap_namespace, wsa_namespace, ns.WSU)))
-
-
 def _written(element: Element) -> bytes:
     """An application element as it is written into the envelope, with its tail.  An element inside another
     tree is copied out of it first: lxml writes a subelement with every declaration in scope where it stands,
@@ -94,12 +87,14 @@ def envelope(
     element or serialised element) in its Body.  ``u`` is declared on the Envelope as WCF declares it, for the
     wsu:Id attributes protect adds.
 
-    Written as text where the application's elements use none of the Envelope's namespaces: moving them into
-    a new lxml tree cost more than the rest of an answer, and took them out of the application's tree.  Where
-    they do, the envelope is built as a tree (:func:`_built`), so that lxml writes each of those namespaces
-    with the Envelope's prefix: a second prefix for one namespace around encrypted content sends the message
-    to the Python path on both sides (the compiled core declines it), and a receiver that moves decrypted nodes
-    by URI, as lxml does, re-prefixes them (:mod:`wssc.security.decrypted_document`)."""
+    Written as text: moving the application's elements into a new lxml tree cost more than the rest of an
+    answer, took them out of the application's tree, and re-prefixed them.  Each element is written as it is,
+    with the declarations it uses, also where it binds one of the Envelope's namespaces under another prefix
+    (an EndpointReference under ``wsa:`` or in the default namespace): lxml, moving it under the Envelope's
+    ``a``, would drop that declaration and leave a QName-valued attribute or text (``xsi:type="wsa:..."``)
+    naming a prefix no longer declared.  Such a message goes to the Python path on both sides (the compiled
+    core declines a namespace under two prefixes), whose receiver reads it as written
+    (:mod:`wssc.security.decrypted_document`)."""
     if isinstance(body, bytes):
         written = [etree.tostring(etree.fromstring(body))]  # one well-formed element, nothing around it
     elif isinstance(body, list):
@@ -107,9 +102,6 @@ def envelope(
     else:
         written = [] if body is None else [_written(body)]
     extra = [_written(h) for h in headers]
-    envelope_namespaces = _namespaces_of(soap.namespace, wsa_namespace)
-    if any(envelope_namespaces.search(piece) for piece in (*written, *extra)):
-        return _built(body, addressing, soap, wsa_namespace, headers)
     out = [
         f'<s:Envelope xmlns:s="{escape_attr(soap.namespace)}" xmlns:a="{escape_attr(wsa_namespace)}" '
         f'xmlns:u="{ns.WSU}"><s:Header>'.encode()
@@ -128,42 +120,6 @@ def envelope(
     out.extend(written)
     out.append(b"</s:Body></s:Envelope>")
     return b"".join(out)
-
-
-def _built(
-    body: Element | bytes | list[Element] | None,
-    addressing: Addressing | None,
-    soap: SOAPVersion,
-    wsa_namespace: str,
-    headers: Sequence[Element],
-) -> bytes:
-    """:func:`envelope` built as an lxml tree: the application's elements are moved (``body``) or copied
-    (``headers``) into it."""
-    root = etree.Element(soap.qname("Envelope"), nsmap={"s": soap.namespace, "a": wsa_namespace, "u": ns.WSU})
-    header = etree.SubElement(root, soap.qname("Header"))
-    if addressing is not None:
-        action = etree.SubElement(header, ns.qn(wsa_namespace, "Action"))
-        action.set(soap.qname("mustUnderstand"), "1")
-        action.text = addressing.action
-        etree.SubElement(header, ns.qn(wsa_namespace, "MessageID")).text = addressing.message_id or new_message_id()
-        if addressing.relates_to:
-            etree.SubElement(header, ns.qn(wsa_namespace, "RelatesTo")).text = addressing.relates_to
-        if addressing.reply_to_anonymous and addressing.relates_to is None:
-            reply_to = etree.SubElement(header, ns.qn(wsa_namespace, "ReplyTo"))
-            etree.SubElement(reply_to, ns.qn(wsa_namespace, "Address")).text = ANONYMOUS
-        if addressing.to:
-            to = etree.SubElement(header, ns.qn(wsa_namespace, "To"))
-            to.set(soap.qname("mustUnderstand"), "1")
-            to.text = addressing.to
-    header.extend(copy.deepcopy(h) for h in headers)
-    body_el = etree.SubElement(root, soap.qname("Body"))
-    if isinstance(body, bytes):
-        body_el.append(etree.fromstring(body))
-    elif isinstance(body, list):
-        body_el.extend(body)
-    elif body is not None:
-        body_el.append(body)
-    return etree.tostring(root)
 
 
 #: local name -> its Clark names in WS-Addressing 1.0, then in the 2004/08 submission
