@@ -126,6 +126,22 @@ def test_the_second_tree_has_the_plaintext_where_the_encrypted_data_stood() -> N
     assert document.counterpart(root[1]).tag == "{urn:s}C"
 
 
+def test_parsing_again_is_bounded_by_the_messages_budget() -> None:
+    """Each decryption that keeps the second tree parses the whole message again: a message of many encrypted
+    parts is refused once it has cost the bytes its signatures could digest (Limits.digest_budget)."""
+    parts = b"".join(b"<s:H><x/></s:H>" for _ in range(40))
+    data = b'<s:E xmlns:s="urn:s" xmlns:a="urn:a">' + parts + b"</s:E>"
+    root = etree.fromstring(data)
+    document = DecryptedDocument(root, DEFAULT_LIMITS, len(data))
+    assert document.remaining == DEFAULT_LIMITS.digest_budget(len(data))
+    document.remaining = 4 * len(data) + 200  # the allowance aside: four parses of this message (it grows)
+    plaintext = b'<b:y xmlns:b="urn:a"/>'
+    for n in range(3):
+        document.replacing(root[n][0], plaintext)  # the first made the copy: two parses
+    with pytest.raises(errors.InvalidSecurity, match="too many"):
+        document.replacing(root[3][0], plaintext)
+
+
 @pytest.mark.parametrize(
     ("scope", "plaintext", "could"),
     [

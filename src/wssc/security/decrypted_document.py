@@ -24,6 +24,7 @@ from typing import Final
 
 from lxml import etree
 
+from wssc.errors import InvalidSecurity
 from wssc.limits import Limits
 from wssc.primitives.xml import Element, parse, remove_keeping_tail, serialize
 
@@ -52,12 +53,17 @@ class DecryptedDocument:
     """The faithful counterpart of a receiver's tree (module docstring), made at the first decryption that
     could change a prefix and kept in step with every decryption after it."""
 
-    def __init__(self, root: Element, limits: Limits) -> None:
+    def __init__(self, root: Element, limits: Limits, message_bytes: int | None = None) -> None:
         #: the receiver's tree, whose decrypted nodes are moved into place
         self.root = root
         self.limits = limits
         #: the same message parsed with its plaintext in place (None while no decryption could re-prefix)
         self.copy: Element | None = None
+        #: bytes this message may still have parsed again: each decryption parses the whole message anew, so
+        #: a message of many encrypted parts would cost their number times its size; bounded as the bytes its
+        #: signatures may digest are (``Limits.digest_budget``), which a legitimate message's few encrypted
+        #: parts stay well within
+        self.remaining = limits.digest_budget(message_bytes)
 
     def replacing(self, encrypted_data: Element, plaintext: bytes) -> None:
         """Called as ``encrypted_data`` (in the receiver's tree) is about to be replaced by the nodes parsed from
@@ -83,6 +89,9 @@ class DecryptedDocument:
         self.copy = self._parsed(data.replace(written, plaintext, 1))
 
     def _parsed(self, data: bytes) -> Element:
+        self.remaining -= len(data)
+        if self.remaining < 0:
+            raise InvalidSecurity("the encrypted parts of this message are too many to parse again")
         # the depth is checked on the receiver's tree, which has the same shape
         return parse(data, self.limits, depth_checked=False)
 

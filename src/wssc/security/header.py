@@ -115,7 +115,7 @@ class HeaderProcessor:
         #: replay detection for messages that are encrypted but not signed
         self.first_cipher_value: bytes | None = None
         #: the tree digests are computed on where a decrypted part's move could change a prefix
-        self.decrypted_document = DecryptedDocument(root, limits)
+        self.decrypted_document = DecryptedDocument(root, limits, message_bytes)
 
     # -- ids -------------------------------------------------------------------------------------------
     def index_positions(self) -> None:
