@@ -4,8 +4,9 @@ lxml re-points the namespace of every node it moves by URI alone, so decrypted e
 one namespace has two prefixes in scope changed prefix, and their digests failed (found by the compiled core's
 differential harness: 1,854 of 56,958 control messages refused).  WCF writes an AppliesTo's EndpointReference in
 the default namespace under an Envelope that binds WS-Addressing to ``a``; Metro declares ``ns3`` for a namespace
-the Envelope binds already.  The receiver now computes such digests on the message as its decryption parses it
-(:mod:`wssc.security.decrypted_document`), and the application reads that tree too.
+the Envelope binds already.  The Python receiver now computes such digests on the message as its decryption
+parses it (:mod:`wssc.security.decrypted_document`), and the application reads that tree too; the compiled core,
+which parses plaintext into its own tree, verifies such messages itself.
 """
 
 from __future__ import annotations
@@ -105,6 +106,23 @@ def test_encrypted_content_with_a_namespace_under_two_prefixes_is_accepted_as_wr
         # the declaration a QName value needs is still there for the application to resolve it
         value = qname_valued.get(f"{{{XSI}}}type")
         assert qname_valued.nsmap[value.split(":")[0]] == WSA
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_compiled_core_verifies_such_content_itself(case: str) -> None:
+    """The core parses the plaintext into its own tree, so it reads it as written too: it accepts the message
+    itself, and its view holds the prefixes as the Python path's does."""
+    if compiled.core() is None:
+        pytest.skip("the compiled core is not installed")
+    envelope, where, prefix = CASES[case]
+    sct = SecurityContextToken("urn:uuid:aliased-namespaces", wsu_id="sct-1")
+    key = os.urandom(32)
+    data = protect(envelope.encode(), ContextProtection(sct, key)).data
+    receiver = Receiver(StaticKeys({sct.identifier: key}))
+    verified = receiver.unprotect_compiled(data, receiver.attempt())
+    assert verified is not None
+    (element,) = verified.body.xpath(where, namespaces=NAMESPACES)
+    assert element.prefix == prefix
 
 
 def test_a_message_without_a_second_prefix_makes_no_second_tree() -> None:

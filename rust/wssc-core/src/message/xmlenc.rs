@@ -162,17 +162,6 @@ impl Walk<'_> {
         if others_odd || (!info.content && new_elements.len() != 1) {
             return Err(Declined("decryption failed"));
         }
-        // The Python path moves the decrypted elements into the tree, and lxml then drops a declaration on
-        // each whose namespace an ancestor binds under another prefix, re-prefixing the element; for such
-        // plaintext that path digests, and hands over, a tree the plaintext was parsed into instead
-        // (wssc.security.decrypted_document).  Such plaintext is rare and left to the Python path.
-        for node in &new_elements {
-            if self.rebinds_in_scope_namespace(*node, parent) {
-                return Err(Declined(
-                    "decrypted content redeclares a namespace in scope under another prefix",
-                ));
-            }
-        }
         self.m.doc.replace(ed, &nodes);
         for node in &new_elements {
             self.index_node(*node)?;
@@ -203,29 +192,5 @@ impl Walk<'_> {
             signed_by,
         });
         Ok(held)
-    }
-
-    /// Whether `element` or an element within declares a namespace that is in scope at its parent under
-    /// another prefix (lxml's `_stripRedundantNamespaceDeclarations` on every element of a moved subtree: by
-    /// namespace URI, whatever the prefix).
-    fn rebinds_in_scope_namespace(&self, element: NodeId, parent: NodeId) -> bool {
-        let doc = &self.m.doc;
-        let mut stack = vec![(element, parent)];
-        while let Some((node, above)) = stack.pop() {
-            let Some(e) = doc.element(node) else {
-                continue;
-            };
-            if !e.namespace_declarations.is_empty() {
-                let in_scope = doc.in_scope_namespaces(above);
-                let rebinds = e.namespace_declarations.iter().any(|(prefix, uri)| {
-                    !uri.is_empty() && in_scope.iter().any(|(p, u)| u == uri && p != prefix)
-                });
-                if rebinds {
-                    return true;
-                }
-            }
-            stack.extend(doc.child_elements(node).map(|child| (child, node)));
-        }
-        false
     }
 }
