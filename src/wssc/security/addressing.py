@@ -92,9 +92,8 @@ def envelope(
     with the declarations it uses, also where it binds one of the Envelope's namespaces under another prefix
     (an EndpointReference under ``wsa:`` or in the default namespace): lxml, moving it under the Envelope's
     ``a``, would drop that declaration and leave a QName-valued attribute or text (``xsi:type="wsa:..."``)
-    naming a prefix no longer declared.  Such a message goes to the Python path on both sides (the compiled
-    core declines a namespace under two prefixes), whose receiver reads it as written
-    (:mod:`wssc.security.decrypted_document`)."""
+    naming a prefix no longer declared.  wssc's receivers read such a message as written, the compiled core
+    and the Python path (:mod:`wssc.security.decrypted_document`) alike."""
     if isinstance(body, bytes):
         written = [etree.tostring(etree.fromstring(body))]  # one well-formed element, nothing around it
     elif isinstance(body, list):

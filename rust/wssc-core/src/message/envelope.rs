@@ -3,11 +3,9 @@
 //!
 //! The Python path (`protect.py`) builds its output with lxml, and two lxml behaviours shape it:
 //!
-//! - `_with_wsu_declared` declares `u` for the utility namespace on the Envelope by moving its children to
-//!   a new root, and lxml then strips every namespace declaration under it that the new ancestors already
-//!   make (searching by URI).  Same prefix and URI: the declaration was redundant and the output reads
-//!   the same whether it is written or not (this writer keeps it).  Another prefix: lxml renames the
-//!   prefix, which this writer does not reproduce, so such an envelope is declined ([`Envelope::analyse`]).
+//! - `_with_wsu_declared` declares `u` for the utility namespace on the Envelope by writing it into the
+//!   serialised Envelope's start tag and parsing the result again: every name keeps the binding it had, as
+//!   here, where the declaration is added to the tree ([`Envelope::analyse`]).
 //! - `etree.tostring(child)` of a Body child (the plaintext of Body content encryption) or of an encrypted
 //!   header declares on the child every namespace in scope there (`_copyParentNamespaces`);
 //!   [`write_detached`] writes the same declarations, so the plaintext reads the same in any context.
@@ -100,10 +98,6 @@ impl Envelope {
         };
         if declare_u {
             doc.declare_namespace(root, WSU_PREFIX, WSU_NS);
-            let kids: Vec<NodeId> = doc.child_elements(root).collect();
-            for child in kids {
-                envelope.check_moved(doc, child)?;
-            }
         }
         Ok(envelope)
     }
@@ -145,8 +139,8 @@ impl Envelope {
         false
     }
 
-    /// The prefix libxml2's `xmlSearchNsByHref` finds for `uri` from `from` upwards, as lxml's move
-    /// (`moveNodeToDocument`) uses it; `attribute`: skip the default namespace, as lxml's `_searchNsByHref`
+    /// The prefix libxml2's `xmlSearchNsByHref` finds for `uri` from `from` upwards, as lxml's `set` of a
+    /// namespaced attribute uses it; `attribute`: skip the default namespace, as lxml's `_searchNsByHref`
     /// does for an attribute.
     fn prefix_by_uri<'d>(
         &self,
@@ -177,23 +171,6 @@ impl Envelope {
             node = doc.parent(n);
         }
         None
-    }
-
-    /// Decline a subtree in which lxml's move under the new root would rename a prefix.
-    fn check_moved(&self, doc: &Document, id: NodeId) -> Result<(), Decline> {
-        let e = element(doc, id)?;
-        let parent = doc.parent(id).ok_or("detached")?;
-        for (p, uri) in &e.namespace_declarations {
-            if let Some(found) = self.prefix_by_uri(doc, parent, uri, false) {
-                if found != p.as_str() {
-                    return Err("a namespace declared again under another prefix");
-                }
-            }
-        }
-        for child in doc.child_elements(id) {
-            self.check_moved(doc, child)?;
-        }
-        Ok(())
     }
 
     /// The element's wsu:Id or unqualified Id (`primitives.xml.local_id`), else a new `wsu:Id` with the
