@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -66,3 +67,30 @@ def test_refused_when_full_and_cancelling_a_queued_job_keeps_it_from_running() -
     asyncio.run(scenario())
     assert ran == []
     assert drained(pool)
+
+
+def test_a_place_is_free_again_once_its_outcome_reaches_the_loop() -> None:
+    """A client that sends its next request once it has its answer is never refused for the one before: the
+    worker gives its place back before it hands the outcome over (found by test_cli_serve_takes_the_pool_bounds,
+    whose Cancel got HTTP 503 from a one-thread, no-queue server on a loaded machine).  GIL switches made very
+    frequent widen the window the executor's own callback left: 84 to 122 refusals in 300 before the fix."""
+    pool = WorkerPool(workers=1, queue=0)
+    refused = 0
+
+    async def scenario() -> None:
+        nonlocal refused
+        for _ in range(300):
+            future = pool.submit_async(lambda: sum(range(200)))
+            assert future is not None
+            await future
+            if not pool.admits():
+                refused += 1
+                assert drained(pool)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        asyncio.run(scenario())
+    finally:
+        sys.setswitchinterval(interval)
+    assert refused == 0

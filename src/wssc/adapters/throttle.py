@@ -85,19 +85,27 @@ class WorkerPool:
         """Run ``fn(*args)`` in a worker; None when refused.  ``admit=False`` is for the later steps of a
         request already admitted: they are counted but never refused (refusing them would waste the
         work done and leave the client without an answer)."""
+        slot = self._slot(admit)
+        return None if slot is None else self._start(slot, fn, *args)
+
+    def _slot(self, admit: bool) -> _Slot | None:
+        """A place for one job (None when refused; ``admit=False``: never refused)."""
         if admit and self._refusal(reserve=True):
             return None
         if not admit:
             with self._lock:
                 self._pending += 1
+        return _Slot(self)
+
+    def _start(self, slot: _Slot, fn: Callable[..., T], *args: object) -> Future[T]:
         try:
             future = self._executor.submit(fn, *args)
         except BaseException:
-            self._done(None)
+            slot.release()
             raise
         # Released when the job ends or is cancelled before it starts, not when an awaiting task is
         # cancelled: a thread cannot be stopped, and the bound is on the work the threads hold.
-        future.add_done_callback(self._done)
+        future.add_done_callback(slot.release)
         return future
 
     def _refusal(self, reserve: bool) -> bool:
@@ -133,20 +141,42 @@ class WorkerPool:
         returned future cancels the job if it has not started, as ``wrap_future`` does."""
         loop = asyncio.get_running_loop()
         outcome: asyncio.Future[T] = loop.create_future()
+        slot = self._slot(admit)
+        if slot is None:
+            return None
 
         def job() -> None:
+            # the place is given back before the outcome is handed over: a client that sends its next request
+            # once it has its answer finds the place its last request held free again (given back after, as
+            # the executor's callback does, a worker still holding it could get the next request refused)
             try:
                 value = fn(*args)
             except BaseException as error:  # every outcome goes to the awaiting coroutine, as wrap_future's
+                slot.release()
                 _deliver(loop, outcome, None, error)
             else:
+                slot.release()
                 _deliver(loop, outcome, value, None)
 
-        future = self.submit(job, admit=admit)
-        if future is None:
-            return None
+        future = self._start(slot, job)
         outcome.add_done_callback(lambda done: future.cancel() if done.cancelled() else None)
         return outcome
+
+
+class _Slot:
+    """One job's place in a :class:`WorkerPool`, given back once: when the job's outcome is ready, or when the
+    job ends or is cancelled before it starts (the executor's callback), whichever comes first."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._pool = pool
+        self._held = True
+        self._lock = threading.Lock()
+
+    def release(self, _future: object = None) -> None:
+        with self._lock:
+            held, self._held = self._held, False
+        if held:
+            self._pool._done(None)
 
 
 def _deliver(
