@@ -138,6 +138,7 @@ def run_client(
 ) -> ClientRun:
     done = subprocess.run(
         ["mono", str(exe), "client", url, str(cert_pem), text, sc],
+        cwd=exe.parent,  # where Mono writes a crash report (mono_crash.*.json): the build directory
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -159,6 +160,7 @@ class MonoService:
         self._log_file = log.open("wb")
         self.process = subprocess.Popen(
             ["mono", str(exe), "service", str(self.port), str(cert.pfx_path), PFX_PASSWORD, sc],
+            cwd=exe.parent,  # where Mono writes a crash report (mono_crash.*.json): the build directory
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log_file,
