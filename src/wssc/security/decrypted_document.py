@@ -34,19 +34,53 @@ _DECLARATION: Final = re.compile(rb"""xmlns(?::([^\s=]+))?\s*=\s*(?:"([^"]*)"|'(
 
 
 def could_reprefix(parent: Element, plaintext: bytes) -> bool:
-    """Whether moving nodes parsed from ``plaintext`` under ``parent`` could change a prefix: some namespace has
-    two prefixes (the default namespace counting as one) among those in scope at ``parent`` and those the
-    plaintext declares.  lxml's moves pick a declaration by URI, so with one prefix per URI they keep every
-    prefix."""
+    """Whether moving nodes parsed from ``plaintext`` under ``parent`` could change a prefix or drop a
+    declaration.  lxml's moves pick a declaration by URI, so only a namespace with two prefixes (the default
+    namespace counting as one) among those in scope at ``parent`` and those the plaintext declares is at risk,
+    and only where the plaintext declares it, or names an element or attribute in it, which it can only do with
+    one of those prefixes.  A Signature decrypted into a Security header that binds wsu again, as WSS4J's and
+    wssc's do, names nothing in it: no second tree for it."""
+    scope = parent.nsmap
+    declarations: list[tuple[bytes, bytes, bytes]] = _DECLARATION.findall(plaintext)
+    if not declarations and len(set(scope.values())) == len(scope):
+        return False  # the common case, at once: one prefix per namespace in scope, none declared
     prefixes: dict[bytes, set[bytes | None]] = {}
-    for prefix, uri in parent.nsmap.items():
-        prefixes.setdefault(uri.encode(), set()).add(None if prefix is None else prefix.encode())
-    for declared in _DECLARATION.finditer(plaintext):
-        written: bytes = declared[2] if declared[2] is not None else declared[3]
+    for bound_prefix, bound_uri in scope.items():
+        prefixes.setdefault(bound_uri.encode(), set()).add(None if bound_prefix is None else bound_prefix.encode())
+    declared_here: set[bytes] = set()
+    for declared_prefix, double_quoted, single_quoted in declarations:
+        written = double_quoted or single_quoted
         if b"&" in written:
             return True  # a character reference in the URI: not compared as written
-        prefixes.setdefault(written, set()).add(declared[1])
-    return any(len(bound) > 1 for bound in prefixes.values())
+        prefixes.setdefault(written, set()).add(declared_prefix or None)
+        declared_here.add(written)
+    for uri, bound in prefixes.items():
+        if len(bound) < 2:
+            continue
+        if uri in declared_here or None in bound:
+            return True  # declared in the plaintext (a declaration lxml may drop), or the default namespace
+        if any(_named_with(prefix, plaintext) for prefix in bound if prefix is not None):
+            return True
+    return False
+
+
+#: the bytes a name's character can be (Namespaces in XML 1.0 [4] NCName, a non-ASCII one as any byte of its UTF-8)
+_NAME_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") | frozenset(
+    range(0x80, 0x100)
+)
+
+
+def _named_with(prefix: bytes, plaintext: bytes) -> bool:
+    """Whether ``prefix:`` occurs in ``plaintext`` other than as the end of a longer name: in a tag, an attribute,
+    or a QName-valued attribute or text (text that only looks like one answers yes, never the other way
+    round)."""
+    needle = prefix + b":"
+    at = plaintext.find(needle)
+    while at >= 0:
+        if at == 0 or plaintext[at - 1] not in _NAME_BYTES:
+            return True
+        at = plaintext.find(needle, at + 1)
+    return False
 
 
 class DecryptedDocument:
