@@ -233,16 +233,14 @@ class Receiver:
         if proc.decrypted_document.copy is not None:
             root = proc.decrypted_document.copy
             env = split(root)
+        held = [*signed, *(el for el, _, _ in proc.decrypted), *(s.element for s, _ in proc.signatures)]
         kept: dict[Element, Element] = {
             **{encrypted: counterpart(plain) for encrypted, plain in proc.plaintext_of.items()},
-            **_kept_from(security, signed, proc, counterpart),
+            **_kept_from(security, held, counterpart),
         }
-
-        held = [*signed, *(el for el, _, _ in proc.decrypted)]
-        for signature, _ in proc.signatures:
-            held += [signature.element, *(el for _, el in signature.references)]
+        viewed = [*held, *(el for s, _ in proc.signatures for _, el in s.references)]
         # each found before the Security header leaves the tree: a path taken after would miss by one
-        final = {el: kept[el] if el in kept else counterpart(el) for el in held}.__getitem__
+        final = {el: kept[el] if el in kept else counterpart(el) for el in viewed}.__getitem__
         # the text after the header stays (lxml's remove() takes it along): only the Security header leaves,
         # as on the compiled core's path (found by its differential run)
         remove_keeping_tail(counterpart(security))
@@ -285,14 +283,13 @@ def _nothing_to_remember(_value: bytes) -> None:
 
 
 def _kept_from(
-    security: Element, signed: tuple[Element, ...], proc: HeaderProcessor, counterpart: Callable[[Element], Element]
+    security: Element, held: list[Element], counterpart: Callable[[Element], Element]
 ) -> dict[Element, Element]:
-    """Copies of the Security header's elements the view holds (signed parts, signatures, decrypted ones; of
-    their ``counterpart`` in the tree the view is), taken before the header leaves the tree: lxml then strips
-    the declarations its ancestors repeat under another prefix and re-prefixes what it holds
+    """Copies of the Security header's elements the view holds (``held``: signed parts, decrypted ones,
+    signatures; of their ``counterpart`` in the tree the view is), taken before the header leaves the tree:
+    lxml then strips the declarations its ancestors repeat under another prefix and re-prefixes what it holds
     (``c:SecurityContextToken`` becoming ``wsc:...``), so the elements would no longer read as what was
     signed; a deep copy keeps every prefix (found by the compiled core's differential test)."""
-    held = [*signed, *(el for el, _, _ in proc.decrypted), *(s.element for s, _ in proc.signatures)]
     return {el: copy.deepcopy(counterpart(el)) for el in held if el.getparent() is security}
 
 
