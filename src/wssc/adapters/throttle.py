@@ -149,14 +149,14 @@ class WorkerPool:
             # the place is given back before the outcome is handed over: a client that sends its next request
             # once it has its answer finds the place its last request held free again (given back after, as
             # the executor's callback does, a worker still holding it could get the next request refused)
+            value: T | None = None
+            error: BaseException | None = None
             try:
                 value = fn(*args)
-            except BaseException as error:  # every outcome goes to the awaiting coroutine, as wrap_future's
-                slot.release()
-                _deliver(loop, outcome, None, error)
-            else:
-                slot.release()
-                _deliver(loop, outcome, value, None)
+            except BaseException as raised:  # every outcome goes to the awaiting coroutine, as wrap_future's
+                error = raised
+            slot.release()
+            _deliver(loop, outcome, value, error)
 
         future = self._start(slot, job)
         outcome.add_done_callback(lambda done: future.cancel() if done.cancelled() else None)
