@@ -191,29 +191,6 @@ impl Document {
         None
     }
 
-    /// The namespace bindings in scope at `id`, the nearest per prefix, sorted by prefix ("" for the
-    /// default namespace; an undeclared default namespace, `xmlns=""`, is no binding and not listed).
-    pub fn in_scope_namespaces(&self, id: NodeId) -> Vec<(XmlStr, XmlStr)> {
-        let mut found: Vec<(XmlStr, XmlStr)> = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        let mut current = Some(id);
-        while let Some(node) = current.and_then(|n| self.nodes.get(n)) {
-            if let NodeKind::Element(e) = &node.kind {
-                for (p, uri) in &e.namespace_declarations {
-                    if !seen.contains(&p.as_str()) {
-                        seen.push(p);
-                        if !uri.is_empty() {
-                            found.push((p.clone(), uri.clone()));
-                        }
-                    }
-                }
-            }
-            current = node.parent;
-        }
-        found.sort();
-        found
-    }
-
     /// Every namespace declaration on the ancestors-or-self of `id`, outermost first (what a parser has in
     /// scope there, shadowed declarations included, which [`Limits::max_namespaces_in_scope`] counts).
     fn declarations_in_scope(&self, id: NodeId) -> Vec<(XmlStr, XmlStr)> {

@@ -73,14 +73,6 @@ fn navigation() {
     assert!(doc.is(q, "", "q"));
     assert_eq!(doc.lookup_namespace(q, ""), Some(""));
     assert_eq!(doc.lookup_namespace(root, ""), None);
-    assert_eq!(
-        doc.in_scope_namespaces(q),
-        vec![("s".into(), "urn:s".into()), ("wsu".into(), WSU_NS.into())]
-    );
-    assert_eq!(
-        doc.in_scope_namespaces(body).first(),
-        Some(&("".into(), "urn:d".into()))
-    );
 }
 
 #[test]
