@@ -144,6 +144,16 @@ impl PyRecord {
             "first_cipher_value" => first_cipher_value(py, r)?,
             "derivation" => r.derivation.into_pyobject(py)?.into_any(),
             "accepted" => accepted(py, r)?,
+            // (Clark name, mustUnderstand, role, text, signed): `wssc.security.soap.HeaderBlock`'s fields
+            "header_blocks" => PyTuple::new(
+                py,
+                r.headers
+                    .iter()
+                    .zip(&r.header_facts)
+                    .map(|((tag, signed, _), (mu, role, text))| (tag, mu, role, text, *signed)),
+            )?
+            .into_any(),
+            "payload_tags" => PyTuple::new(py, &r.payload_tags)?.into_any(),
             "envelope_parts" => {
                 let parts = r
                     .digests
@@ -155,6 +165,13 @@ impl PyRecord {
             }
             _ => return Err(PyKeyError::new_err(key.to_owned())),
         })
+    }
+
+    /// Each child element of the verified Body on its own, in Canonical XML with every namespace in scope
+    /// declared (`wssc_core::message::Record::payload_xml`): bytes of the core's own tree, no second parser.
+    fn payload_xml<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let forms = py.detach(|| self.inner.payload_xml());
+        PyTuple::new(py, forms.iter().map(|form| bytes(py, form)))
     }
 
     /// Whether the core, parsing `output` (its own output, as the glue read it) again, finds every signed part

@@ -298,7 +298,7 @@ impl<'d> Exclusive<'d, '_> {
 }
 
 /// The namespace declarations on the ancestors of `id` (not its own), outermost first.
-fn ancestor_declarations(doc: &Document, id: NodeId) -> Vec<(&str, &str)> {
+pub(crate) fn ancestor_declarations(doc: &Document, id: NodeId) -> Vec<(&str, &str)> {
     let mut chain = Vec::new();
     let mut current = doc.parent(id);
     while let Some(node) = current.and_then(|n| doc.nodes().get(n)) {

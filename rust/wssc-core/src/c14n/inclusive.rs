@@ -33,13 +33,28 @@ impl<'d> Scope<'d> {
     /// The start tag of `e` as Canonical XML writes it, its declarations entering the scope (the caller
     /// leaves them with [`Scope::leave`] and the mark this returns).
     pub fn start(&mut self, e: &'d ElementData, out: &mut Vec<u8>) -> usize {
+        let own = e
+            .namespace_declarations
+            .iter()
+            .map(|(p, u)| (p.as_str(), u.as_str()));
+        self.start_declaring(e, own, out)
+    }
+
+    /// The start tag of `e` with `declarations` (each prefix once) as its namespace declarations: those
+    /// whose binding differs from the scope's are written, and all enter the scope.
+    fn start_declaring(
+        &mut self,
+        e: &'d ElementData,
+        declarations: impl Iterator<Item = (&'d str, &'d str)> + Clone,
+        out: &mut Vec<u8>,
+    ) -> usize {
         let mark = self.bindings.len();
         let mut list = std::mem::take(&mut self.list);
         list.clear();
-        for (p, uri) in &e.namespace_declarations {
+        for (p, uri) in declarations.clone() {
             // the xml prefix is bound without a declaration, and Canonical XML writes none for it
-            if p != "xml" && self.binding(p) != Some(uri.as_str()) {
-                list.push((p.as_str(), uri.as_str()));
+            if p != "xml" && self.binding(p) != Some(uri) {
+                list.push((p, uri));
             }
         }
         list.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -49,11 +64,7 @@ impl<'d> Scope<'d> {
             write_declaration(out, p, uri);
         }
         self.list = list;
-        self.bindings.extend(
-            e.namespace_declarations
-                .iter()
-                .map(|(p, u)| (p.as_str(), u.as_str())),
-        );
+        self.bindings.extend(declarations);
         let mut attrs: Vec<_> = e.attributes.iter().collect();
         if attrs.len() > 1 {
             attrs.sort_by(|a, b| {
@@ -77,6 +88,36 @@ impl<'d> Scope<'d> {
     pub fn subtree(&mut self, doc: &'d Document, node: NodeId, out: &mut Vec<u8>) {
         walk(doc, &[node], self, out);
     }
+}
+
+/// The Canonical XML 1.0 of the element `node` on its own: the element made the root of a document of its
+/// own, every namespace in scope declared on it (the default namespace only where bound to a URI, `xml`
+/// never), its descendants written as in the document, attributes in the xml namespace not inherited.  lxml
+/// writes a subelement so (`etree.tostring(element)`), and this is the canonical form of those bytes.  (lxml
+/// canonicalising the element in place differs: libxml2 then reads its descendants' scope in the whole tree
+/// and may write an `xmlns=""` that takes one out of the default namespace the element declares.)
+/// What an application re-sends (`VerifiedMessage.payload_xml`) needs each declaration in scope: a QName in
+/// content uses its prefix where no canonicalisation sees it.  Nothing for a node that is not an element.
+pub fn standalone(doc: &Document, node: NodeId, out: &mut Vec<u8>) {
+    let Some(e) = doc.element(node) else {
+        return;
+    };
+    // its own declarations, then those of its ancestors, innermost first, each prefix once
+    let mut declarations: Vec<(&str, &str)> = e
+        .namespace_declarations
+        .iter()
+        .map(|(p, u)| (p.as_str(), u.as_str()))
+        .collect();
+    for (p, u) in super::ancestor_declarations(doc, node).into_iter().rev() {
+        if !declarations.iter().any(|(q, _)| *q == p) {
+            declarations.push((p, u));
+        }
+    }
+    let mut scope = Scope::default();
+    let mark = scope.start_declaring(e, declarations.into_iter(), out);
+    walk(doc, &e.children, &mut scope, out);
+    super::write_end(e, out);
+    scope.leave(mark);
 }
 
 impl<'d> StartTags<'d> for Scope<'d> {
@@ -117,6 +158,31 @@ mod tests {
         assert_eq!(
             canonical(r#"<r xmlns=""><d xmlns="urn:d"><e xmlns=""><f xmlns=""/></e></d></r>"#),
             r#"<r><d xmlns="urn:d"><e xmlns=""><f></f></e></d></r>"#
+        );
+    }
+
+    fn standalone(xml: &str, path: &[usize]) -> String {
+        let doc = Document::parse(xml.as_bytes(), &Limits::default()).expect("well-formed");
+        let mut node = doc.root();
+        for i in path {
+            node = doc.child_elements(node).nth(*i).expect("a child element");
+        }
+        let mut out = Vec::new();
+        super::standalone(&doc, node, &mut out);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn an_element_on_its_own_declares_every_namespace_in_scope() {
+        let xml = r#"<s:E xmlns:s="urn:s" xmlns:a="urn:a" xml:lang="en"><s:B xmlns:a="urn:a2" xmlns="urn:d"><x xmlns:z="urn:z" t="a:q"><a:y xmlns=""/></x></s:B></s:E>"#;
+        assert_eq!(
+            standalone(xml, &[0, 0]),
+            r#"<x xmlns="urn:d" xmlns:a="urn:a2" xmlns:s="urn:s" xmlns:z="urn:z" t="a:q"><a:y xmlns=""></a:y></x>"#
+        );
+        // no default namespace in scope: none declared, nor an empty one
+        assert_eq!(
+            standalone(r#"<r xmlns="urn:d"><e xmlns=""><f/></e></r>"#, &[0]),
+            "<e><f></f></e>"
         );
     }
 

@@ -57,6 +57,65 @@ pub struct Record {
     pub derivation: Option<&'static str>,
     /// the signature covers the Security header's wsu:Timestamp
     pub timestamp_signed: bool,
+    /// what the glue reads of each header block without a tree, aligned with `headers`: its mustUnderstand
+    /// and role (SOAP 1.1: actor) attributes of the message's SOAP version as written, and its text before
+    /// its first child element or processing instruction (lxml's `text`, None when empty)
+    pub header_facts: Vec<HeaderFacts>,
+    /// the Clark names of the Body's child elements
+    pub payload_tags: Vec<String>,
+    /// the verified tree and its Body, for [`Record::payload_xml`]
+    pub tree: Option<(Document, NodeId)>,
+}
+
+/// (mustUnderstand, role, text) of a header block (see [`Record::header_facts`]).
+pub type HeaderFacts = (Option<String>, Option<String>, Option<String>);
+
+impl Record {
+    /// Each child element of the verified Body on its own, in its Canonical XML with every namespace in
+    /// scope declared (`crate::c14n::inclusive::standalone`): the payload as verified, for an application
+    /// that answers or forwards it without reading it into a tree.
+    pub fn payload_xml(&self) -> Vec<Vec<u8>> {
+        let Some((doc, body)) = &self.tree else {
+            return Vec::new();
+        };
+        doc.child_elements(*body)
+            .map(|child| {
+                let mut out = Vec::new();
+                crate::c14n::inclusive::standalone(doc, child, &mut out);
+                out
+            })
+            .collect()
+    }
+}
+
+/// The mustUnderstand and role attributes of header block `block` in a `soap` envelope, and its text.
+fn header_facts(doc: &Document, block: NodeId, soap: &str) -> HeaderFacts {
+    let role = if soap == super::SOAP11 {
+        "actor"
+    } else {
+        "role"
+    };
+    let attribute = |local: &str| {
+        doc.element(block).and_then(|e| {
+            e.attributes
+                .iter()
+                .find(|a| a.name.ns == soap && a.name.local == local)
+                .map(|a| a.value.clone())
+        })
+    };
+    // lxml's `text`: the text nodes before the first other child, joined
+    let mut text = String::new();
+    for child in doc.children(block) {
+        match doc.nodes().get(*child).map(|n| &n.kind) {
+            Some(crate::dom::NodeKind::Text(t)) => text.push_str(t),
+            _ => break,
+        }
+    }
+    (
+        attribute("mustUnderstand"),
+        attribute(role),
+        (!text.is_empty()).then_some(text),
+    )
 }
 
 /// How a signed part is written: the verified bytes (a range of the walk's buffer), or canonicalised now
@@ -274,6 +333,9 @@ impl Walk<'_> {
                         is_signed(block).is_some(),
                         is_encrypted(block),
                     ));
+                    record
+                        .header_facts
+                        .push(header_facts(doc, block, self.m.soap));
                 }
                 crate::c14n::write_end(element(header)?, &mut out);
                 scope.leave(header_mark);
@@ -287,6 +349,7 @@ impl Walk<'_> {
                     None => scope.subtree(doc, body, &mut out),
                 }
                 record.body = (is_signed(body).is_some(), is_encrypted(body));
+                record.payload_tags = doc.child_elements(body).map(|c| clark(doc, c)).collect();
             } else {
                 scope.subtree(doc, child, &mut out);
             }
@@ -312,6 +375,7 @@ impl Walk<'_> {
                 Ok((place, d.key.context, d.key.derived, d.cipher.uri()))
             })
             .collect::<Result<Vec<_>>>()?;
+        record.tree = Some((self.m.doc, body));
         Ok(record)
     }
 }
