@@ -11,7 +11,8 @@ installed), each with a fresh Receiver, so a fresh replay cache.  The two outcom
 - a fault: the exception class and its fault code (``wssc.errors``);
 - an acceptance: the verified view, :func:`view`, every field of the VerifiedMessage made comparable
   (canonical forms of envelope, header, body, payload and every signed element; names; algorithms;
-  context; timestamp; signature value and key; confirmations; header contexts; username tokens);
+  context; timestamp; signature value and key; confirmations; header contexts; username tokens; the header
+  blocks, payload names and payload Canonical XML the core hands over without a tree);
 - anything else out of either side (an exception that is not a WsscError) is a crash, never a pass.
 
 Only public functions are called; the harness does not know whether the core is installed, except to count,
@@ -279,6 +280,10 @@ def view(vm: VerifiedMessage) -> dict[str, Any]:
         "header": _c14n(vm.header),
         "body": _c14n(vm.body),
         "payload": [_c14n(e) for e in vm.payload()],
+        # read without a tree where the core verified (its record), from the view on the Python path
+        "header_blocks": list(vm.header_blocks()),
+        "payload_tags": list(vm.payload_tags()),
+        "payload_xml": list(vm.payload_xml()),
         "bytes": _reparsed(vm.to_bytes()),
         "signed": [(etree.QName(e).text, _c14n(e)) for e in vm.signed],
         "signed_names": vm.signed_names,

@@ -71,6 +71,8 @@ _RECORD_ITEMS = (
     "sct_ids",
     "first_cipher_value",
     "derivation",
+    "header_blocks",
+    "payload_tags",
 )
 
 

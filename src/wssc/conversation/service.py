@@ -24,7 +24,15 @@ from wssc.conversation.classify import (
     version_hint,
 )
 from wssc.conversation.context import Claim, SecurityContext
-from wssc.conversation.events import ApplicationRequest, Event, FaultReply, Incoming, Reply, TokenReply
+from wssc.conversation.events import (
+    ApplicationRequest,
+    Event,
+    FaultReply,
+    Incoming,
+    Reply,
+    TokenReply,
+    application_request,
+)
 from wssc.conversation.negotiation import (
     NEGOTIATED_BOOTSTRAPS,
     TLSNEGO_BOOTSTRAP,
@@ -49,7 +57,7 @@ from wssc.errors import (
 )
 from wssc.primitives.xml import Element, parse
 from wssc.security import compiled
-from wssc.security.addressing import Addressing, action_of, envelope, message_id_of, wsa_header
+from wssc.security.addressing import Addressing, action_of, envelope
 from wssc.security.faults import fault_envelope
 from wssc.security.policy import TRANSPORT_POLICY, TRANSPORT_REQUIREMENTS
 from wssc.security.protect import add_transport_header, protect
@@ -168,7 +176,7 @@ class SecureConversationService:
             with self._scope.request(carried):
                 message = receiver.unprotect(root, now=self.clock())
                 check_classification(message, bootstrap, over_tls)
-                check_understood(message.header, message.soap, self.settings.understood_headers)
+                check_understood(message.header_blocks(), self.settings.understood_headers)
                 return self._dispatch(message, renewing, Incoming(transport_action, over_tls))
         except WsscError as error:
             return self.fault(error, soap, version_hint(data))
@@ -239,7 +247,7 @@ class SecureConversationService:
     def _context_message(self, message: VerifiedMessage, over_tls: bool, transport_action: str | None) -> Event:
         """The checks after a context message verified, and its dispatch."""
         check_classification(message, False, over_tls)
-        check_understood(message.header, message.soap, self.settings.understood_headers)
+        check_understood(message.header_blocks(), self.settings.understood_headers)
         return self._dispatch(message, False, Incoming(transport_action, over_tls))
 
     def fault(self, error: WsscError, soap: SOAPVersion = SOAP12, version: SCVersion | None = None) -> FaultReply:
@@ -252,11 +260,11 @@ class SecureConversationService:
         if incoming.over_tls and (message.is_signed(message.body) or message.is_encrypted(message.body)):
             # Message security used over HTTPS anyway: answer with message security too.
             incoming = Incoming(incoming.transport_action, over_tls=False)
-        payload = message.payload()
+        tags = message.payload_tags()  # read without a tree where the compiled core verified the message
+        only = tags[0].rpartition("}")[2] if len(tags) == 1 else None
         rst = None
-        only = _local_name(payload[0]) if len(payload) == 1 else None
         if only == "RequestSecurityToken":
-            rst = RequestSecurityToken.from_element(payload[0], action=action_of(message.header))
+            rst = RequestSecurityToken.from_element(message.payload()[0], action=action_of(message.header))
         origin = message.signature_key
         if origin is None and incoming.over_tls:
             return self._transport_bootstrap(message, rst, incoming)
@@ -265,7 +273,7 @@ class SecureConversationService:
         if incoming.over_tls and "Timestamp" not in message.signed_names:
             raise InvalidSecurity("over TLS the context key must sign the Timestamp")
         if only == "RequestSecurityTokenResponse":
-            return self.tokens.take_on(message, payload[0])
+            return self.tokens.take_on(message, message.payload()[0])
         if renewing and (rst is None or rst.request_type is not RequestType.RENEW):
             raise InvalidSecurity("the Renew action carries no Renew request")
         if origin.kind in ("encrypted-key", "x509"):
@@ -273,9 +281,7 @@ class SecureConversationService:
             if rst is None:
                 if not self.settings.accept_bootstrap_messages:
                     raise InvalidSecurity("only token requests are accepted without a security context")
-                header = message.header
-                action = _verified_action(message, incoming)
-                return ApplicationRequest(message, None, action, message_id_of(header), claims)
+                return application_request(message, None, incoming, claims)
             if rst.request_type is RequestType.ISSUE:
                 return self.tokens.issue(message, rst, claims, incoming)
             if rst.request_type is RequestType.VALIDATE:
@@ -290,9 +296,7 @@ class SecureConversationService:
         if is_negotiated(context):
             return self._under_negotiated(message, rst, context, incoming)
         if rst is None:
-            header = message.header
-            action = _verified_action(message, incoming)
-            return ApplicationRequest(message, context, action, message_id_of(header), over_tls=incoming.over_tls)
+            return application_request(message, context, incoming, over_tls=incoming.over_tls)
         if rst.request_type is RequestType.RENEW:
             return self.tokens.renew(message, rst, context, incoming)
         if rst.request_type is RequestType.CANCEL:
@@ -317,9 +321,7 @@ class SecureConversationService:
         if rst is None:
             if not self.settings.accept_bootstrap_messages:
                 raise InvalidSecurity("a negotiated context only establishes a security context here")
-            action = _verified_action(message, incoming)
-            request_context = replace(context, claims=context.claims + user)
-            return ApplicationRequest(message, request_context, action, message_id_of(message.header))
+            return application_request(message, replace(context, claims=context.claims + user), incoming)
         if rst.request_type is RequestType.ISSUE:
             return self.tokens.issue(message, rst, session_claims(context) + user, incoming, under=context)
         if rst.request_type is RequestType.CANCEL:
@@ -339,13 +341,14 @@ class SecureConversationService:
         if rst is not None and rst.request_type is RequestType.VALIDATE:
             return self.tokens.validate(message, rst, incoming, claims)
         if rst is None and self.settings.accept_bootstrap_messages:
-            header = message.header
-            action = _verified_action(message, incoming)
-            return ApplicationRequest(message, None, action, message_id_of(header), claims, over_tls=True)
+            return application_request(message, None, incoming, claims, over_tls=True)
         raise InvalidSecurity("without a context key only token requests are accepted over TLS")
 
     def respond(
-        self, request: ApplicationRequest, body: Element | bytes | list[Element], action: str | None = None
+        self,
+        request: ApplicationRequest,
+        body: Element | bytes | list[Element] | tuple[bytes, ...],
+        action: str | None = None,
     ) -> bytes:
         """Protect the application's answer under the request's context (same key instance), or under the
         request's bootstrap key with SignatureConfirmation when it came without a context."""
@@ -372,25 +375,6 @@ class SecureConversationService:
         token = self.tokens.under(request.context, request.message, now)
         policy = TRANSPORT_POLICY if request.over_tls else self.settings.policy
         return protect(data, token, policy, version=request.context.version, now=now).data
-
-
-def _local_name(element: Element) -> str:
-    """The local part of an element's name (``etree.QName(element).localname`` without making a QName)."""
-    return str(element.tag).rpartition("}")[2]
-
-
-def _verified_action(message: VerifiedMessage, incoming: Incoming) -> str | None:
-    """The action an application is routed on: the wsa:Action header when the signature covers it (or TLS
-    protects the message), else none (the default handler).  The transport's action (SOAPAction) serves
-    only a sender that uses no WS-Addressing at all: a signed wsa:Action cannot be removed or moved (the
-    receiver refuses signed WS-Addressing headers anywhere but in the SOAP Header), so it can never be
-    swapped for the transport's."""
-    element = wsa_header(message.header, "Action")
-    if element is None:
-        return incoming.transport_action
-    if incoming.over_tls or message.is_signed(element):
-        return (element.text or "").strip() or None
-    return None  # an unsigned wsa:Action: neither it nor the transport's action is believed
 
 
 __all__ = [

@@ -18,8 +18,8 @@ from typing import Final
 from lxml import etree
 
 from wssc import namespaces as ns
-from wssc.primitives.xml import Element, escape_attr, escape_text
-from wssc.security.soap import SOAP12, SOAPVersion
+from wssc.primitives.xml import Element, ElementXML, escape_attr, escape_text
+from wssc.security.soap import SOAP12, HeaderBlock, SOAPVersion
 
 ANONYMOUS = ns.WSA10 + "/anonymous"
 
@@ -76,16 +76,22 @@ def _written(element: Element) -> bytes:
     return etree.tostring(element if element.getparent() is None else copy.copy(element))
 
 
+def _one_element(data: bytes) -> bytes:
+    """``data`` checked to be one well-formed element with nothing around it (parsed and written again), or as
+    it is when wssc wrote it so (:class:`~wssc.primitives.xml.ElementXML`)."""
+    return data if isinstance(data, ElementXML) else etree.tostring(etree.fromstring(data))
+
+
 def envelope(
-    body: Element | bytes | list[Element] | None,
+    body: Element | bytes | list[Element] | tuple[bytes, ...] | None,
     addressing: Addressing | None,
     soap: SOAPVersion = SOAP12,
     wsa_namespace: str = ns.WSA10,
     headers: Sequence[Element] = (),
 ) -> bytes:
     """A SOAP envelope with WS-Addressing headers, the application ``headers`` after them, and ``body`` (an
-    element or serialised element) in its Body.  ``u`` is declared on the Envelope as WCF declares it, for the
-    wsu:Id attributes protect adds.
+    element or serialised element, a list of elements, or a tuple of serialised elements) in its Body.  ``u`` is
+    declared on the Envelope as WCF declares it, for the wsu:Id attributes protect adds.
 
     Written as text: moving the application's elements into a new lxml tree cost more than the rest of an
     answer, took them out of the application's tree, and re-prefixed them.  Each element is written as it is,
@@ -95,7 +101,9 @@ def envelope(
     naming a prefix no longer declared.  wssc's receivers read such a message as written, the compiled core
     and the Python path (:mod:`wssc.security.decrypted_document`) alike."""
     if isinstance(body, bytes):
-        written = [etree.tostring(etree.fromstring(body))]  # one well-formed element, nothing around it
+        written = [_one_element(body)]
+    elif isinstance(body, tuple):
+        written = [_one_element(item) for item in body]
     elif isinstance(body, list):
         written = [_written(el) for el in body]
     else:
@@ -130,13 +138,33 @@ def wsa_header(header: Element | None, local: str) -> Element | None:
     submission's."""
     if header is None:
         return None
-    tags = _WSA_TAGS.get(local)
-    if tags is None:
-        tags = _WSA_TAGS[local] = (ns.qn(ns.WSA10, local), ns.qn(ns.WSA200408, local))
-    for tag in tags:
+    for tag in _wsa_tags(local):
         for element in header.iterchildren(tag):
             return element
     return None
+
+
+def _wsa_tags(local: str) -> tuple[str, str]:
+    tags = _WSA_TAGS.get(local)
+    if tags is None:
+        tags = _WSA_TAGS[local] = (ns.qn(ns.WSA10, local), ns.qn(ns.WSA200408, local))
+    return tags
+
+
+def wsa_block(blocks: Sequence[HeaderBlock], local: str) -> HeaderBlock | None:
+    """:func:`wsa_header` among a verified message's :class:`~wssc.security.soap.HeaderBlock`: the first block
+    ``local`` of WS-Addressing 1.0, else of the 2004/08 submission."""
+    for tag in _wsa_tags(local):
+        for block in blocks:
+            if block.tag == tag:
+                return block
+    return None
+
+
+def block_text(blocks: Sequence[HeaderBlock], local: str) -> str | None:
+    """:func:`header_text` among header blocks: the text of a WS-Addressing header (either namespace), stripped."""
+    block = wsa_block(blocks, local)
+    return None if block is None else (block.text or "").strip()
 
 
 def header_text(header: Element | None, local: str) -> str | None:

@@ -33,7 +33,7 @@ from wssc.security.header import signature_methods
 from wssc.security.keys import KeyResolver
 from wssc.security.policy import Requirements
 from wssc.security.result import ContextRef, KeyOrigin, MessageView, VerifiedMessage, ViewParts
-from wssc.security.soap import SOAP11, SOAP12, split
+from wssc.security.soap import SOAP11, SOAP12, HeaderBlock, split
 from wssc.security.timestamp import Timestamp
 from wssc.tokens.reference import STR_TAG, SecurityTokenReference
 from wssc.versions import by_sc_namespace
@@ -240,6 +240,7 @@ def _accept(
         origin = prepared.origin(refs[index], signing_derived, keys[index])
     return VerifiedMessage(
         view=lambda: _view(record, output, headers),
+        read=_CoreReading(record),
         soap=_SOAP[soap],
         context=refs[-1] if used else None,
         algorithms=prepared.algorithms(signature, encryption, derivation if derived else None),
@@ -250,6 +251,27 @@ def _accept(
         header_contexts=sct_ids,
         data=output,
     )
+
+
+class _CoreReading:
+    """What the record says of the envelope without a tree (:class:`~wssc.security.result.TreelessReading`): read
+    from the tree the core verified, each item converted when asked."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def header_blocks(self) -> tuple[HeaderBlock, ...]:
+        return tuple(map(HeaderBlock._make, self._record["header_blocks"]))
+
+    def payload_tags(self) -> tuple[str, ...]:
+        tags: tuple[str, ...] = self._record["payload_tags"]
+        return tags
+
+    def payload_xml(self) -> tuple[bytes, ...]:
+        forms: tuple[bytes, ...] = self._record.payload_xml()
+        return forms
 
 
 def _checked(element: Element, digest_uri: str, digest_value: bytes, prefixes: list[str] | None) -> Element:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from cryptography import x509
 from lxml import etree
 
-from wssc.primitives.xml import Element, serialize
+from wssc.primitives.xml import Element, ElementXML, serialize
 from wssc.security.dsig import VerifiedSignature
-from wssc.security.soap import SOAPVersion
+from wssc.security.soap import HeaderBlock, SOAPVersion, header_blocks
 from wssc.security.timestamp import Timestamp
 from wssc.tokens.username import UsernameToken
 from wssc.versions import SCVersion
@@ -112,6 +113,26 @@ class MessageView:
         return self._loaded()[2]
 
 
+def _standalone(element: Element) -> bytes:
+    """The Canonical XML of ``element`` with every namespace in scope declared on it, as the compiled core writes
+    it (``wssc_core::c14n::inclusive::standalone``): lxml writes a subelement so, and its canonical form is that
+    of the bytes parsed again.  Not canonicalised in place, where libxml2 reads the descendants' scope in the
+    whole tree and can write an ``xmlns=""`` that takes one out of the default namespace the element declares;
+    nor a copy, which keeps only the declarations names use, not those a QName in content needs."""
+    return etree.tostring(etree.fromstring(etree.tostring(element, with_tail=False)), method="c14n")
+
+
+class TreelessReading(Protocol):
+    """What the compiled core read of a message it verified, handed over without an lxml tree
+    (:mod:`wssc.security.compiled_unprotect`)."""
+
+    def header_blocks(self) -> tuple[HeaderBlock, ...]: ...
+
+    def payload_tags(self) -> tuple[str, ...]: ...
+
+    def payload_xml(self) -> tuple[bytes, ...]: ...
+
+
 class VerifiedMessage:
     """Only what verification proved (the signxml model): the lxml view of the message, its context, keys,
     algorithms and Timestamp.
@@ -137,10 +158,13 @@ class VerifiedMessage:
         username_tokens: tuple[SupportingToken, ...] = (),
         header_contexts: Mapping[str, str] | None = None,
         data: bytes | None = None,
+        read: TreelessReading | None = None,
     ) -> None:
         self._view = view if isinstance(view, MessageView) else None
         self._load = None if isinstance(view, MessageView) else view
         self._data = data
+        self._read = read
+        self._blocks: tuple[HeaderBlock, ...] | None = None
         self.soap = soap
         self.context = context
         self.algorithms = algorithms
@@ -152,6 +176,33 @@ class VerifiedMessage:
         self.username_tokens = username_tokens
         #: wsu:Id -> Identifier of the SCTs the Security header carried (for ``#id`` references in the Body)
         self.header_contexts: Mapping[str, str] = dict(header_contexts or {})
+
+    def header_blocks(self) -> tuple[HeaderBlock, ...]:
+        """The header blocks, the Security header gone (:class:`~wssc.security.soap.HeaderBlock`: name,
+        mustUnderstand, role, text, signed), read from the compiled core's tree where it verified the message,
+        without building the view."""
+        if self._blocks is None:
+            read = self._read
+            self._blocks = (
+                header_blocks(self.header, self.soap, self.is_signed) if read is None else read.header_blocks()
+            )
+        return self._blocks
+
+    def payload_tags(self) -> tuple[str, ...]:
+        """The Clark names of the Body's child elements (read as :meth:`header_blocks` is)."""
+        read = self._read
+        return tuple(str(child.tag) for child in self.payload()) if read is None else read.payload_tags()
+
+    def payload_xml(self) -> tuple[ElementXML, ...]:
+        """Each of the Body's child elements on its own: its Canonical XML with every namespace in scope declared
+        on it, for an application that answers or forwards the payload without reading it into a tree.  Where
+        the compiled core verified the message, written from the core's own verified tree: no second parser
+        reads the message and no view is built (docs/core.md, point 5).
+        :func:`~wssc.security.addressing.envelope` writes them into an answer as they are."""
+        read = self._read
+        if read is None:
+            return tuple(ElementXML(_standalone(child)) for child in self.payload())
+        return tuple(ElementXML(form) for form in read.payload_xml())
 
     def view(self) -> MessageView:
         """The lxml elements of the message (built, and checked, on first use for the compiled core)."""

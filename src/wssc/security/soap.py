@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from lxml import etree
 
@@ -95,18 +96,42 @@ _OUR_ROLES: Final = frozenset(
 )
 
 
-def check_understood(header: Element | None, soap: SOAPVersion, understood: frozenset[str] | tuple[str, ...]) -> None:
+class HeaderBlock(NamedTuple):
+    """A header block as verification read it, without a tree: its Clark name, its ``mustUnderstand`` and role
+    (SOAP 1.1: ``actor``) attributes of the envelope's SOAP version as written (SOAP 1.2 part 1 section 5.2,
+    SOAP 1.1 section 4.2), its text before its first child (lxml's ``text``), and whether the message signature
+    covers it.  (A named tuple: a message has a few, made at every request.)"""
+
+    tag: str
+    must_understand: str | None
+    role: str | None
+    text: str | None
+    signed: bool
+
+
+def header_blocks(
+    header: Element | None, soap: SOAPVersion, signed: Callable[[Element], bool]
+) -> tuple[HeaderBlock, ...]:
+    """The :class:`HeaderBlock` of each element of ``header`` (``signed`` tells which the signature covers)."""
+    if header is None:
+        return ()
+    mu_attr, role_attr = _MU_ROLE[soap.namespace]
+    return tuple(
+        HeaderBlock(block.tag, block.get(mu_attr), block.get(role_attr), block.text, signed(block))
+        for block in header
+        if isinstance(block.tag, str)
+    )
+
+
+def check_understood(blocks: Iterable[HeaderBlock], understood: frozenset[str] | tuple[str, ...]) -> None:
     """Refuse a header block targeted at us with ``mustUnderstand`` true that is not in ``understood`` (Clark
     names; every WS-Addressing and WS-Security header is understood): SOAP's own MustUnderstand fault
     (SOAP 1.1 section 4.2.3, SOAP 1.2 part 1 section 5.2.3), never the application's business."""
-    if header is None:
-        return
-    mu_attr, role_attr = _MU_ROLE[soap.namespace]
-    for block in header:
+    for block in blocks:
         tag = block.tag
-        if not isinstance(tag, str) or (block.get(mu_attr) or "").strip() not in ("1", "true"):
+        if (block.must_understand or "").strip() not in ("1", "true"):
             continue
-        if (block.get(role_attr) or "").strip() not in _OUR_ROLES:
+        if (block.role or "").strip() not in _OUR_ROLES:
             continue
         namespace = tag[1 : tag.find("}")] if tag[:1] == "{" else None  # lxml's Clark notation
         if namespace in _UNDERSTOOD_NAMESPACES or tag in understood:
