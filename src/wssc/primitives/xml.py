@@ -226,6 +226,16 @@ class ElementXML(bytes):
     __slots__ = ()
 
 
+def standalone_c14n(element: Element) -> bytes:
+    """The Canonical XML of ``element`` with every namespace in scope declared on it, as the compiled core writes
+    it (``wssc_core::c14n::inclusive::standalone``): lxml writes a subelement so, and its canonical form is that
+    of the bytes parsed again.  Not canonicalised in place, where libxml2 reads the descendants' scope in the
+    whole tree and can write an ``xmlns=""`` that takes one out of the default namespace the element declares;
+    nor a copy, which keeps only the declarations names use, not those a QName in content needs."""
+    alone = etree.fromstring(etree.tostring(element, with_tail=False), _parser())
+    return etree.tostring(alone, method="c14n")
+
+
 def serialize(element: Element) -> bytes:
     """Serialise an element (and its subtree) as UTF-8 without an XML declaration."""
     return etree.tostring(element, encoding="utf-8")

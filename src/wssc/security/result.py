@@ -13,7 +13,7 @@ from typing import Protocol
 from cryptography import x509
 from lxml import etree
 
-from wssc.primitives.xml import Element, ElementXML, serialize
+from wssc.primitives.xml import Element, ElementXML, serialize, standalone_c14n
 from wssc.security.dsig import VerifiedSignature
 from wssc.security.soap import HeaderBlock, SOAPVersion, header_blocks
 from wssc.security.timestamp import Timestamp
@@ -113,15 +113,6 @@ class MessageView:
         return self._loaded()[2]
 
 
-def _standalone(element: Element) -> bytes:
-    """The Canonical XML of ``element`` with every namespace in scope declared on it, as the compiled core writes
-    it (``wssc_core::c14n::inclusive::standalone``): lxml writes a subelement so, and its canonical form is that
-    of the bytes parsed again.  Not canonicalised in place, where libxml2 reads the descendants' scope in the
-    whole tree and can write an ``xmlns=""`` that takes one out of the default namespace the element declares;
-    nor a copy, which keeps only the declarations names use, not those a QName in content needs."""
-    return etree.tostring(etree.fromstring(etree.tostring(element, with_tail=False)), method="c14n")
-
-
 class TreelessReading(Protocol):
     """What the compiled core read of a message it verified, handed over without an lxml tree
     (:mod:`wssc.security.compiled_unprotect`)."""
@@ -201,7 +192,7 @@ class VerifiedMessage:
         :func:`~wssc.security.addressing.envelope` writes them into an answer as they are."""
         read = self._read
         if read is None:
-            return tuple(ElementXML(_standalone(child)) for child in self.payload())
+            return tuple(ElementXML(standalone_c14n(child)) for child in self.payload())
         return tuple(ElementXML(form) for form in read.payload_xml())
 
     def view(self) -> MessageView:
