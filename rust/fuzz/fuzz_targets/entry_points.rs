@@ -16,7 +16,9 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use wssc_core::message::protect::{protect, ProtectInput, ProtectOptions};
 use wssc_core::message::{Incoming, MessageLimits, Policy};
-use wssc_core::{exc_c14n, exc_c14n_many, exc_c14n_with_limits, Limits, Selector, Target};
+use wssc_core::{
+    exc_c14n, exc_c14n_many, exc_c14n_with_limits, Document, Limits, Selector, Target,
+};
 
 type Entry = fn(&[u8]);
 
@@ -30,13 +32,28 @@ const TARGETS: &[(&str, Entry)] = &[
 const SC13: &str = "http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512";
 const KEY: [u8; 32] = [7; 32];
 
-/// `Incoming::parse` then `verify` with [`KEY`] for every context the message names.
+/// `Incoming::parse` then `verify` with [`KEY`] for every context the message names; of a message accepted,
+/// each Body child written on its own (`Record::payload_xml`) must be a document the core parses again.
 fn unprotect(message: &[u8]) {
     if let Ok(incoming) = Incoming::parse(message, MessageLimits::default()) {
         let keys = vec![KEY.to_vec(); incoming.contexts.len()];
-        let _ = incoming.verify(&keys, &Policy::default(), &mut |_| true);
+        if let Ok(record) = incoming.verify(&keys, &Policy::default(), &mut |_| true) {
+            for form in record.payload_xml() {
+                if let Err(err) = Document::parse(&form, &UNBOUNDED) {
+                    panic!("a payload element written on its own is refused: {err}");
+                }
+            }
+        }
     }
 }
+
+/// No bound: a payload element on its own is no larger, deeper or wider than the message it came from.
+const UNBOUNDED: Limits = Limits {
+    max_document_bytes: usize::MAX,
+    max_depth: usize::MAX,
+    max_attributes: usize::MAX,
+    max_namespaces_in_scope: usize::MAX,
+};
 
 fn fuzz_incoming(data: &[u8]) {
     unprotect(data);
