@@ -29,7 +29,7 @@ def answer_size(payload: Payload) -> int:
     if isinstance(payload, tuple):
         return sum(len(item) for item in payload)
     elements = payload if isinstance(payload, list) else [payload]
-    return sum(len(etree.tostring(element)) for element in elements)
+    return sum(len(etree.tostring(element, encoding="utf-8")) for element in elements)
 
 
 def nonblocking(handler: H) -> H:

@@ -231,8 +231,9 @@ def standalone_c14n(element: Element) -> bytes:
     it (``wssc_core::c14n::inclusive::standalone``): lxml writes a subelement so, and its canonical form is that
     of the bytes parsed again.  Not canonicalised in place, where libxml2 reads the descendants' scope in the
     whole tree and can write an ``xmlns=""`` that takes one out of the default namespace the element declares;
-    nor a copy, which keeps only the declarations names use, not those a QName in content needs."""
-    alone = etree.fromstring(etree.tostring(element, with_tail=False), _parser())
+    nor a copy, which keeps only the declarations names use, not those a QName in content needs.  Written in
+    UTF-8: in lxml's default ASCII a non-ASCII character of a name becomes a character reference, not XML."""
+    alone = etree.fromstring(etree.tostring(element, encoding="utf-8", with_tail=False), _parser())
     return etree.tostring(alone, method="c14n")
 
 

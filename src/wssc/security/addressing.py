@@ -72,14 +72,15 @@ def _written(element: Element) -> bytes:
     tree is copied out of it first: lxml writes a subelement with every declaration in scope where it stands,
     and one in no namespace under a default namespace as if it were in that namespace.  (An lxml element's
     ``copy.copy`` is its ``copy.deepcopy``, a copy of the whole subtree and its tail, without the memo that
-    costs ``deepcopy`` as much as the copy.)"""
-    return etree.tostring(element if element.getparent() is None else copy.copy(element))
+    costs ``deepcopy`` as much as the copy.)  In UTF-8: lxml's default, ASCII, writes a non-ASCII character of
+    a name as a character reference, which is not well-formed XML."""
+    return etree.tostring(element if element.getparent() is None else copy.copy(element), encoding="utf-8")
 
 
 def _one_element(data: bytes) -> bytes:
     """``data`` checked to be one well-formed element with nothing around it (parsed and written again), or as
     it is when wssc wrote it so (:class:`~wssc.primitives.xml.ElementXML`)."""
-    return data if isinstance(data, ElementXML) else etree.tostring(etree.fromstring(data))
+    return data if isinstance(data, ElementXML) else etree.tostring(etree.fromstring(data), encoding="utf-8")
 
 
 def envelope(

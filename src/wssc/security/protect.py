@@ -104,7 +104,7 @@ class _Splicer:
         # A fixed tag (lxml interns tag names for good); uniqueness comes from the attribute value.
         el = etree.Element(_PLACEHOLDER_TAG, nsmap={"wsscp": _PLACEHOLDER_NS})
         el.set("n", f"{self._token}-{len(self._texts)}")
-        self._texts.append((etree.tostring(el), text.encode("utf-8")))
+        self._texts.append((etree.tostring(el, encoding="utf-8"), text.encode("utf-8")))
         return el
 
     def apply(self, data: bytes) -> bytes:
@@ -135,7 +135,7 @@ def _with_wsu_declared(root: Element) -> Element:
     instead, and the result parsed again: every name keeps the binding it had."""
     if ns.WSU in root.nsmap.values() or "u" in root.nsmap or root.getparent() is not None:
         return root
-    data = etree.tostring(root)
+    data = etree.tostring(root, encoding="utf-8")  # not ASCII: a non-ASCII name would become a reference
     head = ("<" + (f"{root.prefix}:" if root.prefix else "") + etree.QName(root).localname).encode()
     if not data.startswith(head):  # lxml writes the start tag it read; anything else is a bug of ours
         raise ValueError("the Envelope does not serialise as it was read")

@@ -256,7 +256,7 @@ def _refuse_application_fault(response: VerifiedMessage, url: str, client: WsscC
 
 
 def _copy(element: Element) -> Element:
-    return etree.fromstring(etree.tostring(element))
+    return etree.fromstring(etree.tostring(element, encoding="utf-8"))
 
 
 @click.command(cls=FriendlyCommand)
