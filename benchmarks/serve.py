@@ -14,7 +14,11 @@ ran at the wrong time.  Each round also reads the server process's CPU time (use
 the CPU each request costs the server is printed too: their ratio is the throughput ratio of a server that has
 a core to itself, and it moves far less with the machine's load than requests/s do.
 
-    PYTHONPATH=src python benchmarks/serve.py [--seconds 5] [--clients 4] [--rounds 5]
+The demo's echo answers the payload as the core verified it (``payload_xml()``): no lxml tree is built for a
+request.  ``--handler tree`` serves an echo that reads the payload as lxml elements instead (``payload()``),
+which builds, and checks, the lxml view of every request: the cost an application that reads trees pays.
+
+    PYTHONPATH=src python benchmarks/serve.py [--seconds 5] [--clients 4] [--rounds 5] [--handler demo|tree]
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from wssc.adapters.cli.conversation import DEMO_ACTION, build_app
+from wssc.adapters.handlers import nonblocking
 from wssc.adapters.http_client import WsscClient
 from wssc.conversation.bootstrap import ClientBootstrap, ServiceCredentials
+from wssc.conversation.events import ApplicationRequest
 from wssc.tokens.x509 import self_signed
 from wssc.versions import SC_1_3
 
@@ -63,14 +69,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@nonblocking
+def tree_echo(request: ApplicationRequest) -> list[etree._Element]:
+    """The echo of ``--handler tree``: the payload read as lxml elements (the view built and checked)."""
+    return list(request.message.payload())
+
+
 def _run(app_name: str, port: int, pem: tuple[bytes, bytes]) -> None:
-    """A server process: the plain echo, or wssc serve's app with the service certificate and key."""
+    """A server process: the plain echo, or wssc serve's app with the service certificate and key (``wssc-tree``:
+    its echo replaced by :func:`tree_echo`)."""
     if app_name == "plain":
         app: object = plain_echo
     else:
         certificate = x509.load_pem_x509_certificate(pem[0])
         key = serialization.load_pem_private_key(pem[1], None)
-        app = build_app(ServiceCredentials(certificate, key), SC_1_3, keylog=None)  # type: ignore[arg-type]
+        wssc_app = build_app(ServiceCredentials(certificate, key), SC_1_3, keylog=None)  # type: ignore[arg-type]
+        if app_name == "wssc-tree":
+            wssc_app.default = tree_echo
+        app = wssc_app
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)  # type: ignore[arg-type]
 
 
@@ -173,13 +189,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the two servers")
     parser.add_argument("--messages", type=int, default=6000, help="protected requests prepared beforehand")
+    parser.add_argument("--handler", choices=("demo", "tree"), default="demo", help="the echo wssc serves")
     args = parser.parse_args()
     cert, key = self_signed("serve benchmark")
     pem = (
         cert.public_bytes(serialization.Encoding.PEM),
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     )
-    wssc_server, wssc_url = serving("wssc", pem)
+    wssc_server, wssc_url = serving("wssc" if args.handler == "demo" else "wssc-tree", pem)
     plain_server, plain_url = serving("plain", pem)
     plain: list[tuple[float, float]] = []
     wssc: list[tuple[float, float]] = []

@@ -11,7 +11,10 @@ Measured so, a stage costs much more than the same stage timed alone in a loop (
 leaves them cold for the next.  Alternating the core's unprotect with a bare ``etree.fromstring`` of 1.7 KB
 made the unprotect about 10 us slower than alone.  Optimise against these figures, not the isolated ones.
 
-    PYTHONPATH=src python benchmarks/serve_stages.py [--requests 6000]
+The demo's echo builds no lxml view (``payload_xml()``), so the view stage shows only with ``--handler tree``,
+the echo of ``serve.py --handler tree`` that reads the payload as lxml elements.
+
+    PYTHONPATH=src python benchmarks/serve_stages.py [--requests 6000] [--handler demo|tree]
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import free_port, prepared_requests
+from serve import free_port, prepared_requests, tree_echo
 
 from wssc.adapters.cli.conversation import build_app
 from wssc.adapters.http_client import WsscClient
@@ -93,9 +96,12 @@ async def drive(app: Any, requests: list[bytes]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=6000, help="protected requests, in three rounds")
+    parser.add_argument("--handler", choices=("demo", "tree"), default="demo", help="the echo served")
     args = parser.parse_args()
     cert, key = self_signed("serve stages")
     app = build_app(ServiceCredentials(cert, key), SC_1_3, keylog=None)
+    if args.handler == "tree":
+        app.default = tree_echo
     # the context is established over HTTP, as a client would; the requests then go to the app directly
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="error"))
     threading.Thread(target=server.run, daemon=True).start()
