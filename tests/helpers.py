@@ -13,8 +13,10 @@ import functools
 import hashlib
 import os
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -24,10 +26,11 @@ from lxml import etree
 from wssc import namespaces as ns
 from wssc.primitives import algorithms as alg
 from wssc.primitives.xml import c14n
-from wssc.security import dsig
+from wssc.security import compiled, dsig
 from wssc.security.keys import ContextProtection, StaticKeys
 from wssc.security.policy import ProtectionPolicy, Requirements
 from wssc.security.protect import protect
+from wssc.security.result import VerifiedMessage
 from wssc.security.unprotect import Receiver
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.sct import SecurityContextToken, new_identifier
@@ -288,3 +291,16 @@ def sha1_b64(data: bytes) -> str:
 
 def names(elements: Iterable[etree._Element]) -> list[str]:
     return [etree.QName(e).localname for e in elements]
+
+
+def context_round_trip(envelope: bytes, policy: ProtectionPolicy, path: str) -> VerifiedMessage:
+    """``envelope`` protected under a fresh context by ``policy`` and verified, with the requirements it meets,
+    on ``path``: "core" (the test skipped where the compiled core is not installed) or "python" (forced)."""
+    if path == "core" and compiled.core() is None:
+        pytest.skip("the compiled core is not installed")
+    sct = SecurityContextToken(new_identifier(), wsu_id="sct-1")
+    key = os.urandom(32)
+    requirements = Requirements(signature=policy.sign, signed_body=policy.sign, timestamp=policy.include_timestamp)
+    with compiled.forced_python() if path == "python" else nullcontext():
+        data = protect(envelope, ContextProtection(sct, key), policy).data
+        return Receiver(StaticKeys({sct.identifier: key}), requirements).unprotect(data)

@@ -12,17 +12,17 @@ which parses plaintext into its own tree, verifies such messages itself.
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
 
 import pytest
 from lxml import etree
 
+from helpers import context_round_trip
 from wssc import errors
 from wssc.limits import DEFAULT_LIMITS
 from wssc.security import compiled
 from wssc.security.decrypted_document import DecryptedDocument, could_reprefix
 from wssc.security.keys import ContextProtection, StaticKeys
-from wssc.security.policy import ProtectionOrder, ProtectionPolicy, Requirements
+from wssc.security.policy import ProtectionOrder, ProtectionPolicy
 from wssc.security.protect import protect
 from wssc.security.unprotect import Receiver
 from wssc.tokens.sct import SecurityContextToken
@@ -75,14 +75,7 @@ POLICIES = {
 
 
 def _round_trip(envelope: str, policy: ProtectionPolicy, path: str) -> etree._Element:
-    if path == "core" and compiled.core() is None:
-        pytest.skip("the compiled core is not installed")
-    sct = SecurityContextToken("urn:uuid:aliased-namespaces", wsu_id="sct-1")
-    key = os.urandom(32)
-    requirements = Requirements(signature=policy.sign, signed_body=policy.sign, timestamp=policy.include_timestamp)
-    with compiled.forced_python() if path == "python" else nullcontext():
-        data = protect(envelope.encode(), ContextProtection(sct, key), policy).data
-        verified = Receiver(StaticKeys({sct.identifier: key}), requirements).unprotect(data)
+    verified = context_round_trip(envelope.encode(), policy, path)
     assert verified.is_encrypted(verified.body)
     assert verified.is_signed(verified.body) is policy.sign
     return verified.body

@@ -3,30 +3,18 @@ the compiled core's differential harness): both paths give it back as it was sen
 
 from __future__ import annotations
 
-import os
-from contextlib import nullcontext
-
 import pytest
 
-from wssc.security import compiled
-from wssc.security.keys import ContextProtection, StaticKeys
-from wssc.security.policy import ProtectionPolicy, Requirements
-from wssc.security.protect import protect
-from wssc.security.unprotect import Receiver
-from wssc.tokens.sct import SecurityContextToken
+from helpers import context_round_trip
+from wssc.security.policy import ProtectionPolicy
 
-ENVELOPE = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header/><s:Body>%s</s:Body></s:Envelope>'
+ENVELOPE = (
+    b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header/><s:Body>%s</s:Body></s:Envelope>'
+)
 
 
 def _round_trip(body: bytes, policy: ProtectionPolicy, path: str) -> str:
-    if path == "core" and compiled.core() is None:
-        pytest.skip("the compiled core is not installed")
-    sct = SecurityContextToken("urn:uuid:content-test", wsu_id="sct-1")
-    key = os.urandom(32)
-    requirements = Requirements(signature=policy.sign, signed_body=policy.sign, timestamp=policy.include_timestamp)
-    with compiled.forced_python() if path == "python" else nullcontext():
-        data = protect(ENVELOPE % body, ContextProtection(sct, key), policy).data
-        verified = Receiver(StaticKeys({sct.identifier: key}), requirements).unprotect(data)
+    verified = context_round_trip(ENVELOPE % body, policy, path)
     return (verified.body.text or "") + "".join(c.tag for c in verified.body)
 
 
